@@ -1,0 +1,401 @@
+//! `agent-runner check` and the startup battery every round runs before spawning the agent.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::Context;
+use crate::cli::ProjectRef;
+use crate::config::{self, Project, PromptDelivery};
+use crate::error::{ConfigProblem, Error, Result, exit};
+use crate::paths::Scope;
+
+/// The PATH systemd gives services (systemd.exec(5), "Environment variables in spawned processes").
+pub const SERVICE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Prompts shorter than this (after trimming) are almost certainly placeholders.
+pub const MIN_PROMPT_CHARS: usize = 40;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The round cannot run: `config_broken`, exit 78.
+    Error,
+    /// Worth knowing; does not stop rounds.
+    Warning,
+}
+
+/// One result of the startup battery.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Which check (stable identifier, e.g. `work_dir_is_git_repo`).
+    pub check: &'static str,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: Option<String>,
+}
+
+impl Finding {
+    fn error(check: &'static str, message: String, hint: impl Into<Option<String>>) -> Self {
+        Self {
+            check,
+            severity: Severity::Error,
+            message,
+            hint: hint.into(),
+        }
+    }
+
+    fn warning(check: &'static str, message: String, hint: impl Into<Option<String>>) -> Self {
+        Self {
+            check,
+            severity: Severity::Warning,
+            message,
+            hint: hint.into(),
+        }
+    }
+}
+
+/// Runs the startup battery on a valid project. Cheap: no process is spawned.
+pub fn battery(project: &Project) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let rt = &project.runtime;
+
+    if !rt.work_dir.is_dir() {
+        findings.push(Finding::error(
+            "work_dir_exists",
+            format!(
+                "work_dir {} does not exist or is not a directory",
+                rt.work_dir.display()
+            ),
+            format!(
+                "create it and run `git init` there, or fix [runtime] work_dir in {}",
+                project.source.display()
+            ),
+        ));
+    } else if !is_git_work_tree(&rt.work_dir) {
+        findings.push(Finding::error(
+            "work_dir_is_git_repo",
+            format!(
+                "work_dir {} is not inside a git repository",
+                rt.work_dir.display()
+            ),
+            format!("run `git -C {} init`", rt.work_dir.display()),
+        ));
+    }
+
+    let mut prompt_specs = vec![&project.prompt];
+    prompt_specs.extend(project.phases.iter().map(|p| &p.prompt));
+    let mut seen: Vec<&PathBuf> = Vec::new();
+    for spec in prompt_specs {
+        let mut total = String::new();
+        for file in &spec.files {
+            match std::fs::read_to_string(file) {
+                Ok(text) => total.push_str(&text),
+                Err(e) => {
+                    if !seen.contains(&file) {
+                        findings.push(Finding::error(
+                            "prompt_file_exists",
+                            format!(
+                                "prompt file {} cannot be read: {}",
+                                file.display(),
+                                plain_io(&e)
+                            ),
+                            "create it, or fix the path in [prompt] files".to_string(),
+                        ));
+                    }
+                }
+            }
+            seen.push(file);
+        }
+        let trimmed = total.trim();
+        if !spec.files.is_empty()
+            && spec.files.iter().all(|f| f.is_file())
+            && trimmed.chars().count() < MIN_PROMPT_CHARS
+        {
+            findings.push(Finding::error(
+                "prompt_not_trivial",
+                format!(
+                    "the prompt from {} is only {} characters",
+                    display_list(&spec.files),
+                    trimmed.chars().count()
+                ),
+                format!("write real instructions (at least {MIN_PROMPT_CHARS} characters)"),
+            ));
+        }
+        if project.agent.prompt_delivery == PromptDelivery::Argv && trimmed.starts_with('-') {
+            findings.push(Finding::error(
+                "prompt_not_a_flag",
+                "the prompt starts with `-` and would be read as an option by the agent"
+                    .to_string(),
+                "start the prompt with text".to_string(),
+            ));
+        }
+    }
+
+    let path_var = project
+        .agent
+        .env
+        .get("PATH")
+        .map_or(SERVICE_PATH, String::as_str);
+    if let Some(program) = project.agent.command.first()
+        && resolve_program(program, path_var, &rt.work_dir).is_none()
+    {
+        findings.push(Finding::error(
+            "agent_cli_in_path",
+            format!("the agent command `{program}` is not an executable on the service's PATH ({path_var})"),
+            "install it, give its absolute path in [agent] command, or set PATH in [agent.env]".to_string(),
+        ));
+    }
+
+    if rt.log_dir_explicit || project.scope == Scope::User {
+        if let Err(reason) = writable_dir(&rt.log_dir) {
+            findings.push(Finding::error(
+                "log_dir_writable",
+                format!("log_dir {} is not writable: {reason}", rt.log_dir.display()),
+                "fix its permissions, or point [runtime] log_dir somewhere writable".to_string(),
+            ));
+        }
+    }
+
+    if let Some(user) = &rt.user
+        && nix::unistd::User::from_name(user).ok().flatten().is_none()
+    {
+        findings.push(Finding::error(
+            "user_exists",
+            format!("user {user:?} does not exist on this host"),
+            format!("create it (`useradd --system --create-home {user}`) or fix [runtime] user"),
+        ));
+    }
+
+    for (name, path) in &project.agent.credentials {
+        if !path.is_file() {
+            findings.push(Finding::error(
+                "credential_exists",
+                format!("credential {name}: {} does not exist", path.display()),
+                "create the file (mode 0600, owned by root) or fix [agent.credentials]".to_string(),
+            ));
+        }
+    }
+
+    if project.agent.prompt_delivery == PromptDelivery::Argv {
+        findings.push(Finding::warning(
+            "prompt_visible_in_ps",
+            "prompt_delivery = \"argv\": the whole prompt is visible to every user in `ps`"
+                .to_string(),
+            "use stdin or file delivery if the agent supports it".to_string(),
+        ));
+    }
+    if project.scope == Scope::System && rt.user.is_none() {
+        findings.push(Finding::warning(
+            "runs_as",
+            "no [runtime] user: rounds run as the owner of work_dir, or as a transient DynamicUser= when root owns it".to_string(),
+            "set [runtime] user to the account the agent should use".to_string(),
+        ));
+    }
+    findings
+}
+
+fn display_list(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn plain_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Whether `dir` is inside a git work tree (a `.git` directory or file in it or an ancestor).
+pub fn is_git_work_tree(dir: &Path) -> bool {
+    dir.ancestors().any(|d| d.join(".git").exists())
+}
+
+/// Where `program` resolves: a path (relative ones against `cwd`) or a PATH search.
+pub fn resolve_program(program: &str, path_var: &str, cwd: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        p.is_file()
+            && p.metadata()
+                .is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let path = cwd.join(program);
+        return executable(&path).then_some(path);
+    }
+    path_var
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(program))
+        .find(|p| executable(p))
+}
+
+/// Whether `dir` is (or can be created as) a writable directory.
+pub fn writable_dir(dir: &Path) -> std::result::Result<(), String> {
+    use nix::unistd::{AccessFlags, access};
+    let existing = dir
+        .ancestors()
+        .find(|d| d.exists())
+        .unwrap_or(Path::new("/"));
+    if existing == dir && !dir.is_dir() {
+        return Err("it exists and is not a directory".into());
+    }
+    access(existing, AccessFlags::W_OK | AccessFlags::X_OK).map_err(|e| {
+        if existing == dir {
+            e.desc().to_lowercase()
+        } else {
+            format!(
+                "cannot create it in {}: {}",
+                existing.display(),
+                e.desc().to_lowercase()
+            )
+        }
+    })
+}
+
+#[derive(Serialize)]
+struct Verdict {
+    project: String,
+    source: PathBuf,
+    ok: bool,
+    problems: Vec<Problem>,
+}
+
+#[derive(Serialize)]
+struct Problem {
+    check: String,
+    severity: Severity,
+    message: String,
+    hint: Option<String>,
+}
+
+fn verdict_for(reference: &ProjectRef, scope: Scope) -> Verdict {
+    let (name, source) = match reference {
+        ProjectRef::Name(n) => (n.clone(), config::path_for(n, scope)),
+        ProjectRef::File(f) => (
+            f.file_stem()
+                .and_then(OsStr::to_str)
+                .unwrap_or("?")
+                .to_string(),
+            f.clone(),
+        ),
+    };
+    match crate::load_project(reference, scope) {
+        Err(Error::Config(problems)) => Verdict {
+            project: name,
+            source,
+            ok: false,
+            problems: problems.iter().map(config_problem).collect(),
+        },
+        Err(e) => Verdict {
+            project: name,
+            source,
+            ok: false,
+            problems: vec![Problem {
+                check: "config_valid".into(),
+                severity: Severity::Error,
+                message: e.to_string(),
+                hint: None,
+            }],
+        },
+        Ok(project) => {
+            let findings = battery(&project);
+            Verdict {
+                ok: findings.iter().all(|f| f.severity != Severity::Error),
+                project: project.name.clone(),
+                source: project.source.clone(),
+                problems: findings
+                    .into_iter()
+                    .map(|f| Problem {
+                        check: f.check.into(),
+                        severity: f.severity,
+                        message: f.message,
+                        hint: f.hint,
+                    })
+                    .collect(),
+            }
+        }
+    }
+}
+
+fn config_problem(p: &ConfigProblem) -> Problem {
+    let mut message = p.to_string();
+    if let Some(hint) = &p.hint {
+        message = message.replace(&format!("\n  hint: {hint}"), "");
+    }
+    Problem {
+        check: "config_valid".into(),
+        severity: Severity::Error,
+        message,
+        hint: p.hint.clone(),
+    }
+}
+
+/// `agent-runner check [NAME | --config FILE] [--json]`.
+pub fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u8> {
+    let references = match reference {
+        Some(r) => vec![r],
+        None => {
+            let files = config::discover(ctx.scope)?;
+            if files.is_empty() {
+                return Err(Error::config(ConfigProblem::new(ctx.scope.config_dir(), "no project files (*.toml) here").hint(format!(
+                    "create one with `agent-runner{} init --preset shell NAME`, or pass --config FILE",
+                    ctx.scope.flag()
+                ))));
+            }
+            files.into_iter().map(ProjectRef::File).collect()
+        }
+    };
+    let verdicts: Vec<Verdict> = references
+        .iter()
+        .map(|r| verdict_for(r, ctx.scope))
+        .collect();
+    let all_ok = verdicts.iter().all(|v| v.ok);
+    if json {
+        let text = if verdicts.len() == 1 {
+            serde_json::to_string_pretty(&verdicts[0])
+        } else {
+            serde_json::to_string_pretty(&verdicts)
+        };
+        println!("{}", text.map_err(|e| Error::Failed(e.to_string()))?);
+    } else {
+        for v in &verdicts {
+            let errors = v
+                .problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .count();
+            if v.ok {
+                println!("{}: ok ({})", v.project, v.source.display());
+            } else {
+                println!(
+                    "{}: {errors} problem{} ({})",
+                    v.project,
+                    if errors == 1 { "" } else { "s" },
+                    v.source.display()
+                );
+            }
+            for p in &v.problems {
+                let tag = match p.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                };
+                println!("  {tag}: {}", p.message.replace('\n', "\n    "));
+                if let Some(hint) = &p.hint {
+                    println!("    hint: {hint}");
+                }
+            }
+        }
+    }
+    Ok(if all_ok { exit::OK } else { exit::CONFIG })
+}

@@ -1,0 +1,324 @@
+//! The command line (clap). Raw arguments stop here: `crate::run` turns them into the
+//! validated option types of each command module, which never see clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+use crate::paths::Scope;
+
+const AFTER_HELP: &str = "\
+Workflow:
+  agent-runner init --preset claude research   write research.toml and a prompts/ scaffold
+  agent-runner check research                  validate it and run the startup battery
+  sudo agent-runner generate                   render units for every project, reload systemd
+  sudo systemctl start agent-runner@research   start the loop (round 1 now)
+  agent-runner status                          every project at a glance
+  agent-runner stop research                   graceful stop: the running round finishes
+
+Exit status: 0 ok, 1 failure, 2 usage, 69 systemd unreachable, 78 configuration error.
+See agent-runner(1), agent-runner.toml(5) and agent-runner.units(7).";
+
+/// Keep an autonomous CLI coding agent working round after round, supervised by systemd.
+#[derive(Debug, Parser)]
+#[command(name = "agent-runner", version, about, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// Use the calling user's systemd manager and ~/.config/agent-runner instead of the system's.
+    #[arg(long, global = true)]
+    pub user: bool,
+
+    /// Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does.
+    #[arg(long, short = 'H', global = true, value_name = "[USER@]HOST")]
+    pub host: Option<String>,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: CliCommand,
+}
+
+/// A project named on the command line, or a TOML file given with `--config`.
+#[derive(Debug, Args, Clone)]
+pub struct ProjectArg {
+    /// The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user).
+    #[arg(value_name = "NAME", required_unless_present = "config")]
+    pub name: Option<String>,
+
+    /// Read the project from this TOML file instead of the config directory.
+    #[arg(long, short = 'c', value_name = "FILE", conflicts_with = "name")]
+    pub config: Option<PathBuf>,
+}
+
+/// Like [`ProjectArg`], but naming a project is optional (the command then covers all of them).
+#[derive(Debug, Args, Clone)]
+pub struct OptionalProjectArg {
+    /// The project name; omit it to cover every project in the config directory.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Read the project from this TOML file instead of the config directory.
+    #[arg(long, short = 'c', value_name = "FILE", conflicts_with = "name")]
+    pub config: Option<PathBuf>,
+}
+
+/// Shells `completions` can write scripts for.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    /// GNU bash.
+    Bash,
+    /// Z shell.
+    Zsh,
+    /// fish.
+    Fish,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Write a new project file from a preset, with a prompts/ scaffold.
+    ///
+    /// The file goes to the config directory (/etc/agent-runner, or ~/.config/agent-runner with
+    /// --user) unless --dir says otherwise. Existing files are never overwritten without --force.
+    Init {
+        /// The agent preset: claude, codex, gemini, aider, or shell (any command).
+        #[arg(long, short = 'p', value_name = "PRESET")]
+        preset: String,
+        /// The new project's name (also its unit instance name).
+        #[arg(value_name = "PROJECT")]
+        project: String,
+        /// Write PROJECT.toml and prompts/ into DIR instead of the config directory.
+        #[arg(long, short = 'd', value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// The agent's working directory (a git repository); defaults to the current directory.
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate a project and run the startup battery; lists every problem (exit 0 or 78).
+    Check {
+        /// Which project(s).
+        #[command(flatten)]
+        project: OptionalProjectArg,
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render the systemd units of every project (or the named ones) and reload systemd.
+    ///
+    /// Units go to /etc/systemd/system (or ~/.config/systemd/user with --user). Files that
+    /// generate wrote for projects whose TOML is gone are removed; nothing else is touched.
+    Generate {
+        /// Projects to render; all projects in the config directory when omitted.
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+        /// Render the project in this TOML file.
+        #[arg(long, short = 'c', value_name = "FILE", conflicts_with = "names")]
+        config: Option<PathBuf>,
+        /// Write the complete unit set (templates included) into DIR; implies --no-reload.
+        #[arg(long, short = 'o', value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Print what would be written, as ---PATH--- blocks, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask systemd to reload its units after writing.
+        #[arg(long)]
+        no_reload: bool,
+        /// The agent-runner binary ExecStart= runs (default: the binary running this command).
+        #[arg(long, value_name = "PATH")]
+        exec: Option<PathBuf>,
+        /// Target this systemd version instead of asking the running manager.
+        #[arg(long, value_name = "N")]
+        systemd_version: Option<u32>,
+    },
+    /// Run exactly one round of a project (what the service's ExecStart runs; works by hand too).
+    Round {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+    },
+    /// Tell the running round that the agent is alive (for agents that are silent at first).
+    Checkin,
+    /// Start a project's loop: round 1 now, the next ones after restart_delay_s.
+    Start {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+    },
+    /// Stop a project's loop gracefully: no new round starts, the running one finishes.
+    Stop {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Terminate the running round too (cooperative signal, then kill).
+        #[arg(long)]
+        now: bool,
+    },
+    /// Restart a project's loop, whatever state it is in (failed, halted, offline).
+    Restart {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+    },
+    /// Terminate the running round and stop the loop at once.
+    Kill {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+    },
+    /// Start the project's loop at boot.
+    Enable {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Also start it now.
+        #[arg(long)]
+        now: bool,
+    },
+    /// No longer start the project's loop at boot.
+    Disable {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Also stop it now.
+        #[arg(long)]
+        now: bool,
+    },
+    /// One line per project (or details of one): state, round, last outcome, next round.
+    Status {
+        /// Which project(s).
+        #[command(flatten)]
+        project: OptionalProjectArg,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything known about one project: units, state, recent rounds, config drift.
+    Peek {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Show this round instead of the latest.
+        #[arg(long, value_name = "N")]
+        round: Option<u64>,
+        /// Include the tail of the round's log.
+        #[arg(long)]
+        log: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A project's events, from the journal (or the JSON mirror when the journal is unreadable).
+    Events {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Keep printing new events as they happen.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only events of this kind (repeatable), e.g. round_end.
+        #[arg(long, value_name = "KIND")]
+        kind: Vec<String>,
+        /// Only events since this time (journalctl syntax: "1h ago", "2026-11-22 10:00").
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Show at most this many past events.
+        #[arg(long, short = 'n', value_name = "N")]
+        lines: Option<usize>,
+        /// One JSON object a line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the current round's log (or round N's).
+    Logs {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Which round (default: the running or latest one).
+        #[arg(long, value_name = "N")]
+        round: Option<u64>,
+        /// Keep printing as the log grows.
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+    /// Find what is wrong with a project, layer by layer, and say how to fix it.
+    Diagnose {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Act on a stop trigger (run by agent-runner-halt@.service; not for interactive use).
+    #[command(hide = true)]
+    Halt {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+    },
+    /// Write the man pages into DIR (used to build the package).
+    #[command(hide = true)]
+    Man {
+        /// Output directory.
+        #[arg(long, value_name = "DIR", default_value = "man")]
+        output: PathBuf,
+    },
+}
+
+/// Where a command finds its project.
+#[derive(Debug, Clone)]
+pub enum ProjectRef {
+    /// By name, in the scope's config directory.
+    Name(String),
+    /// A TOML file.
+    File(PathBuf),
+}
+
+impl ProjectArg {
+    /// The validated reference.
+    pub fn to_ref(&self) -> Result<ProjectRef> {
+        match (&self.name, &self.config) {
+            (_, Some(file)) => Ok(ProjectRef::File(file.clone())),
+            (Some(name), None) => Ok(ProjectRef::Name(name.clone())),
+            (None, None) => Err(Error::Usage("name a project, or give --config FILE".into())),
+        }
+    }
+}
+
+impl OptionalProjectArg {
+    /// The validated reference, or `None` for "every project".
+    pub fn to_ref(&self) -> Option<ProjectRef> {
+        match (&self.name, &self.config) {
+            (_, Some(file)) => Some(ProjectRef::File(file.clone())),
+            (Some(name), None) => Some(ProjectRef::Name(name.clone())),
+            (None, None) => None,
+        }
+    }
+}
+
+impl Cli {
+    /// The manager scope selected by `--user`.
+    pub fn scope(&self) -> Scope {
+        Scope::from_user_flag(self.user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,255 @@
+//! The project configuration: one TOML file per project, validated into a [`Project`].
+//!
+//! Loading goes in three passes so that every problem is reported with its file, line and column:
+//! 1. the TOML is parsed with spans and every key is checked against [`schema`] (unknown keys and
+//!    unknown tables are errors, with the closest valid key suggested);
+//! 2. serde turns it into the raw structs below (type errors);
+//! 3. [`validate`] checks values and resolves paths into a [`Project`].
+
+mod schema;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
+
+pub use validate::{
+    Agent, DirtyAction, PROJECT_NAME_RULE, Phase, Project, PromptDelivery, PromptSpec, Runtime,
+    StopSignal, TransientAction, Vcs, valid_project_name,
+};
+
+use crate::error::{ConfigProblem, Error, Result};
+use crate::paths::Scope;
+
+/// The only configuration schema version this build understands.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The raw file, as serde sees it. Field docs are the reference for each key; defaults live in
+/// [`validate`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub schema_version: Option<i64>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub agent: RawAgent,
+    #[serde(default)]
+    pub runtime: RawRuntime,
+    #[serde(default)]
+    pub prompt: RawPrompt,
+    pub phases: Option<RawPhases>,
+    #[serde(default)]
+    pub vcs: RawVcs,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAgent {
+    pub command: Option<Vec<String>>,
+    pub prompt_arg_template: Option<Vec<String>>,
+    pub prompt_delivery: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub credentials: BTreeMap<String, String>,
+    pub terminal_marker: Option<String>,
+    pub preset: Option<String>,
+    pub stop_signal: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRuntime {
+    pub work_dir: Option<String>,
+    pub log_dir: Option<String>,
+    pub user: Option<String>,
+    pub restart_delay_s: Option<i64>,
+    pub schedule: Option<String>,
+    pub round_timeout_s: Option<i64>,
+    pub checkin_timeout_s: Option<i64>,
+    pub checkin_attempts: Option<i64>,
+    pub watchdog_s: Option<i64>,
+    pub max_rounds: Option<i64>,
+    pub stop_file: Option<String>,
+    pub round_log_retention: Option<i64>,
+    pub transient_error_action: Option<String>,
+    pub crash_loop_threshold: Option<i64>,
+    pub short_crash_s: Option<i64>,
+    pub max_grace_after_result_s: Option<i64>,
+    #[serde(default)]
+    pub grace_kill_ignore_patterns: Vec<String>,
+    pub narrative_file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrompt {
+    pub files: Option<Vec<String>>,
+    pub concat_separator: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawPhases {
+    pub list: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub phases: BTreeMap<String, RawPhase>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPhase {
+    #[serde(default)]
+    pub prompt: RawPrompt,
+    pub round_timeout_s: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVcs {
+    pub dirty_action: Option<String>,
+    #[serde(default)]
+    pub protect: Vec<String>,
+}
+
+/// A parsed file kept with its source text, so later problems can be positioned.
+pub(crate) struct Located<'a> {
+    pub file: &'a Path,
+    pub text: &'a str,
+    pub root: &'a DeTable<'a>,
+}
+
+impl Located<'_> {
+    /// A problem about the key at `path` (`["runtime", "round_timeout_s"]`), positioned at the key's
+    /// value when it is present in the file, else at its table, else unpositioned.
+    pub fn problem(&self, path: &[&str], message: impl Into<String>) -> ConfigProblem {
+        let span = value_span(self.root, path);
+        ConfigProblem {
+            file: self.file.to_path_buf(),
+            position: span.map(|s| line_col(self.text, s.start)),
+            key: Some(path.join(".")),
+            message: message.into(),
+            hint: None,
+        }
+    }
+}
+
+/// Reads and validates the project file at `path` for the given manager scope.
+pub fn load(path: &Path, scope: Scope) -> Result<Project> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let problem = match e.kind() {
+            std::io::ErrorKind::NotFound => ConfigProblem::new(path, "no such configuration file")
+                .hint(
+                    "create it with `agent-runner init --preset NAME PROJECT`, or check the path",
+                ),
+            std::io::ErrorKind::InvalidData => {
+                ConfigProblem::new(path, "the file is not valid UTF-8")
+            }
+            _ => ConfigProblem::new(path, format!("cannot read the file: {e}")),
+        };
+        Error::config(problem)
+    })?;
+    load_str(&text, path, scope)
+}
+
+/// Validates configuration `text` as if read from `path`.
+pub fn load_str(text: &str, path: &Path, scope: Scope) -> Result<Project> {
+    let root = DeTable::parse(text).map_err(|e| Error::config(toml_problem(path, text, &e)))?;
+    let located = Located {
+        file: path,
+        text,
+        root: root.get_ref(),
+    };
+    let unknown = schema::unknown_keys(&located);
+    if !unknown.is_empty() {
+        return Err(Error::Config(unknown));
+    }
+    let raw = RawConfig::deserialize(toml::de::Deserializer::from(root.clone()))
+        .map_err(|e| Error::config(toml_problem(path, text, &e)))?;
+    validate::validate(raw, &located, scope).map_err(Error::Config)
+}
+
+/// The project file for `name` in the scope's config directory.
+pub fn path_for(name: &str, scope: Scope) -> PathBuf {
+    scope.config_dir().join(format!("{name}.toml"))
+}
+
+/// Every `*.toml` in the scope's config directory, sorted by name.
+pub fn discover(scope: Scope) -> Result<Vec<PathBuf>> {
+    let dir = scope.config_dir();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("cannot read directory", dir, e)),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(std::result::Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn toml_problem(file: &Path, text: &str, err: &toml::de::Error) -> ConfigProblem {
+    let message = err.message().trim().replace('\n', " ");
+    let mut problem = ConfigProblem::new(file, message);
+    problem.position = err.span().map(|s| line_col(text, s.start));
+    problem
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// The span of the key named by the last element of `path`, walking tables.
+pub(crate) fn key_span(root: &DeTable<'_>, path: &[&str]) -> Option<Range<usize>> {
+    let (last, parents) = path.split_last()?;
+    let mut table = root;
+    for part in parents {
+        let (_, value) = table.iter().find(|(k, _)| k.get_ref() == part)?;
+        match value.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => return None,
+        }
+    }
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref() == last)
+        .map(|(k, _)| k.span())
+}
+
+/// The span of the value at `path`, falling back to the key, then to the closest parent present.
+pub(crate) fn value_span(root: &DeTable<'_>, path: &[&str]) -> Option<Range<usize>> {
+    for len in (1..=path.len()).rev() {
+        let prefix = &path[..len];
+        let (last, parents) = prefix.split_last()?;
+        let mut table = Some(root);
+        for part in parents {
+            table = table.and_then(|t| {
+                t.iter()
+                    .find(|(k, _)| k.get_ref() == part)
+                    .and_then(|(_, v)| match v.get_ref() {
+                        DeValue::Table(t) => Some(t),
+                        _ => None,
+                    })
+            });
+        }
+        if let Some((_, value)) = table.and_then(|t| t.iter().find(|(k, _)| k.get_ref() == last)) {
+            if matches!(value.get_ref(), DeValue::Table(_)) {
+                return key_span(root, prefix);
+            }
+            return Some(value.span());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,146 @@
+//! The crate-wide error type and the exit statuses it maps to (DESIGN §4 and §6).
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Process exit statuses with a documented meaning (sysexits where one fits).
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// Generic failure (a crashed round, a failed check, an unhealthy diagnosis).
+    pub const FAILURE: u8 = 1;
+    /// Command-line usage error.
+    pub const USAGE: u8 = 2;
+    /// systemd (or D-Bus) is unreachable: EX_UNAVAILABLE.
+    pub const UNAVAILABLE: u8 = 69;
+    /// A transient condition (rate limit, back-off): EX_TEMPFAIL.
+    pub const TEMPFAIL: u8 = 75;
+    /// Configuration error, never retried: EX_CONFIG.
+    pub const CONFIG: u8 = 78;
+    /// The round hit its hard timeout (as timeout(1) reports it).
+    pub const TIMEOUT: u8 = 124;
+}
+
+/// One problem found in a project configuration, positioned in its file when possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The configuration file.
+    pub file: PathBuf,
+    /// 1-based line and column of the offending key or value, when known.
+    pub position: Option<(usize, usize)>,
+    /// Dotted key path (`runtime.round_timeout_s`), when the problem is about one key.
+    pub key: Option<String>,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// What to do about it, when there is something specific to say.
+    pub hint: Option<String>,
+}
+
+impl ConfigProblem {
+    /// A problem with no position (e.g. an unreadable file).
+    pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Self {
+            file: file.into(),
+            position: None,
+            key: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds a hint line.
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, col)) = self.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        write!(f, ": ")?;
+        if let Some(key) = &self.key {
+            write!(f, "{key}: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can make a command fail, each variant mapped to one exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The project configuration is invalid (exit 78).
+    #[error("{}", display_problems(.0))]
+    Config(Vec<ConfigProblem>),
+    /// The command line is wrong in a way clap could not catch (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// systemd or its bus cannot be reached (exit 69).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A transient condition; trying again later may succeed (exit 75).
+    #[error("{0}")]
+    TempFail(String),
+    /// A file operation failed.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What we were doing ("cannot write", "cannot read").
+        action: &'static str,
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Any other failure, already phrased for the operator (exit 1).
+    #[error("{0}")]
+    Failed(String),
+}
+
+fn display_problems(problems: &[ConfigProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Error {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) => exit::CONFIG,
+            Error::Usage(_) => exit::USAGE,
+            Error::Unavailable(_) => exit::UNAVAILABLE,
+            Error::TempFail(_) => exit::TEMPFAIL,
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                exit::CONFIG
+            }
+            Error::Io { .. } | Error::Failed(_) => exit::FAILURE,
+        }
+    }
+
+    /// Wraps an I/O error with the action and path it concerns.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A single configuration problem.
+    pub fn config(problem: ConfigProblem) -> Self {
+        Error::Config(vec![problem])
+    }
+}
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

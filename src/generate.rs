@@ -1,0 +1,221 @@
+//! `agent-runner generate`: projects' TOML → unit files on disk → systemd reloaded.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::Context;
+use crate::cli::ProjectRef;
+use crate::config::{self, Project};
+use crate::error::{ConfigProblem, Error, Result};
+use crate::fsutil;
+use crate::render::{self, DROP_IN_NAME, RenderOptions, SOURCE_MARK, UnitFile};
+use crate::sysver::{self, Features};
+
+/// Options of `generate`, validated.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Projects to render; every project of the config directory when empty.
+    pub selection: Vec<ProjectRef>,
+    /// Write the complete set into this directory instead of the unit directory.
+    pub output: Option<PathBuf>,
+    /// Print instead of writing.
+    pub dry_run: bool,
+    /// Do not reload systemd.
+    pub no_reload: bool,
+    /// The binary ExecStart= runs.
+    pub exec: Option<PathBuf>,
+    /// The systemd version to target.
+    pub systemd_version: Option<u32>,
+}
+
+/// What one run wrote and removed.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Files written (changed or new), absolute.
+    pub written: Vec<PathBuf>,
+    /// Files left as they were because their contents did not change.
+    pub unchanged: usize,
+    /// Stale generated files removed, absolute.
+    pub removed: Vec<PathBuf>,
+}
+
+/// Runs `generate`.
+pub fn run(ctx: &Context, options: &Options) -> Result<()> {
+    let scope = ctx.scope;
+    let exec = match &options.exec {
+        Some(p) => std::path::absolute(p).map_err(|e| Error::io("cannot resolve", p, e))?,
+        None => std::env::current_exe().map_err(|e| {
+            Error::Failed(format!(
+                "cannot find the running binary: {e}; pass --exec PATH"
+            ))
+        })?,
+    };
+    let version = match options.systemd_version {
+        Some(v) => v,
+        None if options.output.is_some() || options.dry_run || options.no_reload => {
+            sysver::installed_version().unwrap_or(sysver::FLOOR)
+        }
+        None => sysver::detect(scope),
+    };
+    if version < sysver::FLOOR {
+        return Err(Error::Usage(format!(
+            "systemd {version} is older than {}, the oldest agent-runner supports",
+            sysver::FLOOR
+        )));
+    }
+    let render_options = RenderOptions {
+        exec,
+        features: Features::of(version),
+        source_path: false,
+    };
+
+    let all_projects = options.selection.is_empty();
+    let references: Vec<ProjectRef> = if all_projects {
+        config::discover(scope)?
+            .into_iter()
+            .map(ProjectRef::File)
+            .collect()
+    } else {
+        options.selection.clone()
+    };
+
+    let mut problems: Vec<ConfigProblem> = Vec::new();
+    let mut files: Vec<UnitFile> = Vec::new();
+    let mut names = BTreeSet::new();
+    for reference in &references {
+        match load_with_text(reference, scope) {
+            Ok((project, text)) => {
+                if !names.insert(project.name.clone()) {
+                    problems.push(ConfigProblem::new(
+                        &project.source,
+                        format!(
+                            "project name {:?} is used by another file too",
+                            project.name
+                        ),
+                    ));
+                    continue;
+                }
+                files.extend(render::render_project(&project, &text, &render_options)?);
+            }
+            Err(Error::Config(p)) => problems.extend(p),
+            Err(e) => return Err(e),
+        }
+    }
+
+    let unit_dir = options.output.clone().unwrap_or_else(|| scope.unit_dir());
+    let packaged = scope
+        .packaged_unit_dir()
+        .join("agent-runner@.service")
+        .exists();
+    if options.output.is_some() || !packaged {
+        files.splice(0..0, render::templates(scope, &render_options.exec));
+    }
+
+    if options.dry_run {
+        let mut out = std::io::stdout().lock();
+        for file in &files {
+            let _ = write!(
+                out,
+                "---{}---\n{}",
+                unit_dir.join(&file.path).display(),
+                file.contents
+            );
+        }
+    } else {
+        let outcome = write_files(&unit_dir, &files, all_projects && options.output.is_none())?;
+        report(&outcome, &names);
+        let reload = !options.no_reload && options.output.is_none();
+        if reload && (!outcome.written.is_empty() || !outcome.removed.is_empty()) {
+            crate::bus::reload(scope).map_err(|e| match e {
+                Error::Unavailable(msg) => Error::Unavailable(format!(
+                    "units written, but systemd was not reloaded: {msg}\n  hint: run `systemctl{} daemon-reload` once systemd is up, or pass --no-reload",
+                    scope.flag()
+                )),
+                other => other,
+            })?;
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Config(problems))
+    }
+}
+
+fn load_with_text(reference: &ProjectRef, scope: crate::paths::Scope) -> Result<(Project, String)> {
+    let project = crate::load_project(reference, scope)?;
+    let text = std::fs::read_to_string(&project.source)
+        .map_err(|e| Error::io("cannot read", &project.source, e))?;
+    Ok((project, text))
+}
+
+/// Writes `files` under `unit_dir` atomically, skipping unchanged ones; with `prune`, removes
+/// drop-ins this tool generated for TOML files that no longer exist.
+pub fn write_files(unit_dir: &Path, files: &[UnitFile], prune: bool) -> Result<Outcome> {
+    let mut outcome = Outcome::default();
+    for file in files {
+        let path = unit_dir.join(&file.path);
+        if std::fs::read_to_string(&path).is_ok_and(|old| old == file.contents) {
+            outcome.unchanged += 1;
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            fsutil::create_dir_all(parent)?;
+        }
+        fsutil::write_atomic(&path, file.contents.as_bytes(), 0o644)?;
+        outcome.written.push(path);
+    }
+    if prune {
+        outcome.removed = remove_stale(unit_dir)?;
+    }
+    Ok(outcome)
+}
+
+/// Removes drop-ins carrying our header whose source TOML is gone. Never touches anything else.
+pub fn remove_stale(unit_dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(unit_dir) else {
+        return Ok(removed);
+    };
+    for entry in entries.filter_map(std::result::Result::ok) {
+        let dir = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("agent-runner") && name.ends_with(".d") && dir.is_dir()) {
+            continue;
+        }
+        let drop_in = dir.join(DROP_IN_NAME);
+        let Ok(contents) = std::fs::read_to_string(&drop_in) else {
+            continue;
+        };
+        let Some(source) = contents.lines().find_map(|l| l.strip_prefix(SOURCE_MARK)) else {
+            continue;
+        };
+        if Path::new(source).exists() {
+            continue;
+        }
+        std::fs::remove_file(&drop_in).map_err(|e| Error::io("cannot remove", &drop_in, e))?;
+        let _ = std::fs::remove_dir(&dir); // only succeeds when empty: operators' own drop-ins stay
+        removed.push(drop_in);
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+fn report(outcome: &Outcome, names: &BTreeSet<String>) {
+    let projects = if names.is_empty() {
+        "no projects".to_string()
+    } else {
+        names.iter().cloned().collect::<Vec<_>>().join(", ")
+    };
+    println!(
+        "generated {projects}: {} file{} written, {} unchanged, {} stale removed",
+        outcome.written.len(),
+        if outcome.written.len() == 1 { "" } else { "s" },
+        outcome.unchanged,
+        outcome.removed.len()
+    );
+    for path in &outcome.removed {
+        println!("  removed {}", path.display());
+    }
+}

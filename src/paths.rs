@@ -1,0 +1,94 @@
+//! Where things live (DESIGN §2): config, rendered units, packaged templates, state and logs, for
+//! the system manager and for a user's manager.
+
+use std::env;
+use std::path::{Path, PathBuf};
+
+/// Which systemd manager a project belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The system manager (PID 1), as root.
+    System,
+    /// The calling user's manager (`systemctl --user`).
+    User,
+}
+
+impl Scope {
+    /// `System` or `User` from a `--user` flag.
+    pub fn from_user_flag(user: bool) -> Self {
+        if user { Scope::User } else { Scope::System }
+    }
+
+    /// The directory holding project TOML files. `AGENT_RUNNER_CONFIG_DIR` overrides it (tests,
+    /// unusual layouts).
+    pub fn config_dir(self) -> PathBuf {
+        if let Some(dir) = env::var_os("AGENT_RUNNER_CONFIG_DIR") {
+            return PathBuf::from(dir);
+        }
+        match self {
+            Scope::System => PathBuf::from("/etc/agent-runner"),
+            Scope::User => xdg_dir("XDG_CONFIG_HOME", ".config").join("agent-runner"),
+        }
+    }
+
+    /// The directory `generate` writes units into. `AGENT_RUNNER_UNIT_DIR` overrides it.
+    pub fn unit_dir(self) -> PathBuf {
+        if let Some(dir) = env::var_os("AGENT_RUNNER_UNIT_DIR") {
+            return PathBuf::from(dir);
+        }
+        match self {
+            Scope::System => PathBuf::from("/etc/systemd/system"),
+            Scope::User => xdg_dir("XDG_CONFIG_HOME", ".config").join("systemd/user"),
+        }
+    }
+
+    /// Where the Debian package installs the static template units.
+    pub fn packaged_unit_dir(self) -> &'static Path {
+        match self {
+            Scope::System => Path::new("/usr/lib/systemd/system"),
+            Scope::User => Path::new("/usr/lib/systemd/user"),
+        }
+    }
+
+    /// The project's state directory (round counter, verdicts). Under systemd the unit's
+    /// `$STATE_DIRECTORY` wins; this is the same place computed without it.
+    pub fn state_dir(self, project: &str) -> PathBuf {
+        match self {
+            Scope::System => Path::new("/var/lib/agent-runner").join(project),
+            Scope::User => xdg_dir("XDG_STATE_HOME", ".local/state")
+                .join("agent-runner")
+                .join(project),
+        }
+    }
+
+    /// The project's default log directory when `log_dir` is not set.
+    pub fn default_log_dir(self, project: &str) -> PathBuf {
+        match self {
+            Scope::System => Path::new("/var/log/agent-runner").join(project),
+            Scope::User => self.state_dir(project).join("log"),
+        }
+    }
+
+    /// `--user` for messages that suggest a command.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Scope::System => "",
+            Scope::User => " --user",
+        }
+    }
+}
+
+/// The home directory, or `/` when it cannot be known (a system service with no `$HOME`).
+pub fn home_dir() -> PathBuf {
+    env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map_or_else(|| PathBuf::from("/"), PathBuf::from)
+}
+
+fn xdg_dir(var: &str, fallback: &str) -> PathBuf {
+    match env::var_os(var) {
+        Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
+        _ => home_dir().join(fallback),
+    }
+}

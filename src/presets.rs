@@ -1,0 +1,161 @@
+//! Agent presets: known-good defaults for common agent CLIs, used by `init` and by `[agent] preset`.
+
+use serde::Serialize;
+
+use crate::config::{PromptDelivery, StopSignal};
+
+/// How the agent's output is parsed for classification (rate limits, usage, auth failures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputFormat {
+    /// claude `--output-format stream-json`.
+    ClaudeStreamJson,
+    /// gemini `-o stream-json`.
+    GeminiStreamJson,
+    /// codex `exec --json`.
+    CodexJson,
+    /// Plain text: only pattern-based classification (auth, network).
+    Text,
+}
+
+impl OutputFormat {
+    /// A guess from the command's program name, for projects without a preset.
+    pub fn for_command(command: &[String]) -> Self {
+        let program = command
+            .first()
+            .map(|p| p.rsplit('/').next().unwrap_or(p))
+            .unwrap_or_default();
+        let stream_json = command
+            .iter()
+            .any(|a| a == "stream-json" || a.ends_with("=stream-json"));
+        match program {
+            "claude" if stream_json => OutputFormat::ClaudeStreamJson,
+            "gemini" if stream_json => OutputFormat::GeminiStreamJson,
+            "codex" if command.iter().any(|a| a == "--json") => OutputFormat::CodexJson,
+            _ => OutputFormat::Text,
+        }
+    }
+}
+
+/// One preset.
+#[derive(Debug)]
+pub struct Preset {
+    /// Its name (`--preset NAME`).
+    pub name: &'static str,
+    /// One line for `init --help` and listings.
+    pub summary: &'static str,
+    /// The agent's argv.
+    pub command: &'static [&'static str],
+    /// Arguments carrying the prompt.
+    pub prompt_arg_template: &'static [&'static str],
+    /// How the prompt is delivered.
+    pub prompt_delivery: PromptDelivery,
+    /// Environment for the agent.
+    pub env: &'static [(&'static str, &'static str)],
+    /// The end-of-work marker in the output.
+    pub terminal_marker: Option<&'static str>,
+    /// The cooperative stop signal.
+    pub stop_signal: StopSignal,
+    /// Processes that never keep a finished round alive.
+    pub grace_kill_ignore_patterns: &'static [&'static str],
+    /// The output parser.
+    pub output_format: OutputFormat,
+    /// What `init` writes as the agent's credential hint (a comment).
+    pub credential_hint: &'static str,
+}
+
+/// Every preset, in the order `init --help` lists them.
+pub const ALL: &[Preset] = &[
+    Preset {
+        name: "claude",
+        summary: "Claude Code (stream-json output, prompt on stdin, SIGINT to stop)",
+        command: &[
+            "claude",
+            "--dangerously-skip-permissions",
+            "--verbose",
+            "--output-format",
+            "stream-json",
+        ],
+        prompt_arg_template: &["-p"],
+        prompt_delivery: PromptDelivery::Stdin,
+        env: &[("DISABLE_AUTOUPDATER", "1")],
+        terminal_marker: Some("\"type\":\"result\""),
+        stop_signal: StopSignal::Int,
+        grace_kill_ignore_patterns: &["\\.claude/shell-snapshots/snapshot-bash-"],
+        output_format: OutputFormat::ClaudeStreamJson,
+        credential_hint: "ANTHROPIC_API_KEY = \"/etc/agent-runner/credentials/anthropic.key\"",
+    },
+    Preset {
+        name: "codex",
+        summary: "OpenAI Codex CLI (`codex exec --json`, prompt on stdin)",
+        command: &[
+            "codex",
+            "exec",
+            "--dangerously-bypass-approvals-and-sandbox",
+            "--json",
+        ],
+        prompt_arg_template: &["-"],
+        prompt_delivery: PromptDelivery::Stdin,
+        env: &[],
+        terminal_marker: None,
+        stop_signal: StopSignal::Term,
+        grace_kill_ignore_patterns: &[],
+        output_format: OutputFormat::CodexJson,
+        credential_hint: "OPENAI_API_KEY = \"/etc/agent-runner/credentials/openai.key\"",
+    },
+    Preset {
+        name: "gemini",
+        summary: "Gemini CLI (stream-json output, prompt in argv)",
+        command: &["gemini", "--yolo", "-o", "stream-json"],
+        prompt_arg_template: &["-p", "{prompt}"],
+        prompt_delivery: PromptDelivery::Argv,
+        env: &[],
+        terminal_marker: Some("\"type\":\"result\""),
+        stop_signal: StopSignal::Term,
+        grace_kill_ignore_patterns: &[],
+        output_format: OutputFormat::GeminiStreamJson,
+        credential_hint: "GEMINI_API_KEY = \"/etc/agent-runner/credentials/gemini.key\"",
+    },
+    Preset {
+        name: "aider",
+        summary: "aider (prompt in a file passed with --message-file)",
+        command: &[
+            "aider",
+            "--yes-always",
+            "--no-stream",
+            "--analytics-disable",
+            "--no-check-update",
+        ],
+        prompt_arg_template: &["--message-file", "{prompt_file}"],
+        prompt_delivery: PromptDelivery::File,
+        env: &[],
+        terminal_marker: None,
+        stop_signal: StopSignal::Term,
+        grace_kill_ignore_patterns: &[],
+        output_format: OutputFormat::Text,
+        credential_hint: "OPENAI_API_KEY = \"/etc/agent-runner/credentials/openai.key\"",
+    },
+    Preset {
+        name: "shell",
+        summary: "any command: the prompt arrives on stdin",
+        command: &["./agent.sh"],
+        prompt_arg_template: &[],
+        prompt_delivery: PromptDelivery::Stdin,
+        env: &[],
+        terminal_marker: None,
+        stop_signal: StopSignal::Term,
+        grace_kill_ignore_patterns: &[],
+        output_format: OutputFormat::Text,
+        credential_hint: "API_TOKEN = \"/etc/agent-runner/credentials/token\"",
+    },
+];
+
+/// The preset called `name`.
+pub fn find(name: &str) -> Option<&'static Preset> {
+    ALL.iter().find(|p| p.name == name)
+}
+
+/// Every preset name.
+pub fn names() -> Vec<&'static str> {
+    ALL.iter().map(|p| p.name).collect()
+}

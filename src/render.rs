@@ -1,0 +1,392 @@
+//! Rendering: a validated [`Project`] becomes the unit files that make systemd run its loop.
+//!
+//! The unit set is the static templates of units/ (`agent-runner@.service`, `.timer`, `.path`,
+//! `agent-runner-halt@.service`) plus one drop-in per template, rendered per project from
+//! templates/ with minijinja in strict-undefined mode. Every value is escaped by systemd's rules
+//! before it reaches a template, and every generated file starts with a header naming its source
+//! and the hash of its inputs, which is how `generate` recognises its own files and `peek` drift.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::Project;
+use crate::error::{Error, Result};
+use crate::paths::Scope;
+use crate::sysver::Features;
+
+/// The header line that marks a file as written by `agent-runner generate`.
+pub const SOURCE_MARK: &str = "# agent-runner-source: ";
+/// The header line carrying the hash of the inputs.
+pub const HASH_MARK: &str = "# agent-runner-inputs: sha256:";
+/// The header line that marks a template unit installed by `generate` (no package present).
+pub const TEMPLATE_MARK: &str = "# agent-runner-template: ";
+
+/// The drop-in file name inside each `UNIT.d/` directory.
+pub const DROP_IN_NAME: &str = "50-agent-runner.conf";
+
+/// Names of the template units, in rendering order.
+pub const TEMPLATE_UNITS: &[&str] = &[
+    "agent-runner@.service",
+    "agent-runner@.timer",
+    "agent-runner@.path",
+    "agent-runner-halt@.service",
+];
+
+/// One file to write, relative to the unit directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitFile {
+    /// Path relative to the unit directory, e.g. `agent-runner@demo.service.d/50-agent-runner.conf`.
+    pub path: PathBuf,
+    /// The file's contents.
+    pub contents: String,
+}
+
+/// What rendering needs besides the project.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// The binary ExecStart= runs.
+    pub exec: PathBuf,
+    /// What the target systemd understands.
+    pub features: Features,
+    /// Set `SourcePath=` (generator mode).
+    pub source_path: bool,
+}
+
+/// The static template for `unit` in `scope`, exactly as shipped in units/.
+pub fn template_text(scope: Scope, unit: &str) -> Option<&'static str> {
+    Some(match (scope, unit) {
+        (Scope::System, "agent-runner@.service") => {
+            include_str!("../units/system/agent-runner@.service")
+        }
+        (Scope::System, "agent-runner@.timer") => {
+            include_str!("../units/system/agent-runner@.timer")
+        }
+        (Scope::System, "agent-runner@.path") => include_str!("../units/system/agent-runner@.path"),
+        (Scope::System, "agent-runner-halt@.service") => {
+            include_str!("../units/system/agent-runner-halt@.service")
+        }
+        (Scope::User, "agent-runner@.service") => {
+            include_str!("../units/user/agent-runner@.service")
+        }
+        (Scope::User, "agent-runner@.timer") => include_str!("../units/user/agent-runner@.timer"),
+        (Scope::User, "agent-runner@.path") => include_str!("../units/user/agent-runner@.path"),
+        (Scope::User, "agent-runner-halt@.service") => {
+            include_str!("../units/user/agent-runner-halt@.service")
+        }
+        _ => return None,
+    })
+}
+
+/// The template units for `scope`, with ExecStart= pointing at `exec`, marked as generated.
+pub fn templates(scope: Scope, exec: &Path) -> Vec<UnitFile> {
+    let exec = sd_word(&exec.to_string_lossy());
+    TEMPLATE_UNITS
+        .iter()
+        .filter_map(|unit| {
+            let text = template_text(scope, unit)?;
+            let body = text.replace("ExecStart=/usr/bin/agent-runner ", &format!("ExecStart={exec} "));
+            let contents = format!(
+                "{TEMPLATE_MARK}{}\n# Installed by agent-runner generate because no packaged template exists.\n{body}",
+                env!("CARGO_PKG_VERSION")
+            );
+            Some(UnitFile { path: PathBuf::from(unit), contents })
+        })
+        .collect()
+}
+
+/// sha256 of the project's TOML text: what drift detection compares.
+pub fn inputs_hash(toml_text: &str) -> String {
+    let digest = Sha256::digest(toml_text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The generated header of a file: (source TOML, inputs hash), if it has one.
+pub fn parse_header(contents: &str) -> Option<(PathBuf, String)> {
+    let mut source = None;
+    let mut hash = None;
+    for line in contents.lines().take_while(|l| l.starts_with('#')) {
+        if let Some(s) = line.strip_prefix(SOURCE_MARK) {
+            source = Some(PathBuf::from(s));
+        } else if let Some(h) = line.strip_prefix(HASH_MARK) {
+            hash = Some(h.to_string());
+        }
+    }
+    Some((source?, hash?))
+}
+
+/// Everything the drop-in templates may use; strict mode makes any other name an error.
+#[derive(Serialize)]
+struct UnitContext<'a> {
+    header: String,
+    name: &'a str,
+    scope: Scope,
+    source_path: Option<String>,
+    exec_start: String,
+    halt_exec_start: String,
+    work_dir: &'a Path,
+    user: Option<String>,
+    dynamic_user: bool,
+    start_timeout_s: u64,
+    runtime_max_s: u64,
+    watchdog_s: Option<u64>,
+    restart_delay_s: u64,
+    restart_steps: u64,
+    restart_max_delay_s: u64,
+    read_write_paths: Vec<PathBuf>,
+    credentials: Vec<Credential>,
+    watched_paths: Vec<PathBuf>,
+    schedule: Option<&'a str>,
+    features: Features,
+}
+
+#[derive(Serialize)]
+struct Credential {
+    name: String,
+    path: PathBuf,
+}
+
+/// The per-project drop-ins of `project`, whose TOML text is `toml_text`.
+pub fn render_project(
+    project: &Project,
+    toml_text: &str,
+    options: &RenderOptions,
+) -> Result<Vec<UnitFile>> {
+    let env = environment()?;
+    let name = &project.name;
+    let rt = &project.runtime;
+    let header = format!(
+        "# Generated by agent-runner {} from {}; edit the TOML and run `agent-runner{} generate`.\n{SOURCE_MARK}{}\n{HASH_MARK}{}\n# agent-runner-target: systemd {}",
+        env!("CARGO_PKG_VERSION"),
+        project.source.display(),
+        project.scope.flag(),
+        project.source.display(),
+        inputs_hash(toml_text),
+        options.features.version,
+    );
+    let exec = sd_word(&options.exec.to_string_lossy());
+    let user_flag = if project.scope == Scope::User {
+        "--user "
+    } else {
+        ""
+    };
+    let config = sd_word(&project.source.to_string_lossy());
+    let exec_start = format!("{exec} {user_flag}round --config {config}");
+    let halt_exec_start = format!("{exec} {user_flag}halt --config {config}");
+
+    let (user, dynamic_user) = match (&project.scope, &rt.user) {
+        (Scope::User, _) => (None, false),
+        (Scope::System, Some(u)) => (Some(u.clone()), false),
+        (Scope::System, None) => match work_dir_owner(&rt.work_dir) {
+            Some(owner) => (Some(owner), false),
+            None => (None, true),
+        },
+    };
+    let mut read_write_paths = Vec::new();
+    if project.scope == Scope::System {
+        read_write_paths.push(rt.work_dir.clone());
+        if rt.log_dir_explicit && !rt.log_dir.starts_with(&rt.work_dir) {
+            read_write_paths.push(rt.log_dir.clone());
+        }
+    }
+    let state_dir = project.scope.state_dir(name);
+    let mut watched_paths = Vec::new();
+    if let Some(stop) = &rt.stop_file {
+        watched_paths.push(stop.clone());
+    }
+    watched_paths.push(project.agent_done_file());
+    watched_paths.push(state_dir.join("halt-request"));
+
+    let longest_round = project
+        .phases
+        .iter()
+        .map(|p| p.round_timeout_s)
+        .chain([rt.round_timeout_s])
+        .max()
+        .unwrap_or(rt.round_timeout_s);
+    let threshold = u64::from(rt.crash_loop_threshold.max(1));
+    let restart_max_delay_s = rt
+        .restart_delay_s
+        .saturating_mul(1 << threshold.min(10))
+        .min(3600)
+        .max(rt.restart_delay_s);
+    let credentials: Vec<Credential> = project
+        .agent
+        .credentials
+        .iter()
+        .map(|(n, p)| Credential {
+            name: n.clone(),
+            path: p.clone(),
+        })
+        .collect();
+
+    let ctx = UnitContext {
+        header,
+        name,
+        scope: project.scope,
+        source_path: options
+            .source_path
+            .then(|| project.source.display().to_string()),
+        exec_start,
+        halt_exec_start,
+        work_dir: &rt.work_dir,
+        user,
+        dynamic_user,
+        start_timeout_s: rt.checkin_timeout_s + 30,
+        runtime_max_s: longest_round + 60,
+        watchdog_s: rt.watchdog_s,
+        restart_delay_s: rt.restart_delay_s,
+        restart_steps: threshold,
+        restart_max_delay_s,
+        read_write_paths,
+        credentials,
+        watched_paths,
+        schedule: rt.schedule.as_deref(),
+        features: options.features,
+    };
+    let drop_in = |unit: &str| PathBuf::from(format!("{unit}.d")).join(DROP_IN_NAME);
+    let render = |template: &str| -> Result<String> {
+        env.get_template(template)
+            .and_then(|t| t.render(minijinja::value::Serde(&ctx)))
+            .map(|s| tidy(&s))
+            .map_err(|e| Error::Failed(format!("rendering {template} for {name}: {e}")))
+    };
+    Ok(vec![
+        UnitFile {
+            path: drop_in(&format!("agent-runner@{name}.service")),
+            contents: render("service.conf")?,
+        },
+        UnitFile {
+            path: drop_in(&format!("agent-runner@{name}.timer")),
+            contents: render("timer.conf")?,
+        },
+        UnitFile {
+            path: drop_in(&format!("agent-runner@{name}.path")),
+            contents: render("path.conf")?,
+        },
+        UnitFile {
+            path: drop_in(&format!("agent-runner-halt@{name}.service")),
+            contents: render("halt.conf")?,
+        },
+    ])
+}
+
+fn environment() -> Result<Environment<'static>> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let templates = [
+        ("service.conf", include_str!("../templates/service.conf.j2")),
+        ("timer.conf", include_str!("../templates/timer.conf.j2")),
+        ("path.conf", include_str!("../templates/path.conf.j2")),
+        ("halt.conf", include_str!("../templates/halt.conf.j2")),
+    ];
+    for (name, source) in templates {
+        env.add_template(name, source)
+            .map_err(|e| Error::Failed(format!("template {name}: {e}")))?;
+    }
+    env.add_filter("sd_path", |value: String| sd_path(&value));
+    Ok(env)
+}
+
+/// Collapses the blank lines left by template conditionals (at most one in a row).
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = false;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !blank && !out.is_empty() {
+                out.push('\n');
+            }
+            blank = true;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+            blank = false;
+        }
+    }
+    out
+}
+
+/// The owner of `dir` when it is not root: the default user rounds run as.
+fn work_dir_owner(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata(dir).ok()?.uid();
+    if uid == 0 {
+        return None;
+    }
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+}
+
+/// One word of an `Exec*=` command line: specifiers (`%`) and variables (`$`) are escaped, and
+/// the word is double-quoted when it contains anything but plainly safe characters.
+pub fn sd_word(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._:=@+,-".contains(c));
+    let escaped = word.replace('%', "%%").replace('$', "$$");
+    if safe {
+        return escaped;
+    }
+    let mut quoted = String::with_capacity(escaped.len() + 2);
+    quoted.push('"');
+    for c in escaped.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// A path for a path-valued setting: specifiers escaped, quoted when it contains whitespace or
+/// quotes (settings that take lists, such as ReadWritePaths=, split on whitespace).
+pub fn sd_path(path: &str) -> String {
+    let escaped = path.replace('%', "%%");
+    if escaped
+        .chars()
+        .any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == '\\')
+    {
+        format!("\"{}\"", escaped.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        escaped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_exec_words_by_systemd_rules() {
+        assert_eq!(sd_word("/usr/bin/agent-runner"), "/usr/bin/agent-runner");
+        assert_eq!(sd_word("/opt/my tools/ar"), "\"/opt/my tools/ar\"");
+        assert_eq!(sd_word("100%"), "\"100%%\"");
+        assert_eq!(sd_word("$HOME"), "\"$$HOME\"");
+        assert_eq!(sd_word("a\"b"), "\"a\\\"b\"");
+        assert_eq!(sd_word(""), "\"\"");
+    }
+
+    #[test]
+    fn escapes_paths() {
+        assert_eq!(sd_path("/srv/a%b"), "/srv/a%%b");
+        assert_eq!(sd_path("/srv/with space"), "\"/srv/with space\"");
+    }
+
+    #[test]
+    fn header_round_trips() {
+        let text = format!("# x\n{SOURCE_MARK}/etc/agent-runner/a.toml\n{HASH_MARK}abc\n[Unit]\n");
+        assert_eq!(
+            parse_header(&text),
+            Some((PathBuf::from("/etc/agent-runner/a.toml"), "abc".into()))
+        );
+        assert_eq!(parse_header("[Unit]\n"), None);
+    }
+}
