@@ -1,0 +1,140 @@
+//! A small builder around the built binary: a temporary directory, files in it, arguments,
+//! environment, then assertions on status, stdout and stderr.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The binary under test.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_agent-runner"))
+}
+
+/// A test case: a scratch directory plus a command line.
+pub struct Test {
+    pub dir: tempfile::TempDir,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: Option<Vec<u8>>,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Test {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_dir = dir.path().join("etc");
+        let unit_dir = dir.path().join("units");
+        Self {
+            args: Vec::new(),
+            env: vec![
+                ("AGENT_RUNNER_CONFIG_DIR".into(), config_dir.display().to_string()),
+                ("AGENT_RUNNER_UNIT_DIR".into(), unit_dir.display().to_string()),
+                ("NO_COLOR".into(), "1".into()),
+            ],
+            dir,
+            stdin: None,
+        }
+    }
+
+    /// The scratch directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `contents` to `rel` inside the scratch directory (parents created).
+    pub fn file(self, rel: &str, contents: &str) -> Self {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        self
+    }
+
+    /// Makes `rel` a git repository (a `.git` directory is enough for the battery).
+    pub fn git_repo(self, rel: &str) -> Self {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(&path).unwrap();
+        let ok = Command::new("git").args(["init", "-q"]).current_dir(&path).status().is_ok_and(|s| s.success());
+        if !ok {
+            std::fs::create_dir_all(path.join(".git")).unwrap();
+        }
+        self
+    }
+
+    /// Appends arguments; `{dir}` is replaced by the scratch directory.
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
+        let dir = self.dir.path().display().to_string();
+        self.args.extend(args.into_iter().map(|a| a.as_ref().replace("{dir}", &dir)));
+        self
+    }
+
+    /// Sets an environment variable for the run.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Feeds stdin.
+    pub fn stdin(mut self, data: &[u8]) -> Self {
+        self.stdin = Some(data.to_vec());
+        self
+    }
+
+    /// Runs the binary and returns what it did.
+    pub fn run(&self) -> Run {
+        let mut cmd = Command::new(binary());
+        cmd.args(&self.args).current_dir(self.dir.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn agent-runner");
+        if let Some(data) = &self.stdin {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(data).unwrap();
+        }
+        let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+        Run {
+            status: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts the exit status, printing the output when it differs.
+    #[track_caller]
+    pub fn status(&self, expected: i32) -> &Self {
+        assert_eq!(self.status, expected, "unexpected exit status\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Asserts that stdout or stderr contains `needle`.
+    #[track_caller]
+    pub fn output_contains(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle) || self.stderr.contains(needle),
+            "output lacks {needle:?}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts that nothing looks like a Rust panic or backtrace.
+    #[track_caller]
+    pub fn no_panic(&self) -> &Self {
+        for text in [&self.stdout, &self.stderr] {
+            assert!(!text.contains("panicked at") && !text.contains("RUST_BACKTRACE"), "panic:\n{text}");
+        }
+        self
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the `agent-runner` binary without systemd. One binary, one module per
+//! area; `harness` is the small builder every test uses.
+
+mod harness;
+
+mod cli;
+mod config_corpus;
