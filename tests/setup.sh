@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what the test suites need on a fresh Debian 12 machine (idempotent, non-interactive).
+set -euo pipefail
+need=()
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v git >/dev/null || need+=(git)
+command -v systemd-nspawn >/dev/null || need+=(systemd-container)
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+if ((${#need[@]})); then
+    echo "installing: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=300 update -qq </dev/null
+    apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${need[@]}" </dev/null >/dev/null
+fi
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
