@@ -152,14 +152,14 @@ pub fn battery(project: &Project) -> Vec<Finding> {
         ));
     }
 
-    if rt.log_dir_explicit || project.scope == Scope::User {
-        if let Err(reason) = writable_dir(&rt.log_dir) {
-            findings.push(Finding::error(
-                "log_dir_writable",
-                format!("log_dir {} is not writable: {reason}", rt.log_dir.display()),
-                "fix its permissions, or point [runtime] log_dir somewhere writable".to_string(),
-            ));
-        }
+    if (rt.log_dir_explicit || project.scope == Scope::User)
+        && let Err(reason) = writable_dir(&rt.log_dir)
+    {
+        findings.push(Finding::error(
+            "log_dir_writable",
+            format!("log_dir {} is not writable: {reason}", rt.log_dir.display()),
+            "fix its permissions, or point [runtime] log_dir somewhere writable".to_string(),
+        ));
     }
 
     if let Some(user) = &rt.user
@@ -343,9 +343,10 @@ fn config_problem(p: &ConfigProblem) -> Problem {
 
 /// `agent-runner check [NAME | --config FILE] [--json]`.
 pub fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u8> {
-    let references = match reference {
-        Some(r) => vec![r],
-        None => {
+    let references = if let Some(r) = reference {
+        vec![r]
+    } else {
+        {
             let files = config::discover(ctx.scope)?;
             if files.is_empty() {
                 return Err(Error::config(ConfigProblem::new(ctx.scope.config_dir(), "no project files (*.toml) here").hint(format!(

@@ -168,7 +168,7 @@ pub fn load_str(text: &str, path: &Path, scope: Scope) -> Result<Project> {
     }
     let raw = RawConfig::deserialize(toml::de::Deserializer::from(root.clone()))
         .map_err(|e| Error::config(toml_problem(path, text, &e)))?;
-    validate::validate(raw, &located, scope).map_err(Error::Config)
+    validate::validate(&raw, &located, scope).map_err(Error::Config)
 }
 
 /// The project file for `name` in the scope's config directory.
@@ -194,10 +194,47 @@ pub fn discover(scope: Scope) -> Result<Vec<PathBuf>> {
 }
 
 fn toml_problem(file: &Path, text: &str, err: &toml::de::Error) -> ConfigProblem {
-    let message = err.message().trim().replace('\n', " ");
-    let mut problem = ConfigProblem::new(file, message);
-    problem.position = err.span().map(|s| line_col(text, s.start));
+    let mut problem = ConfigProblem::new(file, humanize(err.message()));
+    if let Some(span) = err.span() {
+        problem.position = Some(line_col(text, span.start));
+        // Type errors point at a value: name the key it belongs to.
+        if let Ok(root) = DeTable::parse(text) {
+            problem.key = key_at(root.get_ref(), span.start, &mut Vec::new());
+        }
+    }
     problem
+}
+
+/// serde's vocabulary in the operator's words.
+fn humanize(message: &str) -> String {
+    let mut m = message.trim().replace('\n', " ");
+    for (from, to) in [
+        ("expected i64", "expected an integer"),
+        ("expected a sequence", "expected a list"),
+        ("expected a string", "expected a string (in quotes)"),
+        ("expected a map", "expected a table"),
+    ] {
+        m = m.replace(from, to);
+    }
+    m
+}
+
+/// The dotted path of the innermost key whose value contains byte `offset`.
+fn key_at(table: &DeTable<'_>, offset: usize, path: &mut Vec<String>) -> Option<String> {
+    for (key, value) in table {
+        path.push(key.get_ref().to_string());
+        // A [header] table's own span covers only its header, so always look inside tables.
+        if let DeValue::Table(inner) = value.get_ref()
+            && let Some(found) = key_at(inner, offset, path)
+        {
+            return Some(found);
+        }
+        if value.span().contains(&offset) || key.span().contains(&offset) {
+            return Some(path.join("."));
+        }
+        path.pop();
+    }
+    None
 }
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.

@@ -181,7 +181,8 @@ pub fn remove_stale(unit_dir: &Path) -> Result<Vec<PathBuf>> {
     for entry in entries.filter_map(std::result::Result::ok) {
         let dir = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !(name.starts_with("agent-runner") && name.ends_with(".d") && dir.is_dir()) {
+        let is_drop_in_dir = dir.extension().is_some_and(|x| x == "d");
+        if !(name.starts_with("agent-runner") && is_drop_in_dir && dir.is_dir()) {
             continue;
         }
         let drop_in = dir.join(DROP_IN_NAME);

@@ -6,6 +6,7 @@
 //! before it reaches a template, and every generated file starts with a header naming its source
 //! and the hash of its inputs, which is how `generate` recognises its own files and `peek` drift.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use minijinja::{Environment, UndefinedBehavior};
@@ -100,7 +101,10 @@ pub fn templates(scope: Scope, exec: &Path) -> Vec<UnitFile> {
 /// sha256 of the project's TOML text: what drift detection compares.
 pub fn inputs_hash(toml_text: &str) -> String {
     let digest = Sha256::digest(toml_text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    digest.iter().fold(String::with_capacity(64), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
 }
 
 /// The generated header of a file: (source TOML, inputs hash), if it has one.

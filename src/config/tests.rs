@@ -1,1 +1,197 @@
+use std::path::{Path, PathBuf};
 
+use super::*;
+use crate::config::{DirtyAction, PromptDelivery, StopSignal, TransientAction};
+
+fn load(text: &str) -> Result<Project> {
+    load_str(
+        text,
+        Path::new("/etc/agent-runner/demo.toml"),
+        Scope::System,
+    )
+}
+
+const MINIMAL: &str = r#"
+schema_version = 1
+[agent]
+command = ["/usr/bin/agent"]
+[runtime]
+work_dir = "/srv/demo"
+[prompt]
+files = ["prompts/main.md"]
+"#;
+
+#[test]
+fn minimal_config_gets_documented_defaults() {
+    let p = load(MINIMAL).unwrap();
+    assert_eq!(p.name, "demo");
+    assert_eq!(p.runtime.restart_delay_s, 3);
+    assert_eq!(p.runtime.round_timeout_s, 1800);
+    assert_eq!(p.runtime.checkin_timeout_s, 30);
+    assert_eq!(p.runtime.checkin_attempts, 3);
+    assert_eq!(p.runtime.round_log_retention, 100);
+    assert_eq!(p.runtime.crash_loop_threshold, 5);
+    assert_eq!(p.runtime.short_crash_s, 60);
+    assert_eq!(p.runtime.transient_error_action, TransientAction::BackOff);
+    assert_eq!(p.runtime.watchdog_s, None);
+    assert_eq!(p.runtime.max_grace_after_result_s, None);
+    assert_eq!(p.agent.prompt_delivery, PromptDelivery::Stdin);
+    assert_eq!(p.agent.stop_signal, StopSignal::Term);
+    assert_eq!(p.vcs.dirty_action, DirtyAction::Ignore);
+    assert_eq!(p.prompt.concat_separator, "\n\n");
+    assert_eq!(
+        p.runtime.log_dir,
+        PathBuf::from("/var/log/agent-runner/demo")
+    );
+    assert!(!p.runtime.log_dir_explicit);
+}
+
+#[test]
+fn relative_paths_resolve_against_work_dir_and_project_expands() {
+    let text = MINIMAL.replace(
+        "[runtime]\n",
+        "[runtime]\nlog_dir = \"logs/{project}\"\nstop_file = \"../{project}.stop\"\n",
+    );
+    let p = load(&text).unwrap();
+    assert_eq!(
+        p.prompt.files,
+        vec![PathBuf::from("/srv/demo/prompts/main.md")]
+    );
+    assert_eq!(p.runtime.log_dir, PathBuf::from("/srv/demo/logs/demo"));
+    assert_eq!(p.runtime.stop_file, Some(PathBuf::from("/srv/demo.stop")));
+    assert!(p.runtime.log_dir_explicit);
+}
+
+#[test]
+fn relative_work_dir_resolves_against_the_toml_directory_and_tilde_expands() {
+    let text = MINIMAL.replace(
+        "work_dir = \"/srv/demo\"",
+        "work_dir = \"repo\"\nnarrative_file = \"~/notes.md\"",
+    );
+    let p = load(&text).unwrap();
+    assert_eq!(p.runtime.work_dir, PathBuf::from("/etc/agent-runner/repo"));
+    assert!(p.runtime.narrative_file.unwrap().ends_with("notes.md"));
+}
+
+#[test]
+fn name_key_overrides_the_file_stem() {
+    let p = load(&MINIMAL.replace(
+        "schema_version = 1",
+        "schema_version = 1\nname = \"other.proj_1\"",
+    ))
+    .unwrap();
+    assert_eq!(p.name, "other.proj_1");
+}
+
+#[test]
+fn project_name_rule() {
+    for good in ["a", "A1", "my-proj", "x.y_z", &"a".repeat(64)] {
+        assert!(valid_project_name(good), "{good}");
+    }
+    for bad in [
+        "",
+        "-a",
+        ".a",
+        "_a",
+        "a b",
+        "a/b",
+        "a\\x2d",
+        "ä",
+        &"a".repeat(65),
+        "a@b",
+    ] {
+        assert!(!valid_project_name(bad), "{bad}");
+    }
+}
+
+#[test]
+fn preset_supplies_agent_defaults() {
+    let text = MINIMAL.replace("command = [\"/usr/bin/agent\"]", "preset = \"claude\"");
+    let p = load(&text).unwrap();
+    assert_eq!(p.agent.command[0], "claude");
+    assert_eq!(p.agent.stop_signal, StopSignal::Int);
+    assert_eq!(
+        p.agent.terminal_marker.as_deref(),
+        Some("\"type\":\"result\"")
+    );
+    assert_eq!(
+        p.agent.env.get("DISABLE_AUTOUPDATER").map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(p.runtime.grace_kill_ignore_patterns.len(), 1);
+    assert_eq!(
+        p.agent.output_format,
+        crate::presets::OutputFormat::ClaudeStreamJson
+    );
+}
+
+#[test]
+fn empty_terminal_marker_disables_it() {
+    let text = MINIMAL.replace(
+        "[agent]\n",
+        "[agent]\npreset = \"claude\"\nterminal_marker = \"\"\n",
+    );
+    assert_eq!(load(&text).unwrap().agent.terminal_marker, None);
+}
+
+#[test]
+fn phases_rotate_and_inherit() {
+    let text = format!(
+        "{MINIMAL}\n[phases]\nlist = [\"build\", \"review\"]\n[phases.review]\nround_timeout_s = 120\nprompt.files = [\"prompts/review.md\"]\n"
+    );
+    let p = load(&text).unwrap();
+    assert_eq!(p.phase_for_round(1).unwrap().name, "build");
+    assert_eq!(p.phase_for_round(2).unwrap().name, "review");
+    assert_eq!(p.phase_for_round(3).unwrap().name, "build");
+    assert_eq!(p.phases[0].round_timeout_s, 1800);
+    assert_eq!(p.phases[0].prompt.files, p.prompt.files);
+    assert_eq!(p.phases[1].round_timeout_s, 120);
+    assert_eq!(
+        p.phases[1].prompt.files,
+        vec![PathBuf::from("/srv/demo/prompts/review.md")]
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = MINIMAL.replace(
+        "[runtime]\n",
+        "[runtime]\nround_timeout_s = 0\nrestart_delay_s = -1\n",
+    );
+    let Err(Error::Config(problems)) = load(&text) else {
+        panic!("expected config errors")
+    };
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems.iter().all(|p| p.position.is_some()));
+}
+
+#[test]
+fn unknown_keys_are_all_reported_with_positions() {
+    let text = MINIMAL.replace("[runtime]\n", "[runtime]\nfoo = 1\nbar = 2\n");
+    let Err(Error::Config(problems)) = load(&text) else {
+        panic!("expected config errors")
+    };
+    let positions: Vec<_> = problems.iter().map(|p| p.position.unwrap().0).collect();
+    assert_eq!(positions.len(), 2);
+    assert_ne!(positions[0], positions[1]);
+}
+
+#[test]
+fn line_col_counts_characters() {
+    assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    assert_eq!(line_col("ä=1", 2), (1, 2));
+}
+
+#[test]
+fn missing_file_is_a_config_error() {
+    let err = load_from_missing();
+    assert_eq!(err.exit_code(), 78);
+    assert!(
+        err.to_string().contains("no such configuration file"),
+        "{err}"
+    );
+}
+
+fn load_from_missing() -> Error {
+    super::load(Path::new("/nonexistent/x.toml"), Scope::System).unwrap_err()
+}

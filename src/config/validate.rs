@@ -337,7 +337,7 @@ fn valid_user_name(name: &str) -> bool {
 
 /// Turns the raw file into a [`Project`], collecting every problem.
 pub(super) fn validate(
-    raw: RawConfig,
+    raw: &RawConfig,
     doc: &Located<'_>,
     scope: Scope,
 ) -> Result<Project, Vec<ConfigProblem>> {
@@ -436,20 +436,17 @@ pub(super) fn validate(
     );
 
     // [agent], with preset defaults.
-    let preset = match raw.agent.preset.as_deref() {
-        None => None,
-        Some(p) => match presets::find(p) {
-            Some(preset) => Some(preset),
-            None => {
-                c.fail_hint(
-                    &["agent", "preset"],
-                    format!("unknown preset \"{p}\""),
-                    format!("known presets: {}", presets::names().join(", ")),
-                );
-                None
-            }
-        },
-    };
+    let preset = raw.agent.preset.as_deref().and_then(|p| {
+        let found = presets::find(p);
+        if found.is_none() {
+            c.fail_hint(
+                &["agent", "preset"],
+                format!("unknown preset \"{p}\""),
+                format!("known presets: {}", presets::names().join(", ")),
+            );
+        }
+        found
+    });
     let command = raw
         .agent
         .command

@@ -1,13 +1,403 @@
-//! The command line: help, usage errors, init → check → generate.
+//! The command line without systemd: help, usage errors, init → check → generate.
+
+use std::path::Path;
 
 use crate::harness::Test;
 
+const PROMPT: &str = "Work through TODO.md one item at a time; run the tests; commit each step.\n";
+
+fn project_toml(work_dir: &Path, extra_runtime: &str) -> String {
+    format!(
+        "schema_version = 1\n[agent]\ncommand = [\"/bin/sh\", \"-c\", \"cat >/dev/null\"]\n[runtime]\nwork_dir = \"{}\"\nlog_dir = \"logs\"\n{extra_runtime}\n[prompt]\nfiles = [\"prompt.md\"]\n",
+        work_dir.display()
+    )
+}
+
+/// A scratch dir with a git work tree `w/`, a prompt, and `etc/NAME.toml`.
+fn with_project(name: &str) -> Test {
+    let t = Test::new().git_repo("w").file("w/prompt.md", PROMPT);
+    let toml = project_toml(&t.path().join("w"), "");
+    t.file(&format!("etc/{name}.toml"), &toml)
+}
+
 #[test]
 fn help_teaches_the_workflow() {
-    Test::new().args(["--help"]).run().status(0).output_contains("Workflow:");
+    Test::new()
+        .args(["--help"])
+        .run()
+        .status(0)
+        .output_contains("Workflow:");
+    Test::new()
+        .args(["generate", "--help"])
+        .run()
+        .status(0)
+        .output_contains("--dry-run");
 }
 
 #[test]
 fn unknown_subcommand_is_a_usage_error() {
     Test::new().args(["frobnicate"]).run().status(2).no_panic();
+    Test::new()
+        .args(["check", "--bogus-flag"])
+        .run()
+        .status(2)
+        .no_panic();
+}
+
+#[test]
+fn init_writes_a_project_that_check_accepts_for_the_shell_preset() {
+    let t = Test::new()
+        .git_repo("w")
+        .file("w/agent.sh", "#!/bin/sh\ncat\n");
+    std::process::Command::new("chmod")
+        .args(["+x"])
+        .arg(t.path().join("w/agent.sh"))
+        .status()
+        .unwrap();
+    let t = t.args([
+        "init",
+        "--preset",
+        "shell",
+        "demo",
+        "--dir",
+        "{dir}/D",
+        "--work-dir",
+        "{dir}/w",
+    ]);
+    t.run().status(0);
+    assert!(t.path().join("D/demo.toml").is_file());
+    assert!(t.path().join("D/prompts/demo/main.md").is_file());
+    Test::new()
+        .args([
+            "check",
+            "--config",
+            &format!("{}/D/demo.toml", t.path().display()),
+        ])
+        .run()
+        .status(0)
+        .output_contains("demo: ok");
+}
+
+#[test]
+fn init_refuses_to_overwrite_without_force() {
+    let t = Test::new().git_repo("w").args([
+        "init",
+        "--preset",
+        "claude",
+        "demo",
+        "--dir",
+        "{dir}/D",
+        "--work-dir",
+        "{dir}/w",
+    ]);
+    t.run().status(0);
+    std::fs::write(t.path().join("D/demo.toml"), "# operator edit\n").unwrap();
+    t.run()
+        .status(1)
+        .output_contains("already exists")
+        .output_contains("--force");
+    assert_eq!(
+        std::fs::read_to_string(t.path().join("D/demo.toml")).unwrap(),
+        "# operator edit\n"
+    );
+    t.run_with(&["--force"]).status(0);
+    assert!(
+        std::fs::read_to_string(t.path().join("D/demo.toml"))
+            .unwrap()
+            .contains("schema_version = 1")
+    );
+}
+
+#[test]
+fn init_rejects_odd_names_and_unknown_presets() {
+    Test::new()
+        .args(["init", "--preset", "claude", "bad name", "--dir", "{dir}"])
+        .run()
+        .status(78)
+        .output_contains("invalid project name");
+    Test::new()
+        .args(["init", "--preset", "copilot", "ok", "--dir", "{dir}"])
+        .run()
+        .status(2)
+        .output_contains("claude, codex, gemini, aider, shell");
+}
+
+#[test]
+fn claude_preset_check_gives_a_clear_verdict_without_claude_installed() {
+    let t = Test::new().git_repo("w").args([
+        "init",
+        "--preset",
+        "claude",
+        "demo",
+        "--dir",
+        "{dir}/D",
+        "--work-dir",
+        "{dir}/w",
+    ]);
+    t.run().status(0);
+    // The battery searches the service's PATH, where no `claude` is installed on a test machine.
+    let run = Test::new()
+        .args([
+            "check",
+            "--config",
+            &format!("{}/D/demo.toml", t.path().display()),
+        ])
+        .run();
+    run.status(78)
+        .no_panic()
+        .output_contains("the agent command `claude` is not an executable on the service's PATH");
+}
+
+#[test]
+fn check_lists_every_battery_problem() {
+    let t = Test::new().file(
+        "etc/p.toml",
+        &project_toml(
+            Path::new("/nonexistent/work"),
+            "user = \"no-such-user-xyz\"",
+        ),
+    );
+    let run = t.run_with(&["check", "p", "--json"]);
+    run.status(78).no_panic();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let checks: Vec<&str> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["check"].as_str().unwrap())
+        .collect();
+    for expected in ["work_dir_exists", "prompt_file_exists", "user_exists"] {
+        assert!(
+            checks.contains(&expected),
+            "{expected} missing from {checks:?}"
+        );
+    }
+    assert_eq!(v["ok"], false);
+}
+
+#[test]
+fn check_without_name_covers_every_project() {
+    let t = with_project("a");
+    let toml = project_toml(&t.path().join("w"), "");
+    let t = t
+        .file("etc/b.toml", &toml)
+        .file("etc/broken.toml", "schema_version = 1\n[bogus]\n");
+    let run = t.run_with(&["check"]);
+    run.status(78)
+        .output_contains("a: ok")
+        .output_contains("b: ok")
+        .output_contains("unknown table `bogus`");
+}
+
+#[test]
+fn unknown_project_lists_the_known_ones() {
+    with_project("alpha")
+        .args(["check", "beta"])
+        .run()
+        .status(78)
+        .output_contains("no project named \"beta\"")
+        .output_contains("known projects: alpha");
+}
+
+#[test]
+fn odd_project_names_are_config_errors() {
+    for name in ["../etc/passwd", "a b", "-x", "é"] {
+        Test::new()
+            .args(["check", "--", name])
+            .run()
+            .status(78)
+            .no_panic()
+            .output_contains("invalid project name");
+    }
+}
+
+#[test]
+fn missing_config_file_is_a_config_error() {
+    Test::new()
+        .args(["check", "--config", "{dir}/nope.toml"])
+        .run()
+        .status(78)
+        .output_contains("no such configuration file");
+    Test::new()
+        .args([
+            "generate",
+            "--config",
+            "{dir}/nope.toml",
+            "--output",
+            "{dir}/out",
+        ])
+        .run()
+        .status(78)
+        .no_panic();
+}
+
+#[test]
+fn invalid_utf8_config_is_a_clear_error() {
+    let t = Test::new();
+    std::fs::create_dir_all(t.path().join("etc")).unwrap();
+    std::fs::write(
+        t.path().join("etc/x.toml"),
+        b"schema_version = 1\n\xff\xfe\n",
+    )
+    .unwrap();
+    t.run_with(&["check", "x"])
+        .status(78)
+        .no_panic()
+        .output_contains("not valid UTF-8");
+}
+
+#[test]
+fn generate_dry_run_prints_blocks_and_writes_nothing() {
+    let t = with_project("demo").args(["generate", "--dry-run", "--systemd-version", "252"]);
+    let run = t.run();
+    run.status(0);
+    assert!(
+        run.stdout
+            .contains("agent-runner@demo.service.d/50-agent-runner.conf---\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("# agent-runner-inputs: sha256:"));
+    assert!(!t.path().join("units").exists(), "dry run wrote files");
+}
+
+#[test]
+fn generate_output_writes_the_complete_set_and_is_idempotent() {
+    let t = with_project("demo").args([
+        "generate",
+        "--output",
+        "{dir}/out",
+        "--systemd-version",
+        "252",
+    ]);
+    t.run().status(0).output_contains("8 files written");
+    for file in [
+        "agent-runner@.service",
+        "agent-runner@.timer",
+        "agent-runner@.path",
+        "agent-runner-halt@.service",
+        "agent-runner@demo.service.d/50-agent-runner.conf",
+        "agent-runner@demo.timer.d/50-agent-runner.conf",
+        "agent-runner@demo.path.d/50-agent-runner.conf",
+    ] {
+        assert!(t.path().join("out").join(file).is_file(), "{file} missing");
+    }
+    t.run()
+        .status(0)
+        .output_contains("0 files written, 8 unchanged");
+}
+
+#[test]
+fn generate_removes_only_its_own_files_for_vanished_projects() {
+    let t = with_project("a");
+    let toml = project_toml(&t.path().join("w"), "");
+    let run_generate =
+        t.file("etc/b.toml", &toml)
+            .args(["generate", "--no-reload", "--systemd-version", "252"]);
+    run_generate.run().status(0);
+    let units = run_generate.path().join("units");
+    assert!(
+        units
+            .join("agent-runner@b.service.d/50-agent-runner.conf")
+            .is_file()
+    );
+    // An operator's own drop-in next to ours, and a foreign unit, must survive.
+    std::fs::write(
+        units.join("agent-runner@b.service.d/90-local.conf"),
+        "[Service]\nNice=5\n",
+    )
+    .unwrap();
+    std::fs::write(units.join("agent-runner@c.service.d.bak"), "x").unwrap();
+    std::fs::remove_file(run_generate.path().join("etc/b.toml")).unwrap();
+    run_generate
+        .run()
+        .status(0)
+        .output_contains("stale removed");
+    assert!(
+        !units
+            .join("agent-runner@b.service.d/50-agent-runner.conf")
+            .exists()
+    );
+    assert!(!units.join("agent-runner@b.timer.d").exists());
+    assert!(
+        units
+            .join("agent-runner@b.service.d/90-local.conf")
+            .is_file()
+    );
+    assert!(units.join("agent-runner@c.service.d.bak").is_file());
+    assert!(
+        units
+            .join("agent-runner@a.service.d/50-agent-runner.conf")
+            .is_file()
+    );
+}
+
+#[test]
+fn generate_keeps_going_past_a_broken_project() {
+    let t = with_project("good").file("etc/bad.toml", "schema_version = 1\nnope = 1\n");
+    let run = t.run_with(&["generate", "--no-reload", "--systemd-version", "252"]);
+    run.status(78).output_contains("unknown key `nope`");
+    assert!(
+        t.path()
+            .join("units/agent-runner@good.service.d/50-agent-runner.conf")
+            .is_file()
+    );
+}
+
+#[test]
+fn generate_into_an_unwritable_directory_fails_cleanly() {
+    let t = with_project("demo").file("ro", "a file, not a directory");
+    let out = format!("{}/ro/out", t.path().display());
+    let run = t.run_with(&["generate", "--output", &out, "--systemd-version", "252"]);
+    assert_ne!(run.status, 0);
+    run.no_panic().output_contains("cannot create directory");
+}
+
+#[test]
+fn generate_targets_only_keys_the_systemd_version_knows() {
+    let t = with_project("demo").args(["generate", "--dry-run", "--systemd-version", "252"]);
+    assert!(!t.run().stdout.contains("RestartSteps="));
+    let t = with_project("demo").args(["generate", "--dry-run", "--systemd-version", "254"]);
+    assert!(t.run().stdout.contains("RestartSteps="));
+    with_project("demo")
+        .args(["generate", "--dry-run", "--systemd-version", "240"])
+        .run()
+        .status(2)
+        .output_contains("older than 252");
+}
+
+#[test]
+fn generate_uses_the_exec_override() {
+    let run = with_project("demo")
+        .args([
+            "generate",
+            "--dry-run",
+            "--systemd-version",
+            "252",
+            "--exec",
+            "/opt/agent runner/bin/ar",
+        ])
+        .run();
+    run.status(0)
+        .output_contains("ExecStart=\"/opt/agent runner/bin/ar\" round --config ");
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = Test::new().args(["completions", shell]).run();
+        run.status(0);
+        assert!(run.stdout.contains("agent-runner"), "{shell}");
+    }
+}
+
+#[test]
+fn stdin_is_not_needed() {
+    Test::new()
+        .stdin(b"ignored")
+        .env("TERM", "dumb")
+        .args(["--version"])
+        .run()
+        .status(0)
+        .output_contains("agent-runner");
 }

@@ -33,8 +33,14 @@ impl Test {
         Self {
             args: Vec::new(),
             env: vec![
-                ("AGENT_RUNNER_CONFIG_DIR".into(), config_dir.display().to_string()),
-                ("AGENT_RUNNER_UNIT_DIR".into(), unit_dir.display().to_string()),
+                (
+                    "AGENT_RUNNER_CONFIG_DIR".into(),
+                    config_dir.display().to_string(),
+                ),
+                (
+                    "AGENT_RUNNER_UNIT_DIR".into(),
+                    unit_dir.display().to_string(),
+                ),
                 ("NO_COLOR".into(), "1".into()),
             ],
             dir,
@@ -59,7 +65,11 @@ impl Test {
     pub fn git_repo(self, rel: &str) -> Self {
         let path = self.dir.path().join(rel);
         std::fs::create_dir_all(&path).unwrap();
-        let ok = Command::new("git").args(["init", "-q"]).current_dir(&path).status().is_ok_and(|s| s.success());
+        let ok = Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(&path)
+            .status()
+            .is_ok_and(|s| s.success());
         if !ok {
             std::fs::create_dir_all(path.join(".git")).unwrap();
         }
@@ -69,7 +79,8 @@ impl Test {
     /// Appends arguments; `{dir}` is replaced by the scratch directory.
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
         let dir = self.dir.path().display().to_string();
-        self.args.extend(args.into_iter().map(|a| a.as_ref().replace("{dir}", &dir)));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().replace("{dir}", &dir)));
         self
     }
 
@@ -87,12 +98,23 @@ impl Test {
 
     /// Runs the binary and returns what it did.
     pub fn run(&self) -> Run {
+        self.run_with(&[])
+    }
+
+    /// Runs the binary with `extra` arguments after the configured ones.
+    pub fn run_with(&self, extra: &[&str]) -> Run {
         let mut cmd = Command::new(binary());
-        cmd.args(&self.args).current_dir(self.dir.path());
+        cmd.args(&self.args)
+            .args(extra)
+            .current_dir(self.dir.path());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn agent-runner");
         if let Some(data) = &self.stdin {
@@ -100,7 +122,11 @@ impl Test {
             let mut stdin = child.stdin.take().unwrap();
             stdin.write_all(data).unwrap();
         }
-        let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().unwrap();
         Run {
             status: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -113,7 +139,11 @@ impl Run {
     /// Asserts the exit status, printing the output when it differs.
     #[track_caller]
     pub fn status(&self, expected: i32) -> &Self {
-        assert_eq!(self.status, expected, "unexpected exit status\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.status, expected,
+            "unexpected exit status\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -133,7 +163,10 @@ impl Run {
     #[track_caller]
     pub fn no_panic(&self) -> &Self {
         for text in [&self.stdout, &self.stderr] {
-            assert!(!text.contains("panicked at") && !text.contains("RUST_BACKTRACE"), "panic:\n{text}");
+            assert!(
+                !text.contains("panicked at") && !text.contains("RUST_BACKTRACE"),
+                "panic:\n{text}"
+            );
         }
         self
     }
