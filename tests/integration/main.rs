@@ -5,3 +5,4 @@ mod harness;
 
 mod cli;
 mod config_corpus;
+mod render_snapshots;
