@@ -90,7 +90,7 @@ pub enum Error {
     #[error("{0}")]
     TempFail(String),
     /// A file operation failed.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{}", io_message(action, path, source))]
     Io {
         /// What we were doing ("cannot write", "cannot read").
         action: &'static str,
@@ -102,6 +102,22 @@ pub enum Error {
     /// Any other failure, already phrased for the operator (exit 1).
     #[error("{0}")]
     Failed(String),
+}
+
+fn io_message(action: &str, path: &std::path::Path, source: &std::io::Error) -> String {
+    let reason = match source.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        _ => source.to_string(),
+    };
+    let hint = match source.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            "\n  hint: run it with sudo, or use --user to work with your own systemd manager"
+        }
+        std::io::ErrorKind::StorageFull => "\n  hint: free some disk space and run it again; nothing was half-written",
+        _ => "",
+    };
+    format!("{action} {}: {reason}{hint}", path.display())
 }
 
 fn display_problems(problems: &[ConfigProblem]) -> String {
