@@ -1,35 +1,445 @@
 //! Lifecycle commands over D-Bus: start, stop, restart, kill, enable, disable.
+//!
+//! The loop of a project is four units: `agent-runner@NAME.service` (one round), its `.timer`
+//! (the next round) and `.path` (stop triggers), and `agent-runner-halt@NAME.service`. Starting
+//! the service pulls the timer and path in; stopping it stops them (PartOf=). A graceful stop
+//! stops the timer and path first, so no new round can start, and waits for the running round.
 
+use std::time::{Duration, Instant};
+
+use crate::Context;
+use crate::bus::{Bus, UnitInfo};
 use crate::cli::ProjectRef;
-use crate::error::Result;
-use crate::{Context, not_yet};
+use crate::error::{Error, Result, exit};
+use crate::observe::human_duration;
+use crate::paths::Scope;
 
-/// `agent-runner start NAME`.
-pub fn start(_ctx: &Context, _project: &ProjectRef) -> Result<u8> {
-    Err(not_yet("start"))
+/// The unit names of one project's loop.
+#[derive(Debug, Clone)]
+pub struct Units {
+    /// `agent-runner@NAME.service`: one round.
+    pub service: String,
+    /// `agent-runner@NAME.timer`: the next round.
+    pub timer: String,
+    /// `agent-runner@NAME.path`: the stop triggers.
+    pub path: String,
+    /// `agent-runner-halt@NAME.service`: acts on a stop trigger.
+    pub halt: String,
+    /// `agent-runner-loop@NAME.service`: active while the loop runs (timer and path are part of
+    /// it).
+    pub loop_unit: String,
+}
+
+impl Units {
+    /// The units of project `name`.
+    pub fn of(name: &str) -> Self {
+        Self {
+            service: format!("agent-runner@{name}.service"),
+            timer: format!("agent-runner@{name}.timer"),
+            path: format!("agent-runner@{name}.path"),
+            halt: format!("agent-runner-halt@{name}.service"),
+            loop_unit: format!("agent-runner-loop@{name}.service"),
+        }
+    }
+
+    /// The four units every project has, service first.
+    pub fn all(&self) -> [&str; 4] {
+        [&self.service, &self.timer, &self.path, &self.halt]
+    }
+
+    /// The units that keep the loop going between rounds: the loop unit (when the installed
+    /// templates have it), the timer and the path unit.
+    pub fn between_rounds(&self) -> [&str; 3] {
+        [&self.loop_unit, &self.timer, &self.path]
+    }
+}
+
+/// What the lifecycle commands need of a project: its name, and (locally) its loaded config.
+struct Target {
+    name: String,
+    project: Option<crate::config::Project>,
+}
+
+fn target(ctx: &Context, reference: &ProjectRef) -> Result<Target> {
+    if ctx.host.is_some() {
+        // The TOML lives on the remote host; the unit names only need the project name.
+        return match reference {
+            ProjectRef::Name(name) if crate::config::valid_project_name(name) => Ok(Target {
+                name: name.clone(),
+                project: None,
+            }),
+            ProjectRef::Name(name) => Err(Error::Usage(format!(
+                "invalid project name {name:?}: a project name is {}",
+                crate::config::PROJECT_NAME_RULE
+            ))),
+            ProjectRef::File(_) => Err(Error::Usage(
+                "--config cannot be combined with --host: name the project as it is known there"
+                    .into(),
+            )),
+        };
+    }
+    let project = crate::load_project(reference, ctx.scope)?;
+    Ok(Target {
+        name: project.name.clone(),
+        project: Some(project),
+    })
+}
+
+fn connect(ctx: &Context) -> Result<Bus> {
+    Bus::connect(ctx.scope, ctx.host.as_deref())
+}
+
+/// Refuses to act on units systemd cannot load (never generated), with the fix.
+fn require_loaded(info: &UnitInfo, name: &str, scope: Scope) -> Result<()> {
+    if info.load_state == "loaded" {
+        return Ok(());
+    }
+    Err(Error::Failed(format!(
+        "{} is {} (the units of {name} are not installed)\n  hint: run `agent-runner{} generate {name}`",
+        info.name,
+        if info.load_state.is_empty() {
+            "unknown"
+        } else {
+            &info.load_state
+        },
+        scope.flag()
+    )))
+}
+
+/// Warnings before a start: a stop file that would halt the loop at once, units older than the
+/// TOML.
+fn preflight(target: &Target, scope: Scope) -> Result<()> {
+    let Some(project) = &target.project else {
+        return Ok(());
+    };
+    if let Some(stop) = &project.runtime.stop_file
+        && stop.exists()
+    {
+        return Err(Error::Failed(format!(
+            "the stop file {} exists, so the loop would halt at once\n  hint: remove it, then run this again",
+            stop.display()
+        )));
+    }
+    let drift = crate::peek::drift(project, scope);
+    if drift.generated && !drift.in_sync {
+        eprintln!(
+            "warning: the units of {} are older than {} (edited after generate)\n  hint: run `agent-runner{} generate {}` to apply the changes",
+            project.name,
+            project.source.display(),
+            scope.flag(),
+            project.name
+        );
+    }
+    Ok(())
+}
+
+fn reset_all(bus: &Bus, units: &Units) -> Result<()> {
+    for unit in units.all().into_iter().chain([units.loop_unit.as_str()]) {
+        bus.reset_failed(unit)?;
+    }
+    Ok(())
+}
+
+fn job_done(result: &crate::bus::JobResult, bus: &Bus, verb: &str) -> Result<()> {
+    if result.result == "done" {
+        return Ok(());
+    }
+    let info = bus.unit(&result.unit).ok();
+    let detail = info.map_or_else(String::new, |i| {
+        let status = i
+            .exec_main_status
+            .filter(|s| *s != 0)
+            .map(|s| format!(", exit status {s}"))
+            .unwrap_or_default();
+        format!(" ({}: {}{status})", i.active_state, i.result)
+    });
+    Err(Error::Failed(format!(
+        "{verb} {} {}{detail}\n  hint: `agent-runner{} diagnose {}` says why; `journalctl -u {}` has the details",
+        result.unit,
+        result.result,
+        bus.scope().flag(),
+        project_of(&result.unit),
+        result.unit
+    )))
+}
+
+/// `agent-runner start NAME`: whatever state the loop is in (failed, start-limit-hit, halted,
+/// offline), clear it and run round 1 now.
+pub fn start(ctx: &Context, project: &ProjectRef) -> Result<u8> {
+    let target = target(ctx, project)?;
+    let units = Units::of(&target.name);
+    let bus = connect(ctx)?;
+    preflight(&target, ctx.scope)?;
+    let before = bus.unit(&units.service)?;
+    require_loaded(&before, &target.name, ctx.scope)?;
+    let timer = bus.unit(&units.timer)?;
+    if before.is_up() && timer.is_up() {
+        println!("{} is already running", target.name);
+        return Ok(exit::OK);
+    }
+    // Start limits and failed states would refuse or confuse the start: clear them first.
+    reset_all(&bus, &units)?;
+    let started = Instant::now();
+    let result = bus.start(&units.service)?;
+    job_done(&result, &bus, "starting")?;
+    println!(
+        "started {} ({}): first round running, checked in after {:.1}s",
+        target.name,
+        units.service,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(exit::OK)
+}
+
+/// `agent-runner restart NAME`: terminate the running round (if any) and start over.
+pub fn restart(ctx: &Context, project: &ProjectRef) -> Result<u8> {
+    let target = target(ctx, project)?;
+    let units = Units::of(&target.name);
+    let bus = connect(ctx)?;
+    preflight(&target, ctx.scope)?;
+    require_loaded(&bus.unit(&units.service)?, &target.name, ctx.scope)?;
+    reset_all(&bus, &units)?;
+    let started = Instant::now();
+    let result = bus.restart(&units.service)?;
+    job_done(&result, &bus, "restarting")?;
+    // The restart of the service propagates to its timer and path (PartOf=), but a loop that
+    // was stopped had them stopped too: make sure both run.
+    for unit in [&units.timer, &units.path] {
+        job_done(&bus.start(unit)?, &bus, "starting")?;
+    }
+    println!(
+        "restarted {} in {:.1}s: a new round is running",
+        target.name,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(exit::OK)
 }
 
 /// `agent-runner stop NAME [--now]`.
-pub fn stop(_ctx: &Context, _project: &ProjectRef, _now: bool) -> Result<u8> {
-    Err(not_yet("stop"))
+pub fn stop(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
+    let target = target(ctx, project)?;
+    let bus = connect(ctx)?;
+    let (took, note) = if now {
+        stop_now(&bus, &Units::of(&target.name))?
+    } else {
+        stop_graceful(&bus, &Units::of(&target.name))?
+    };
+    println!("stopped {} in {}{note}", target.name, seconds(took));
+    Ok(exit::OK)
 }
 
-/// `agent-runner restart NAME`.
-pub fn restart(_ctx: &Context, _project: &ProjectRef) -> Result<u8> {
-    Err(not_yet("restart"))
+/// `agent-runner@NAME.service` → NAME.
+fn project_of(unit: &str) -> &str {
+    unit.split_once('@')
+        .and_then(|(_, rest)| rest.rsplit_once('.'))
+        .map_or(unit, |(name, _)| name)
 }
 
-/// `agent-runner kill NAME`.
-pub fn kill(_ctx: &Context, _project: &ProjectRef) -> Result<u8> {
-    Err(not_yet("kill"))
+fn seconds(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+/// Stops the timer and path (no new round), then waits until the round service is down. A round
+/// that fails meanwhile is not restarted (its pending auto-restart is cancelled).
+pub fn stop_graceful(bus: &Bus, units: &Units) -> Result<(Duration, String)> {
+    let started = Instant::now();
+    let before = bus.unit(&units.service)?;
+    stop_between_rounds(bus, units)?;
+    let mut announced = false;
+    let mut cancelled = false;
+    loop {
+        let info = bus.unit(&units.service)?;
+        match (info.active_state.as_str(), info.sub_state.as_str()) {
+            (_, "auto-restart") if !cancelled => {
+                bus.stop_nowait(&units.service)?;
+                cancelled = true;
+            }
+            ("inactive" | "failed", _) => break,
+            _ if !announced && info.is_up() => {
+                eprintln!(
+                    "waiting for the running round of {} to finish (running for {}; `stop --now` ends it)",
+                    units.service,
+                    human_duration(
+                        crate::observe::now_us()
+                            .saturating_sub(info.active_enter_us.max(info.state_change_us))
+                            / 1_000_000
+                    )
+                );
+                announced = true;
+            }
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // An automatic restart in the meantime would have pulled the timer and path back in.
+    settle_stopped(bus, units)?;
+    let note = if before.is_up() && before.sub_state != "auto-restart" {
+        ", after the running round finished"
+    } else {
+        ""
+    };
+    Ok((started.elapsed(), note.to_string()))
+}
+
+/// Stops the round service at once (SIGTERM, then SIGKILL after TimeoutStopSec=).
+pub fn stop_now(bus: &Bus, units: &Units) -> Result<(Duration, String)> {
+    let started = Instant::now();
+    let before = bus.unit(&units.service)?;
+    stop_between_rounds(bus, units)?;
+    job_done(&bus.stop(&units.service)?, bus, "stopping")?;
+    settle_stopped(bus, units)?;
+    let note = if before.is_up() {
+        ", the running round was terminated"
+    } else {
+        ""
+    };
+    Ok((started.elapsed(), note.to_string()))
+}
+
+/// Stops the loop unit, the timer and the path unit (those that are up): no new round starts.
+fn stop_between_rounds(bus: &Bus, units: &Units) -> Result<()> {
+    for unit in units.between_rounds() {
+        let info = bus.unit(unit)?;
+        if info.load_state == "loaded" && info.is_up() {
+            job_done(&bus.stop(unit)?, bus, "stopping")?;
+        }
+    }
+    Ok(())
+}
+
+fn settle_stopped(bus: &Bus, units: &Units) -> Result<()> {
+    stop_between_rounds(bus, units)
+}
+
+/// `agent-runner kill NAME`: SIGKILL to every process of the round, loop stopped.
+pub fn kill(ctx: &Context, project: &ProjectRef) -> Result<u8> {
+    let target = target(ctx, project)?;
+    let units = Units::of(&target.name);
+    let bus = connect(ctx)?;
+    let started = Instant::now();
+    stop_between_rounds(&bus, &units)?;
+    let before = bus.unit(&units.service)?;
+    bus.kill(&units.service, nix::sys::signal::Signal::SIGKILL as i32)?;
+    job_done(&bus.stop(&units.service)?, &bus, "stopping")?;
+    settle_stopped(&bus, &units)?;
+    println!(
+        "killed {} in {}{}",
+        target.name,
+        seconds(started.elapsed()),
+        if before.is_up() {
+            ""
+        } else {
+            " (no round was running)"
+        }
+    );
+    Ok(exit::OK)
 }
 
 /// `agent-runner enable NAME [--now]`.
-pub fn enable(_ctx: &Context, _project: &ProjectRef, _now: bool) -> Result<u8> {
-    Err(not_yet("enable"))
+pub fn enable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
+    let target = target(ctx, project)?;
+    let units = Units::of(&target.name);
+    let bus = connect(ctx)?;
+    require_loaded(&bus.unit(&units.service)?, &target.name, ctx.scope)?;
+    let changes = bus.enable(&[units.service.as_str()])?;
+    bus.reload()?;
+    for line in &changes {
+        println!("{line}");
+    }
+    println!("enabled {}: its loop starts at boot", target.name);
+    if now {
+        return start(ctx, project);
+    }
+    Ok(exit::OK)
 }
 
 /// `agent-runner disable NAME [--now]`.
-pub fn disable(_ctx: &Context, _project: &ProjectRef, _now: bool) -> Result<u8> {
-    Err(not_yet("disable"))
+pub fn disable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
+    let target = target(ctx, project)?;
+    let units = Units::of(&target.name);
+    let bus = connect(ctx)?;
+    let changes = bus.disable(&[units.service.as_str()])?;
+    bus.reload()?;
+    for line in &changes {
+        println!("{line}");
+    }
+    println!(
+        "disabled {}: its loop no longer starts at boot",
+        target.name
+    );
+    if now {
+        return stop(ctx, project, false);
+    }
+    Ok(exit::OK)
+}
+
+/// Runs this same command on `host` with the agent-runner installed there (`ssh HOST
+/// agent-runner …`): the read commands need its files and journal, not only its bus.
+pub fn remote(ctx: &Context, host: &str) -> Result<u8> {
+    crate::bus::validate_host(host)?;
+    let mut args: Vec<String> = Vec::new();
+    let mut skip = false;
+    for arg in std::env::args().skip(1) {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if arg == "--host" || arg == "-H" {
+            skip = true;
+            continue;
+        }
+        if arg.starts_with("--host=") || (arg.starts_with("-H") && arg.len() > 2) {
+            continue;
+        }
+        args.push(arg);
+    }
+    let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    let status = std::process::Command::new(crate::bus::ssh_program())
+        .args(["-xT", "--", host])
+        .arg(format!("agent-runner {}", quoted.join(" ")))
+        .status()
+        .map_err(|e| {
+            crate::bus::unreachable_error(ctx.scope, Some(host), &format!("cannot run ssh: {e}"))
+        })?;
+    match status.code() {
+        // ssh's own failure (cannot connect, no such host).
+        Some(255) => Err(crate::bus::unreachable_error(
+            ctx.scope,
+            Some(host),
+            "ssh could not connect",
+        )),
+        Some(code) => Ok(u8::try_from(code).unwrap_or(exit::FAILURE)),
+        None => Ok(exit::FAILURE),
+    }
+}
+
+fn shell_quote(arg: &str) -> String {
+    if !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=@:,".contains(c))
+    {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_names_use_the_project_name_as_instance() {
+        let u = Units::of("my-proj.v2");
+        assert_eq!(u.service, "agent-runner@my-proj.v2.service");
+        assert_eq!(u.halt, "agent-runner-halt@my-proj.v2.service");
+    }
+
+    #[test]
+    fn remote_arguments_are_quoted() {
+        assert_eq!(shell_quote("status"), "status");
+        assert_eq!(shell_quote("1h ago"), "'1h ago'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
 }

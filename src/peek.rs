@@ -1,16 +1,323 @@
-//! `agent-runner peek NAME`: the full snapshot of one project.
+//! `agent-runner peek NAME`: the full snapshot of one project — units, state file, recent
+//! rounds, config digest and drift between the TOML and the generated units.
 
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::Context;
+use crate::bus::Bus;
 use crate::cli::ProjectRef;
-use crate::error::Result;
-use crate::{Context, not_yet};
+use crate::config::Project;
+use crate::error::{Error, Result, exit};
+use crate::observe::{self, Query};
+use crate::paths::Scope;
+use crate::render::{self, DROP_IN_NAME};
 
-/// Prints units, state, recent rounds and config drift.
+/// How many recent rounds `peek` lists.
+const RECENT_ROUNDS: usize = 10;
+/// How many log lines `peek --log` shows.
+const LOG_TAIL_LINES: usize = 40;
+
+/// One generated drop-in and whether it matches the TOML.
+#[derive(Debug, Clone, Serialize)]
+pub struct DropIn {
+    /// Its path.
+    pub path: PathBuf,
+    /// The inputs hash in its header (`None`: missing file or no header).
+    pub hash: Option<String>,
+    /// The hash equals the TOML's.
+    pub in_sync: bool,
+}
+
+/// Drift between a project's TOML and its generated units.
+#[derive(Debug, Clone, Serialize)]
+pub struct Drift {
+    /// sha256 of the TOML as it is now.
+    pub config_sha256: String,
+    /// The round service's drop-in exists (the project was generated at least once).
+    pub generated: bool,
+    /// Every drop-in exists and carries the TOML's hash.
+    pub in_sync: bool,
+    /// Each drop-in.
+    pub drop_ins: Vec<DropIn>,
+}
+
+/// Compares `crate::render::inputs_hash` of the TOML with the `# agent-runner-inputs:` header of
+/// each generated drop-in.
+pub fn drift(project: &Project, scope: Scope) -> Drift {
+    let text = std::fs::read_to_string(&project.source).unwrap_or_default();
+    let config_sha256 = render::inputs_hash(&text);
+    let unit_dir = scope.unit_dir();
+    let units = crate::control::Units::of(&project.name);
+    let drop_ins: Vec<DropIn> = units
+        .all()
+        .iter()
+        .map(|unit| {
+            let path = unit_dir.join(format!("{unit}.d")).join(DROP_IN_NAME);
+            let hash = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|c| render::parse_header(&c))
+                .map(|(_, h)| h);
+            DropIn {
+                in_sync: hash.as_deref() == Some(config_sha256.as_str()),
+                path,
+                hash,
+            }
+        })
+        .collect();
+    Drift {
+        generated: drop_ins.first().is_some_and(|d| d.hash.is_some()),
+        in_sync: drop_ins.iter().all(|d| d.in_sync),
+        config_sha256,
+        drop_ins,
+    }
+}
+
+/// One finished round, from its `round_end` event.
+fn round_row(event: &Value) -> Value {
+    let pick = |k: &str| event.get(k).cloned().unwrap_or(Value::Null);
+    json!({
+        "round": pick("round"),
+        "ended_at": pick("ts"),
+        "outcome": pick("outcome"),
+        "exit_code": pick("exit_code"),
+        "duration_ms": pick("duration_ms"),
+        "phase": pick("phase"),
+    })
+}
+
+/// `agent-runner peek NAME [--round N [--log]] [--json]`.
 pub fn run(
-    _ctx: &Context,
-    _project: &ProjectRef,
-    _round: Option<u64>,
-    _log: bool,
-    _json: bool,
+    ctx: &Context,
+    reference: &ProjectRef,
+    round: Option<u64>,
+    log: bool,
+    json_out: bool,
 ) -> Result<u8> {
-    Err(not_yet("peek"))
+    if let Some(host) = &ctx.host {
+        return crate::control::remote(ctx, host);
+    }
+    let project = crate::load_project(reference, ctx.scope)?;
+    let bus = Bus::connect(ctx.scope, None)?;
+    let snap = crate::status::snapshot(&project, &bus, None)?;
+    let drift = drift(&project, ctx.scope);
+    let (recent, source) = observe::read(
+        &project,
+        &Query {
+            kinds: vec!["round_end".into()],
+            limit: Some(RECENT_ROUNDS),
+            ..Query::default()
+        },
+    )?;
+    let recent_rounds: Vec<Value> = recent.iter().rev().map(round_row).collect();
+    let log_dir = &project.runtime.log_dir;
+    let shown_round = round.or(snap.round);
+    let round_detail = match round {
+        Some(n) => {
+            let (events, _) = observe::read(
+                &project,
+                &Query {
+                    round: Some(n),
+                    ..Query::default()
+                },
+            )?;
+            let log_path = observe::round_log_path(log_dir, Some(n));
+            if events.is_empty() && log_path.is_none() {
+                return Err(Error::Failed(format!(
+                    "no trace of round {n} of {} (no events, no log)\n  hint: the recent rounds are listed by `agent-runner{} peek {}`",
+                    project.name,
+                    ctx.scope.flag(),
+                    project.name
+                )));
+            }
+            Some((n, events, log_path))
+        }
+        None => None,
+    };
+    let log_path = match &round_detail {
+        Some((_, _, p)) => p.clone(),
+        None => observe::round_log_path(log_dir, None),
+    };
+    let log_tail = if log {
+        match &log_path {
+            Some(p) => {
+                Some(observe::tail(p, LOG_TAIL_LINES).map_err(|e| Error::io("cannot read", p, e))?)
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    let narrative = project
+        .runtime
+        .narrative_file
+        .as_ref()
+        .and_then(|p| observe::tail(p, 10).ok());
+
+    if json_out {
+        let mut doc = serde_json::to_value(&snap).map_err(|e| Error::Failed(e.to_string()))?;
+        let obj = doc.as_object_mut().expect("a snapshot is an object");
+        obj.insert(
+            "state_file".into(),
+            snap.state_raw.clone().unwrap_or(Value::Null),
+        );
+        obj.insert(
+            "state_dir".into(),
+            json!(crate::status::state_dir(&project)),
+        );
+        obj.insert("log_dir".into(), json!(log_dir));
+        obj.insert(
+            "config".into(),
+            json!({
+                "source": project.source,
+                "sha256": drift.config_sha256,
+                "generated": drift.generated,
+                "in_sync": drift.in_sync,
+                "drop_ins": drift.drop_ins,
+            }),
+        );
+        obj.insert("events_source".into(), json!(source));
+        obj.insert("recent_rounds".into(), Value::Array(recent_rounds));
+        if let Some((n, events, path)) = &round_detail {
+            let events: Vec<Value> = events.iter().map(strip_cursor).collect();
+            obj.insert(
+                "round_detail".into(),
+                json!({"round": n, "events": events, "log": path}),
+            );
+        }
+        obj.insert(
+            "log".into(),
+            json!({"path": log_path, "round": shown_round, "tail": log_tail}),
+        );
+        obj.insert("narrative".into(), json!(narrative));
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Failed(e.to_string()))?;
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
+        return Ok(exit::OK);
+    }
+
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", project.name);
+    let _ = writeln!(
+        out,
+        "  state:      {}{}",
+        snap.state.as_str(),
+        snap.reason
+            .as_ref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    for (label, unit) in [
+        ("service", &snap.units.service),
+        ("timer", &snap.units.timer),
+        ("path", &snap.units.path),
+        ("halt", &snap.units.halt),
+    ] {
+        let text = unit.as_ref().map_or_else(
+            || "not loaded".into(),
+            |u| {
+                let mut t = format!("{} {}/{}", u.name, u.active_state, u.sub_state);
+                if !u.result.is_empty() && u.result != "success" {
+                    let _ = write!(t, " result={}", u.result);
+                }
+                if let Some(n) = u.n_restarts.filter(|n| *n > 0) {
+                    let _ = write!(t, " restarts={n}");
+                }
+                if let Some(id) = &u.invocation_id {
+                    let _ = write!(t, " invocation={id}");
+                }
+                t
+            },
+        );
+        let _ = writeln!(out, "  {label:<8}    {text}");
+    }
+    let _ = writeln!(
+        out,
+        "  config:     {} sha256:{}",
+        project.source.display(),
+        &drift.config_sha256[..16]
+    );
+    let _ = writeln!(
+        out,
+        "  units:      {}",
+        if !drift.generated {
+            format!(
+                "not generated (run `agent-runner{} generate {}`)",
+                ctx.scope.flag(),
+                project.name
+            )
+        } else if drift.in_sync {
+            "in sync with the TOML".into()
+        } else {
+            format!(
+                "DRIFTED: the TOML changed after generate (run `agent-runner{} generate {}`)",
+                ctx.scope.flag(),
+                project.name
+            )
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  state dir:  {}",
+        crate::status::state_dir(&project).display()
+    );
+    match &snap.state_raw {
+        Some(raw) => {
+            let _ = writeln!(
+                out,
+                "  state file: {}",
+                serde_json::to_string(raw).unwrap_or_default()
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  state file: none yet (no round has run)");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  recent rounds ({}):",
+        match source {
+            observe::Source::Journal => "journal",
+            observe::Source::Mirror => "events.jsonl",
+        }
+    );
+    if recent.is_empty() {
+        let _ = writeln!(out, "    none");
+    }
+    for e in recent.iter().rev() {
+        let _ = writeln!(out, "    {}", observe::human_line(e));
+    }
+    if let Some((n, events, _)) = &round_detail {
+        let _ = writeln!(out, "  round {n}:");
+        for e in events {
+            let _ = writeln!(out, "    {}", observe::human_line(e));
+        }
+    }
+    if let Some(p) = &log_path {
+        let _ = writeln!(out, "  log:        {}", p.display());
+    }
+    if let Some(lines) = &log_tail {
+        let _ = writeln!(out, "  --- last {} lines ---", lines.len());
+        for l in lines {
+            let _ = writeln!(out, "  {l}");
+        }
+    }
+    if let Some(lines) = &narrative {
+        let _ = writeln!(out, "  narrative:");
+        for l in lines {
+            let _ = writeln!(out, "    {l}");
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn strip_cursor(event: &Value) -> Value {
+    let mut e = event.clone();
+    if let Some(o) = e.as_object_mut() {
+        o.remove("__cursor");
+    }
+    e
 }
