@@ -271,6 +271,14 @@ pub enum CliCommand {
         #[arg(long, value_name = "DIR", default_value = "man")]
         output: PathBuf,
     },
+    /// Render every project file into systemd's generator directory (run by systemd as
+    /// agent-runner-generator at boot and on daemon-reload; see systemd.generator(7)).
+    #[command(hide = true)]
+    Generator {
+        /// The normal, early and late output directories systemd passes (only the first is used).
+        #[arg(value_name = "DIR", num_args = 1..=3, required = true)]
+        dirs: Vec<PathBuf>,
+    },
 }
 
 /// Where a command finds its project.

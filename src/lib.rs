@@ -13,6 +13,7 @@ pub mod diagnose;
 pub mod error;
 pub mod fsutil;
 pub mod generate;
+pub mod generator;
 pub mod halt;
 pub mod init;
 pub mod manpages;
@@ -165,6 +166,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         CliCommand::Halt { project } => halt::run(&ctx, &project.to_ref()?),
         CliCommand::Man { output } => manpages::write(&output).map(|()| exit::OK),
+        CliCommand::Generator { dirs } => generator::run(ctx.scope == paths::Scope::User, &dirs),
     }
 }
 

@@ -1,11 +1,224 @@
-//! Man pages generated from the clap definition (section 1); sections 5 and 7 are hand-written in man/.
+//! agent-runner(1), generated from the clap definition so that it cannot drift from `--help`.
+//!
+//! clap_mangen renders the top-level page; every visible subcommand then gets its own `.SS`
+//! subsection (synopsis, description, options) inside COMMANDS, so one page documents every
+//! command and flag. Sections 5 and 7 are prose and live hand-written in man/.
 
 use std::path::Path;
 
-use crate::error::Result;
-use crate::not_yet;
+use clap::CommandFactory;
+use clap_mangen::Man;
 
-/// Writes agent-runner(1) and one page per subcommand into `dir`.
-pub fn write(_dir: &Path) -> Result<()> {
-    Err(not_yet("man"))
+use crate::cli::Cli;
+use crate::error::Result;
+use crate::fsutil;
+
+/// The file name of the section-1 page.
+pub const PAGE_NAME: &str = "agent-runner.1";
+
+const MANUAL: &str = "agent-runner manual";
+
+const DESCRIPTION: &str = r".SH DESCRIPTION
+\fBagent\-runner\fR keeps an autonomous command\-line coding agent (claude, codex, gemini, aider,
+or any command) working unattended, round after round, with systemd doing the supervising.
+.PP
+A project is one TOML file (see \fBagent\-runner.toml\fR(5)).
+\fBagent\-runner generate\fR renders it into drop\-ins for the template units
+\fBagent\-runner@.service\fR, \fB.timer\fR and \fB.path\fR (see \fBagent\-runner.units\fR(7)).
+Each activation of the service runs exactly one round (\fBagent\-runner round\fR), and the timer
+schedules the next one.
+The lifecycle commands talk to systemd over D\-Bus; nothing of agent\-runner stays resident
+between rounds.
+";
+
+const TRAILER: &str = r".SH EXAMPLES
+.nf
+agent\-runner init \-\-preset claude research
+agent\-runner check research
+sudo agent\-runner generate
+sudo systemctl start agent\-runner@research
+agent\-runner status
+agent\-runner events research \-\-follow
+agent\-runner stop research
+.fi
+.SH EXIT STATUS
+.TP
+\fB0\fR
+Success.
+.TP
+\fB1\fR
+Failure (for \fBround\fR: the agent crashed).
+.TP
+\fB2\fR
+Usage error: unknown command or flag, bad argument.
+.TP
+\fB69\fR
+systemd is unreachable (EX_UNAVAILABLE).
+.TP
+\fB75\fR
+\fBround\fR only: a transient error (rate limit, server error); the loop backs off (EX_TEMPFAIL).
+.TP
+\fB78\fR
+Configuration error (EX_CONFIG); a round exiting 78 is never retried.
+.TP
+\fB124\fR
+\fBround\fR only: the round hit round_timeout_s.
+.SH ENVIRONMENT
+.TP
+\fBAGENT_RUNNER_CONFIG_DIR\fR
+Read project files from this directory instead of /etc/agent\-runner or
+~/.config/agent\-runner.
+.TP
+\fBAGENT_RUNNER_UNIT_DIR\fR
+Make \fBgenerate\fR write units into this directory instead of /etc/systemd/system or
+~/.config/systemd/user.
+.TP
+\fBAGENT_RUNNER_STATE_DIR\fR
+The state directory of \fBround\fR and \fBhalt\fR (default: $STATE_DIRECTORY under systemd).
+.SH FILES
+.TP
+\fI/etc/agent\-runner/NAME.toml\fR, \fI~/.config/agent\-runner/NAME.toml\fR
+Project files of the system and the user manager.
+.TP
+\fI/etc/systemd/system/agent\-runner*@NAME.*.d/50\-agent\-runner.conf\fR
+Drop\-ins written by \fBgenerate\fR (\fI~/.config/systemd/user/\fR with \fB\-\-user\fR).
+.TP
+\fI/usr/lib/systemd/system/agent\-runner@.service\fR and siblings
+The packaged template units (\fI/usr/lib/systemd/user/\fR for the user manager).
+.TP
+\fI/usr/lib/systemd/system\-generators/agent\-runner\-generator\fR
+The generator that renders every project file at boot and on daemon\-reload.
+.TP
+\fI/var/lib/agent\-runner/NAME/\fR
+State: round counter, verdicts, halt requests.
+.TP
+\fI/var/log/agent\-runner/NAME/\fR
+Round logs and events.jsonl, unless log_dir says otherwise.
+.SH SEE ALSO
+\fBagent\-runner.toml\fR(5),
+\fBagent\-runner.units\fR(7),
+\fBsystemctl\fR(1),
+\fBjournalctl\fR(1),
+\fBsystemd.service\fR(5),
+\fBsystemd.generator\fR(7)
+";
+
+/// The complete roff source of agent-runner(1).
+pub fn page() -> String {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let man = Man::new(cmd.clone())
+        .manual(MANUAL)
+        .source(format!("agent-runner {}", env!("CARGO_PKG_VERSION")));
+    let mut out = String::new();
+    section(&mut out, |w| man.render_title(w));
+    section(&mut out, |w| man.render_name_section(w));
+    section(&mut out, |w| man.render_synopsis_section(w));
+    out.push_str(DESCRIPTION);
+    section(&mut out, |w| man.render_options_section(w));
+    out.push_str(".SH COMMANDS\n");
+    let globals: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.get_id().to_string())
+        .collect();
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        out.push_str(".SS \"agent\\-runner ");
+        out.push_str(sub.get_name());
+        out.push_str("\"\n");
+        // Global flags are documented once, under OPTIONS; repeating them per command is noise.
+        let mut sub = sub.clone();
+        for global in globals.iter().map(String::as_str).chain(["help"]) {
+            if sub.get_arguments().any(|a| a.get_id() == global) {
+                sub = sub.mut_arg(global, |a| a.hide(true));
+            }
+        }
+        let sub_man = Man::new(sub);
+        let mut body = String::new();
+        section(&mut body, |w| sub_man.render_synopsis_section(w));
+        section(&mut body, |w| sub_man.render_description_section(w));
+        section(&mut body, |w| sub_man.render_options_section(w));
+        // The subcommand's own section headings become paragraph breaks inside its subsection.
+        let mut first = true;
+        for line in body.lines() {
+            if line.starts_with(".SH ") {
+                if !first {
+                    out.push_str(".PP\n");
+                }
+                first = false;
+                continue;
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str(TRAILER);
+    // Tidy: every rendered piece repeats roff's two-line apostrophe prelude (keep the first), and
+    // an empty line is a blank output line to groff.
+    let mut tidy = String::with_capacity(out.len());
+    let mut prelude_seen = 0;
+    for line in out.lines().filter(|l| !l.trim().is_empty()) {
+        if line.starts_with(".ie \\n(.g .ds Aq") || line.starts_with(".el .ds Aq") {
+            prelude_seen += 1;
+            if prelude_seen > 2 {
+                continue;
+            }
+        }
+        tidy.push_str(line);
+        tidy.push('\n');
+    }
+    tidy
+}
+
+fn section(out: &mut String, render: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) {
+    let mut buf = Vec::new();
+    // Rendering into a Vec cannot fail.
+    let _ = render(&mut buf);
+    out.push_str(&String::from_utf8_lossy(&buf));
+}
+
+/// Writes agent-runner(1) into `dir`.
+pub fn write(dir: &Path) -> Result<()> {
+    fsutil::create_dir_all(dir)?;
+    let path = dir.join(PAGE_NAME);
+    fsutil::write_atomic(&path, page().as_bytes(), 0o644)?;
+    println!("{}", path.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_every_visible_command_and_flag() {
+        let page = page();
+        let cmd = Cli::command();
+        let mut missing = Vec::new();
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let heading = format!(".SS \"agent\\-runner {}\"", sub.get_name());
+            if !page.contains(&heading) {
+                missing.push(heading);
+            }
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                if let Some(long) = arg.get_long() {
+                    let flag = format!("\\-\\-{}", long.replace('-', "\\-"));
+                    if !page.contains(&flag) {
+                        missing.push(format!("{} {flag}", sub.get_name()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "not in agent-runner(1): {missing:?}");
+        assert!(!page.contains("\\-\\-catalog") && !page.contains("agent\\-runner halt\""));
+    }
+
+    #[test]
+    fn page_is_plain_roff() {
+        let page = page();
+        assert_eq!(page.matches(".ds Aq").count(), 2, "one apostrophe prelude");
+        assert_eq!(page.lines().nth(2).map(|l| &l[..4]), Some(".TH "));
+        assert!(page.contains(".SH EXIT STATUS"));
+        assert!(!page.lines().any(|l| l.trim().is_empty()));
+    }
 }
