@@ -5,6 +5,7 @@
 //! draws it. The binary's `main` only calls [`run`].
 
 pub mod bus;
+pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod config;

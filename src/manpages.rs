@@ -221,4 +221,98 @@ mod tests {
         assert!(page.contains(".SH EXIT STATUS"));
         assert!(!page.lines().any(|l| l.trim().is_empty()));
     }
+
+    /// Records the field names serde asks for, which are exactly the keys the TOML accepts.
+    struct Fields(Vec<&'static str>);
+
+    impl<'de> serde::Deserializer<'de> for &mut Fields {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: serde::de::Visitor<'de>>(
+            self,
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("only structs"))
+        }
+
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.extend(fields);
+            Err(serde::de::Error::custom("fields recorded"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+
+    fn keys_of<T: serde::de::DeserializeOwned>() -> Vec<&'static str> {
+        let mut fields = Fields(Vec::new());
+        let _ = T::deserialize(&mut fields);
+        fields.0
+    }
+
+    #[test]
+    fn toml_page_documents_every_key() {
+        use crate::config::{RawAgent, RawConfig, RawPhase, RawPrompt, RawRuntime, RawVcs};
+        let page = include_str!("../man/agent-runner.toml.5");
+        let mut keys = Vec::new();
+        keys.extend(keys_of::<RawConfig>());
+        keys.extend(keys_of::<RawAgent>());
+        keys.extend(keys_of::<RawRuntime>());
+        keys.extend(keys_of::<RawPrompt>());
+        keys.extend(keys_of::<RawPhase>());
+        keys.extend(keys_of::<RawVcs>());
+        assert!(keys.len() > 30, "{keys:?}");
+        let missing: Vec<_> = keys
+            .iter()
+            .filter(|k| {
+                !page.contains(&format!("\\fB{k}\\fR"))
+                    && !page.contains(&format!(".SH [{k}]"))
+                    && !page.contains(&format!("\\fB[agent.{k}]\\fR"))
+                    && !page.contains(&format!("\\fBprompt.{k}\\fR"))
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "keys missing from agent-runner.toml(5): {missing:?}"
+        );
+        for preset in crate::presets::names() {
+            assert!(
+                page.contains(&format!("\\fI\"{preset}\"\\fR")),
+                "preset {preset}"
+            );
+        }
+    }
+
+    #[test]
+    fn units_page_names_every_template_and_exit_status() {
+        let page = include_str!("../man/agent-runner.units.7");
+        for unit in crate::render::TEMPLATE_UNITS {
+            let instance = unit.replace('@', "@NAME").replace('-', "\\-");
+            assert!(
+                page.contains(&instance),
+                "{instance} not in agent-runner.units(7)"
+            );
+        }
+        use crate::error::exit;
+        for code in [
+            exit::OK,
+            exit::FAILURE,
+            exit::TEMPFAIL,
+            exit::CONFIG,
+            exit::TIMEOUT,
+        ] {
+            assert!(
+                page.contains(&format!(".TP\n\\fB{code}\\fR\n")),
+                "exit {code}"
+            );
+        }
+    }
 }
