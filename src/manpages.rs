@@ -293,6 +293,7 @@ mod tests {
 
     #[test]
     fn units_page_names_every_template_and_exit_status() {
+        use crate::error::exit;
         let page = include_str!("../man/agent-runner.units.7");
         for unit in crate::render::TEMPLATE_UNITS {
             let instance = unit.replace('@', "@NAME").replace('-', "\\-");
@@ -301,7 +302,6 @@ mod tests {
                 "{instance} not in agent-runner.units(7)"
             );
         }
-        use crate::error::exit;
         for code in [
             exit::OK,
             exit::FAILURE,

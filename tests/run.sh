@@ -22,3 +22,6 @@ cargo test --quiet
 
 step "rendered units: systemd-analyze verify and security"
 tests/verify-units.sh
+
+step "Debian package: build, lintian, dpkg -i into systemd 252, demo, generator, purge"
+packaging/test-deb.sh

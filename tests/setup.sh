@@ -6,6 +6,9 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v git >/dev/null || need+=(git)
 command -v systemd-nspawn >/dev/null || need+=(systemd-container)
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+command -v lintian >/dev/null || need+=(lintian)
+command -v groff >/dev/null || need+=(groff-base)
+command -v man >/dev/null || need+=(man-db)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
