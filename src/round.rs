@@ -1,15 +1,1075 @@
-//! `agent-runner round NAME`: exactly one round (DESIGN §4).
+//! `agent-runner round NAME`: exactly one round (DESIGN §4), what `ExecStart=` runs.
+//!
+//! Load and check the config → gate (stop triggers, back-off) → bump the state → assemble the
+//! prompt → spawn the agent in its own process group → [`supervise`] it (log, check-in, timeouts,
+//! grace, signals) → classify → VCS → verdict → state, events, log retention → exit status.
 
+pub mod classify;
+pub mod procs;
+pub mod prompt;
+pub mod supervise;
+pub mod vcs;
+
+use std::fmt::Write as _;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{Flock, FlockArg, OFlag};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use sd_notify::NotifyState;
+use serde_json::json;
+
+use self::classify::{Classified, Scanner, classify};
+use self::supervise::{Limits, Note, Report, Watch, Why, notify};
+use crate::Context;
+use crate::check::{self, Severity};
 use crate::cli::ProjectRef;
-use crate::error::Result;
-use crate::{Context, not_yet};
+use crate::config::{Project, PromptDelivery, StopSignal};
+use crate::error::{ConfigProblem, Error, Result, exit};
+use crate::event::{Emitter, Kind};
+use crate::state::{self, Finished, HaltReason, HaltRequest, Outcome, Policy, State};
+use crate::{fsutil, redact};
+
+/// How long the agent's cooperative stop signal is given before SIGTERM.
+const COOP_GRACE: Duration = Duration::from_secs(5);
+/// How long SIGTERM is given before SIGKILL.
+const TERM_GRACE: Duration = Duration::from_secs(5);
+/// How much of the log a crash_loop event carries.
+const CRASH_TAIL_CHARS: usize = 2000;
+/// The environment variable naming the check-in socket for `agent-runner checkin`.
+pub const CHECKIN_ENV: &str = "AGENT_RUNNER_CHECKIN";
 
 /// Runs one round and returns its exit status (0 ok, 75 transient, 78 config, 1 crash, 124 timeout).
-pub fn run(_ctx: &Context, _project: &ProjectRef) -> Result<u8> {
-    Err(not_yet("round"))
+pub fn run(ctx: &Context, reference: &ProjectRef) -> Result<u8> {
+    let project = match crate::load_project(reference, ctx.scope) {
+        Ok(p) => p,
+        Err(e @ Error::Config(_)) => {
+            broken_before_load(reference, &e);
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    execute(project)
 }
 
-/// `agent-runner checkin`, called by the agent.
+/// The config did not even load: tell the journal and, under systemd, ask for a halt.
+fn broken_before_load(reference: &ProjectRef, error: &Error) {
+    let name = match reference {
+        ProjectRef::Name(n) => n.clone(),
+        ProjectRef::File(f) => f
+            .file_stem()
+            .map_or_else(|| "unknown".into(), |s| s.to_string_lossy().into_owned()),
+    };
+    let reason = error.to_string();
+    let first = reason
+        .lines()
+        .next()
+        .unwrap_or("invalid configuration")
+        .to_string();
+    let mut emitter = Emitter::new(&name, None);
+    emitter.quiet_terminal();
+    emitter.emit(
+        Kind::ConfigBroken,
+        None,
+        None,
+        &format!("configuration of {name} is broken: {first}"),
+        json!({"reason": reason, "check": "config_valid"}),
+    );
+    let from_env = ["AGENT_RUNNER_STATE_DIR", "STATE_DIRECTORY"]
+        .iter()
+        .find_map(|v| std::env::var_os(v).filter(|d| !d.is_empty()));
+    if let Some(dir) = from_env {
+        let dir = dir
+            .to_string_lossy()
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let _ = state::write_halt_request(
+            Path::new(&dir),
+            &HaltRequest {
+                reason: HaltReason::ConfigBroken,
+                message: redact::redact(&first).into_owned(),
+            },
+        );
+    }
+}
+
+/// Records a configuration failure found after loading: event, state, halt request, exit 78.
+fn config_broken(
+    project: &Project,
+    emitter: &Emitter,
+    state_dir: Option<&Path>,
+    problems: Vec<ConfigProblem>,
+) -> Error {
+    let reason = problems
+        .iter()
+        .map(|p| p.message.clone())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let message = format!("configuration of {} is broken: {reason}", project.name);
+    let mut emitter = emitter.clone();
+    emitter.quiet_terminal();
+    emitter.emit(
+        Kind::ConfigBroken,
+        None,
+        None,
+        &message,
+        json!({"reason": reason, "config": project.source.display().to_string()}),
+    );
+    if let Some(dir) = state_dir {
+        if let Ok(mut st) = State::load(dir) {
+            st.last_error = Some(redact::redact(&message).into_owned());
+            st.verdict = state::Verdict {
+                action: state::Action::Halt,
+                until: None,
+                reason: Some(HaltReason::ConfigBroken.as_str().into()),
+            };
+            st.running = None;
+            let _ = st.save(dir);
+        }
+        let _ = state::write_halt_request(
+            dir,
+            &HaltRequest {
+                reason: HaltReason::ConfigBroken,
+                message: redact::redact(&message).into_owned(),
+            },
+        );
+    }
+    Error::Config(problems)
+}
+
+fn problem(project: &Project, message: String, hint: &str) -> ConfigProblem {
+    ConfigProblem::new(&project.source, message).hint(hint)
+}
+
+/// The log directory: the configured one, or systemd's `$LOGS_DIRECTORY` when the project relies
+/// on `LogsDirectory=`.
+fn log_dir(project: &Project) -> PathBuf {
+    if !project.runtime.log_dir_explicit
+        && let Some(d) = std::env::var_os("LOGS_DIRECTORY").filter(|d| !d.is_empty())
+    {
+        let first = d
+            .to_string_lossy()
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        if !first.is_empty() {
+            return PathBuf::from(first);
+        }
+    }
+    project.runtime.log_dir.clone()
+}
+
+#[allow(clippy::too_many_lines)]
+fn execute(mut project: Project) -> Result<u8> {
+    let exec_at = Instant::now();
+    project.runtime.log_dir = log_dir(&project);
+    let log_dir = project.runtime.log_dir.clone();
+    let rounds_dir = log_dir.join("rounds");
+
+    // The log directory first: without it there is no mirror and no round log.
+    if let Err(e) = fs::create_dir_all(&rounds_dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| check::writable_dir(&rounds_dir))
+    {
+        let emitter = Emitter::new(&project.name, None);
+        let dir = state::dir(&project);
+        let p = problem(
+            &project,
+            format!("log_dir {} is not writable: {e}", log_dir.display()),
+            "fix its permissions, or point [runtime] log_dir somewhere writable",
+        );
+        return Err(config_broken(&project, &emitter, Some(&dir), vec![p]));
+    }
+    let emitter = Emitter::new(&project.name, Some(&log_dir));
+
+    let state_dir = state::dir(&project);
+    if let Err(e) = fsutil::create_dir_all(&state_dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| check::writable_dir(&state_dir))
+    {
+        let p = problem(
+            &project,
+            format!("the state directory is not writable: {e}"),
+            "set AGENT_RUNNER_STATE_DIR, run with --user, or run under systemd (StateDirectory=)",
+        );
+        return Err(config_broken(&project, &emitter, None, vec![p]));
+    }
+
+    let findings = check::battery(&project);
+    let errors: Vec<ConfigProblem> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| {
+            let mut p = ConfigProblem::new(&project.source, format!("{}: {}", f.check, f.message));
+            p.hint.clone_from(&f.hint);
+            p
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(config_broken(&project, &emitter, Some(&state_dir), errors));
+    }
+
+    // One round at a time per project (a by-hand round next to the service's, say).
+    let lock_path = state_dir.join("round.lock");
+    let lock_file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o644)
+        .open(&lock_path)
+        .map_err(|e| Error::io("cannot open", &lock_path, e))?;
+    let _lock = Flock::lock(lock_file, FlockArg::LockExclusiveNonblock).map_err(|_| {
+        Error::TempFail(format!(
+            "another round of {} is running (lock {})",
+            project.name,
+            lock_path.display()
+        ))
+    })?;
+
+    let mut st = match State::load(&state_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "agent-runner: warning: {e}; starting from a fresh state"
+            );
+            State::default()
+        }
+    };
+
+    // Stop triggers: the path unit halts the loop; this round must not start the agent.
+    let triggers = [
+        project.runtime.stop_file.clone().map(|f| (f, "stop_file")),
+        Some((project.agent_done_file(), ".agent-done")),
+    ];
+    for (file, what) in triggers.into_iter().flatten() {
+        if file.exists() {
+            let message = format!(
+                "round not started: {what} {} exists (delete it and start the loop again)",
+                file.display()
+            );
+            notify(&[NotifyState::Ready, NotifyState::Status(&message)]);
+            emitter.emit(
+                Kind::RoundSkipped,
+                None,
+                None,
+                &message,
+                json!({"trigger": what, "file": file.display().to_string()}),
+            );
+            return Ok(exit::OK);
+        }
+    }
+
+    // A back-off in force: do not run the agent, exit quickly with EX_TEMPFAIL.
+    let now = state::now_epoch();
+    if let Some(until) = st.not_before(now) {
+        let reason = st
+            .throttle_class
+            .clone()
+            .filter(|_| st.throttle_until.is_some_and(|t| t > now))
+            .or_else(|| st.verdict.reason.clone())
+            .unwrap_or_else(|| "back_off".into());
+        let message = format!(
+            "{}: backing off ({reason}) until {} (in {}s); no round started",
+            project.name,
+            crate::event::timestamp(std::time::UNIX_EPOCH + Duration::from_secs(until)),
+            until - now
+        );
+        notify(&[NotifyState::Ready, NotifyState::Status(&message)]);
+        let _ = writeln!(std::io::stderr(), "agent-runner: {message}");
+        return Ok(exit::TEMPFAIL);
+    }
+
+    // Credentials: $CREDENTIALS_DIRECTORY/NAME under systemd, the configured file by hand.
+    let mut secrets: Vec<(String, String)> = Vec::new();
+    let cred_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    for (name, file) in &project.agent.credentials {
+        let path = cred_dir
+            .as_ref()
+            .map_or_else(|| file.clone(), |d| d.join(name));
+        match fs::read_to_string(&path) {
+            Ok(v) => {
+                let v = v.trim_end_matches(['\n', '\r']).to_string();
+                redact::register_secret(&v);
+                secrets.push((env_name(name), v));
+            }
+            Err(e) => {
+                let p = problem(
+                    &project,
+                    format!(
+                        "credential {name} cannot be read from {}: {e}",
+                        path.display()
+                    ),
+                    "create the file or fix [agent.credentials]; under systemd it arrives via LoadCredential=",
+                );
+                return Err(config_broken(&project, &emitter, Some(&state_dir), vec![p]));
+            }
+        }
+    }
+
+    // The round begins.
+    let pid = std::process::id();
+    let begun = st.begin_round(now, project.phases.len(), pid);
+    let round = begun.round;
+    let phase = begun.phase_index.and_then(|i| project.phases.get(i));
+    let phase_name = phase.map(|p| p.name.clone());
+    if let Some(r) = &mut st.running {
+        r.phase.clone_from(&phase_name);
+    }
+    st.save(&state_dir)?;
+    let ph = phase_name.as_deref();
+    if begun.new_loop {
+        emitter.emit(
+            Kind::LoopStarted,
+            Some(round),
+            ph,
+            &format!("loop of {} started at round {round}", project.name),
+            json!({"max_rounds": project.runtime.max_rounds}),
+        );
+    }
+    if let Some((class, secs)) = &begun.recovered {
+        emitter.emit(
+            Kind::TransientErrorRecovered,
+            Some(round),
+            ph,
+            &format!("round {round}: back-off after {class} ended ({secs}s throttled)"),
+            json!({"classification": class, "throttled_for_s": secs}),
+        );
+    }
+
+    let spec = phase.map_or(&project.prompt, |p| &p.prompt);
+    let prompt_text = match prompt::assemble(spec, &project.source) {
+        Ok(t) => t,
+        Err(Error::Config(problems)) => {
+            return Err(config_broken(
+                &project,
+                &emitter,
+                Some(&state_dir),
+                problems,
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let timeout_s = phase.map_or(project.runtime.round_timeout_s, |p| p.round_timeout_s);
+    emitter.emit(
+        Kind::RoundStart,
+        Some(round),
+        ph,
+        &match ph {
+            Some(p) => format!("round {round} started (phase {p})"),
+            None => format!("round {round} started"),
+        },
+        json!({
+            "timeout_s": timeout_s,
+            "prompt_bytes": prompt_text.len(),
+            "prompt_delivery": delivery_name(project.agent.prompt_delivery),
+            "config": project.source.display().to_string(),
+        }),
+    );
+
+    // The round log and round-current.log, before the first byte.
+    let log_path = rounds_dir.join(format!("round-{round}.log"));
+    let mut log = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o640)
+        .open(&log_path)
+        .map_err(|e| Error::io("cannot create", &log_path, e))?;
+    link_current(&log_dir, round);
+
+    // Prompt delivery.
+    let prompt_path = state_dir.join(format!("prompt-round-{round}.md"));
+    let needs_file = project.agent.prompt_delivery != PromptDelivery::Argv;
+    if needs_file {
+        fsutil::write_atomic(&prompt_path, prompt_text.as_bytes(), 0o600)?;
+    }
+    let argv = prompt::argv(
+        &project,
+        &prompt_text,
+        (project.agent.prompt_delivery == PromptDelivery::File).then_some(prompt_path.as_path()),
+    );
+    let stdin = if project.agent.prompt_delivery == PromptDelivery::Stdin {
+        let f = File::open(&prompt_path).map_err(|e| Error::io("cannot open", &prompt_path, e))?;
+        let _ = fs::remove_file(&prompt_path);
+        Stdio::from(f)
+    } else {
+        Stdio::null()
+    };
+    drop(prompt_text);
+
+    // Signals: SIGCHLD and the stop signals arrive through a signalfd. std resets the mask in
+    // the child before exec, so the agent does not inherit the block.
+    let mut mask = SigSet::empty();
+    for s in [
+        Signal::SIGCHLD,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+    ] {
+        mask.add(s);
+    }
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .map_err(|e| Error::Failed(format!("cannot block signals: {e}")))?;
+    let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(|e| Error::Failed(format!("cannot create a signalfd: {e}")))?;
+    // Orphans of the agent re-parent to us, so none escapes the round.
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+    let checkin_name = format!("agent-runner/{}/{pid}", project.name);
+    let checkin = SocketAddr::from_abstract_name(checkin_name.as_bytes())
+        .and_then(|addr| UnixDatagram::bind_addr(&addr))
+        .and_then(|s| s.set_nonblocking(true).map(|()| s))
+        .ok();
+
+    let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+        .map_err(|e| Error::Failed(format!("cannot create a pipe: {e}")))?;
+    let write_err: OwnedFd = write_end
+        .try_clone()
+        .map_err(|e| Error::Failed(format!("cannot duplicate a pipe: {e}")))?;
+
+    let path_var = project
+        .agent
+        .env
+        .get("PATH")
+        .cloned()
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_else(|| check::SERVICE_PATH.to_string());
+    let program = check::resolve_program(&argv[0], &path_var, &project.runtime.work_dir)
+        .unwrap_or_else(|| PathBuf::from(&argv[0]));
+    let mut cmd = Command::new(&program);
+    cmd.arg0(&argv[0])
+        .args(&argv[1..])
+        .current_dir(&project.runtime.work_dir)
+        .process_group(0)
+        .stdin(stdin)
+        .stdout(Stdio::from(write_end))
+        .stderr(Stdio::from(write_err));
+    for var in [
+        "NOTIFY_SOCKET",
+        "WATCHDOG_USEC",
+        "WATCHDOG_PID",
+        "JOURNAL_STREAM",
+        "LISTEN_FDS",
+        "LISTEN_PID",
+        "LISTEN_FDNAMES",
+        "CREDENTIALS_DIRECTORY",
+        "AGENT_RUNNER_STATE_DIR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(&project.agent.env)
+        .envs(secrets.iter().map(|(k, v)| (k, v)))
+        .env("AGENT_RUNNER_LOG_DIR", &log_dir)
+        .env("AGENT_RUNNER_ROUND", round.to_string())
+        .env("AGENT_RUNNER_PHASE", ph.unwrap_or(""))
+        .env("AGENT_RUNNER_PROJECT", &project.name);
+    if checkin.is_some() {
+        cmd.env(CHECKIN_ENV, format!("@{checkin_name}"));
+    }
+    let extend = Duration::from_secs(project.runtime.checkin_timeout_s)
+        + TERM_GRACE
+        + Duration::from_secs(10);
+    notify(&[
+        NotifyState::ExtendTimeoutUsec(u32::try_from(extend.as_micros()).unwrap_or(u32::MAX)),
+        NotifyState::Status(&format!("round {round}: starting the agent")),
+    ]);
+    let spawned_at = Instant::now();
+    let child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            drop(cmd);
+            let p = problem(
+                &project,
+                format!(
+                    "the agent command {} cannot be started: {e}",
+                    program.display()
+                ),
+                "check [agent] command and PATH",
+            );
+            return Err(config_broken(&project, &emitter, Some(&state_dir), vec![p]));
+        }
+    };
+    // Our copies of the write end must go, or the pipe never reports EOF.
+    drop(cmd);
+    let agent_pid = i32::try_from(child.id()).unwrap_or(0);
+    let spawn_latency = spawned_at.duration_since(exec_at);
+    emitter.emit(
+        Kind::AgentSpawn,
+        Some(round),
+        ph,
+        &format!("round {round}: agent started (pid {agent_pid}, timeout {timeout_s}s)"),
+        json!({
+            "pid": agent_pid,
+            "timeout_s": timeout_s,
+            "command": argv[0],
+            "log": log_path.display().to_string(),
+            "spawn_latency_us": u64::try_from(spawn_latency.as_micros()).unwrap_or(u64::MAX),
+        }),
+    );
+
+    let limits = Limits {
+        timeout: Duration::from_secs(timeout_s),
+        checkin_timeout: Duration::from_secs(project.runtime.checkin_timeout_s),
+        grace_after_result: project
+            .runtime
+            .max_grace_after_result_s
+            .filter(|_| project.agent.terminal_marker.is_some())
+            .map(Duration::from_secs),
+        watchdog: project.runtime.watchdog_s.map(Duration::from_secs),
+        stop_signal: match project.agent.stop_signal {
+            StopSignal::Int => Signal::SIGINT,
+            StopSignal::Term => Signal::SIGTERM,
+        },
+        coop_grace: COOP_GRACE,
+        term_grace: TERM_GRACE,
+        ignore: project.runtime.grace_kill_ignore_patterns.clone(),
+    };
+    let mut scanner = Scanner::new(
+        project.agent.output_format,
+        project.agent.terminal_marker.as_deref(),
+        now,
+    );
+    let label = match ph {
+        Some(p) => format!("round {round} ({p})"),
+        None => format!("round {round}"),
+    };
+    let report = Watch {
+        pid: agent_pid,
+        output: read_end,
+        log: &mut log,
+        scanner: &mut scanner,
+        signals: &signals,
+        checkin: checkin.as_ref(),
+        limits: &limits,
+        label: label.clone(),
+    }
+    .run(&mut |n| match n {
+        Note::CheckedIn { via, after } => emitter.emit(
+            Kind::AgentCheckin,
+            Some(round),
+            ph,
+            &format!("round {round}: agent checked in ({via}) after {:.1}s", after.as_secs_f64()),
+            json!({"via": via, "after_ms": ms(after)}),
+        ),
+        Note::GraceExtended {
+            live,
+            ignored,
+            grace,
+        } => emitter.emit(
+            Kind::RoundGraceExtended,
+            Some(round),
+            ph,
+            &format!(
+                "round {round}: result seen {}s ago but {} worker process(es) still run; waiting until the hard timeout",
+                grace.as_secs(),
+                live.len()
+            ),
+            json!({
+                "grace_s": grace.as_secs(),
+                "live_children": procs::describe(live),
+                "ignored_children": procs::describe(ignored),
+            }),
+        ),
+    });
+    drop(child);
+    let agent_done_at = Instant::now();
+    drop(checkin);
+    drop(log);
+    scanner.scan_tail();
+
+    report_events(&emitter, round, ph, &report, &limits);
+    let classified = classify(report.ending, &scanner.findings);
+    finding_events(&emitter, round, ph, &classified, &scanner);
+
+    // The work tree.
+    let vcs = vcs::after_round(&project, round, ph, std::slice::from_ref(&state_dir));
+    for (kind, message, payload) in vcs.events {
+        emitter.emit(kind, Some(round), ph, &message, payload);
+    }
+    if vcs.stash.is_some() {
+        st.last_stash = vcs.stash;
+    }
+
+    // The verdict.
+    let duration_ms = ms(report.duration);
+    let finished = Finished {
+        round,
+        outcome: classified.outcome,
+        classification: classified.classification.clone(),
+        reset_at: classified.transient.as_ref().and_then(|t| t.reset_at),
+        default_back_off_s: classified
+            .transient
+            .as_ref()
+            .map_or(60, classify::Transient::default_back_off_s),
+        duration_ms,
+    };
+    let ended_epoch = state::now_epoch();
+    let halt = st.finish_round(&finished, &Policy::of(&project), ended_epoch);
+    if let Some(reason) = halt {
+        let message = halt_event(
+            &emitter,
+            &project,
+            &st,
+            round,
+            ph,
+            reason,
+            &classified,
+            &scanner,
+        );
+        st.last_error = Some(redact::redact(&message).into_owned());
+        if let Err(e) = state::write_halt_request(
+            &state_dir,
+            &HaltRequest {
+                reason,
+                message: redact::redact(&message).into_owned(),
+            },
+        ) {
+            let _ = writeln!(std::io::stderr(), "agent-runner: {e}");
+        }
+    } else if matches!(classified.outcome, Outcome::Ok | Outcome::GraceKill) {
+        st.last_error = None;
+    }
+    st.save(&state_dir)?;
+    if needs_file {
+        let _ = fs::remove_file(&prompt_path);
+    }
+    prune(&rounds_dir, round, project.runtime.round_log_retention);
+
+    let outcome = classified.outcome;
+    let code = outcome.exit_code();
+    let mut summary = format!(
+        "{label} ended: {}{} in {:.1}s",
+        outcome.as_str(),
+        classified
+            .classification
+            .as_deref()
+            .filter(|_| outcome != Outcome::Stopped)
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default(),
+        report.duration.as_secs_f64()
+    );
+    match st.verdict.action {
+        state::Action::Continue => {}
+        state::Action::BackOff => {
+            if let Some(until) = st.verdict.until {
+                let _ = write!(
+                    summary,
+                    "; backing off until {}",
+                    crate::event::timestamp(std::time::UNIX_EPOCH + Duration::from_secs(until))
+                );
+            }
+        }
+        state::Action::Halt => {
+            let _ = write!(
+                summary,
+                "; loop halts ({})",
+                st.verdict.reason.as_deref().unwrap_or("halt")
+            );
+        }
+    }
+    let peak = procs::peak_rss_kib();
+    emitter.emit(
+        Kind::RoundEnd,
+        Some(round),
+        ph,
+        &summary,
+        json!({
+            "outcome": outcome.as_str(),
+            "classification": classified.classification,
+            "exit_code": code,
+            "agent_exit_code": report.exit_code,
+            "agent_signal": report.signal,
+            "duration_ms": duration_ms,
+            "output_bytes": report.bytes,
+            "verdict": match st.verdict.action {
+                state::Action::Continue => "continue",
+                state::Action::BackOff => "back_off",
+                state::Action::Halt => "halt",
+            },
+            "until": st.verdict.until,
+            "log": log_path.display().to_string(),
+            "runner_peak_rss_kb": peak,
+            "exit_latency_us": u64::try_from(agent_done_at.elapsed().as_micros()).unwrap_or(u64::MAX),
+        }),
+    );
+    notify(&[NotifyState::Status(&summary)]);
+    if !libsystemd::logging::connected_to_journal() {
+        println!("{}", redact::redact(&summary));
+    }
+    Ok(code)
+}
+
+/// Events about how the agent's run ended.
+fn report_events(emitter: &Emitter, round: u64, ph: Option<&str>, r: &Report, lim: &Limits) {
+    let cause = match r.killed {
+        Some(Why::Timeout) => "timeout",
+        Some(Why::Watchdog) => "watchdog",
+        Some(Why::GraceKill) => "grace_kill",
+        Some(Why::NoCheckin) => "checkin_failed",
+        Some(Why::Interrupted(_)) => "interrupted",
+        Some(Why::Orphans) | None => match (r.exit_code, r.signal) {
+            (Some(0), _) => "clean",
+            (Some(_), _) => "error",
+            _ => "signal",
+        },
+    };
+    let how = match (r.exit_code, r.signal) {
+        (Some(c), _) => format!("exit code {c}"),
+        (None, Some(s)) => format!(
+            "signal {}",
+            Signal::try_from(s).map_or_else(|_| s.to_string(), |s| s.as_str().to_string())
+        ),
+        _ => "unknown status".into(),
+    };
+    emitter.emit(
+        Kind::AgentExit,
+        Some(round),
+        ph,
+        &format!(
+            "round {round}: agent ended with {how} after {:.1}s ({cause})",
+            r.duration.as_secs_f64()
+        ),
+        json!({
+            "exit_code": r.exit_code,
+            "signal": r.signal,
+            "duration_ms": ms(r.duration),
+            "exit_cause": cause,
+            "output_bytes": r.bytes,
+            "checked_in": r.checked_in,
+            "log_error": r.log_error,
+            "survivors": r.survivors,
+        }),
+    );
+    match r.killed {
+        Some(why @ (Why::Timeout | Why::Watchdog)) => {
+            let (reason, limit) = if why == Why::Timeout {
+                ("round_timeout_s", lim.timeout)
+            } else {
+                ("watchdog_s", lim.watchdog.unwrap_or_default())
+            };
+            emitter.emit(
+                Kind::RoundTimeoutKill,
+                Some(round),
+                ph,
+                &format!("round {round}: killed after {}s ({reason})", limit.as_secs()),
+                json!({"reason": reason, "limit_s": limit.as_secs()}),
+            );
+        }
+        Some(Why::GraceKill) => emitter.emit(
+            Kind::RoundGraceKill,
+            Some(round),
+            ph,
+            &format!(
+                "round {round}: agent lingered {}s after its result with no live workers; stopped",
+                lim.grace_after_result.unwrap_or_default().as_secs()
+            ),
+            json!({"grace_s": lim.grace_after_result.unwrap_or_default().as_secs()}),
+        ),
+        Some(Why::NoCheckin) => emitter.emit(
+            Kind::CheckinFailed,
+            Some(round),
+            ph,
+            &format!(
+                "round {round}: no output and no check-in within {}s; agent killed",
+                lim.checkin_timeout.as_secs()
+            ),
+            json!({"checkin_timeout_s": lim.checkin_timeout.as_secs()}),
+        ),
+        Some(Why::Interrupted(sig)) => emitter.emit(
+            Kind::RoundInterrupted,
+            Some(round),
+            ph,
+            &format!(
+                "round {round}: {sig} received; sent {} to the agent, then SIGTERM/SIGKILL to what remained",
+                lim.stop_signal
+            ),
+            json!({"signal": sig.as_str(), "stop_signal": lim.stop_signal.as_str()}),
+        ),
+        Some(Why::Orphans) | None => {}
+    }
+    if !r.orphans.is_empty() {
+        emitter.emit(
+            Kind::ChildrenReaped,
+            Some(round),
+            ph,
+            &format!(
+                "round {round}: {} process(es) outlived the agent and were killed",
+                r.orphans.len()
+            ),
+            json!({"processes": procs::describe(&r.orphans)}),
+        );
+    }
+}
+
+/// Events about what the output said: usage, transient, auth, network.
+fn finding_events(
+    emitter: &Emitter,
+    round: u64,
+    ph: Option<&str>,
+    c: &Classified,
+    scanner: &Scanner,
+) {
+    let f = &scanner.findings;
+    if let Some(u) = &f.usage {
+        let mut msg = format!("round {round}: usage");
+        if let (Some(i), Some(o)) = (u.input_tokens, u.output_tokens) {
+            let _ = write!(msg, " {i} in / {o} out tokens");
+        } else if let Some(t) = u.total_tokens {
+            let _ = write!(msg, " {t} tokens");
+        }
+        if let Some(cost) = u.cost_usd {
+            let _ = write!(msg, ", ${cost:.4}");
+        }
+        emitter.emit(
+            Kind::AgentUsageRecorded,
+            Some(round),
+            ph,
+            &msg,
+            u.to_json(f.model.as_deref()),
+        );
+    }
+    match c.outcome {
+        Outcome::Transient => {
+            let t = c.transient.as_ref();
+            let class = c.classification.as_deref().unwrap_or("transient");
+            let reset = t.and_then(|t| t.reset_at);
+            if class == "network" {
+                emitter.emit(
+                    Kind::AgentNetworkErrorDetected,
+                    Some(round),
+                    ph,
+                    &format!("round {round}: network failure"),
+                    json!({"raw": c.evidence}),
+                );
+            }
+            emitter.emit(
+                Kind::TransientErrorDetected,
+                Some(round),
+                ph,
+                &match reset {
+                    Some(r) => format!(
+                        "round {round}: transient error {class}; resets at {}",
+                        crate::event::timestamp(std::time::UNIX_EPOCH + Duration::from_secs(r))
+                    ),
+                    None => format!("round {round}: transient error {class}"),
+                },
+                json!({
+                    "classification": class,
+                    "reset_at": reset,
+                    "default_back_off_s": t.map(classify::Transient::default_back_off_s),
+                    "raw": c.evidence,
+                }),
+            );
+        }
+        Outcome::AuthFail => emitter.emit(
+            Kind::AgentAuthErrorDetected,
+            Some(round),
+            ph,
+            &format!("round {round}: the agent could not authenticate"),
+            json!({"raw": c.evidence}),
+        ),
+        _ => {}
+    }
+}
+
+/// Emits the halt event for `reason` and returns its message.
+#[allow(clippy::too_many_arguments)]
+fn halt_event(
+    emitter: &Emitter,
+    project: &Project,
+    st: &State,
+    round: u64,
+    ph: Option<&str>,
+    reason: HaltReason,
+    c: &Classified,
+    scanner: &Scanner,
+) -> String {
+    let rt = &project.runtime;
+    let (kind, message, payload) = match reason {
+        HaltReason::CrashLoop => {
+            let tail = String::from_utf8_lossy(scanner.tail());
+            let start = tail
+                .char_indices()
+                .rev()
+                .nth(CRASH_TAIL_CHARS - 1)
+                .map_or(0, |(i, _)| i);
+            (
+                Kind::CrashLoop,
+                format!(
+                    "{}: {} short crashes in a row (last: {}); loop halted",
+                    project.name,
+                    st.consecutive_short_crashes,
+                    c.classification.as_deref().unwrap_or("crash")
+                ),
+                json!({
+                    "consecutive": st.consecutive_short_crashes,
+                    "classification": c.classification,
+                    "reason": tail[start..].to_string(),
+                }),
+            )
+        }
+        HaltReason::Offline => (
+            Kind::ProjectOffline,
+            format!(
+                "{}: {} rounds in a row did not check in within {}s; project offline",
+                project.name, st.consecutive_checkin_failures, rt.checkin_timeout_s
+            ),
+            json!({"consecutive": st.consecutive_checkin_failures, "checkin_timeout_s": rt.checkin_timeout_s}),
+        ),
+        HaltReason::MaxRounds => (
+            Kind::MaxRoundsReached,
+            format!(
+                "{}: max_rounds ({}) reached; loop stops",
+                project.name,
+                rt.max_rounds.unwrap_or_default()
+            ),
+            json!({"rounds_completed": st.rounds_this_loop, "max_rounds": rt.max_rounds}),
+        ),
+        HaltReason::TransientError => (
+            Kind::TransientErrorStop,
+            format!(
+                "{}: transient error {} and transient_error_action = stop; loop halted",
+                project.name,
+                c.classification.as_deref().unwrap_or("")
+            ),
+            json!({"classification": c.classification}),
+        ),
+        HaltReason::ConfigBroken => (
+            Kind::ConfigBroken,
+            format!("{}: configuration broken; loop halted", project.name),
+            json!({}),
+        ),
+    };
+    emitter.emit(kind, Some(round), ph, &message, payload);
+    message
+}
+
+/// Points `round-current.log` at round `round`'s log (relative link, replaced atomically).
+fn link_current(log_dir: &Path, round: u64) {
+    let link = log_dir.join("round-current.log");
+    let tmp = log_dir.join(format!(".round-current.log.{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    let target = format!("rounds/round-{round}.log");
+    if std::os::unix::fs::symlink(&target, &tmp).is_ok() && fs::rename(&tmp, &link).is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+}
+
+/// Keeps the newest `keep` round logs; never removes the current one.
+fn prune(rounds_dir: &Path, current: u64, keep: u32) {
+    let Ok(entries) = fs::read_dir(rounds_dir) else {
+        return;
+    };
+    let mut numbers: Vec<u64> = entries
+        .filter_map(std::result::Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name();
+            let name = name.to_str()?;
+            name.strip_prefix("round-")?
+                .strip_suffix(".log")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    numbers.sort_unstable_by(|a, b| b.cmp(a));
+    for n in numbers.into_iter().skip(keep as usize) {
+        if n != current {
+            let _ = fs::remove_file(rounds_dir.join(format!("round-{n}.log")));
+        }
+    }
+}
+
+fn env_name(credential: &str) -> String {
+    credential
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn delivery_name(d: PromptDelivery) -> &'static str {
+    match d {
+        PromptDelivery::Stdin => "stdin",
+        PromptDelivery::Argv => "argv",
+        PromptDelivery::File => "file",
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `agent-runner checkin`, called by the agent: tells the running round it is alive.
 pub fn checkin() -> Result<()> {
-    Err(not_yet("checkin"))
+    let Some(target) = std::env::var_os(CHECKIN_ENV).filter(|t| !t.is_empty()) else {
+        return Err(Error::Usage(format!(
+            "agent-runner checkin only works inside a round (${CHECKIN_ENV} is not set)"
+        )));
+    };
+    let target = target.to_string_lossy().into_owned();
+    let sock = UnixDatagram::unbound()
+        .map_err(|e| Error::Failed(format!("cannot create a socket: {e}")))?;
+    let sent = match target.strip_prefix('@') {
+        Some(name) => SocketAddr::from_abstract_name(name.as_bytes())
+            .and_then(|addr| sock.send_to_addr(b"checkin", &addr)),
+        None => sock.send_to(b"checkin", &target),
+    };
+    sent.map(|_| ()).map_err(|e| {
+        Error::Failed(format!(
+            "cannot reach the round at {target}: {e} (has the round already ended?)"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prune_keeps_newest_and_current() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in 1..=6 {
+            fs::write(dir.path().join(format!("round-{n}.log")), "x").unwrap();
+        }
+        fs::write(dir.path().join("other.txt"), "x").unwrap();
+        prune(dir.path(), 2, 3);
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "other.txt",
+                "round-2.log",
+                "round-4.log",
+                "round-5.log",
+                "round-6.log"
+            ]
+        );
+    }
+
+    #[test]
+    fn credential_names_become_env_names() {
+        assert_eq!(env_name("ANTHROPIC_API_KEY"), "ANTHROPIC_API_KEY");
+        assert_eq!(env_name("my-key.v2"), "my_key_v2");
+    }
 }

@@ -1,0 +1,218 @@
+//! What the agent left in the work tree (DESIGN §4 step 7): detect it, then ignore, stash or
+//! commit it — never touching the project's own config, its log_dir or `vcs.protect` paths, which
+//! are excluded by pathspec from every git command (the seed system's default stash swept an
+//! operator's uncommitted config edit away).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::config::{DirtyAction, Project};
+use crate::event::Kind;
+
+/// What the VCS step did, as events to emit (kind, message, payload) and a stash SHA.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Events to emit, in order.
+    pub events: Vec<(Kind, String, Value)>,
+    /// The stash commit created, if any.
+    pub stash: Option<String>,
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first = err
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("failed");
+        Err(format!(
+            "git {}: {}",
+            args.first().unwrap_or(&""),
+            first.trim()
+        ))
+    }
+}
+
+/// Canonical form of a path that may not exist yet (its parent is canonicalised).
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => canonical(parent).join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// `:/` plus one top-relative literal exclude per protected path inside the repository.
+fn pathspecs(project: &Project, top: &Path, extra: &[PathBuf]) -> Vec<String> {
+    let mut specs = vec![":/".to_string()];
+    let mut protected = vec![project.source.clone(), project.runtime.log_dir.clone()];
+    protected.extend(extra.iter().cloned());
+    protected.extend(project.vcs.protect.iter().cloned());
+    for p in protected {
+        if let Ok(rel) = canonical(&p).strip_prefix(top) {
+            let rel = rel.to_string_lossy();
+            if rel.is_empty() {
+                continue; // the whole repository cannot be protected from itself
+            }
+            specs.push(format!(":(top,exclude,literal){rel}"));
+        }
+    }
+    specs
+}
+
+/// Files `git status` lists for `specs`.
+fn dirty_files(dir: &Path, specs: &[String]) -> Result<Vec<String>, String> {
+    let mut args = vec![
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--",
+    ];
+    args.extend(specs.iter().map(String::as_str));
+    let out = git(dir, &args)?;
+    let mut files = Vec::new();
+    let mut entries = out.split('\0').filter(|e| !e.is_empty());
+    while let Some(entry) = entries.next() {
+        if entry.len() < 4 {
+            continue;
+        }
+        let (xy, path) = entry.split_at(3);
+        files.push(path.to_string());
+        if xy.starts_with('R') || xy.starts_with('C') {
+            entries.next(); // the original path of a rename or copy
+        }
+    }
+    Ok(files)
+}
+
+/// Runs the project's dirty_action after round `round`. `extra` are more paths never touched
+/// (agent-runner's own state directory when it lies in the work tree).
+pub fn after_round(
+    project: &Project,
+    round: u64,
+    phase: Option<&str>,
+    extra: &[PathBuf],
+) -> Outcome {
+    let mut out = Outcome::default();
+    let dir = &project.runtime.work_dir;
+    let action = project.vcs.dirty_action;
+    let failed = |out: &mut Outcome, step: &str, reason: String| {
+        out.events.push((
+            Kind::DirtyActionFailed,
+            format!("round {round}: {step} failed: {reason}"),
+            json!({"step": step, "reason": reason}),
+        ));
+    };
+    let top = match git(dir, &["rev-parse", "--show-toplevel"]) {
+        Ok(t) => canonical(Path::new(t.trim())),
+        Err(e) => {
+            failed(&mut out, "status", e);
+            return out;
+        }
+    };
+    let specs = pathspecs(project, &top, extra);
+    let files = match dirty_files(dir, &specs) {
+        Ok(f) => f,
+        Err(e) => {
+            failed(&mut out, "status", e);
+            return out;
+        }
+    };
+    if files.is_empty() {
+        return out;
+    }
+    let action_name = match action {
+        DirtyAction::Ignore => "ignore",
+        DirtyAction::Stash => "stash",
+        DirtyAction::Commit => "commit",
+    };
+    let listed: Vec<&String> = files.iter().take(20).collect();
+    out.events.push((
+        Kind::DirtyDetected,
+        format!(
+            "round {round} left {} uncommitted file{} (dirty_action = {action_name})",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        ),
+        json!({"files": listed, "count": files.len(), "action": action_name}),
+    ));
+    let label = match phase {
+        Some(p) => format!("agent-runner round {round} phase {p}"),
+        None => format!("agent-runner round {round}"),
+    };
+    let spec_args: Vec<&str> = specs.iter().map(String::as_str).collect();
+    match action {
+        DirtyAction::Ignore => {}
+        DirtyAction::Stash => {
+            let before =
+                git(dir, &["rev-parse", "-q", "--verify", "refs/stash"]).unwrap_or_default();
+            let mut args = vec!["stash", "push", "--include-untracked", "-m", &label, "--"];
+            args.extend(&spec_args);
+            if let Err(e) = git(dir, &args) {
+                failed(&mut out, "stash", e);
+            } else {
+                let after = git(dir, &["rev-parse", "-q", "--verify", "refs/stash"])
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                if after.is_empty() || after == before.trim() {
+                    failed(&mut out, "stash", "git created no stash".into());
+                } else {
+                    out.events.push((
+                        Kind::DirtyStashed,
+                        format!("round {round}: stashed {} file(s) as {after}", files.len()),
+                        json!({"sha": after, "count": files.len()}),
+                    ));
+                    out.stash = Some(after);
+                }
+            }
+        }
+        DirtyAction::Commit => {
+            let mut add = vec!["add", "-A", "--"];
+            add.extend(&spec_args);
+            let identity_missing = git(dir, &["config", "user.email"]).is_err()
+                || git(dir, &["config", "user.name"]).is_err();
+            let mut commit: Vec<&str> = vec!["-c", "commit.gpgsign=false"];
+            if identity_missing {
+                commit.extend([
+                    "-c",
+                    "user.name=agent-runner",
+                    "-c",
+                    "user.email=agent-runner@localhost",
+                ]);
+            }
+            commit.extend(["commit", "-q", "-m", &label, "--"]);
+            commit.extend(&spec_args);
+            let result = git(dir, &add)
+                .and_then(|_| git(dir, &commit))
+                .and_then(|_| git(dir, &["rev-parse", "HEAD"]));
+            match result {
+                Err(e) => failed(&mut out, "commit", e),
+                Ok(sha) => {
+                    let sha = sha.trim().to_string();
+                    out.events.push((
+                        Kind::DirtyCommitted,
+                        format!("round {round}: committed {} file(s) as {sha}", files.len()),
+                        json!({"sha": sha, "count": files.len()}),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
