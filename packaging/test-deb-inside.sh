@@ -77,115 +77,140 @@ EOF
 
 section_install() {
     step "install"
-dpkg -i "$DEB" >/dev/null
-for f in /usr/bin/agent-runner \
-    /usr/lib/systemd/system/agent-runner@.service /usr/lib/systemd/system/agent-runner@.timer \
-    /usr/lib/systemd/system/agent-runner@.path /usr/lib/systemd/system/agent-runner-halt@.service \
-    /usr/lib/systemd/user/agent-runner@.service \
-    /usr/lib/systemd/system-generators/agent-runner-generator \
-    /usr/lib/systemd/user-generators/agent-runner-generator \
-    /usr/lib/systemd/catalog/agent-runner.catalog \
-    /usr/share/man/man1/agent-runner.1.gz /usr/share/man/man5/agent-runner.toml.5.gz \
-    /usr/share/man/man7/agent-runner.units.7.gz \
-    /usr/share/bash-completion/completions/agent-runner \
-    /usr/share/zsh/vendor-completions/_agent-runner \
-    /usr/share/fish/vendor_completions.d/agent-runner.fish \
-    /usr/share/doc/agent-runner/examples/claude-example.toml; do
-    [[ -e $f ]] || fail "installed: $f"
-done
-ok "every file installed"
-check "templates loaded" sh -c "systemctl cat agent-runner@x.service >/dev/null"
+    dpkg -i "$DEB" >/dev/null
+    for f in /usr/bin/agent-runner \
+        /usr/lib/systemd/system/agent-runner@.service /usr/lib/systemd/system/agent-runner@.timer \
+        /usr/lib/systemd/system/agent-runner@.path /usr/lib/systemd/system/agent-runner-halt@.service \
+        /usr/lib/systemd/user/agent-runner@.service \
+        /usr/lib/systemd/system-generators/agent-runner-generator \
+        /usr/lib/systemd/user-generators/agent-runner-generator \
+        /usr/lib/systemd/catalog/agent-runner.catalog \
+        /usr/share/man/man1/agent-runner.1.gz /usr/share/man/man5/agent-runner.toml.5.gz \
+        /usr/share/man/man7/agent-runner.units.7.gz \
+        /usr/share/bash-completion/completions/agent-runner \
+        /usr/share/zsh/vendor-completions/_agent-runner \
+        /usr/share/fish/vendor_completions.d/agent-runner.fish \
+        /usr/share/doc/agent-runner/examples/claude-example.toml; do
+        [[ -e $f ]] || fail "installed: $f"
+    done
+    ok "every file installed"
+    useradd --system --create-home --home-dir /home/agent agent
+    mkdir -p /etc/agent-runner
+    check "templates loaded" sh -c "systemctl cat agent-runner@x.service >/dev/null"
 
 }
 
 section_catalog() {
     step "journal catalog"
-ids=$(grep -c '^-- ' /usr/lib/systemd/catalog/agent-runner.catalog)
-listed=$(journalctl --list-catalog | grep -c 'agent-runner: ' || true)
-check "catalog compiled by the dpkg trigger: $listed of $ids entries listed" test "$listed" -eq "$ids" -a "$ids" -gt 0
+    ids=$(grep -c '^-- ' /usr/lib/systemd/catalog/agent-runner.catalog)
+    listed=$(journalctl --list-catalog | grep -c 'agent-runner: ' || true)
+    check "catalog compiled by the dpkg trigger: $listed of $ids entries listed" test "$listed" -eq "$ids" -a "$ids" -gt 0
 
 }
 
 section_demo() {
     step "demo project from the installed package"
-useradd --system --create-home agent
-mkdir -p /etc/agent-runner
-project demo 3
-check "check demo" sh -c "agent-runner check demo >/dev/null"
-agent-runner generate
-check "generate wrote the drop-in" test -f /etc/systemd/system/agent-runner@demo.service.d/50-agent-runner.conf
-check "the generator left demo to generate" test ! -e /run/systemd/generator/agent-runner@demo.service.d
-systemctl start agent-runner@demo.service
-wait_for 60 "three rounds ended" at_least 3 demo round_end
-wait_for 20 "max_rounds_reached after round 3" at_least 1 demo max_rounds_reached
-wait_for 20 "the loop is over (timer inactive)" sh -c '! systemctl -q is-active agent-runner@demo.timer'
-check "no fourth round" test "$(events demo round_end)" -eq 3
-check "service did not fail" sh -c '! systemctl -q is-failed agent-runner@demo.service'
-journalctl -x -q --no-pager AGENT_RUNNER_PROJECT=demo AGENT_RUNNER_EVENT=round_end >/tmp/x.txt
-check "journalctl -x shows the catalog text of round_end" grep -q 'Subject: agent-runner: ' /tmp/x.txt
-check "…with the project substituted" grep -q 'of project demo\.' /tmp/x.txt
-systemctl enable agent-runner@demo.service 2>/dev/null
-check "enabled" test -L /etc/systemd/system/multi-user.target.wants/agent-runner@demo.service
+    project demo 3
+    check "check demo" sh -c "agent-runner check demo >/dev/null"
+    agent-runner generate
+    check "generate wrote the drop-in" test -f /etc/systemd/system/agent-runner@demo.service.d/50-agent-runner.conf
+    check "the generator left demo to generate" test ! -e /run/systemd/generator/agent-runner@demo.service.d
+    systemctl start agent-runner@demo.service
+    wait_for 60 "three rounds ended" at_least 3 demo round_end
+    wait_for 20 "max_rounds_reached after round 3" at_least 1 demo max_rounds_reached
+    wait_for 20 "the loop is over (timer inactive)" sh -c '! systemctl -q is-active agent-runner@demo.timer'
+    check "no fourth round" test "$(events demo round_end)" -eq 3
+    check "service did not fail" sh -c '! systemctl -q is-failed agent-runner@demo.service'
+    journalctl -x -q --no-pager AGENT_RUNNER_PROJECT=demo AGENT_RUNNER_EVENT=round_end >/tmp/x.txt
+    check "journalctl -x shows the catalog text of round_end" grep -q 'Subject: agent-runner: ' /tmp/x.txt
+    check "…with the project substituted" grep -q 'of project demo\.' /tmp/x.txt
+    systemctl enable agent-runner@demo.service 2>/dev/null
+    check "enabled" test -L /etc/systemd/system/multi-user.target.wants/agent-runner@demo.service
 
 }
 
 section_generator() {
     step "generator mode"
-project gen 1
-printf 'schema_version = 1\n[agent\n' >/etc/agent-runner/broken.toml
-systemctl daemon-reload
+    project gen 1
+    printf 'schema_version = 1\n[agent\n' >/etc/agent-runner/broken.toml
+    systemctl daemon-reload
 
-check "generator rendered gen" test -f "$gen/agent-runner@gen.service.d/50-agent-runner.conf"
-check "…with SourcePath=" grep -q '^SourcePath=/etc/agent-runner/gen.toml$' "$gen/agent-runner@gen.service.d/50-agent-runner.conf"
-check "…and the timer and path drop-ins" test -f "$gen/agent-runner@gen.timer.d/50-agent-runner.conf" -a -f "$gen/agent-runner@gen.path.d/50-agent-runner.conf"
-check "generator skipped the broken file" test ! -e "$gen/agent-runner@broken.service.d"
-journalctl -q --no-pager -b -o cat | grep 'agent-runner-generator' >/tmp/gen.txt || true
-check "systemd reported the generator's failure" grep -q 'agent-runner-generator failed with exit status 1' /tmp/gen.txt
-# No /dev/kmsg in a container: the generator's own report goes to stderr; run it as systemd does.
-rc=0
-/usr/lib/systemd/system-generators/agent-runner-generator /tmp/gen-out 2>/tmp/gen-err || rc=$?
-check "by hand: exit 1, broken.toml named" sh -c "test $rc -eq 1 && grep -q 'broken.toml' /tmp/gen-err"
-check "by hand: gen rendered too" test -f /tmp/gen-out/agent-runner@gen.service.d/50-agent-runner.conf
-rm /etc/agent-runner/broken.toml
-systemctl start agent-runner@gen.service
-wait_for 30 "a generated project runs a round" at_least 1 gen round_end
+    check "generator rendered gen" test -f "$gen/agent-runner@gen.service.d/50-agent-runner.conf"
+    check "…with SourcePath=" grep -q '^SourcePath=/etc/agent-runner/gen.toml$' "$gen/agent-runner@gen.service.d/50-agent-runner.conf"
+    check "…and the timer and path drop-ins" test -f "$gen/agent-runner@gen.timer.d/50-agent-runner.conf" -a -f "$gen/agent-runner@gen.path.d/50-agent-runner.conf"
+    check "generator skipped the broken file" test ! -e "$gen/agent-runner@broken.service.d"
+    journalctl -q --no-pager -b -o cat | grep 'agent-runner-generator' >/tmp/gen.txt || true
+    check "systemd reported the generator's failure" grep -q 'agent-runner-generator failed with exit status 1' /tmp/gen.txt
+    # No /dev/kmsg in a container: the generator's own report goes to stderr; run it as systemd does.
+    rc=0
+    /usr/lib/systemd/system-generators/agent-runner-generator /tmp/gen-out 2>/tmp/gen-err || rc=$?
+    check "by hand: exit 1, broken.toml named" sh -c "test $rc -eq 1 && grep -q 'broken.toml' /tmp/gen-err"
+    check "by hand: gen rendered too" test -f /tmp/gen-out/agent-runner@gen.service.d/50-agent-runner.conf
+    rm /etc/agent-runner/broken.toml
+    systemctl start agent-runner@gen.service
+    wait_for 30 "a generated project runs a round" at_least 1 gen round_end
 
+}
+
+section_user_generator() {
+    step "user generator"
+    local uid home=/home/agent out
+    uid=$(id -u agent)
+    mkdir -p "$home/.config/agent-runner"
+    cat >"$home/.config/agent-runner/mine.toml" <<EOF
+schema_version = 1
+[agent]
+command = ["/srv/demo/agent.sh"]
+[runtime]
+work_dir = "/srv/demo"
+[prompt]
+files = ["prompt.md"]
+EOF
+    chown -R agent: "$home/.config"
+    loginctl enable-linger agent
+    wait_for 20 "the agent user's manager is up" test -S "/run/user/$uid/systemd/private"
+    runuser -u agent -- env XDG_RUNTIME_DIR="/run/user/$uid" systemctl --user daemon-reload
+    out=/run/user/$uid/systemd/generator/agent-runner@mine.service.d/50-agent-runner.conf
+    check "user generator rendered ~/.config/agent-runner/mine.toml" test -f "$out"
+    check "…for the user manager (--user round)" grep -q -- '--user round --config /home/agent/.config/agent-runner/mine.toml' "$out"
+    check "…loaded by the user manager" sh -c "runuser -u agent -- env XDG_RUNTIME_DIR=/run/user/$uid systemctl --user cat agent-runner@mine.service | grep -q SourcePath="
+    loginctl disable-linger agent
 }
 
 section_precedence() {
     step "generate wins over the generator"
-sed -i 's/^restart_delay_s = 1$/restart_delay_s = 7/' /etc/agent-runner/demo.toml
-systemctl daemon-reload
-check "generator still defers to generate" test ! -e "$gen/agent-runner@demo.service.d"
-/usr/lib/systemd/system-generators/agent-runner-generator /tmp/gen-out2 2>/tmp/gen-err || true
-check "…and says the generated units are out of date" grep -q 'demo.toml.*out of date' /tmp/gen-err
-check "the /etc drop-in is in force (1s)" sh -c "systemctl cat agent-runner@demo.timer | grep -qx 'OnUnitInactiveSec=1s'"
-agent-runner generate >/dev/null
-check "after generate: 7s" sh -c "systemctl cat agent-runner@demo.timer | grep -qx 'OnUnitInactiveSec=7s'"
-rm -r /etc/systemd/system/agent-runner@demo.*.d /etc/systemd/system/agent-runner-halt@demo.*.d
-systemctl daemon-reload
-check "handed back: the generator renders demo" test -f "$gen/agent-runner@demo.service.d/50-agent-runner.conf"
-check "…and it is in force" sh -c "systemctl show -p DropInPaths agent-runner@demo.service | grep -q '$gen/agent-runner@demo.service.d'"
-agent-runner generate demo >/dev/null
-systemctl daemon-reload
+    sed -i 's/^restart_delay_s = 1$/restart_delay_s = 7/' /etc/agent-runner/demo.toml
+    systemctl daemon-reload
+    check "generator still defers to generate" test ! -e "$gen/agent-runner@demo.service.d"
+    /usr/lib/systemd/system-generators/agent-runner-generator /tmp/gen-out2 2>/tmp/gen-err || true
+    check "…and says the generated units are out of date" grep -q 'demo.toml.*out of date' /tmp/gen-err
+    check "the /etc drop-in is in force (1s)" sh -c "systemctl cat agent-runner@demo.timer | grep -qx 'OnUnitInactiveSec=1s'"
+    agent-runner generate >/dev/null
+    check "after generate: 7s" sh -c "systemctl cat agent-runner@demo.timer | grep -qx 'OnUnitInactiveSec=7s'"
+    rm -r /etc/systemd/system/agent-runner@demo.*.d /etc/systemd/system/agent-runner-halt@demo.*.d
+    systemctl daemon-reload
+    check "handed back: the generator renders demo" test -f "$gen/agent-runner@demo.service.d/50-agent-runner.conf"
+    check "…and it is in force" sh -c "systemctl show -p DropInPaths agent-runner@demo.service | grep -q '$gen/agent-runner@demo.service.d'"
+    agent-runner generate demo >/dev/null
+    systemctl daemon-reload
 
 }
 
 section_purge() {
     step "purge"
-systemctl start agent-runner@demo.service || true # the loop may run or fail; purge must cope
-dpkg --purge agent-runner >/dev/null
-check "no package file left" no_files /usr/bin/agent-runner /usr/lib/systemd/system/agent-runner@.service \
-    /usr/lib/systemd/system-generators/agent-runner-generator /usr/lib/systemd/catalog/agent-runner.catalog
-shopt -s nullglob
-check "no generated unit left in /etc" no_files /etc/systemd/system/agent-runner* /etc/systemd/system/*.wants/agent-runner*
-check "no generator output left" no_files "$gen"/agent-runner*
-check "state and logs purged" no_files /var/lib/agent-runner /var/log/agent-runner /var/lib/private/agent-runner
-check "no unit of ours loaded" test -z "$(systemctl list-units --all --plain --no-legend 'agent-runner*')"
-check "catalog entries gone" test "$(journalctl --list-catalog | grep -c 'agent-runner: ' || true)" -eq 0
-check "operators' project files kept" test -f /etc/agent-runner/demo.toml
+    systemctl start agent-runner@demo.service || true # the loop may run or fail; purge must cope
+    dpkg --purge agent-runner >/dev/null
+    check "no package file left" no_files /usr/bin/agent-runner /usr/lib/systemd/system/agent-runner@.service \
+        /usr/lib/systemd/system-generators/agent-runner-generator /usr/lib/systemd/catalog/agent-runner.catalog
+    shopt -s nullglob
+    check "no generated unit left in /etc" no_files /etc/systemd/system/agent-runner* /etc/systemd/system/*.wants/agent-runner*
+    check "no generator output left" no_files "$gen"/agent-runner*
+    check "state and logs purged" no_files /var/lib/agent-runner /var/log/agent-runner /var/lib/private/agent-runner
+    check "no unit of ours loaded" test -z "$(systemctl list-units --all --plain --no-legend 'agent-runner*')"
+    check "catalog entries gone" test "$(journalctl --list-catalog | grep -c 'agent-runner: ' || true)" -eq 0
+    check "operators' project files kept" test -f /etc/agent-runner/demo.toml
 }
 
-sections=${*:-install catalog demo generator precedence purge}
+sections=${*:-install catalog demo generator user_generator precedence purge}
 for s in $sections; do "section_$s"; done
 printf '\npackage test: all checks passed (%s)\n' "$sections"
