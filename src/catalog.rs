@@ -21,6 +21,39 @@ pub struct Entry<'a> {
 
 const WIDTH: usize = 76;
 
+/// The catalog of every event kind agent-runner emits.
+pub fn text() -> String {
+    render(&entries())
+}
+
+/// The entries of [`crate::event::ALL`], in its order.
+pub fn entries() -> Vec<Entry<'static>> {
+    crate::event::ALL
+        .iter()
+        .map(|k| Entry {
+            name: k.name,
+            message_id: k.message_id,
+            title: k.title,
+            description: k.description,
+        })
+        .collect()
+}
+
+/// `agent-runner catalog`: prints the catalog (what packaging/agent-runner.catalog holds).
+pub fn print() -> crate::error::Result<u8> {
+    let problems = problems(&entries());
+    if !problems.is_empty() {
+        return Err(crate::error::Error::Failed(format!(
+            "the event table cannot become a catalog: {}",
+            problems.join("; ")
+        )));
+    }
+    let mut out = std::io::stdout().lock();
+    std::io::Write::write_all(&mut out, text().as_bytes())
+        .map_err(|e| crate::error::Error::Failed(format!("cannot print the catalog: {e}")))?;
+    Ok(crate::error::exit::OK)
+}
+
 /// The catalog text for `entries`, in their order.
 pub fn render(entries: &[Entry<'_>]) -> String {
     let mut out = String::from(
@@ -142,6 +175,22 @@ mod tests {
         ];
         let found = problems(&bad);
         assert_eq!(found.len(), 2, "{found:?}");
+    }
+
+    #[test]
+    fn committed_catalog_is_the_generated_one() {
+        let committed = include_str!("../packaging/agent-runner.catalog");
+        assert!(
+            committed == text(),
+            "packaging/agent-runner.catalog is out of date with src/event.rs; regenerate it with\n  cargo run -q -- catalog > packaging/agent-runner.catalog"
+        );
+    }
+
+    #[test]
+    fn every_event_kind_has_a_valid_entry() {
+        let entries = entries();
+        assert!(entries.len() >= 20, "{}", entries.len());
+        assert_eq!(problems(&entries), Vec::<String>::new());
     }
 
     #[test]

@@ -271,6 +271,9 @@ pub enum CliCommand {
         #[arg(long, value_name = "DIR", default_value = "man")]
         output: PathBuf,
     },
+    /// Print the journal catalog of every event kind (packaging/agent-runner.catalog).
+    #[command(hide = true)]
+    Catalog,
     /// Render every project file into systemd's generator directory (run by systemd as
     /// agent-runner-generator at boot and on daemon-reload; see systemd.generator(7)).
     #[command(hide = true)]

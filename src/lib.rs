@@ -170,6 +170,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         CliCommand::Halt { project } => halt::run(&ctx, &project.to_ref()?),
         CliCommand::Man { output } => manpages::write(&output).map(|()| exit::OK),
+        CliCommand::Catalog => catalog::print(),
         CliCommand::Generator { dirs } => generator::run(ctx.scope == paths::Scope::User, &dirs),
     }
 }
