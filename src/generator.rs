@@ -94,8 +94,16 @@ pub fn run(user_flag: bool, dirs: &[PathBuf]) -> Result<u8> {
     };
     let (verdicts, log) = generate(&options);
     let mut sink = Kmsg::open();
+    // Routine lines would land in the kernel log on every daemon-reload: only problems are
+    // logged unless systemd's own log level asks for more (as `SYSTEMD_LOG_LEVEL=debug`).
+    let verbose = matches!(
+        std::env::var("SYSTEMD_LOG_LEVEL").as_deref(),
+        Ok("info" | "debug" | "6" | "7")
+    );
     for (priority, message) in &log {
-        sink.line(*priority, message);
+        if *priority <= 4 || verbose {
+            sink.line(*priority, message);
+        }
     }
     let failed = verdicts.iter().any(|v| matches!(v, Verdict::Failed(_)));
     Ok(if failed { exit::FAILURE } else { exit::OK })
