@@ -94,7 +94,7 @@ section_install() {
         [[ -e $f ]] || fail "installed: $f"
     done
     ok "every file installed"
-    useradd --system --create-home --home-dir /home/agent agent
+    id agent >/dev/null 2>&1 || useradd --system --create-home --home-dir /home/agent agent
     mkdir -p /etc/agent-runner
     check "bash completion loads" bash -c 'source /usr/share/bash-completion/completions/agent-runner && complete -p agent-runner >/dev/null'
     check "templates loaded" sh -c "systemctl cat agent-runner@x.service >/dev/null"
