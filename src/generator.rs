@@ -234,12 +234,20 @@ fn one(
     }
 }
 
-/// The kernel log, where generator messages belong (nothing else runs yet); stderr when it cannot
-/// be opened (a user manager's generator, or a test).
+/// The kernel log, where generator messages belong (nothing else runs yet). stderr instead when
+/// a person runs the generator in a terminal or asks for it as systemd's own tools are asked
+/// (`SYSTEMD_LOG_TARGET=console`), and when /dev/kmsg cannot be opened (a user manager's
+/// generator, a container).
 struct Kmsg(Option<std::fs::File>);
 
 impl Kmsg {
     fn open() -> Self {
+        use std::io::IsTerminal;
+        let console = std::env::var("SYSTEMD_LOG_TARGET").is_ok_and(|t| t == "console")
+            || std::io::stderr().is_terminal();
+        if console {
+            return Self(None);
+        }
         Self(
             std::fs::OpenOptions::new()
                 .write(true)

@@ -5,4 +5,5 @@ mod harness;
 
 mod cli;
 mod config_corpus;
+mod generator;
 mod render_snapshots;
