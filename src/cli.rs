@@ -61,6 +61,17 @@ pub struct OptionalProjectArg {
     pub config: Option<PathBuf>,
 }
 
+/// The steps of `agent-runner halt`, one per helper unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HaltStep {
+    /// agent-runner-halt@.service: record which stop trigger fired.
+    Trigger,
+    /// agent-runner-loop@.service: clear the previous loop's sentinels, start a new loop.
+    LoopStart,
+    /// ExecStopPost= of the round service: stretch the schedule over a long back-off.
+    AfterRound,
+}
+
 /// Shells `completions` can write scripts for.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Shell {
@@ -257,12 +268,15 @@ pub enum CliCommand {
         #[arg(value_enum)]
         shell: Shell,
     },
-    /// Act on a stop trigger (run by agent-runner-halt@.service; not for interactive use).
+    /// The loop's helper steps (run by the units; not for interactive use).
     #[command(hide = true)]
     Halt {
         /// Which project.
         #[command(flatten)]
         project: ProjectArg,
+        /// Which step: `trigger` (a stop trigger fired), `loop-start` or `after-round`.
+        #[arg(long, value_enum, default_value = "trigger")]
+        step: HaltStep,
     },
     /// Write the man pages into DIR (used to build the package).
     #[command(hide = true)]

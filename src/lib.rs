@@ -168,7 +168,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             clap_complete::generate(shell, &mut command, "agent-runner", &mut std::io::stdout());
             Ok(exit::OK)
         }
-        CliCommand::Halt { project } => halt::run(&ctx, &project.to_ref()?),
+        CliCommand::Halt { project, step } => halt::run(&ctx, &project.to_ref()?, step),
         CliCommand::Man { output } => manpages::write(&output).map(|()| exit::OK),
         CliCommand::Catalog => catalog::print(),
         CliCommand::Generator { dirs } => generator::run(ctx.scope == paths::Scope::User, &dirs),

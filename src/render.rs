@@ -1,8 +1,9 @@
 //! Rendering: a validated [`Project`] becomes the unit files that make systemd run its loop.
 //!
 //! The unit set is the static templates of units/ (`agent-runner@.service`, `.timer`, `.path`,
-//! `agent-runner-halt@.service`) plus one drop-in per template, rendered per project from
-//! templates/ with minijinja in strict-undefined mode. Every value is escaped by systemd's rules
+//! `agent-runner-loop@.service`, `agent-runner-halt@.service`) plus one drop-in per template,
+//! rendered per project from templates/ with minijinja in strict-undefined mode. How the units
+//! work together is docs/architecture.md, "The loop on systemd". Every value is escaped by systemd's rules
 //! before it reaches a template, and every generated file starts with a header naming its source
 //! and the hash of its inputs, which is how `generate` recognises its own files and `peek` drift.
 
@@ -33,6 +34,7 @@ pub const TEMPLATE_UNITS: &[&str] = &[
     "agent-runner@.service",
     "agent-runner@.timer",
     "agent-runner@.path",
+    "agent-runner-loop@.service",
     "agent-runner-halt@.service",
 ];
 
@@ -66,6 +68,9 @@ pub fn template_text(scope: Scope, unit: &str) -> Option<&'static str> {
             include_str!("../units/system/agent-runner@.timer")
         }
         (Scope::System, "agent-runner@.path") => include_str!("../units/system/agent-runner@.path"),
+        (Scope::System, "agent-runner-loop@.service") => {
+            include_str!("../units/system/agent-runner-loop@.service")
+        }
         (Scope::System, "agent-runner-halt@.service") => {
             include_str!("../units/system/agent-runner-halt@.service")
         }
@@ -74,6 +79,9 @@ pub fn template_text(scope: Scope, unit: &str) -> Option<&'static str> {
         }
         (Scope::User, "agent-runner@.timer") => include_str!("../units/user/agent-runner@.timer"),
         (Scope::User, "agent-runner@.path") => include_str!("../units/user/agent-runner@.path"),
+        (Scope::User, "agent-runner-loop@.service") => {
+            include_str!("../units/user/agent-runner-loop@.service")
+        }
         (Scope::User, "agent-runner-halt@.service") => {
             include_str!("../units/user/agent-runner-halt@.service")
         }
@@ -81,14 +89,14 @@ pub fn template_text(scope: Scope, unit: &str) -> Option<&'static str> {
     })
 }
 
-/// The template units for `scope`, with ExecStart= pointing at `exec`, marked as generated.
+/// The template units for `scope`, with every command pointing at `exec`, marked as generated.
 pub fn templates(scope: Scope, exec: &Path) -> Vec<UnitFile> {
     let exec = sd_word(&exec.to_string_lossy());
     TEMPLATE_UNITS
         .iter()
         .filter_map(|unit| {
             let text = template_text(scope, unit)?;
-            let body = text.replace("ExecStart=/usr/bin/agent-runner ", &format!("ExecStart={exec} "));
+            let body = text.replace("/usr/bin/agent-runner ", &format!("{exec} "));
             let contents = format!(
                 "{TEMPLATE_MARK}{}\n# Installed by agent-runner generate because no packaged template exists.\n{body}",
                 env!("CARGO_PKG_VERSION")
@@ -129,6 +137,8 @@ struct UnitContext<'a> {
     scope: Scope,
     source_path: Option<String>,
     exec_start: String,
+    after_round_exec: String,
+    loop_exec_start: String,
     halt_exec_start: String,
     work_dir: &'a Path,
     user: Option<String>,
@@ -137,11 +147,12 @@ struct UnitContext<'a> {
     runtime_max_s: u64,
     watchdog_s: Option<u64>,
     restart_delay_s: u64,
-    restart_steps: u64,
-    restart_max_delay_s: u64,
+    start_limit_interval_s: u64,
+    start_limit_burst: u64,
     read_write_paths: Vec<PathBuf>,
+    helper_read_write_paths: Vec<PathBuf>,
     credentials: Vec<Credential>,
-    watched_paths: Vec<PathBuf>,
+    stop_paths: Vec<PathBuf>,
     schedule: Option<&'a str>,
     features: Features,
 }
@@ -178,6 +189,12 @@ pub fn render_project(
     };
     let config = sd_word(&project.source.to_string_lossy());
     let exec_start = format!("{exec} {user_flag}round --config {config}");
+    // Privileged in the system manager ("+"): it may reschedule the loop over D-Bus, and it only
+    // reads the project's files.
+    let privileged = if project.scope == Scope::System { "+" } else { "" };
+    let after_round_exec =
+        format!("{privileged}{exec} {user_flag}halt --step after-round --config {config}");
+    let loop_exec_start = format!("{exec} {user_flag}halt --step loop-start --config {config}");
     let halt_exec_start = format!("{exec} {user_flag}halt --config {config}");
 
     let (user, dynamic_user) = match (&project.scope, &rt.user) {
@@ -188,20 +205,19 @@ pub fn render_project(
             None => (None, true),
         },
     };
+    // The round may write its work dir, its state and its logs; the helpers only state and logs.
     let mut read_write_paths = Vec::new();
+    let mut helper_read_write_paths = Vec::new();
     if project.scope == Scope::System {
         read_write_paths.push(rt.work_dir.clone());
-        if rt.log_dir_explicit && !rt.log_dir.starts_with(&rt.work_dir) {
-            read_write_paths.push(rt.log_dir.clone());
+        if rt.log_dir_explicit {
+            helper_read_write_paths.push(rt.log_dir.clone());
+            if !rt.log_dir.starts_with(&rt.work_dir) {
+                read_write_paths.push(rt.log_dir.clone());
+            }
         }
     }
-    let state_dir = project.scope.state_dir(name);
-    let mut watched_paths = Vec::new();
-    if let Some(stop) = &rt.stop_file {
-        watched_paths.push(stop.clone());
-    }
-    watched_paths.push(project.agent_done_file());
-    watched_paths.push(state_dir.join("halt-request"));
+    let stop_paths = stop_paths(project);
 
     let longest_round = project
         .phases
@@ -210,12 +226,7 @@ pub fn render_project(
         .chain([rt.round_timeout_s])
         .max()
         .unwrap_or(rt.round_timeout_s);
-    let threshold = u64::from(rt.crash_loop_threshold.max(1));
-    let restart_max_delay_s = rt
-        .restart_delay_s
-        .saturating_mul(1 << threshold.min(10))
-        .min(3600)
-        .max(rt.restart_delay_s);
+    let (start_limit_interval_s, start_limit_burst) = start_limit(rt.restart_delay_s);
     let credentials: Vec<Credential> = project
         .agent
         .credentials
@@ -234,6 +245,8 @@ pub fn render_project(
             .source_path
             .then(|| project.source.display().to_string()),
         exec_start,
+        after_round_exec,
+        loop_exec_start,
         halt_exec_start,
         work_dir: &rt.work_dir,
         user,
@@ -242,11 +255,12 @@ pub fn render_project(
         runtime_max_s: longest_round + 60,
         watchdog_s: rt.watchdog_s,
         restart_delay_s: rt.restart_delay_s,
-        restart_steps: threshold,
-        restart_max_delay_s,
+        start_limit_interval_s,
+        start_limit_burst,
         read_write_paths,
+        helper_read_write_paths,
         credentials,
-        watched_paths,
+        stop_paths,
         schedule: rt.schedule.as_deref(),
         features: options.features,
     };
@@ -271,10 +285,41 @@ pub fn render_project(
             contents: render("path.conf")?,
         },
         UnitFile {
+            path: drop_in(&format!("agent-runner-loop@{name}.service")),
+            contents: render("loop.conf")?,
+        },
+        UnitFile {
             path: drop_in(&format!("agent-runner-halt@{name}.service")),
             contents: render("halt.conf")?,
         },
     ])
+}
+
+/// The files whose existence ends the loop, in the order the halt step reports them: the
+/// operator's stop file, the agent's `.agent-done`, and the halt request a round writes.
+pub fn stop_paths(project: &Project) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    if let Some(stop) = &project.runtime.stop_file {
+        paths.push(stop.clone());
+    }
+    paths.push(project.agent_done_file());
+    paths.push(halt_request_file(project));
+    paths
+}
+
+/// Where a round writes its halt request. The units watch the state directory systemd creates
+/// for the round service (`StateDirectory=`), which is this path.
+pub fn halt_request_file(project: &Project) -> PathBuf {
+    project.scope.state_dir(&project.name).join("halt-request")
+}
+
+/// `StartLimitIntervalSec=`/`StartLimitBurst=` for a loop whose timer starts at most one round per
+/// `restart_delay_s`: at least a minute, and twice the timer's pace plus room for manual starts,
+/// so that only a runaway (something starting the service in a tight loop) ever reaches it.
+fn start_limit(restart_delay_s: u64) -> (u64, u64) {
+    let delay = restart_delay_s.max(1);
+    let interval = (delay * 10).clamp(60, 3600);
+    (interval, 2 * interval.div_ceil(delay) + 10)
 }
 
 fn environment() -> Result<Environment<'static>> {
@@ -284,13 +329,16 @@ fn environment() -> Result<Environment<'static>> {
         ("service.conf", include_str!("../templates/service.conf.j2")),
         ("timer.conf", include_str!("../templates/timer.conf.j2")),
         ("path.conf", include_str!("../templates/path.conf.j2")),
+        ("loop.conf", include_str!("../templates/loop.conf.j2")),
         ("halt.conf", include_str!("../templates/halt.conf.j2")),
+        ("sandbox.conf", include_str!("../templates/sandbox.conf.j2")),
     ];
     for (name, source) in templates {
         env.add_template(name, source)
             .map_err(|e| Error::Failed(format!("template {name}: {e}")))?;
     }
     env.add_filter("sd_path", |value: String| sd_path(&value));
+    env.add_filter("sd_spec", |value: String| value.replace('%', "%%"));
     Ok(env)
 }
 

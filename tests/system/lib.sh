@@ -1,0 +1,174 @@
+# shellcheck shell=bash
+# The system scenarios' library: boot a real systemd 252 in nspawn, drive it, assert on it.
+# Sourced by tests/system/run.sh (which runs each scenario in its own fresh boot) and by the
+# scenarios themselves. Every assertion fails the scenario with a message naming what was expected.
+
+SYSTEM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$SYSTEM_DIR/../.." && pwd)
+SANDBOX=$SYSTEM_DIR/sandbox.sh
+export SANDBOX_NAME=${SANDBOX_NAME:-agent-runner-test}
+export SANDBOX_EXTRA_PACKAGES=${SANDBOX_EXTRA_PACKAGES-git}
+# The binary under test (run.sh builds it).
+BIN=${AGENT_RUNNER_BIN:-$ROOT/target/debug/agent-runner}
+# Host directory of this scenario: the persistent parts of the container live below it.
+WORK=${WORK:-/tmp/agent-runner-system.$$}
+# Inside the container.
+AGENT=/usr/local/lib/agent-runner-test/fake-agent
+TEST_USER=agent
+TEST_UID=1500
+
+log() { printf '  [%s] %s\n' "$(date +%T.%3N)" "$*"; }
+fail() {
+    printf '  FAIL: %s\n' "$*" >&2
+    exit 1
+}
+
+sandbox() { "$SANDBOX" "$@"; }
+# Run a command inside the container (as root).
+ct() { "$SANDBOX" exec "$@"; }
+# Run a shell snippet inside the container (as root).
+ctsh() { "$SANDBOX" exec /bin/bash -c "$1"; }
+
+# Boots the container. /etc/systemd/system, /etc/agent-runner and /srv persist across boots of one
+# scenario (host dirs under $WORK bound in), so `reboot` shows what `systemctl enable` did; the
+# binary under test is bound read-only as /usr/bin/agent-runner.
+boot() {
+    local rootfs
+    rootfs=$(sandbox build)
+    mkdir -p "$WORK/etc-agent-runner" "$WORK/srv"
+    if [[ ! -d $WORK/etc-systemd-system ]]; then
+        cp -a "$rootfs/etc/systemd/system" "$WORK/etc-systemd-system"
+    fi
+    SANDBOX_BIND="$WORK/etc-systemd-system:/etc/systemd/system $WORK/etc-agent-runner:/etc/agent-runner $WORK/srv:/srv" \
+        SANDBOX_BIND_RO="$BIN:/usr/bin/agent-runner $SYSTEM_DIR/agents:/usr/local/lib/agent-runner-test" \
+        sandbox up 2>&1 | sed 's/^/  /' >&2
+    [[ ${PIPESTATUS[0]} == 0 ]] || fail "the sandbox did not boot"
+    ctsh "id $TEST_USER >/dev/null 2>&1 || useradd -u $TEST_UID -m -s /bin/bash $TEST_USER"
+    # A catalog the packaging builds from src/event.rs, when it exists: journalctl -x shows it.
+    local catalog
+    for catalog in "$ROOT"/packaging/*.catalog "$ROOT"/target/*.catalog; do
+        [[ -f $catalog ]] || continue
+        ct sh -c 'mkdir -p /usr/lib/systemd/catalog && cat >/usr/lib/systemd/catalog/agent-runner.catalog && journalctl --update-catalog' <"$catalog"
+        break
+    done
+}
+
+shutdown() { sandbox down 2>&1 | sed 's/^/  /' >&2 || true; }
+# A second boot with the same persistent directories.
+reboot() {
+    shutdown
+    boot
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s until it succeeds.
+wait_for() {
+    local secs=$1 what=$2 deadline
+    shift 2
+    deadline=$(($(date +%s%N) + secs * 1000000000))
+    until "$@" >/dev/null 2>&1; do
+        (($(date +%s%N) < deadline)) || fail "timed out after ${secs}s waiting for: $what"
+        sleep 0.1
+    done
+}
+
+# Milliseconds since the epoch, on the host (the container shares its clock).
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+unit_prop() { ct systemctl show -p "$2" --value "$1"; }
+active_state() { unit_prop "$1" ActiveState; }
+is_state() { [[ $(active_state "$1") == "$2" ]]; }
+assert_state() {
+    local got
+    got=$(active_state "$1")
+    [[ $got == "$2" ]] || fail "$1 is $got, expected $2"
+}
+assert_eq() { [[ $1 == "$2" ]] || fail "${3:-value}: got '$1', expected '$2'"; }
+
+# The loop's units of project $1, as "service loop timer path" active states.
+loop_states() {
+    local n=$1
+    ct systemctl show -p ActiveState --value "agent-runner@$n.service" "agent-runner-loop@$n.service" \
+        "agent-runner@$n.timer" "agent-runner@$n.path" | grep . | paste -sd" "
+}
+
+# new_project NAME [TOML lines for [runtime]...] — writes /etc/agent-runner/NAME.toml (agent: the
+# fake agent, run as the unprivileged test user in /srv/NAME, a git repository), then `generate`.
+# Extra [agent.env] entries come from $AGENT_ENV (lines of KEY = "value").
+new_project() {
+    local name=$1
+    shift
+    ctsh "set -e
+        mkdir -p /srv/$name /srv/prompts
+        cd /srv/$name
+        [ -d .git ] || { git init -q; git -c user.name=t -c user.email=t@t commit -q --allow-empty -m init; }
+        echo 'Work on the next task.' >/srv/prompts/$name.md
+        chown -R $TEST_USER: /srv/$name"
+    {
+        printf 'schema_version = 1\n\n[agent]\ncommand = ["%s"]\nprompt_delivery = "stdin"\n\n[agent.env]\n%s\n\n' \
+            "$AGENT" "${AGENT_ENV:-}"
+        printf '[runtime]\nwork_dir = "/srv/%s"\nuser = "%s"\nrestart_delay_s = 1\n' "$name" "$TEST_USER"
+        printf '%s\n' "$@"
+        printf '\n[prompt]\nfiles = ["/srv/prompts/%s.md"]\n' "$name"
+    } >"$WORK/etc-agent-runner/$name.toml"
+    ct agent-runner generate "$name" >/dev/null || fail "generate $name failed"
+}
+
+# The fake agent's behaviour for the next rounds of project $1 (see agents/fake-agent).
+agent_mode() { ctsh "echo '$2' >/srv/$1/fake-mode && chown $TEST_USER: /srv/$1/fake-mode"; }
+
+# Rounds the fake agent ran for project $1; rounds_at_least N PROJECT for wait_for.
+agent_rounds() { ctsh "cat /srv/$1/rounds.log 2>/dev/null | wc -l"; }
+rounds_at_least() { (($(agent_rounds "$2") >= $1)); }
+
+# The state file of project $1, one JSON field: state_field NAME KEY
+state_field() { ct cat "/var/lib/agent-runner/$1/state.json" 2>/dev/null | jq -r ".$2"; }
+
+# journal_events PROJECT EVENT: the journal entries of one event kind, one JSON object a line.
+journal_events() { ct journalctl -o json --no-pager "AGENT_RUNNER_PROJECT=$1" "AGENT_RUNNER_EVENT=$2"; }
+journal_count() { journal_events "$1" "$2" | grep -c . || true; }
+
+# The MESSAGE_ID of an event kind, from the single source (src/event.rs).
+message_id() {
+    sed -nE "s/^ *[A-Za-z]+, \"$1\", \"([0-9a-f]{32})\".*/\1/p" "$ROOT/src/event.rs"
+}
+
+# assert_event PROJECT EVENT [FIELD=VALUE...]: at least one entry of EVENT carries the kind's
+# MESSAGE_ID, the project, and each FIELD=VALUE (AGENT_RUNNER_FIELD in the journal).
+assert_event() {
+    local project=$1 event=$2 id entries
+    shift 2
+    id=$(message_id "$event")
+    [[ -n $id ]] || fail "event kind $event is not in src/event.rs"
+    entries=$(journal_events "$project" "$event")
+    [[ -n $entries ]] || fail "no $event event for $project in the journal"
+    local filter=".MESSAGE_ID == \"$id\" and .AGENT_RUNNER_PROJECT == \"$project\""
+    local kv key value
+    for kv in "$@"; do
+        key=AGENT_RUNNER_$(tr 'a-z' 'A-Z' <<<"${kv%%=*}")
+        value=${kv#*=}
+        filter+=" and (.$key | tostring) == $(jq -Rn --arg v "$value" '$v')"
+    done
+    jq -e "select($filter)" <<<"$entries" >/dev/null ||
+        fail "no $event event of $project with MESSAGE_ID=$id $*; got: $(head -c 1500 <<<"$entries")"
+}
+assert_no_event() {
+    local n
+    n=$(journal_count "$1" "$2")
+    [[ $n == 0 ]] || fail "unexpected $2 event(s) for $1: $n"
+}
+
+# Waits until project $1 has emitted event $2 (at least $4 times, default 1), up to $3 seconds.
+wait_event() {
+    local project=$1 event=$2 secs=${3:-30} times=${4:-1}
+    wait_for "$secs" "$times x $event of $project" \
+        bash -c "(( \$(\"\$0\" exec journalctl -o cat --no-pager AGENT_RUNNER_PROJECT=$project AGENT_RUNNER_EVENT=$event | grep -c .) >= $times ))" "$SANDBOX"
+}
+
+# TEMPORARY: DEV_FAKE_ROUND=1 replaces `agent-runner round` by a shell stand-in.
+if [[ ${DEV_FAKE_ROUND:-0} == 1 ]]; then
+    eval "_orig_$(declare -f new_project)"
+    new_project() {
+        _orig_new_project "$@"
+        ctsh "mkdir -p /etc/systemd/system/agent-runner@$1.service.d && printf '[Service]\nNotifyAccess=all\nExecStart=\nExecStart=/usr/local/lib/agent-runner-test/dev-fake-round $1\n' >/etc/systemd/system/agent-runner@$1.service.d/99-dev.conf && systemctl daemon-reload"
+    }
+fi
