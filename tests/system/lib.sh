@@ -14,8 +14,7 @@ BIN=${AGENT_RUNNER_BIN:-$ROOT/target/debug/agent-runner}
 WORK=${WORK:-/tmp/agent-runner-system.$$}
 # Inside the container.
 AGENT=/usr/local/lib/agent-runner-test/fake-agent
-TEST_USER=agent
-TEST_UID=1500
+TEST_USER=agent # created in the rootfs by sandbox.sh
 
 log() { printf '  [%s] %s\n' "$(date +%T.%3N)" "$*"; }
 fail() {
@@ -43,7 +42,6 @@ boot() {
         SANDBOX_BIND_RO="$BIN:/usr/bin/agent-runner $SYSTEM_DIR/agents:/usr/local/lib/agent-runner-test" \
         sandbox up 2>&1 | sed 's/^/  /' >&2
     [[ ${PIPESTATUS[0]} == 0 ]] || fail "the sandbox did not boot"
-    ctsh "id $TEST_USER >/dev/null 2>&1 || useradd -u $TEST_UID -m -s /bin/bash $TEST_USER"
     # A catalog the packaging builds from src/event.rs, when it exists: journalctl -x shows it.
     local catalog
     for catalog in "$ROOT"/packaging/*.catalog "$ROOT"/target/*.catalog; do
@@ -106,7 +104,9 @@ new_project() {
     {
         printf 'schema_version = 1\n\n[agent]\ncommand = ["%s"]\nprompt_delivery = "stdin"\n\n[agent.env]\n%s\n\n' \
             "$AGENT" "${AGENT_ENV:-}"
-        printf '[runtime]\nwork_dir = "/srv/%s"\nuser = "%s"\nrestart_delay_s = 1\n' "$name" "$TEST_USER"
+        printf '[runtime]\nwork_dir = "/srv/%s"\n' "$name"
+        [[ " $* " == *" user = "* ]] || printf 'user = "%s"\n' "$TEST_USER"
+        [[ " $* " == *"restart_delay_s = "* ]] || printf 'restart_delay_s = 1\n'
         printf '%s\n' "$@"
         printf '\n[prompt]\nfiles = ["/srv/prompts/%s.md"]\n' "$name"
     } >"$WORK/etc-agent-runner/$name.toml"
