@@ -163,14 +163,9 @@ fn loop_start(project: &Project) -> Result<u8> {
             Err(e) => return Err(Error::io("cannot remove", &path, e)),
         }
     }
+    // The next round sees the mark, starts fresh loop counters and emits `loop_started`.
     State::end_loop(&dir)?;
-    Emitter::new(&project.name, Some(&project.runtime.log_dir)).emit(
-        Kind::LoopStarted,
-        None,
-        None,
-        &format!("loop of {} started", project.name),
-        json!({}),
-    );
+    println!("loop of {} starting", project.name);
     Ok(exit::OK)
 }
 
@@ -218,6 +213,7 @@ fn back_off_until(project: &Project) -> Option<u64> {
     (at > now + project.runtime.restart_delay_s + 1).then_some(at)
 }
 
+// crate::bus::Bus has no StartTransientUnit nor a unit's queued job; these few calls are ours.
 #[zbus::proxy(
     interface = "org.freedesktop.systemd1.Manager",
     default_service = "org.freedesktop.systemd1",
@@ -257,10 +253,15 @@ struct Bus {
 
 impl Bus {
     async fn connect(scope: Scope) -> Result<Self> {
-        let connection = crate::bus::connect(scope).await?;
+        let unreachable = |e: zbus::Error| crate::bus::unreachable_error(scope, None, &e.to_string());
+        let connection = match scope {
+            Scope::System => zbus::Connection::system().await,
+            Scope::User => zbus::Connection::session().await,
+        }
+        .map_err(unreachable)?;
         let manager = LoopManagerProxy::new(&connection)
             .await
-            .map_err(|e| crate::bus::unreachable_error(scope, &e))?;
+            .map_err(unreachable)?;
         Ok(Self {
             scope,
             connection,

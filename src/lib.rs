@@ -214,8 +214,3 @@ pub fn load_project(reference: &ProjectRef, scope: Scope) -> Result<config::Proj
         }
     }
 }
-
-/// The error of a command that a later piece of work implements.
-pub(crate) fn not_yet(what: &str) -> Error {
-    Error::Failed(format!("`{what}` is not implemented in this build yet"))
-}

@@ -52,6 +52,15 @@ boot() {
 }
 
 shutdown() { sandbox down 2>&1 | sed 's/^/  /' >&2 || true; }
+# The scenario's EXIT trap: on failure, the container's recent journal, then shutdown.
+finish() {
+    local rc=$?
+    if ((rc != 0)); then
+        echo "  --- the container's journal (last 80 lines) ---"
+        ct journalctl --no-pager -n 80 -o short-monotonic 2>/dev/null | sed 's/^/  | /'
+    fi
+    [[ ${KEEP_SANDBOX:-0} == 1 ]] || shutdown
+}
 # A second boot with the same persistent directories.
 reboot() {
     shutdown
@@ -99,7 +108,7 @@ new_project() {
         mkdir -p /srv/$name /srv/prompts
         cd /srv/$name
         [ -d .git ] || { git init -q; git -c user.name=t -c user.email=t@t commit -q --allow-empty -m init; }
-        echo 'Work on the next task.' >/srv/prompts/$name.md
+        echo 'Work on the next task in the backlog, then commit what you changed.' >/srv/prompts/$name.md
         chown -R $TEST_USER: /srv/$name"
     {
         printf 'schema_version = 1\n\n[agent]\ncommand = ["%s"]\nprompt_delivery = "stdin"\n\n[agent.env]\n%s\n\n' \

@@ -41,7 +41,7 @@ for scenario in "$SYSTEM_DIR"/scenarios/$glob.sh; do
         # shellcheck source=tests/system/lib.sh
         source "$SYSTEM_DIR/lib.sh"
         set -euo pipefail
-        [[ ${KEEP_SANDBOX:-0} == 1 ]] || trap shutdown EXIT
+        trap finish EXIT
         boot
         source "$scenario"
     ) >"$work/output.log" 2>&1

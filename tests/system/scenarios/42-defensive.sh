@@ -1,0 +1,80 @@
+# Defensive stops: config_broken (exit 78) is never retried; crash_loop halts after
+# crash_loop_threshold short crashes with escalating delays (parked on a transient timer when the
+# delay is longer than the timer's) and carries a redacted log tail; an agent that never checks in
+# fails its round and is woken again up to checkin_attempts, then the project is offline; a
+# transient error backs off until the reset time without spinning the timer, counts as no crash,
+# and the loop resumes by itself.
+
+log "config_broken: never retried"
+n=broken
+new_project $n
+ct rm /srv/prompts/$n.md
+ct systemctl start agent-runner@$n 2>/dev/null && fail "starting a loop with a broken config succeeded"
+wait_for 5 "the loop of $n to halt" is_state agent-runner-loop@$n.service inactive
+assert_event $n config_broken
+assert_event $n loop_halted reason=config_broken
+assert_eq "$(unit_prop agent-runner@$n.service ExecMainStatus)" 78 "exit status"
+sleep 4 # four restart delays
+assert_eq "$(journal_count $n config_broken)" 1 "config_broken events (no retry)"
+assert_eq "$(loop_states $n)" "failed inactive inactive inactive" "service loop timer path"
+
+log "crash_loop: 3 short crashes, escalating delays, then halted"
+n=crashy
+AGENT_ENV='FAKE_MODE = "crash"' new_project $n 'crash_loop_threshold = 3'
+ct systemctl start agent-runner@$n 2>/dev/null || true
+wait_event $n crash_loop 30
+wait_for 5 "the loop of $n to halt" is_state agent-runner-loop@$n.service inactive
+assert_eq "$(agent_rounds $n)" 3 "agent runs before the crash-loop halt"
+assert_event $n loop_halted reason=crash_loop
+crash=$(journal_events $n crash_loop)
+grep -q 'about to fail' <<<"$crash" || fail "crash_loop carries no log tail: $crash"
+grep -q 'SECRETSECRET' <<<"$crash" && fail "crash_loop leaks the secret: $crash"
+# Gaps between the agent runs grow (restart_delay_s 1 → 2 s, then 4 s).
+mapfile -t starts < <(journal_events $n agent_spawn | jq -r '.__REALTIME_TIMESTAMP')
+((${#starts[@]} == 3)) || fail "expected 3 agent_spawn events, got ${#starts[@]}"
+gap1=$(((starts[1] - starts[0]) / 1000)) gap2=$(((starts[2] - starts[1]) / 1000))
+log "gaps between crashes: ${gap1} ms, ${gap2} ms"
+((gap1 >= 1900 && gap2 >= 3900 && gap2 > gap1)) || fail "crash delays do not escalate: $gap1 ms, $gap2 ms"
+ct journalctl -o cat -u agent-runner@$n.service | grep -q "backing off: the next round of $n runs in" ||
+    fail "the 4 s crash delay was not parked on a transient timer"
+sleep 3
+assert_eq "$(agent_rounds $n)" 3 "agent runs after the halt"
+
+log "check-in: silent agent woken up to checkin_attempts, then offline"
+n=silent
+AGENT_ENV='FAKE_MODE = "silent"' new_project $n 'checkin_timeout_s = 2' 'checkin_attempts = 2' 'round_timeout_s = 60'
+ct systemctl start agent-runner@$n 2>/dev/null || true
+wait_event $n project_offline 30
+wait_for 5 "the loop of $n to halt" is_state agent-runner-loop@$n.service inactive
+assert_eq "$(journal_count $n checkin_failed)" 2 "checkin_failed events"
+assert_eq "$(agent_rounds $n)" 2 "agent runs (woken again once)"
+assert_event $n loop_halted reason=offline
+last_error=$(state_field $n last_error)
+[[ $last_error == *check* ]] || fail "last_error does not say why the project is offline: $last_error"
+ctsh "! pgrep -u $TEST_USER" || fail "a silent agent survived: $(ctsh "ps -u $TEST_USER -o pid,cmd")"
+
+log "transient error: back off until the reset time, no spinning, resume by itself"
+n=limited
+AGENT_ENV='FAKE_MODE = "ratelimit"
+FAKE_RESET_S = "8"' new_project $n
+sed -i "s|^command = .*|command = [\"/usr/local/lib/agent-runner-test/claude\", \"--output-format\", \"stream-json\"]|" \
+    "$WORK/etc-agent-runner/$n.toml"
+ct agent-runner generate $n >/dev/null
+ct systemctl start agent-runner@$n 2>/dev/null || true
+wait_event $n transient_error_detected 10
+agent_mode $n ok
+wait_for 5 "the back-off timer" is_state agent-runner-backoff@$n.timer active
+assert_state agent-runner@$n.timer inactive
+assert_state agent-runner-loop@$n.service active
+assert_eq "$(unit_prop agent-runner@$n.service Result)" success "a transient round is no failure"
+rounds=$(agent_rounds $n)
+starts=$(ct journalctl -o cat -u agent-runner@$n.service | grep -c 'Starting agent-runner@' || true)
+sleep 4
+assert_eq "$(agent_rounds $n)" "$rounds" "agent runs during the back-off"
+assert_eq "$(ct journalctl -o cat -u agent-runner@$n.service | grep -c 'Starting agent-runner@' || true)" \
+    "$starts" "round service starts during the back-off (the timer must not spin)"
+wait_event $n transient_error_recovered 15
+wait_for 5 "the periodic timer back" is_state agent-runner@$n.timer active
+wait_for 10 "rounds after the back-off" rounds_at_least $((rounds + 2)) $n
+assert_no_event $n crash_loop
+assert_eq "$(state_field $n consecutive_short_crashes)" 0 "short crashes counted for a transient error"
