@@ -22,13 +22,13 @@ use std::time::Duration;
 use serde_json::json;
 use zbus::{OwnedObjectPath, Variant as Value};
 
+use crate::Context;
 use crate::cli::{HaltStep, ProjectRef};
 use crate::config::Project;
 use crate::error::{Error, Result, exit};
 use crate::event::{Emitter, Kind};
 use crate::paths::Scope;
 use crate::state::{self, State};
-use crate::Context;
 
 /// `.agent-done` content kept as the reason, in characters.
 const REASON_MAX_CHARS: usize = 200;
@@ -36,7 +36,10 @@ const REASON_MAX_CHARS: usize = 200;
 /// Runs one helper step.
 pub fn run(ctx: &Context, project: &ProjectRef, step: HaltStep) -> Result<u8> {
     match step {
-        HaltStep::Trigger => trigger(&crate::load_project(project, ctx.scope)?),
+        HaltStep::Trigger => {
+            trigger(&crate::load_project(project, ctx.scope)?);
+            Ok(exit::OK)
+        }
         HaltStep::LoopStart => loop_start(&crate::load_project(project, ctx.scope)?),
         HaltStep::AfterRound => {
             // Never fail: a failing ExecStopPost= would mark a good round failed.
@@ -74,7 +77,7 @@ impl Triggers {
     }
 }
 
-fn trigger(project: &Project) -> Result<u8> {
+fn trigger(project: &Project) {
     let dir = state::dir(project);
     let emitter = Emitter::new(&project.name, Some(&project.runtime.log_dir));
     let round = State::load(&dir).ok().map(|s| s.round).filter(|r| *r > 0);
@@ -125,7 +128,6 @@ fn trigger(project: &Project) -> Result<u8> {
         &format!("loop of {} halted: {message}", project.name),
         json!({ "reason": reason }),
     );
-    Ok(exit::OK)
 }
 
 /// The first [`REASON_MAX_CHARS`] characters of the sentinel, if it is a regular file. It is never
@@ -143,7 +145,9 @@ fn read_sentinel(path: &Path) -> Option<String> {
         Err(_) => return None,
     };
     let mut bytes = Vec::new();
-    let _ = file.take(4 * REASON_MAX_CHARS as u64).read_to_end(&mut bytes);
+    let _ = file
+        .take(4 * REASON_MAX_CHARS as u64)
+        .read_to_end(&mut bytes);
     Some(sentinel_reason(&bytes))
 }
 
@@ -156,7 +160,10 @@ fn sentinel_reason(bytes: &[u8]) -> String {
 
 fn loop_start(project: &Project) -> Result<u8> {
     let dir = state::dir(project);
-    for path in [project.agent_done_file(), dir.join(state::HALT_REQUEST_FILE)] {
+    for path in [
+        project.agent_done_file(),
+        dir.join(state::HALT_REQUEST_FILE),
+    ] {
         match std::fs::remove_file(&path) {
             Ok(()) => println!("cleared {} left by the previous loop", path.display()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -196,7 +203,9 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
         }
         if config_broken {
             println!("round exited 78 (configuration broken): halting the loop of {name}");
-            return bus.start(&format!("agent-runner-halt@{name}.service")).await;
+            return bus
+                .start(&format!("agent-runner-halt@{name}.service"))
+                .await;
         }
         if let Some(at) = wake_at {
             bus.park_until(scope, &name, at).await?;
@@ -253,7 +262,8 @@ struct Bus {
 
 impl Bus {
     async fn connect(scope: Scope) -> Result<Self> {
-        let unreachable = |e: zbus::Error| crate::bus::unreachable_error(scope, None, &e.to_string());
+        let unreachable =
+            |e: zbus::Error| crate::bus::unreachable_error(scope, None, &e.to_string());
         let connection = match scope {
             Scope::System => zbus::Connection::system().await,
             Scope::User => zbus::Connection::session().await,
@@ -347,7 +357,7 @@ impl Bus {
         let timer_props = [
             ("Description", Value::from(description.as_str())),
             ("OnActiveSec", Value::from(usec)),
-            ("AccuracySec", Value::from(1_000_000_u64)),
+            ("AccuracySec", Value::from(100_000_u64)),
             ("RemainAfterElapse", Value::from(false)),
             ("PartOf", Value::from(vec![loop_unit.as_str()])),
         ];

@@ -191,7 +191,11 @@ pub fn render_project(
     let exec_start = format!("{exec} {user_flag}round --config {config}");
     // Privileged in the system manager ("+"): it may reschedule the loop over D-Bus, and it only
     // reads the project's files.
-    let privileged = if project.scope == Scope::System { "+" } else { "" };
+    let privileged = if project.scope == Scope::System {
+        "+"
+    } else {
+        ""
+    };
     let after_round_exec =
         format!("{privileged}{exec} {user_flag}halt --step after-round --config {config}");
     let loop_exec_start = format!("{exec} {user_flag}halt --step loop-start --config {config}");

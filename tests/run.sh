@@ -25,3 +25,6 @@ tests/verify-units.sh
 
 step "Debian package: build, lintian, dpkg -i into systemd 252, demo, generator, purge"
 packaging/test-deb.sh
+
+step "system suite: the loop on a real systemd 252 (tests/system/run.sh)"
+tests/system/run.sh

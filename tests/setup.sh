@@ -9,6 +9,7 @@ command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 command -v lintian >/dev/null || need+=(lintian)
 command -v groff >/dev/null || need+=(groff-base)
 command -v man >/dev/null || need+=(man-db)
+command -v jq >/dev/null || need+=(jq)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

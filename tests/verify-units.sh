@@ -19,7 +19,7 @@ fail=0
 verify_set() { # name scope dir
     local name=$1 scope=$2 dir=$3 unit out rc
     local flag=() ; [[ $scope == user ]] && flag=(--user)
-    for unit in "agent-runner@$name.service" "agent-runner@$name.timer" "agent-runner@$name.path" "agent-runner-halt@$name.service"; do
+    for unit in "agent-runner@$name.service" "agent-runner@$name.timer" "agent-runner@$name.path" "agent-runner-loop@$name.service" "agent-runner-halt@$name.service"; do
         if out=$(cd "$dir" && systemd-analyze "${flag[@]}" verify --recursive-errors=yes --man=no "./$unit" 2>&1); then rc=0; else rc=$?; fi
         # verify also complains about units it cannot find on this host (e.g. network-online.target
         # in a minimal container); those are not ours.
