@@ -172,12 +172,3 @@ wait_event() {
     wait_for "$secs" "$times x $event of $project" \
         bash -c "(( \$(\"\$0\" exec journalctl -o cat --no-pager AGENT_RUNNER_PROJECT=$project AGENT_RUNNER_EVENT=$event | grep -c .) >= $times ))" "$SANDBOX"
 }
-
-# TEMPORARY: DEV_FAKE_ROUND=1 replaces `agent-runner round` by a shell stand-in.
-if [[ ${DEV_FAKE_ROUND:-0} == 1 ]]; then
-    eval "_orig_$(declare -f new_project)"
-    new_project() {
-        _orig_new_project "$@"
-        ctsh "mkdir -p /etc/systemd/system/agent-runner@$1.service.d && printf '[Service]\nNotifyAccess=all\nExecStart=\nExecStart=/usr/local/lib/agent-runner-test/dev-fake-round $1\n' >/etc/systemd/system/agent-runner@$1.service.d/99-dev.conf && systemctl daemon-reload"
-    }
-fi
