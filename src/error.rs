@@ -114,7 +114,9 @@ fn io_message(action: &str, path: &std::path::Path, source: &std::io::Error) -> 
         std::io::ErrorKind::PermissionDenied => {
             "\n  hint: run it with sudo, or use --user to work with your own systemd manager"
         }
-        std::io::ErrorKind::StorageFull => "\n  hint: free some disk space and run it again; nothing was half-written",
+        std::io::ErrorKind::StorageFull => {
+            "\n  hint: free some disk space and run it again; nothing was half-written"
+        }
         _ => "",
     };
     format!("{action} {}: {reason}{hint}", path.display())

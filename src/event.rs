@@ -127,7 +127,7 @@ kinds! {
         "The agent failed with a network error (connection refused or reset, DNS failure, unreachable network). The round is treated as transient and retried after a back-off. If it persists, check the host's connectivity and proxy settings.";
     DirtyDetected, "dirty_detected", "06325c62c5e04653bf279d376cc2bcf6", Info,
         "The agent left uncommitted changes",
-        "After the round the work tree had uncommitted or untracked files (the first 20 are listed). What happens next depends on [vcs] dirty_action: ignore leaves them, stash stashes them, commit commits them. The project config, log_dir and vcs.protect paths are never touched.";
+        "After the round the work tree had uncommitted or untracked files (the first 20 are listed), and [vcs] dirty_action says what happens next: stash stashes them, commit commits them (with dirty_action = ignore git is not consulted at all). The project config, log_dir, the state directory and vcs.protect paths are never touched.";
     DirtyStashed, "dirty_stashed", "06525984854b44978958504d3e3ae303", Info,
         "Uncommitted changes were stashed",
         "dirty_action = stash: the agent's leftovers were stashed. The event carries the stash commit SHA; restore with `git stash apply SHA` (stash@{N} numbers shift, the SHA does not).";

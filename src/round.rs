@@ -28,7 +28,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use sd_notify::NotifyState;
 use serde_json::json;
 
-use self::classify::{Classified, Scanner, classify};
+use self::classify::{Classified, Ending, Scanner, classify};
 use self::supervise::{Limits, Note, Report, Watch, Why, notify};
 use crate::Context;
 use crate::check::{self, Severity};
@@ -328,27 +328,7 @@ fn execute(mut project: Project) -> Result<u8> {
     if let Some(r) = &mut st.running {
         r.phase.clone_from(&phase_name);
     }
-    st.save(&state_dir)?;
     let ph = phase_name.as_deref();
-    if begun.new_loop {
-        emitter.emit(
-            Kind::LoopStarted,
-            Some(round),
-            ph,
-            &format!("loop of {} started at round {round}", project.name),
-            json!({"max_rounds": project.runtime.max_rounds}),
-        );
-    }
-    if let Some((class, secs)) = &begun.recovered {
-        emitter.emit(
-            Kind::TransientErrorRecovered,
-            Some(round),
-            ph,
-            &format!("round {round}: back-off after {class} ended ({secs}s throttled)"),
-            json!({"classification": class, "throttled_for_s": secs}),
-        );
-    }
-
     let spec = phase.map_or(&project.prompt, |p| &p.prompt);
     let prompt_text = match prompt::assemble(spec, &project.source) {
         Ok(t) => t,
@@ -363,22 +343,6 @@ fn execute(mut project: Project) -> Result<u8> {
         Err(e) => return Err(e),
     };
     let timeout_s = phase.map_or(project.runtime.round_timeout_s, |p| p.round_timeout_s);
-    emitter.emit(
-        Kind::RoundStart,
-        Some(round),
-        ph,
-        &match ph {
-            Some(p) => format!("round {round} started (phase {p})"),
-            None => format!("round {round} started"),
-        },
-        json!({
-            "timeout_s": timeout_s,
-            "prompt_bytes": prompt_text.len(),
-            "prompt_delivery": delivery_name(project.agent.prompt_delivery),
-            "config": project.source.display().to_string(),
-        }),
-    );
-
     // The round log and round-current.log, before the first byte.
     let log_path = rounds_dir.join(format!("round-{round}.log"));
     let mut log = OpenOptions::new()
@@ -392,22 +356,22 @@ fn execute(mut project: Project) -> Result<u8> {
 
     // Prompt delivery.
     let prompt_path = state_dir.join(format!("prompt-round-{round}.md"));
-    let needs_file = project.agent.prompt_delivery != PromptDelivery::Argv;
+    let needs_file = project.agent.prompt_delivery == PromptDelivery::File;
     if needs_file {
-        fsutil::write_atomic(&prompt_path, prompt_text.as_bytes(), 0o600)?;
+        // A scratch copy for the agent to read: no fsync, it is removed after the round.
+        write_private(&prompt_path, prompt_text.as_bytes())?;
     }
     let argv = prompt::argv(
         &project,
         &prompt_text,
-        (project.agent.prompt_delivery == PromptDelivery::File).then_some(prompt_path.as_path()),
+        needs_file.then_some(prompt_path.as_path()),
     );
     let stdin = if project.agent.prompt_delivery == PromptDelivery::Stdin {
-        let f = File::open(&prompt_path).map_err(|e| Error::io("cannot open", &prompt_path, e))?;
-        let _ = fs::remove_file(&prompt_path);
-        Stdio::from(f)
+        Stdio::from(memory_file(prompt_text.as_bytes())?)
     } else {
         Stdio::null()
     };
+    let prompt_bytes = prompt_text.len();
     drop(prompt_text);
 
     // Signals: SIGCHLD and the stop signals arrive through a signalfd. std resets the mask in
@@ -478,6 +442,7 @@ fn execute(mut project: Project) -> Result<u8> {
     if checkin.is_some() {
         cmd.env(CHECKIN_ENV, format!("@{checkin_name}"));
     }
+    reset_signals_in_child(&mut cmd);
     let extend = Duration::from_secs(project.runtime.checkin_timeout_s)
         + TERM_GRACE
         + Duration::from_secs(10);
@@ -505,6 +470,43 @@ fn execute(mut project: Project) -> Result<u8> {
     drop(cmd);
     let agent_pid = i32::try_from(child.id()).unwrap_or(0);
     let spawn_latency = spawned_at.duration_since(exec_at);
+    // Bookkeeping the agent does not need to wait for.
+    st.save(&state_dir)?;
+    if begun.new_loop {
+        emitter.emit(
+            Kind::LoopStarted,
+            Some(round),
+            ph,
+            &format!("loop of {} started at round {round}", project.name),
+            json!({"max_rounds": project.runtime.max_rounds}),
+        );
+    }
+    if let Some((class, secs)) = &begun.recovered {
+        emitter.emit(
+            Kind::TransientErrorRecovered,
+            Some(round),
+            ph,
+            &format!("round {round}: back-off after {class} ended ({secs}s throttled)"),
+            json!({"classification": class, "throttled_for_s": secs}),
+        );
+    }
+
+    emitter.emit(
+        Kind::RoundStart,
+        Some(round),
+        ph,
+        &match ph {
+            Some(p) => format!("round {round} started (phase {p})"),
+            None => format!("round {round} started"),
+        },
+        json!({
+            "timeout_s": timeout_s,
+            "prompt_bytes": prompt_bytes,
+            "prompt_delivery": delivery_name(project.agent.prompt_delivery),
+            "config": project.source.display().to_string(),
+        }),
+    );
+
     emitter.emit(
         Kind::AgentSpawn,
         Some(round),
@@ -587,7 +589,12 @@ fn execute(mut project: Project) -> Result<u8> {
     let agent_done_at = Instant::now();
     drop(checkin);
     drop(log);
-    scanner.scan_tail();
+    if matches!(report.ending, Ending::Exited(c) if c != 0)
+        || matches!(report.ending, Ending::Signaled(_))
+    {
+        // Auth and network patterns only decide failed rounds; a clean one skips the regexes.
+        scanner.scan_tail();
+    }
 
     report_events(&emitter, round, ph, &report, &limits);
     let classified = classify(report.ending, &scanner.findings);
@@ -709,6 +716,59 @@ fn execute(mut project: Project) -> Result<u8> {
         println!("{}", redact::redact(&summary));
     }
     Ok(code)
+}
+
+/// The prompt as an in-memory file for the agent's stdin: no disk write, no size limit, and the
+/// agent can read it at its own pace (a pipe would need a writer thread for large prompts).
+fn memory_file(data: &[u8]) -> Result<File> {
+    use std::io::{Seek, SeekFrom};
+    let fd = nix::sys::memfd::memfd_create(
+        c"agent-runner-prompt",
+        nix::sys::memfd::MFdFlags::MFD_CLOEXEC,
+    )
+    .map_err(|e| Error::Failed(format!("cannot create the prompt buffer: {e}")))?;
+    let mut file = File::from(fd);
+    file.write_all(data)
+        .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
+        .map_err(|e| Error::Failed(format!("cannot write the prompt buffer: {e}")))?;
+    Ok(file)
+}
+
+/// Writes a 0600 file (replacing it), without the fsync of [`fsutil::write_atomic`].
+fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    let _ = fs::remove_file(path);
+    OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(data))
+        .map_err(|e| Error::io("cannot write", path, e))
+}
+
+/// Gives the agent default signal handling. The runner blocks SIGCHLD and the stop signals for its
+/// signalfd, and a blocked mask (like an ignored disposition inherited from a shell's `&`)
+/// survives exec: std does not reset it, and an agent with SIGINT blocked could never be stopped
+/// cooperatively.
+#[allow(unsafe_code)]
+fn reset_signals_in_child(cmd: &mut Command) {
+    use nix::sys::signal::{SigHandler, signal};
+    // SAFETY: the closure runs in the child between fork and exec. It only calls sigprocmask(2)
+    // and signal(2) with SIG_DFL, both async-signal-safe; it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [
+                Signal::SIGINT,
+                Signal::SIGTERM,
+                Signal::SIGHUP,
+                Signal::SIGQUIT,
+            ] {
+                signal(sig, SigHandler::SigDfl).map_err(std::io::Error::from)?;
+            }
+            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+                .map_err(std::io::Error::from)
+        });
+    }
 }
 
 /// Events about how the agent's run ended.

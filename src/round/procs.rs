@@ -98,6 +98,20 @@ pub fn round_members(pgid: i32, root: i32) -> Vec<Proc> {
     out
 }
 
+/// A cheap check (two syscalls, no /proc scan) whether the round may still have processes: its
+/// group still exists, or the runner still has children (as a subreaper, it inherits every orphan
+/// of the agent). `false` is certain; `true` needs [`round_members`] to say who.
+pub fn maybe_alive(pgid: i32) -> bool {
+    if killpg(Pid::from_raw(pgid), None).is_ok() {
+        return true;
+    }
+    let tid = std::process::id();
+    match fs::read_to_string(format!("/proc/self/task/{tid}/children")) {
+        Ok(children) => !children.trim().is_empty(),
+        Err(_) => true,
+    }
+}
+
 /// The live members other than `leader`, split into those that keep a finished round alive and
 /// those matching an ignore pattern.
 pub fn live_workers(members: &[Proc], leader: i32, ignore: &[Regex]) -> (Vec<Proc>, Vec<Proc>) {

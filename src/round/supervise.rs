@@ -182,22 +182,26 @@ impl Watch<'_> {
 
             // The leader is gone: the round ends once the rest of its processes are gone too.
             if let Some((ended, _)) = leader {
-                let recheck =
-                    members_checked_at.is_none_or(|t| now - t >= Duration::from_millis(100));
-                if recheck {
-                    members_checked_at = Some(now);
-                    let live: Vec<Proc> = procs::round_members(pgid, me)
-                        .into_iter()
-                        .filter(Proc::live)
-                        .collect();
-                    if live.is_empty() {
-                        if !pipe_open || now - ended > Duration::from_secs(1) {
-                            break;
+                if procs::maybe_alive(pgid) {
+                    let scan_due =
+                        members_checked_at.is_none_or(|t| now - t >= Duration::from_millis(100));
+                    if scan_due {
+                        members_checked_at = Some(now);
+                        let live: Vec<Proc> = procs::round_members(pgid, me)
+                            .into_iter()
+                            .filter(Proc::live)
+                            .collect();
+                        if live.is_empty() {
+                            if !pipe_open {
+                                break;
+                            }
+                        } else if killing.is_none() {
+                            orphans = live;
+                            killing = Some(start_kill(Why::Orphans, Stage::Term, pgid, me, lim));
                         }
-                    } else if killing.is_none() {
-                        orphans = live;
-                        killing = Some(start_kill(Why::Orphans, Stage::Term, pgid, me, lim));
                     }
+                } else if !pipe_open || now - ended > Duration::from_secs(1) {
+                    break;
                 }
                 if let Some(k) = &killing
                     && k.stage == Stage::Kill
@@ -403,10 +407,14 @@ impl Watch<'_> {
         let _ = self.log.flush();
 
         // Nothing of the round may survive it.
-        let mut survivors = procs::round_members(pgid, me)
-            .iter()
-            .filter(|p| p.live())
-            .count();
+        let mut survivors = if procs::maybe_alive(pgid) {
+            procs::round_members(pgid, me)
+                .iter()
+                .filter(|p| p.live())
+                .count()
+        } else {
+            0
+        };
         if survivors > 0 {
             procs::signal_all(pgid, me, Signal::SIGKILL);
             std::thread::sleep(Duration::from_millis(50));

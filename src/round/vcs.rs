@@ -111,6 +111,10 @@ pub fn after_round(
     let mut out = Outcome::default();
     let dir = &project.runtime.work_dir;
     let action = project.vcs.dirty_action;
+    if action == DirtyAction::Ignore {
+        // Nothing will be done about it, so git is not even asked (it costs a process per round).
+        return out;
+    }
     let failed = |out: &mut Outcome, step: &str, reason: String| {
         out.events.push((
             Kind::DirtyActionFailed,
@@ -136,10 +140,10 @@ pub fn after_round(
     if files.is_empty() {
         return out;
     }
-    let action_name = match action {
-        DirtyAction::Ignore => "ignore",
-        DirtyAction::Stash => "stash",
-        DirtyAction::Commit => "commit",
+    let action_name = if action == DirtyAction::Stash {
+        "stash"
+    } else {
+        "commit"
     };
     let listed: Vec<&String> = files.iter().take(20).collect();
     out.events.push((

@@ -7,3 +7,4 @@ mod cli;
 mod config_corpus;
 mod generator;
 mod render_snapshots;
+mod round;

@@ -1,0 +1,763 @@
+//! `agent-runner round` with fake agents (tests/agents/*): outcomes, timeouts, grace, process-group
+//! reaping, signals, stream-json classification, state, VCS, events and bad input. No systemd.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::harness::binary;
+
+fn agents() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/agents")
+}
+
+/// A project in a scratch directory: a git work tree with a committed config and prompt, logs and
+/// state outside it.
+struct Fx {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+struct Out {
+    status: i32,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Fx {
+    /// `agent` is the [agent] table body, `runtime` extra [runtime] keys, `tail` more tables.
+    fn new(agent: &str, runtime: &str, tail: &str) -> Fx {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(work.join("prompts")).unwrap();
+        std::fs::write(
+            work.join("prompts/main.md"),
+            "Improve the project step by step and commit nothing you are unsure of.\n",
+        )
+        .unwrap();
+        std::fs::write(work.join("tracked.txt"), "tracked\n").unwrap();
+        let agent = agent.replace("{agents}", &agents().display().to_string());
+        let toml = format!(
+            "schema_version = 1\nname = \"t\"\n[agent]\n{agent}\n[runtime]\nwork_dir = \".\"\nlog_dir = \"{}\"\n{runtime}\n[prompt]\nfiles = [\"prompts/main.md\"]\n{tail}\n",
+            dir.path().join("logs").display()
+        );
+        std::fs::write(work.join("project.toml"), toml).unwrap();
+        git(&work, &["init", "-q"]);
+        git(&work, &["config", "user.email", "t@example.com"]);
+        git(&work, &["config", "user.name", "t"]);
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-qm", "init"]);
+        let env = vec![
+            (
+                "AGENT_RUNNER_STATE_DIR".into(),
+                dir.path().join("state").display().to_string(),
+            ),
+            (
+                "AGENT_RUNNER_CONFIG_DIR".into(),
+                dir.path().join("etc").display().to_string(),
+            ),
+            ("AGENT_RUNNER_NO_JOURNAL".into(), "1".into()),
+            ("AGENT_RUNNER_BIN".into(), binary().display().to_string()),
+        ];
+        Fx { dir, env }
+    }
+
+    fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    fn logs(&self) -> PathBuf {
+        self.dir.path().join("logs")
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(binary());
+        cmd.args(["round", "--config"])
+            .arg(self.work().join("project.toml"))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for var in [
+            "NOTIFY_SOCKET",
+            "CREDENTIALS_DIRECTORY",
+            "STATE_DIRECTORY",
+            "LOGS_DIRECTORY",
+        ] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    fn run(&self) -> Out {
+        let start = Instant::now();
+        let out = self.command().output().unwrap();
+        Out {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: start.elapsed(),
+        }
+    }
+
+    fn spawn(&self) -> Child {
+        self.command().spawn().unwrap()
+    }
+
+    fn events(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.logs().join("events.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("every mirror line is JSON"))
+            .collect()
+    }
+
+    fn kinds(&self) -> Vec<String> {
+        self.events()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// The last event of `kind`.
+    fn event(&self, kind: &str) -> Value {
+        self.events()
+            .into_iter()
+            .rev()
+            .find(|e| e["event"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} event in {:?}", self.kinds()))
+    }
+
+    fn state(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(self.state_dir().join("state.json")).unwrap())
+            .unwrap()
+    }
+
+    fn set_state(&self, f: impl FnOnce(&mut Value)) {
+        let mut s = self.state();
+        f(&mut s);
+        std::fs::write(self.state_dir().join("state.json"), s.to_string()).unwrap();
+    }
+
+    fn round_log(&self, n: u64) -> String {
+        String::from_utf8_lossy(
+            &std::fs::read(self.logs().join(format!("rounds/round-{n}.log"))).unwrap(),
+        )
+        .into_owned()
+    }
+
+    /// Every pid the agent recorded is gone (or a zombie of someone else).
+    fn assert_no_orphans(&self) {
+        let pids =
+            std::fs::read_to_string(self.logs().join("pids")).expect("the agent wrote its pids");
+        for pid in pids.split_whitespace() {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .next();
+            assert!(
+                stat.is_empty() || state == Some("Z"),
+                "process {pid} survived the round: {stat}"
+            );
+        }
+    }
+}
+
+impl Out {
+    #[track_caller]
+    fn status(&self, expected: i32) -> &Self {
+        assert_eq!(
+            self.status, expected,
+            "unexpected status\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        self
+    }
+}
+
+fn shell(script: &str) -> String {
+    format!("command = [\"{{agents}}/{script}\"]")
+}
+
+#[test]
+fn ok_round_streams_log_events_state_and_summary() {
+    let fx = Fx::new(&shell("ok.sh"), "", "");
+    let out = fx.run();
+    out.status(0);
+    assert!(
+        out.stdout.contains("round 1 ended: ok in"),
+        "{}",
+        out.stdout
+    );
+    let log = fx.round_log(1);
+    assert!(log.contains("round=1 phase= project=t"), "{log}");
+    assert!(
+        log.contains("Improve the project step by step"),
+        "prompt on stdin: {log}"
+    );
+    assert!(
+        log.contains("notify=unset"),
+        "NOTIFY_SOCKET is not the agent's: {log}"
+    );
+    let link = std::fs::read_link(fx.logs().join("round-current.log")).unwrap();
+    assert_eq!(link, Path::new("rounds/round-1.log"));
+    let kinds = fx.kinds();
+    for kind in [
+        "round_start",
+        "agent_spawn",
+        "agent_checkin",
+        "agent_exit",
+        "round_end",
+    ] {
+        assert!(kinds.contains(&kind.to_string()), "{kinds:?}");
+    }
+    let end = fx.event("round_end");
+    assert_eq!(end["outcome"], "ok");
+    assert_eq!(end["exit_code"], 0);
+    assert_eq!(end["project"], "t");
+    assert_eq!(end["round"], 1);
+    assert!(end["ts"].as_str().unwrap().ends_with('Z'));
+    let st = fx.state();
+    assert_eq!(st["round"], 1);
+    assert_eq!(st["last_outcome"]["outcome"], "ok");
+    assert_eq!(st["verdict"]["action"], "continue");
+    // The next round counts on.
+    fx.run().status(0);
+    assert_eq!(fx.state()["round"], 2);
+    assert!(fx.round_log(2).contains("round=2"));
+}
+
+#[test]
+fn crash_backs_off_then_halts_as_crash_loop_with_redacted_tail() {
+    let fx = Fx::new(
+        &format!(
+            "{}\ncredentials = {{ API_TOKEN = \"../token\" }}",
+            shell("crash.sh")
+        ),
+        "crash_loop_threshold = 2\nrestart_delay_s = 30",
+        "",
+    );
+    std::fs::write(fx.dir.path().join("token"), "tok-super-secret-value-123\n").unwrap();
+    let out = fx.run();
+    out.status(1);
+    let end = fx.event("round_end");
+    assert_eq!(end["outcome"], "crash");
+    assert_eq!(end["classification"], "exit_3");
+    assert_eq!(end["verdict"], "back_off");
+    let st = fx.state();
+    assert_eq!(st["consecutive_short_crashes"], 1);
+    let until = st["verdict"]["until"].as_u64().unwrap();
+
+    // While the back-off holds, a round does not run the agent and exits 75 at once.
+    let deferred = fx.run();
+    deferred.status(75);
+    assert!(
+        deferred.stderr.contains("backing off"),
+        "{}",
+        deferred.stderr
+    );
+    assert_eq!(fx.state()["round"], 1);
+    assert!(!fx.logs().join("rounds/round-2.log").exists());
+
+    // Once it has passed, the second short crash halts the loop.
+    assert!(until > 0);
+    fx.set_state(|s| s["verdict"]["until"] = Value::from(0));
+    fx.run().status(1);
+    let cl = fx.event("crash_loop");
+    assert_eq!(cl["consecutive"], 2);
+    let tail = cl["reason"].as_str().unwrap();
+    assert!(tail.contains("fatal: something broke"), "{tail}");
+    assert!(tail.contains("[REDACTED]"), "{tail}");
+    let all = std::fs::read_to_string(fx.logs().join("events.jsonl")).unwrap();
+    assert!(
+        !all.contains("tok-super-secret-value-123"),
+        "secret leaked into events"
+    );
+    let req: Value = serde_json::from_str(
+        &std::fs::read_to_string(fx.state_dir().join("halt-request")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(req["reason"], "crash_loop");
+    assert_eq!(fx.state()["verdict"]["action"], "halt");
+    // The agent did get the credential.
+    assert!(fx.round_log(1).contains("tok-super-secret-value-123"));
+}
+
+#[test]
+fn hang_hits_the_hard_timeout_and_leaves_no_process() {
+    let fx = Fx::new(
+        &shell("hang.sh"),
+        "round_timeout_s = 2\ncheckin_timeout_s = 1",
+        "",
+    );
+    let out = fx.run();
+    out.status(124);
+    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+    assert_eq!(fx.event("round_end")["outcome"], "timeout");
+    assert_eq!(fx.event("round_timeout_kill")["reason"], "round_timeout_s");
+    fx.assert_no_orphans();
+}
+
+#[test]
+fn result_then_hang_is_grace_killed() {
+    let fx = Fx::new(
+        &format!(
+            "{}\nterminal_marker = '\"type\":\"result\"'",
+            shell("result-hang.sh")
+        ),
+        "round_timeout_s = 30\nmax_grace_after_result_s = 1",
+        "",
+    );
+    let out = fx.run();
+    out.status(0);
+    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+    assert_eq!(fx.event("round_end")["outcome"], "grace_kill");
+    assert_eq!(fx.event("round_grace_kill")["grace_s"], 1);
+    fx.assert_no_orphans();
+}
+
+#[test]
+fn result_with_live_child_extends_grace_until_the_timeout() {
+    let fx = Fx::new(
+        &format!(
+            "{}\nterminal_marker = '\"type\":\"result\"'",
+            shell("result-child.sh")
+        ),
+        "round_timeout_s = 4\nmax_grace_after_result_s = 1",
+        "",
+    );
+    let out = fx.run();
+    out.status(124);
+    assert!(out.elapsed >= Duration::from_secs(4), "{:?}", out.elapsed);
+    let ext = fx.event("round_grace_extended");
+    let live = ext["live_children"].as_array().unwrap();
+    assert!(live.iter().any(|c| c["name"] == "sleep"), "{ext}");
+    assert_eq!(fx.event("round_end")["outcome"], "timeout");
+    fx.assert_no_orphans();
+}
+
+#[test]
+fn ignore_pattern_lets_grace_kill_proceed() {
+    let fx = Fx::new(
+        &format!(
+            "{}\nterminal_marker = '\"type\":\"result\"'",
+            shell("result-child.sh")
+        ),
+        "round_timeout_s = 30\nmax_grace_after_result_s = 1\ngrace_kill_ignore_patterns = ['^sleep 300$']",
+        "",
+    );
+    let out = fx.run();
+    out.status(0);
+    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+    assert_eq!(fx.event("round_end")["outcome"], "grace_kill");
+    assert!(!fx.kinds().contains(&"round_grace_extended".to_string()));
+    fx.assert_no_orphans();
+}
+
+#[test]
+fn hundred_megabytes_of_output_with_bounded_memory() {
+    let fx = Fx::new(&shell("flood.sh"), "", "");
+    fx.run().status(0);
+    let len = std::fs::metadata(fx.logs().join("rounds/round-1.log"))
+        .unwrap()
+        .len();
+    assert_eq!(len, 104_857_600);
+    let end = fx.event("round_end");
+    assert_eq!(end["output_bytes"], 104_857_600);
+    let flood_peak = end["runner_peak_rss_kb"]
+        .as_u64()
+        .expect("VmHWM is reported");
+
+    // The same binary running a round with almost no output: the difference is what 100 MB of
+    // output cost. (The absolute peak is mostly the binary's own code pages, several MB larger in
+    // a debug build; the release figure is in bench/README.md.)
+    let quiet = Fx::new(&shell("ok.sh"), "", "");
+    quiet.run().status(0);
+    let quiet_peak = quiet.event("round_end")["runner_peak_rss_kb"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        flood_peak < quiet_peak + 2048,
+        "100 MB of output grew the runner from {quiet_peak} KiB to {flood_peak} KiB"
+    );
+    if !cfg!(debug_assertions) {
+        assert!(flood_peak < 10 * 1024, "runner peak RSS {flood_peak} KiB");
+    }
+}
+
+fn claude(mode: &str, runtime: &str) -> Fx {
+    Fx::new(
+        &format!(
+            "preset = \"claude\"\ncommand = [\"{{agents}}/fake-claude.py\"]\nenv = {{ MODE = \"{mode}\" }}"
+        ),
+        runtime,
+        "",
+    )
+}
+
+#[test]
+fn stream_json_429_backs_off_and_recovers() {
+    let fx = claude("429", "");
+    fx.run().status(75);
+    let t = fx.event("transient_error_detected");
+    assert_eq!(t["classification"], "rate_limit_model");
+    assert_eq!(t["reset_at"], Value::Null);
+    let st = fx.state();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let until = st["throttle_until"].as_u64().unwrap();
+    assert!((now + 50..=now + 70).contains(&until), "{until} vs {now}");
+    assert_eq!(
+        st["consecutive_short_crashes"], 0,
+        "transients are not crashes"
+    );
+    fx.run().status(75);
+    assert_eq!(fx.state()["round"], 1, "no agent runs during the back-off");
+    fx.set_state(|s| {
+        s["throttle_until"] = Value::from(now - 1);
+        s["verdict"]["until"] = Value::from(now - 1);
+    });
+    std::fs::write(
+        fx.work().join("project.toml"),
+        std::fs::read_to_string(fx.work().join("project.toml"))
+            .unwrap()
+            .replace("MODE = \"429\"", "MODE = \"ok\""),
+    )
+    .unwrap();
+    fx.run().status(0);
+    assert_eq!(
+        fx.event("transient_error_recovered")["classification"],
+        "rate_limit_model"
+    );
+}
+
+#[test]
+fn stream_json_5xx() {
+    let fx = claude("529", "");
+    fx.run().status(75);
+    assert_eq!(
+        fx.event("transient_error_detected")["classification"],
+        "api_transient_5xx"
+    );
+}
+
+#[test]
+fn stream_json_five_hour_keeps_reset_time() {
+    let fx = claude("five_hour", "");
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 7200;
+    let mut fx = fx;
+    fx.env.push(("RESET_AT".into(), reset.to_string()));
+    fx.run().status(75);
+    let t = fx.event("transient_error_detected");
+    assert_eq!(t["classification"], "rate_limit_account");
+    assert_eq!(t["reset_at"], reset);
+    assert_eq!(fx.state()["throttle_until"], reset);
+}
+
+#[test]
+fn stream_json_usage_is_recorded() {
+    let fx = claude("ok", "");
+    fx.run().status(0);
+    let u = fx.event("agent_usage_recorded");
+    assert_eq!(u["input_tokens"], 1200);
+    assert_eq!(u["output_tokens"], 345);
+    assert_eq!(u["cache_read_tokens"], 50);
+    assert_eq!(u["cost_usd"], 0.0123);
+    assert_eq!(u["model"], "claude-test");
+}
+
+#[test]
+fn stream_json_401_is_auth_fail() {
+    let fx = claude("401", "");
+    fx.run().status(1);
+    assert_eq!(fx.event("round_end")["outcome"], "auth_fail");
+    let a = fx.event("agent_auth_error_detected");
+    let raw = a["raw"].as_str().unwrap();
+    assert!(
+        raw.contains("Invalid API key") && !raw.contains("secretsecret"),
+        "{raw}"
+    );
+    let fx = claude("oauth_stderr", "");
+    fx.run().status(1);
+    assert_eq!(fx.event("round_end")["outcome"], "auth_fail");
+}
+
+#[test]
+fn garbage_and_truncated_json_never_crash_nor_invent_numbers() {
+    let fx = claude("garbage", "");
+    fx.run().status(0);
+    assert_eq!(fx.event("round_end")["outcome"], "ok");
+    if let Some(u) = fx
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "agent_usage_recorded")
+    {
+        for key in ["input_tokens", "output_tokens", "cost_usd"] {
+            assert!(u.get(key).is_none(), "fabricated {key}: {u}");
+        }
+    }
+    assert!(
+        fx.round_log(1)
+            .ends_with("{\"type\":\"result\",\"is_error\":false,\"usage\":{\"input_tok")
+    );
+}
+
+#[test]
+fn sigterm_sends_the_cooperative_signal_first_then_kills_everything() {
+    let fx = Fx::new(
+        &format!("{}\nstop_signal = \"SIGINT\"", shell("trap.sh")),
+        "",
+        "",
+    );
+    let mut child = fx.spawn();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !fx.logs().join("pids").exists() {
+        assert!(Instant::now() < deadline, "agent never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let signals = std::fs::read_to_string(fx.logs().join("signals")).unwrap();
+    let order: Vec<&str> = signals.lines().collect();
+    assert_eq!(order.first(), Some(&"INT"), "{signals}");
+    assert!(order.contains(&"TERM"), "{signals}");
+    let end = fx.event("round_end");
+    assert_eq!(end["outcome"], "stopped");
+    assert_eq!(fx.event("round_interrupted")["stop_signal"], "SIGINT");
+    fx.assert_no_orphans();
+}
+
+#[test]
+fn phases_rotate_with_their_prompts() {
+    let fx = Fx::new(
+        &shell("ok.sh"),
+        "",
+        "[phases]\nlist = [\"build\", \"review\"]\n[phases.review.prompt]\nfiles = [\"prompts/review.md\"]\n",
+    );
+    std::fs::write(
+        fx.work().join("prompts/review.md"),
+        "Review what the previous round did, carefully and critically.\n",
+    )
+    .unwrap();
+    for _ in 0..3 {
+        fx.run().status(0);
+    }
+    assert!(fx.round_log(1).contains("phase=build"));
+    assert!(fx.round_log(1).contains("Improve the project"));
+    assert!(fx.round_log(2).contains("phase=review"));
+    assert!(
+        fx.round_log(2)
+            .contains("Review what the previous round did")
+    );
+    assert!(fx.round_log(3).contains("phase=build"));
+    assert_eq!(fx.event("round_start")["phase"], "build");
+}
+
+fn dirty(action: &str) -> Fx {
+    let fx = Fx::new(
+        &shell("dirty.sh"),
+        "",
+        &format!("[vcs]\ndirty_action = \"{action}\""),
+    );
+    // The operator has an uncommitted edit of the config: it must survive every action.
+    let toml = fx.work().join("project.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str("# operator's uncommitted note\n");
+    std::fs::write(&toml, text).unwrap();
+    fx
+}
+
+#[test]
+fn dirty_action_ignore_leaves_the_tree() {
+    let fx = dirty("ignore");
+    fx.run().status(0);
+    assert!(fx.work().join("new-1.txt").exists());
+    let status = git(&fx.work(), &["status", "--porcelain"]);
+    assert!(
+        status.contains("tracked.txt") && status.contains("project.toml"),
+        "{status}"
+    );
+    assert!(git(&fx.work(), &["stash", "list"]).is_empty());
+    assert_eq!(
+        git(&fx.work(), &["rev-list", "--count", "HEAD"]).trim(),
+        "1"
+    );
+}
+
+#[test]
+fn dirty_action_stash_records_the_sha_and_never_stashes_the_config() {
+    let fx = dirty("stash");
+    fx.run().status(0);
+    assert!(!fx.work().join("new-1.txt").exists());
+    let d = fx.event("dirty_detected");
+    let files: Vec<&str> = d["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&"new-1.txt") && files.contains(&"tracked.txt"),
+        "{files:?}"
+    );
+    assert!(!files.contains(&"project.toml"), "{files:?}");
+    let sha = fx.event("dirty_stashed")["sha"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(sha.len(), 40);
+    assert_eq!(fx.state()["last_stash"], sha.as_str());
+    let stashed = git(
+        &fx.work(),
+        &["stash", "show", "--include-untracked", "--name-only", &sha],
+    );
+    assert!(
+        stashed.contains("new-1.txt") && stashed.contains("tracked.txt"),
+        "{stashed}"
+    );
+    assert!(!stashed.contains("project.toml"), "{stashed}");
+    let toml = std::fs::read_to_string(fx.work().join("project.toml")).unwrap();
+    assert!(toml.contains("operator's uncommitted note"));
+}
+
+#[test]
+fn dirty_action_commit_commits_only_the_agents_work() {
+    let fx = dirty("commit");
+    fx.run().status(0);
+    let sha = fx.event("dirty_committed")["sha"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let files = git(&fx.work(), &["show", "--name-only", "--format=", &sha]);
+    assert!(
+        files.contains("new-1.txt") && files.contains("tracked.txt"),
+        "{files}"
+    );
+    assert!(!files.contains("project.toml"), "{files}");
+    let status = git(&fx.work(), &["status", "--porcelain"]);
+    assert!(
+        status.contains("project.toml"),
+        "the config edit stays uncommitted: {status}"
+    );
+}
+
+#[test]
+fn unwritable_log_dir_is_a_config_error() {
+    let fx = Fx::new(&shell("ok.sh"), "", "");
+    std::fs::write(fx.dir.path().join("logs"), "a file, not a directory").unwrap();
+    let out = fx.run();
+    out.status(78);
+    assert!(out.stderr.contains("log_dir"), "{}", out.stderr);
+    assert!(out.stderr.lines().count() <= 4, "{}", out.stderr);
+    let req = std::fs::read_to_string(fx.state_dir().join("halt-request")).unwrap();
+    assert!(req.contains("config_broken"), "{req}");
+}
+
+#[test]
+fn broken_battery_is_config_broken() {
+    let fx = Fx::new("command = [\"no-such-agent-binary\"]", "", "");
+    let out = fx.run();
+    out.status(78);
+    assert!(out.stderr.contains("agent_cli_in_path"), "{}", out.stderr);
+    assert!(fx.kinds().contains(&"config_broken".to_string()));
+}
+
+#[test]
+fn explicit_checkin_counts_and_silence_fails_then_goes_offline() {
+    let fx = Fx::new(
+        &shell("silent.sh"),
+        "checkin_timeout_s = 2\ncheckin_attempts = 2",
+        "",
+    );
+    let mut fx = fx;
+    fx.env.push(("CHECKIN".into(), "1".into()));
+    fx.run().status(0);
+    assert_eq!(fx.event("agent_checkin")["via"], "checkin");
+    fx.env.pop();
+    fx.run().status(1);
+    assert_eq!(fx.event("round_end")["outcome"], "no_checkin");
+    assert!(fx.kinds().contains(&"checkin_failed".to_string()));
+    fx.run().status(1);
+    assert!(fx.kinds().contains(&"project_offline".to_string()));
+    let st = fx.state();
+    assert_eq!(st["consecutive_checkin_failures"], 2);
+    assert!(
+        st["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("did not check in")
+    );
+    let req = std::fs::read_to_string(fx.state_dir().join("halt-request")).unwrap();
+    assert!(req.contains("offline"), "{req}");
+}
+
+#[test]
+fn checkin_outside_a_round_is_a_usage_error() {
+    let out = Command::new(binary())
+        .arg("checkin")
+        .env_remove("AGENT_RUNNER_CHECKIN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only works inside a round"));
+}
+
+#[test]
+fn stop_file_present_skips_the_round() {
+    let fx = Fx::new(&shell("ok.sh"), "stop_file = \"../STOP\"", "");
+    std::fs::write(fx.dir.path().join("STOP"), "").unwrap();
+    fx.run().status(0);
+    assert!(fx.kinds().contains(&"round_skipped".to_string()));
+    assert!(!fx.logs().join("rounds/round-1.log").exists());
+}
+
+#[test]
+fn max_rounds_halts_the_loop() {
+    let fx = Fx::new(&shell("ok.sh"), "max_rounds = 2", "");
+    fx.run().status(0);
+    assert!(!fx.state_dir().join("halt-request").exists());
+    fx.run().status(0);
+    assert_eq!(fx.event("max_rounds_reached")["max_rounds"], 2);
+    assert!(
+        std::fs::read_to_string(fx.state_dir().join("halt-request"))
+            .unwrap()
+            .contains("max_rounds")
+    );
+}
