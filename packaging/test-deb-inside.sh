@@ -123,8 +123,8 @@ section_demo() {
     check "no fourth round" test "$(events demo round_end)" -eq 3
     check "service did not fail" sh -c '! systemctl -q is-failed agent-runner@demo.service'
     journalctl -x -q --no-pager AGENT_RUNNER_PROJECT=demo AGENT_RUNNER_EVENT=round_end >/tmp/x.txt
-    check "journalctl -x shows the catalog text of round_end" grep -q 'Subject: agent-runner: ' /tmp/x.txt
-    check "…with the project substituted" grep -q 'of project demo\.' /tmp/x.txt
+    check "journalctl -x shows the catalog text of round_end" grep -q 'Defined-By: agent-runner' /tmp/x.txt
+    check "…with the project substituted" grep -q 'Event round_end of project demo\.' /tmp/x.txt
     systemctl enable agent-runner@demo.service 2>/dev/null
     check "enabled" test -L /etc/systemd/system/multi-user.target.wants/agent-runner@demo.service
 
