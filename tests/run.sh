@@ -23,8 +23,8 @@ cargo test --quiet
 step "rendered units: systemd-analyze verify and security"
 tests/verify-units.sh
 
-step "Debian package: build, lintian, dpkg -i into systemd 252, demo, generator, purge"
-packaging/test-deb.sh
-
 step "system suite: the loop on a real systemd 252 (tests/system/run.sh)"
 tests/system/run.sh
+
+step "Debian package: build, lintian, dpkg -i into systemd 252, demo, generator, purge"
+packaging/test-deb.sh
