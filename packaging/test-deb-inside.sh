@@ -197,6 +197,20 @@ section_precedence() {
 
 }
 
+section_upgrade() {
+    step "upgrade (reinstall) while a round runs"
+    project long 100
+    printf '#!/bin/sh\necho "slow agent starts"\nsleep 4\necho "slow agent done"\n' >/srv/long/agent.sh
+    agent-runner generate long >/dev/null
+    systemctl start agent-runner@long.service
+    wait_for 20 "a slow round is running" at_least 1 long agent_spawn
+    dpkg -i "$DEB" >/dev/null
+    check "the round survived the upgrade" systemctl -q is-active agent-runner@long.service
+    wait_for 20 "…and ended ok" sh -c "journalctl -q -o cat AGENT_RUNNER_PROJECT=long AGENT_RUNNER_EVENT=round_end AGENT_RUNNER_OUTCOME=ok | grep -q ."
+    check "the loop is still on" systemctl -q is-active agent-runner-loop@long.service
+    agent-runner stop long >/dev/null 2>&1 || systemctl stop agent-runner@long.service
+}
+
 section_purge() {
     step "purge"
     systemctl start agent-runner@demo.service || true # the loop may run or fail; purge must cope
@@ -212,6 +226,6 @@ section_purge() {
     check "operators' project files kept" test -f /etc/agent-runner/demo.toml
 }
 
-sections=${*:-install catalog demo generator user_generator precedence purge}
+sections=${*:-install catalog demo generator user_generator precedence upgrade purge}
 for s in $sections; do "section_$s"; done
 printf '\npackage test: all checks passed (%s)\n' "$sections"
