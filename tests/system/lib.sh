@@ -136,20 +136,23 @@ state_field() { ct cat "/var/lib/agent-runner/$1/state.json" 2>/dev/null | jq -r
 journal_events() { ct journalctl -o json --no-pager "AGENT_RUNNER_PROJECT=$1" "AGENT_RUNNER_EVENT=$2"; }
 journal_count() { journal_events "$1" "$2" | grep -c . || true; }
 
+# jq_count FILTER: how many of the JSON values on stdin FILTER selects (`jq -e` is no test: it
+# exits 0 on empty input).
+jq_count() { jq -c "select($1)" 2>/dev/null | grep -c . || true; }
+
 # The MESSAGE_ID of an event kind, from the single source (src/event.rs).
 message_id() {
     sed -nE "s/^ *[A-Za-z]+, \"$1\", \"([0-9a-f]{32})\".*/\1/p" "$ROOT/src/event.rs"
 }
 
-# assert_event PROJECT EVENT [FIELD=VALUE...]: at least one entry of EVENT carries the kind's
-# MESSAGE_ID, the project, and each FIELD=VALUE (AGENT_RUNNER_FIELD in the journal).
+# assert_event PROJECT EVENT [FIELD=VALUE...]: within 5 s, an entry of EVENT carries the kind's
+# MESSAGE_ID, the project, and each FIELD=VALUE (AGENT_RUNNER_FIELD in the journal). Events of a
+# helper unit may land a little after the state change that a scenario waited for.
 assert_event() {
-    local project=$1 event=$2 id entries
+    local project=$1 event=$2 id entries deadline
     shift 2
     id=$(message_id "$event")
     [[ -n $id ]] || fail "event kind $event is not in src/event.rs"
-    entries=$(journal_events "$project" "$event")
-    [[ -n $entries ]] || fail "no $event event for $project in the journal"
     local filter=".MESSAGE_ID == \"$id\" and .AGENT_RUNNER_PROJECT == \"$project\""
     local kv key value
     for kv in "$@"; do
@@ -157,8 +160,15 @@ assert_event() {
         value=${kv#*=}
         filter+=" and (.$key | tostring) == $(jq -Rn --arg v "$value" '$v')"
     done
-    jq -e "select($filter)" <<<"$entries" >/dev/null ||
-        fail "no $event event of $project with MESSAGE_ID=$id $*; got: $(head -c 1500 <<<"$entries")"
+    deadline=$((SECONDS + 5))
+    while :; do
+        entries=$(journal_events "$project" "$event")
+        (($(jq_count "$filter" <<<"$entries") > 0)) && return 0
+        ((SECONDS < deadline)) || break
+        sleep 0.2
+    done
+    [[ -n $entries ]] || fail "no $event event for $project in the journal"
+    fail "no $event event of $project with MESSAGE_ID=$id $*; got: $(head -c 1500 <<<"$entries")"
 }
 assert_no_event() {
     local n
