@@ -315,4 +315,16 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn handwritten_pages_carry_this_version() {
+        let th = format!("\"agent\\-runner {}\"", env!("CARGO_PKG_VERSION"));
+        for page in [
+            include_str!("../man/agent-runner.toml.5"),
+            include_str!("../man/agent-runner.units.7"),
+        ] {
+            let first = page.lines().next().unwrap_or_default();
+            assert!(first.starts_with(".TH ") && first.contains(&th), "{first}");
+        }
+    }
 }
