@@ -3,6 +3,7 @@
  * after wait4() returned, and the peak RSS of the command and the descendants it waited for.
  * A tiny C parent matters: ru_maxrss also counts the pre-exec copy of the parent. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -25,6 +26,12 @@ int main(int argc, char **argv) {
     pid_t pid = fork();
     if (pid < 0) { perror("fork"); return 1; }
     if (pid == 0) {
+        /* The command's own output is not what is measured. */
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+        }
         execvp(argv[1], argv + 1);
         perror("exec");
         _exit(127);

@@ -343,17 +343,6 @@ fn execute(mut project: Project) -> Result<u8> {
         Err(e) => return Err(e),
     };
     let timeout_s = phase.map_or(project.runtime.round_timeout_s, |p| p.round_timeout_s);
-    // The round log and round-current.log, before the first byte.
-    let log_path = rounds_dir.join(format!("round-{round}.log"));
-    let mut log = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o640)
-        .open(&log_path)
-        .map_err(|e| Error::io("cannot create", &log_path, e))?;
-    link_current(&log_dir, round);
-
     // Prompt delivery.
     let prompt_path = state_dir.join(format!("prompt-round-{round}.md"));
     let needs_file = project.agent.prompt_delivery == PromptDelivery::File;
@@ -470,8 +459,25 @@ fn execute(mut project: Project) -> Result<u8> {
     drop(cmd);
     let agent_pid = i32::try_from(child.id()).unwrap_or(0);
     let spawn_latency = spawned_at.duration_since(exec_at);
+    // The round log and round-current.log: after the spawn (two new inodes the agent need not
+    // wait for) but before the first byte of output is read.
+    let log_path = rounds_dir.join(format!("round-{round}.log"));
+    let mut log = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o640)
+        .open(&log_path)
+        .map_err(|e| {
+            // The agent is already running: it must not outlive this failure.
+            procs::signal_all(agent_pid, i32::try_from(pid).unwrap_or(0), Signal::SIGKILL);
+            Error::io("cannot create", &log_path, e)
+        })?;
+    link_current(&log_dir, round);
+
     // Bookkeeping the agent does not need to wait for.
-    st.save(&state_dir)?;
+    st.save_quick(&state_dir)?;
+    let final_save = state::PendingSave::prepare(&state_dir);
     if begun.new_loop {
         emitter.emit(
             Kind::LoopStarted,
@@ -648,7 +654,10 @@ fn execute(mut project: Project) -> Result<u8> {
     } else if matches!(classified.outcome, Outcome::Ok | Outcome::GraceKill) {
         st.last_error = None;
     }
-    st.save(&state_dir)?;
+    match final_save {
+        Ok(pending) => pending.commit(&st)?,
+        Err(_) => st.save(&state_dir)?,
+    }
     if needs_file {
         let _ = fs::remove_file(&prompt_path);
     }

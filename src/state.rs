@@ -327,12 +327,37 @@ impl State {
         }
     }
 
-    /// Writes `dir/state.json` atomically (the directory is created if needed).
+    /// Writes `dir/state.json` atomically and durably: write, fsync, rename (the directory is
+    /// created if needed). Readers see the old or the new state, never a mix.
     pub fn save(&self, dir: &Path) -> Result<()> {
+        self.write(dir, true)
+    }
+
+    /// Like [`State::save`] without the fsync: still atomic for readers, but a power cut may lose
+    /// it. For the round-start record, which the round's end overwrites durably moments later
+    /// (keeping an fsync off the path between exec and the agent's spawn).
+    pub fn save_quick(&self, dir: &Path) -> Result<()> {
+        self.write(dir, false)
+    }
+
+    fn write(&self, dir: &Path, durable: bool) -> Result<()> {
         fsutil::create_dir_all(dir)?;
         let mut text = serde_json::to_vec_pretty(self).map_err(|e| Error::Failed(e.to_string()))?;
         text.push(b'\n');
-        fsutil::write_atomic(&dir.join(STATE_FILE), &text, 0o644)
+        let path = dir.join(STATE_FILE);
+        let tmp = dir.join(format!(".{STATE_FILE}.{}", std::process::id()));
+        let result = (|| {
+            let mut file = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut file, &text)?;
+            if durable {
+                file.sync_all()?;
+            }
+            std::fs::rename(&tmp, &path)
+        })();
+        result.map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io("cannot write", &path, e)
+        })
     }
 
     /// Marks the loop as ended (for `halt` and `stop`): the next round starts a new loop with
@@ -498,6 +523,50 @@ impl State {
             };
         }
         halt
+    }
+}
+
+/// A durable state write prepared in advance: the temporary file (a new inode, which can cost
+/// milliseconds on a busy ext4) is created while the agent runs, so that the round's final save is
+/// only write, fsync, rename.
+#[derive(Debug)]
+pub struct PendingSave {
+    dir: PathBuf,
+    tmp: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl PendingSave {
+    /// Creates the temporary file in `dir`.
+    pub fn prepare(dir: &Path) -> Result<Self> {
+        let tmp = dir.join(format!(".{STATE_FILE}.{}.final", std::process::id()));
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io("cannot write", &tmp, e))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            tmp,
+            file: Some(file),
+        })
+    }
+
+    /// Writes `state` durably into place (write, fsync, rename).
+    pub fn commit(mut self, state: &State) -> Result<()> {
+        let path = self.dir.join(STATE_FILE);
+        let mut text =
+            serde_json::to_vec_pretty(state).map_err(|e| Error::Failed(e.to_string()))?;
+        text.push(b'\n');
+        let mut file = self.file.take().expect("committed once");
+        std::io::Write::write_all(&mut file, &text)
+            .and_then(|()| file.sync_all())
+            .and_then(|()| std::fs::rename(&self.tmp, &path))
+            .map_err(|e| Error::io("cannot write", &path, e))
+    }
+}
+
+impl Drop for PendingSave {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
 
@@ -693,6 +762,19 @@ mod tests {
         s.begin_round(7, 2, 42);
         s.save(dir.path()).unwrap();
         assert_eq!(State::load(dir.path()).unwrap(), s);
+        let mut later = s.clone();
+        later.round = 99;
+        PendingSave::prepare(dir.path())
+            .unwrap()
+            .commit(&later)
+            .unwrap();
+        assert_eq!(State::load(dir.path()).unwrap().round, 99);
+        drop(PendingSave::prepare(dir.path()).unwrap());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         State::end_loop(dir.path()).unwrap();
         assert!(State::load(dir.path()).unwrap().loop_ended);
 

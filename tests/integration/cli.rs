@@ -362,10 +362,16 @@ fn generate_targets_only_keys_the_systemd_version_knows() {
     let t = with_project("demo");
     let render = |version: &str| {
         let run = t.run_with(&["generate", "--dry-run", "--systemd-version", version]);
-        run.stdout.replace(&format!("systemd {version}"), "systemd VERSION")
+        run.stdout
+            .replace(&format!("systemd {version}"), "systemd VERSION")
     };
     let (old, new) = (render("252"), render("254"));
-    for key in ["RestartSteps=", "RestartMaxDelaySec=", "ImportCredential=", "Restart="] {
+    for key in [
+        "RestartSteps=",
+        "RestartMaxDelaySec=",
+        "ImportCredential=",
+        "Restart=",
+    ] {
         assert!(!old.contains(key), "{key} rendered for 252");
     }
     assert_eq!(old, new);
