@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, reference: &ProjectRef) -> Result<u8> {
         }
         Err(e) => return Err(e),
     };
-    execute(project)
+    execute(&project)
 }
 
 /// The config did not even load: tell the journal and, under systemd, ask for a halt.
@@ -153,7 +153,7 @@ fn problem(project: &Project, message: String, hint: &str) -> ConfigProblem {
 }
 
 #[allow(clippy::too_many_lines)]
-fn execute(project: Project) -> Result<u8> {
+fn execute(project: &Project) -> Result<u8> {
     let exec_at = Instant::now();
     // The configured (or scope default) log_dir, never $LOGS_DIRECTORY: the path unit, `halt` and
     // `status` all compute it from the config, and `.agent-done` must be where they look.
@@ -166,30 +166,30 @@ fn execute(project: Project) -> Result<u8> {
         .and_then(|()| check::writable_dir(&rounds_dir))
     {
         let emitter = Emitter::new(&project.name, None);
-        let dir = state::dir(&project);
+        let dir = state::dir(project);
         let p = problem(
-            &project,
+            project,
             format!("log_dir {} is not writable: {e}", log_dir.display()),
             "fix its permissions, point [runtime] log_dir somewhere writable, or run it under your own manager with --user",
         );
-        return Err(config_broken(&project, &emitter, Some(&dir), vec![p]));
+        return Err(config_broken(project, &emitter, Some(&dir), vec![p]));
     }
     let emitter = Emitter::new(&project.name, Some(&log_dir));
 
-    let state_dir = state::dir(&project);
+    let state_dir = state::dir(project);
     if let Err(e) = fsutil::create_dir_all(&state_dir)
         .map_err(|e| e.to_string())
         .and_then(|()| check::writable_dir(&state_dir))
     {
         let p = problem(
-            &project,
+            project,
             format!("the state directory is not writable: {e}"),
             "set AGENT_RUNNER_STATE_DIR, run with --user, or run under systemd (StateDirectory=)",
         );
-        return Err(config_broken(&project, &emitter, None, vec![p]));
+        return Err(config_broken(project, &emitter, None, vec![p]));
     }
 
-    let findings = check::battery(&project);
+    let findings = check::battery(project);
     let errors: Vec<ConfigProblem> = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
@@ -200,7 +200,7 @@ fn execute(project: Project) -> Result<u8> {
         })
         .collect();
     if !errors.is_empty() {
-        return Err(config_broken(&project, &emitter, Some(&state_dir), errors));
+        return Err(config_broken(project, &emitter, Some(&state_dir), errors));
     }
 
     // One round at a time per project (a by-hand round next to the service's, say).
@@ -289,14 +289,14 @@ fn execute(project: Project) -> Result<u8> {
             }
             Err(e) => {
                 let p = problem(
-                    &project,
+                    project,
                     format!(
                         "credential {name} cannot be read from {}: {e}",
                         path.display()
                     ),
                     "create the file or fix [agent.credentials]; under systemd it arrives via LoadCredential=",
                 );
-                return Err(config_broken(&project, &emitter, Some(&state_dir), vec![p]));
+                return Err(config_broken(project, &emitter, Some(&state_dir), vec![p]));
             }
         }
     }
@@ -317,12 +317,7 @@ fn execute(project: Project) -> Result<u8> {
     let prompt_text = match prompt::assemble(spec, &project.source) {
         Ok(t) => t,
         Err(Error::Config(problems)) => {
-            return Err(config_broken(
-                &project,
-                &emitter,
-                Some(&state_dir),
-                problems,
-            ));
+            return Err(config_broken(project, &emitter, Some(&state_dir), problems));
         }
         Err(e) => return Err(e),
     };
@@ -335,7 +330,7 @@ fn execute(project: Project) -> Result<u8> {
         write_private(&prompt_path, prompt_text.as_bytes())?;
     }
     let argv = prompt::argv(
-        &project,
+        project,
         &prompt_text,
         needs_file.then_some(prompt_path.as_path()),
     );
@@ -429,14 +424,14 @@ fn execute(project: Project) -> Result<u8> {
         Err(e) => {
             drop(cmd);
             let p = problem(
-                &project,
+                project,
                 format!(
                     "the agent command {} cannot be started: {e}",
                     program.display()
                 ),
                 "check [agent] command and PATH",
             );
-            return Err(config_broken(&project, &emitter, Some(&state_dir), vec![p]));
+            return Err(config_broken(project, &emitter, Some(&state_dir), vec![p]));
         }
     };
     // Our copies of the write end must go, or the pipe never reports EOF.
@@ -592,7 +587,7 @@ fn execute(project: Project) -> Result<u8> {
     finding_events(&emitter, round, ph, &classified, &scanner);
 
     // The work tree.
-    let vcs = vcs::after_round(&project, round, ph, std::slice::from_ref(&state_dir));
+    let vcs = vcs::after_round(project, round, ph, std::slice::from_ref(&state_dir));
     for (kind, message, payload) in vcs.events {
         emitter.emit(kind, Some(round), ph, &message, payload);
     }
@@ -614,11 +609,11 @@ fn execute(project: Project) -> Result<u8> {
         duration_ms,
     };
     let ended_epoch = state::now_epoch();
-    let halt = st.finish_round(&finished, &Policy::of(&project), ended_epoch);
+    let halt = st.finish_round(&finished, &Policy::of(project), ended_epoch);
     if let Some(reason) = halt {
         let message = halt_event(
             &emitter,
-            &project,
+            project,
             &st,
             round,
             ph,
