@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The agent-runner demo: a project whose agent is a bundled shell script (no API key) runs three
+# rounds under systemd, and its events are printed as they happen; then everything is removed.
+#
+#   sudo packaging/demo/run.sh
+#
+# On a machine whose PID 1 is systemd, the demo uses the host's systemd (it installs
+# /etc/agent-runner/demo.toml and the demo's units, and removes them afterwards). Elsewhere (a
+# container, a CI VM) it boots systemd 252 in a throwaway systemd-nspawn container
+# (tests/system/sandbox.sh; the first run builds a Debian 12 image, about a minute).
+# AGENT_RUNNER_BIN=PATH uses that binary instead of building one; DEMO_SANDBOX=1 forces the
+# container.
+set -euo pipefail
+DEMO_DIR=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$DEMO_DIR/../.." && pwd)
+NAME=demo
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+[[ $(id -u) == 0 ]] || die "run it as root (sudo $0): it installs systemd units"
+
+bin=${AGENT_RUNNER_BIN:-}
+if [[ -z $bin ]]; then
+    command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) or set AGENT_RUNNER_BIN"
+    say "building agent-runner"
+    (cd "$ROOT" && cargo build --quiet) || die "the build failed"
+    bin=$ROOT/target/debug/agent-runner
+fi
+[[ -x $bin ]] || die "$bin is not an executable"
+
+# How the demo waits: the loop halts itself at max_rounds; then the last round ends.
+finished() { # CMD-PREFIX...: true once the loop unit and the round service are both inactive
+    local states
+    states=$("$@" systemctl show -p ActiveState --value "agent-runner-loop@$NAME.service" "agent-runner@$NAME.service" | grep . | paste -sd' ')
+    [[ $states == "inactive inactive" || $states == "inactive failed" ]]
+}
+wait_done() { # CMD-PREFIX...
+    local i
+    sleep 1
+    for ((i = 0; i < 600; i++)); do
+        finished "$@" && return 0
+        sleep 0.2
+    done
+    die "the demo did not finish within two minutes"
+}
+
+if [[ -d /run/systemd/system && ${DEMO_SANDBOX:-0} != 1 ]]; then
+    # ------------------------------------------------------------------ the host's systemd
+    [[ ! -e /etc/agent-runner/$NAME.toml ]] || die "/etc/agent-runner/$NAME.toml exists already: the demo will not touch a real project"
+    work=$(mktemp -d /var/tmp/agent-runner-demo.XXXXXX)
+    user=${SUDO_USER:-}
+    [[ -n $user && $user != root ]] || user=nobody
+    templates_before=$(ls /etc/systemd/system/agent-runner*@.service 2>/dev/null || true)
+    cleanup() {
+        say "cleaning up"
+        systemctl stop "agent-runner@$NAME.service" 2>/dev/null || true
+        systemctl reset-failed "agent-runner@$NAME.service" "agent-runner-loop@$NAME.service" \
+            "agent-runner-halt@$NAME.service" 2>/dev/null || true
+        rm -f "/etc/agent-runner/$NAME.toml"
+        rmdir /etc/agent-runner 2>/dev/null || true
+        rm -rf /etc/systemd/system/agent-runner*@"$NAME".*.d
+        if [[ -z $templates_before ]]; then
+            rm -f /etc/systemd/system/agent-runner@.service /etc/systemd/system/agent-runner@.timer \
+                /etc/systemd/system/agent-runner@.path /etc/systemd/system/agent-runner-loop@.service \
+                /etc/systemd/system/agent-runner-halt@.service
+        fi
+        systemctl daemon-reload
+        rm -rf "$work" "/var/lib/agent-runner/$NAME" "/var/log/agent-runner/$NAME"
+        [[ -n ${follower:-} ]] && kill -TERM -- "-$follower" 2>/dev/null || true
+    }
+    trap cleanup EXIT
+    mkdir -p "$work/repo" "$work/bin" /etc/agent-runner
+    cp "$DEMO_DIR/agent.sh" "$DEMO_DIR/prompt.md" "$work/bin/"
+    git -C "$work/repo" init -q
+    git -C "$work/repo" -c user.name=demo -c user.email=demo@localhost commit -q --allow-empty -m "demo: start"
+    chown -R "$user" "$work/repo"
+    chmod 755 "$work" "$work/bin"
+    sed -e "s#/opt/agent-runner-demo#$work/bin#g" -e "s#/srv/agent-runner-demo#$work/repo#" \
+        -e "s#^user = .*#user = \"$user\"#" "$DEMO_DIR/demo.toml" >"/etc/agent-runner/$NAME.toml"
+    say "agent-runner generate $NAME (the agent runs as $user in $work/repo)"
+    "$bin" generate "$NAME"
+    say "systemctl start agent-runner@$NAME: three rounds, two seconds apart"
+    # `systemctl start` returns once round 1 has checked in; `events --follow` prints what
+    # happened so far and then each event as it happens.
+    systemctl start "agent-runner@$NAME"
+    setsid "$bin" events "$NAME" --follow --lines 1000 &
+    follower=$!
+    wait_done
+    sleep 1
+    kill -TERM -- "-$follower" 2>/dev/null || true
+    wait "$follower" 2>/dev/null || true
+    follower=
+    say "agent-runner status $NAME"
+    "$bin" status "$NAME" || true
+    say "what the agent left in its work dir (git log)"
+    git -c safe.directory='*' -C "$work/repo" log --oneline | head -5
+    exit 0
+fi
+
+# ---------------------------------------------------------------------- a throwaway container
+sandbox=$ROOT/tests/system/sandbox.sh
+export SANDBOX_NAME=agent-runner-demo
+"$ROOT/tests/setup.sh" >/dev/null
+say "booting systemd 252 in a container (PID 1 here is not systemd)"
+cleanup() {
+    [[ -n ${follower:-} ]] && kill -TERM -- "-$follower" 2>/dev/null || true
+    say "cleaning up"
+    "$sandbox" down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+SANDBOX_BIND_RO="$bin:/usr/bin/agent-runner $DEMO_DIR:/opt/agent-runner-demo" "$sandbox" up
+ct() { "$sandbox" exec "$@"; }
+ct /bin/sh -c 'set -e
+    mkdir -p /srv/agent-runner-demo /etc/agent-runner
+    cd /srv/agent-runner-demo
+    git init -q
+    git -c user.name=demo -c user.email=demo@localhost commit -q --allow-empty -m "demo: start"
+    chown -R agent: /srv/agent-runner-demo
+    cp /opt/agent-runner-demo/demo.toml /etc/agent-runner/demo.toml'
+say "agent-runner generate $NAME"
+ct agent-runner generate "$NAME"
+say "systemctl start agent-runner@$NAME: three rounds, two seconds apart"
+# `systemctl start` returns once round 1 has checked in; `events --follow` prints what happened
+# so far and then each event as it happens.
+ct systemctl start "agent-runner@$NAME"
+# Its own process group, so that stopping it also stops the journalctl it runs.
+setsid "$sandbox" exec agent-runner events "$NAME" --follow --lines 1000 &
+follower=$!
+wait_done ct
+sleep 1
+kill -TERM -- "-$follower" 2>/dev/null || true
+wait "$follower" 2>/dev/null || true
+follower=
+say "agent-runner status $NAME"
+ct agent-runner status "$NAME" || true
+say "what the agent left in its work dir (git log)"
+ct runuser -u agent -- git -C /srv/agent-runner-demo log --oneline | head -5
