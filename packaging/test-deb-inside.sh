@@ -111,7 +111,15 @@ section_catalog() {
 
 section_demo() {
     step "demo project from the installed package"
-    project demo 3
+    # packaging/demo, as shipped: its TOML expects the agent in /opt and the repository in /srv.
+    local doc=/usr/share/doc/agent-runner/examples/demo
+    install -D -m 755 "$doc/agent.sh" /opt/agent-runner-demo/agent.sh
+    install -m 644 "$doc/prompt.md" /opt/agent-runner-demo/prompt.md
+    mkdir -p /srv/agent-runner-demo
+    git -C /srv/agent-runner-demo init -q
+    git -C /srv/agent-runner-demo -c user.name=demo -c user.email=demo@localhost commit -q --allow-empty -m start
+    chown -R agent: /srv/agent-runner-demo
+    install -m 644 "$doc/demo.toml" /etc/agent-runner/demo.toml
     check "check demo" sh -c "agent-runner check demo >/dev/null"
     agent-runner generate
     check "generate wrote the drop-in" test -f /etc/systemd/system/agent-runner@demo.service.d/50-agent-runner.conf
@@ -161,9 +169,9 @@ section_user_generator() {
     cat >"$home/.config/agent-runner/mine.toml" <<EOF
 schema_version = 1
 [agent]
-command = ["/srv/demo/agent.sh"]
+command = ["/srv/gen/agent.sh"]
 [runtime]
-work_dir = "/srv/demo"
+work_dir = "/srv/gen"
 [prompt]
 files = ["prompt.md"]
 EOF
@@ -180,12 +188,14 @@ EOF
 
 section_precedence() {
     step "generate wins over the generator"
-    sed -i 's/^restart_delay_s = 1$/restart_delay_s = 7/' /etc/agent-runner/demo.toml
+    local delay
+    delay=$(sed -n 's/^restart_delay_s = //p' /etc/agent-runner/demo.toml)
+    sed -i 's/^restart_delay_s = .*/restart_delay_s = 7/' /etc/agent-runner/demo.toml
     systemctl daemon-reload
     check "generator still defers to generate" test ! -e "$gen/agent-runner@demo.service.d"
     /usr/lib/systemd/system-generators/agent-runner-generator /tmp/gen-out2 2>/tmp/gen-err || true
     check "…and says the generated units are out of date" grep -q 'demo.toml.*out of date' /tmp/gen-err
-    check "the /etc drop-in is in force (1s)" sh -c "systemctl cat agent-runner@demo.timer | grep -qx 'OnUnitInactiveSec=1s'"
+    check "the /etc drop-in is in force (${delay}s)" sh -c "systemctl cat agent-runner@demo.timer | grep -qx 'OnUnitInactiveSec=${delay}s'"
     agent-runner generate >/dev/null
     check "after generate: 7s" sh -c "systemctl cat agent-runner@demo.timer | grep -qx 'OnUnitInactiveSec=7s'"
     rm -r /etc/systemd/system/agent-runner@demo.*.d /etc/systemd/system/agent-runner-halt@demo.*.d
