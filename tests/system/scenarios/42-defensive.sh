@@ -78,3 +78,16 @@ wait_for 5 "the periodic timer back" is_state agent-runner@$n.timer active
 wait_for 10 "rounds after the back-off" rounds_at_least $((rounds + 2)) $n
 assert_no_event $n crash_loop
 assert_eq "$(state_field $n consecutive_short_crashes)" 0 "short crashes counted for a transient error"
+
+log "systemctl stop during a back-off removes the back-off timer; start resumes at once"
+n=limited2
+AGENT_ENV='FAKE_MODE = "ratelimit"
+FAKE_RESET_S = "600"' new_project $n
+sed -i "s|^command = .*|command = [\"/usr/local/lib/agent-runner-test/claude\", \"--output-format\", \"stream-json\"]|" \
+    "$WORK/etc-agent-runner/$n.toml"
+ct agent-runner generate $n >/dev/null
+ct systemctl start agent-runner@$n 2>/dev/null || true
+wait_for 10 "the back-off timer" is_state agent-runner-backoff@$n.timer active
+ct systemctl stop agent-runner@$n
+assert_eq "$(active_state agent-runner-backoff@$n.timer)" inactive "back-off timer after systemctl stop"
+assert_eq "$(loop_states $n)" "inactive inactive inactive inactive" "service loop timer path"

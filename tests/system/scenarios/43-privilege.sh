@@ -29,9 +29,11 @@ assert_eq "$(loop_states $n)" "inactive inactive inactive inactive" "service loo
 assert_eq "$(unit_prop agent-runner-halt@$n.service Result)" success "halt helper result"
 
 log "systemd-analyze verify and security on the rendered units"
-ct systemd-analyze verify --recursive-errors=yes --man=no agent-runner@$n.service \
+verify=$(ct systemd-analyze verify --recursive-errors=yes --man=no agent-runner@$n.service \
     agent-runner@$n.timer agent-runner@$n.path agent-runner-loop@$n.service \
-    agent-runner-halt@$n.service || fail "systemd-analyze verify found problems"
+    agent-runner-halt@$n.service 2>&1) || fail "systemd-analyze verify found problems: $verify"
+# verify reports ordering cycles without failing.
+[[ -z $verify ]] || fail "systemd-analyze verify: $verify"
 for unit in agent-runner@$n.service agent-runner-loop@$n.service agent-runner-halt@$n.service; do
     score=$(ct systemd-analyze security --no-pager "$unit" | sed -nE 's/.*Overall exposure level for .*: ([0-9.]+).*/\1/p')
     log "$unit exposure: $score"

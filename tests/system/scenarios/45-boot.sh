@@ -11,6 +11,7 @@ log "boot again with the same /etc"
 reboot
 wait_for 20 "round 1 after boot" rounds_at_least 1 $n
 assert_eq "$(ct systemctl is-system-running)" running "system state after the boot"
+ct journalctl -b --no-pager | grep -i "ordering cycle" && fail "the boot transaction had an ordering cycle"
 assert_state agent-runner-loop@$n.service active
 assert_state agent-runner@$n.timer active
 assert_state agent-runner@$n.path active
