@@ -8,6 +8,7 @@
 #   packaging/test-deb.sh             builds the package first (packaging/build-deb.sh)
 #   DEB=path.deb packaging/test-deb.sh
 #   KEEP=1 ...                        leave the sandbox running for inspection
+#   SECTIONS="install demo" ...       run only these parts of packaging/test-deb-inside.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,4 +30,5 @@ fi
 "$sandbox" install-bin "$deb" /tmp >/dev/null
 mv_deb=/tmp/$(basename "$deb")
 "$sandbox" install-bin packaging/test-deb-inside.sh /tmp >/dev/null
-"$sandbox" exec env DEB="$mv_deb" /bin/bash /tmp/test-deb-inside.sh
+# shellcheck disable=SC2086 # SECTIONS is a word list
+"$sandbox" exec env DEB="$mv_deb" /bin/bash /tmp/test-deb-inside.sh ${SECTIONS:-}
