@@ -758,3 +758,41 @@ fn max_rounds_halts_the_loop() {
             .contains("max_rounds")
     );
 }
+
+#[test]
+fn prompt_delivery_argv_and_file() {
+    let fx = Fx::new(
+        &format!(
+            "{}\nprompt_delivery = \"argv\"\nprompt_arg_template = [\"-p\", \"{{prompt}}\"]",
+            shell("args.sh")
+        ),
+        "",
+        "",
+    );
+    fx.run().status(0);
+    let log = fx.round_log(1);
+    assert!(log.contains("argc=2"), "{log}");
+    assert!(
+        log.contains("arg: Improve the project step by step"),
+        "{log}"
+    );
+
+    let fx = Fx::new(
+        &format!(
+            "{}\nprompt_delivery = \"file\"\nprompt_arg_template = [\"--file\", \"{{prompt_file}}\"]",
+            shell("args.sh")
+        ),
+        "",
+        "",
+    );
+    fx.run().status(0);
+    let log = fx.round_log(1);
+    assert!(log.contains("file mode 600"), "{log}");
+    assert!(log.contains("Improve the project step by step"), "{log}");
+    let left: Vec<_> = std::fs::read_dir(fx.state_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("prompt"))
+        .collect();
+    assert!(left.is_empty(), "prompt file left behind: {left:?}");
+}
