@@ -47,7 +47,8 @@ wait_done() { # CMD-PREFIX...
 if [[ -d /run/systemd/system && ${DEMO_SANDBOX:-0} != 1 ]]; then
     # ------------------------------------------------------------------ the host's systemd
     [[ ! -e /etc/agent-runner/$NAME.toml ]] || die "/etc/agent-runner/$NAME.toml exists already: the demo will not touch a real project"
-    work=$(mktemp -d /var/tmp/agent-runner-demo.XXXXXX)
+    # Not under /tmp or /var/tmp: the units have PrivateTmp=.
+    work=$(mktemp -d /var/lib/agent-runner-demo.XXXXXX)
     user=${SUDO_USER:-}
     [[ -n $user && $user != root ]] || user=nobody
     templates_before=$(ls /etc/systemd/system/agent-runner*@.service 2>/dev/null || true)
@@ -66,11 +67,15 @@ if [[ -d /run/systemd/system && ${DEMO_SANDBOX:-0} != 1 ]]; then
         fi
         systemctl daemon-reload
         rm -rf "$work" "/var/lib/agent-runner/$NAME" "/var/log/agent-runner/$NAME"
+        rmdir /var/lib/agent-runner /var/log/agent-runner 2>/dev/null || true
         [[ -n ${follower:-} ]] && kill -TERM -- "-$follower" 2>/dev/null || true
     }
     trap cleanup EXIT
     mkdir -p "$work/repo" "$work/bin" /etc/agent-runner
     cp "$DEMO_DIR/agent.sh" "$DEMO_DIR/prompt.md" "$work/bin/"
+    # The units run the binary as $user, who may not be able to reach the build tree (/root).
+    install -m 755 "$bin" "$work/bin/agent-runner"
+    bin=$work/bin/agent-runner
     git -C "$work/repo" init -q
     git -C "$work/repo" -c user.name=demo -c user.email=demo@localhost commit -q --allow-empty -m "demo: start"
     chown -R "$user" "$work/repo"
@@ -78,11 +83,12 @@ if [[ -d /run/systemd/system && ${DEMO_SANDBOX:-0} != 1 ]]; then
     sed -e "s#/opt/agent-runner-demo#$work/bin#g" -e "s#/srv/agent-runner-demo#$work/repo#" \
         -e "s#^user = .*#user = \"$user\"#" "$DEMO_DIR/demo.toml" >"/etc/agent-runner/$NAME.toml"
     say "agent-runner generate $NAME (the agent runs as $user in $work/repo)"
-    "$bin" generate "$NAME"
+    "$bin" generate --exec "$bin" "$NAME"
     say "systemctl start agent-runner@$NAME: three rounds, two seconds apart"
     # `systemctl start` returns once round 1 has checked in; `events --follow` prints what
     # happened so far and then each event as it happens.
-    systemctl start "agent-runner@$NAME"
+    systemctl start "agent-runner@$NAME" ||
+        { journalctl --no-pager -n 30 -u "agent-runner*@$NAME*"; die "the first round failed"; }
     setsid "$bin" events "$NAME" --follow --lines 1000 &
     follower=$!
     wait_done
@@ -122,7 +128,8 @@ ct agent-runner generate "$NAME"
 say "systemctl start agent-runner@$NAME: three rounds, two seconds apart"
 # `systemctl start` returns once round 1 has checked in; `events --follow` prints what happened
 # so far and then each event as it happens.
-ct systemctl start "agent-runner@$NAME"
+ct systemctl start "agent-runner@$NAME" ||
+    { ct journalctl --no-pager -n 30 -u "agent-runner*@$NAME*"; die "the first round failed"; }
 # Its own process group, so that stopping it also stops the journalctl it runs.
 setsid "$sandbox" exec agent-runner events "$NAME" --follow --lines 1000 &
 follower=$!

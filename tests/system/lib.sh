@@ -30,7 +30,7 @@ ctsh() { "$SANDBOX" exec /bin/bash -c "$1"; }
 
 # Boots the container. /etc/systemd/system, /etc/agent-runner and /srv persist across boots of one
 # scenario (host dirs under $WORK bound in), so `reboot` shows what `systemctl enable` did; the
-# binary under test is bound read-only as /usr/bin/agent-runner.
+# binary under test is bound read-only as /usr/bin/agent-runner, the repository as /repo.
 boot() {
     local rootfs
     rootfs=$(sandbox build)
@@ -39,7 +39,7 @@ boot() {
         cp -a "$rootfs/etc/systemd/system" "$WORK/etc-systemd-system"
     fi
     SANDBOX_BIND="$WORK/etc-systemd-system:/etc/systemd/system $WORK/etc-agent-runner:/etc/agent-runner $WORK/srv:/srv" \
-        SANDBOX_BIND_RO="$BIN:/usr/bin/agent-runner $SYSTEM_DIR/agents:/usr/local/lib/agent-runner-test" \
+        SANDBOX_BIND_RO="$BIN:/usr/bin/agent-runner $SYSTEM_DIR/agents:/usr/local/lib/agent-runner-test $ROOT:/repo" \
         sandbox up 2>&1 | sed 's/^/  /' >&2
     [[ ${PIPESTATUS[0]} == 0 ]] || fail "the sandbox did not boot"
     # A catalog the packaging builds from src/event.rs, when it exists: journalctl -x shows it.
