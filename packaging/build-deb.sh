@@ -55,8 +55,9 @@ entries=$(journalctl --root="$catroot" --list-catalog | wc -l)
 ids=$(grep -c '^-- ' packaging/agent-runner.catalog)
 [[ $entries == "$ids" ]] || { echo "build-deb: catalog: $entries of $ids entries compiled" >&2; exit 1; }
 
-cargo deb --no-build --locked --output target/debian >&2
-deb=$(ls -t target/debian/agent-runner_*.deb | head -n1)
+# cargo-deb prints the path of the package it wrote on stdout.
+deb=$(cargo deb --no-build --locked --output target/debian | tail -n1)
+[[ -f $deb ]] || { echo "build-deb: cargo-deb wrote no package" >&2; exit 1; }
 
 if [[ ${LINTIAN:-1} == 1 ]] && command -v lintian >/dev/null; then
     # Errors fail the build; every remaining warning is explained in packaging/README.md.
