@@ -108,10 +108,13 @@ pub fn page() -> String {
     let mut cmd = Cli::command();
     cmd.build();
     let man = Man::new(cmd.clone())
+        .title("AGENT-RUNNER")
         .manual(MANUAL)
         .source(format!("agent-runner {}", env!("CARGO_PKG_VERSION")));
     let mut out = String::new();
     section(&mut out, |w| man.render_title(w));
+    // Identifiers (config keys, paths, flags) must not be hyphenated at line ends.
+    out.push_str(".nh\n");
     section(&mut out, |w| man.render_name_section(w));
     section(&mut out, |w| man.render_synopsis_section(w));
     out.push_str(DESCRIPTION);
