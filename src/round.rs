@@ -802,18 +802,36 @@ fn report_events(emitter: &Emitter, round: u64, ph: Option<&str>, r: &Report, li
         }),
     );
     match r.killed {
-        Some(why @ (Why::Timeout | Why::Watchdog)) => {
-            let (reason, limit) = if why == Why::Timeout {
-                ("round_timeout_s", lim.timeout)
-            } else {
-                ("watchdog_s", lim.watchdog.unwrap_or_default())
+        Some(Why::Timeout) => emitter.emit(
+            Kind::RoundTimeoutKill,
+            Some(round),
+            ph,
+            &format!(
+                "round {round}: killed after {}s (round_timeout_s)",
+                lim.timeout.as_secs()
+            ),
+            json!({"reason": "round_timeout_s", "limit_s": lim.timeout.as_secs()}),
+        ),
+        Some(Why::Watchdog) => {
+            let limit = lim.watchdog.unwrap_or_default();
+            let service = sd_notify::watchdog_enabled();
+            let bound = match service {
+                Some(w) if w < limit => format!(" (the service watchdog allows {:.1}s)", w.as_secs_f64()),
+                _ => String::new(),
             };
             emitter.emit(
                 Kind::RoundTimeoutKill,
                 Some(round),
                 ph,
-                &format!("round {round}: killed after {}s ({reason})", limit.as_secs()),
-                json!({"reason": reason, "limit_s": limit.as_secs()}),
+                &format!(
+                    "round {round}: agent silent for too long (watchdog_s = {}){bound}; killed",
+                    limit.as_secs()
+                ),
+                json!({
+                    "reason": "watchdog_s",
+                    "limit_s": limit.as_secs(),
+                    "service_watchdog_ms": service.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
+                }),
             );
         }
         Some(Why::GraceKill) => emitter.emit(

@@ -27,8 +27,47 @@ use super::procs::{self, Proc};
 const CHUNK: usize = 64 * 1024;
 /// How often STATUS= is refreshed while nothing else happens.
 const STATUS_EVERY: Duration = Duration::from_secs(10);
-/// WATCHDOG=1 is sent at most this often.
+/// WATCHDOG=1 is sent at most this often while output flows.
 const PING_EVERY: Duration = Duration::from_secs(1);
+
+/// systemd's watchdog (`WatchdogSec=` → `$WATCHDOG_USEC`). It is fed by output while the agent's
+/// silence counts (checked in, working, watchdog_s set), and kept alive otherwise (before check-in,
+/// during grace and kills, when no watchdog_s is configured): systemd then only fires for a wedged
+/// runner, and the runner ends a silent agent itself just before systemd would, so the round still
+/// gets its events and state.
+struct SysWatchdog {
+    period: Option<Duration>,
+    last: Instant,
+}
+
+impl SysWatchdog {
+    fn new(now: Instant) -> Self {
+        let mut w = Self {
+            period: sd_notify::watchdog_enabled(),
+            last: now,
+        };
+        w.ping(now);
+        w
+    }
+
+    fn ping(&mut self, now: Instant) {
+        if self.period.is_some() {
+            notify(&[NotifyState::Watchdog]);
+            self.last = now;
+        }
+    }
+
+    /// When the next keep-alive ping is due.
+    fn due(&self) -> Option<Instant> {
+        self.period.map(|p| self.last + p / 3)
+    }
+
+    /// When the runner must act on a silent agent so that systemd does not fire first.
+    fn expires(&self) -> Option<Instant> {
+        self.period
+            .map(|p| self.last + p.saturating_sub((p / 4).min(Duration::from_secs(1))))
+    }
+}
 /// After SIGKILL, how long to wait for the pipe to close before giving up on it.
 const AFTER_KILL: Duration = Duration::from_secs(2);
 
@@ -170,7 +209,7 @@ impl Watch<'_> {
         let mut grace_decided = false;
         let mut killing: Option<Killing> = None;
         let mut last_output = start;
-        let mut last_ping: Option<Instant> = None;
+        let mut watchdog = SysWatchdog::new(start);
         let mut last_status = start;
         let mut bytes: u64 = 0;
         let mut orphans = Vec::new();
@@ -219,7 +258,9 @@ impl Watch<'_> {
                     Some(Why::NoCheckin)
                 } else if checked_in
                     && marker_at.is_none()
-                    && lim.watchdog.is_some_and(|w| now >= last_output + w)
+                    && lim.watchdog.is_some_and(|w| {
+                        now >= last_output + w || watchdog.expires().is_some_and(|e| now >= e)
+                    })
                 {
                     Some(Why::Watchdog)
                 } else {
@@ -263,6 +304,14 @@ impl Watch<'_> {
                 advance(k, pgid, me, lim);
                 notify(&[NotifyState::Watchdog]);
             }
+            let silence_counts = lim.watchdog.is_some()
+                && checked_in
+                && marker_at.is_none()
+                && killing.is_none()
+                && leader.is_none();
+            if !silence_counts && watchdog.due().is_some_and(|d| now >= d) {
+                watchdog.ping(now);
+            }
             if now - last_status >= STATUS_EVERY {
                 last_status = now;
                 let status = format!(
@@ -275,7 +324,7 @@ impl Watch<'_> {
             }
 
             // Sleep until something happens or the next deadline.
-            let next = self.next_deadline(
+            let mut next = self.next_deadline(
                 now,
                 start,
                 checked_in,
@@ -286,6 +335,14 @@ impl Watch<'_> {
                 killing.as_ref(),
                 leader.is_some(),
             );
+            let watchdog_at = if silence_counts {
+                watchdog.expires()
+            } else {
+                watchdog.due()
+            };
+            if let Some(t) = watchdog_at {
+                next = next.min(t.max(now));
+            }
             let timeout = PollTimeout::try_from(next.saturating_duration_since(Instant::now()))
                 .unwrap_or(PollTimeout::MAX);
             let mut fds = Vec::with_capacity(3);
@@ -378,10 +435,8 @@ impl Watch<'_> {
                         if self.scanner.feed(chunk) {
                             marker_at = Some(now);
                         }
-                        if lim.watchdog.is_some() && last_ping.is_none_or(|t| now - t >= PING_EVERY)
-                        {
-                            last_ping = Some(now);
-                            notify(&[NotifyState::Watchdog]);
+                        if now - watchdog.last >= PING_EVERY {
+                            watchdog.ping(now);
                         }
                     }
                     Err(Errno::EINTR | Errno::EAGAIN) => {}

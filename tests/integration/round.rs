@@ -796,3 +796,39 @@ fn prompt_delivery_argv_and_file() {
         .collect();
     assert!(left.is_empty(), "prompt file left behind: {left:?}");
 }
+
+/// The sd_notify protocol as a service manager sees it (the real one is exercised by the system
+/// tests): READY=1 at check-in, STATUS= lines, WATCHDOG=1 pings, EXTEND_TIMEOUT_USEC= before a
+/// kill — and a silent agent is ended by the runner before the manager's watchdog would fire.
+#[test]
+fn notify_protocol_and_watchdog() {
+    let mut fx = Fx::new(&shell("quiet-after-hello.sh"), "watchdog_s = 20", "");
+    let sock_path = fx.dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_nonblocking(true).unwrap();
+    fx.env
+        .push(("NOTIFY_SOCKET".into(), sock_path.display().to_string()));
+    fx.env.push(("WATCHDOG_USEC".into(), "2000000".into()));
+    let out = fx.run();
+    out.status(124);
+    let mut messages = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = sock.recv(&mut buf) {
+        messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    let all = messages.join("|");
+    assert!(all.contains("READY=1"), "{all}");
+    assert!(all.contains("WATCHDOG=1"), "{all}");
+    assert!(
+        all.contains("STATUS=round 1: agent checked in (output)"),
+        "{all}"
+    );
+    assert!(all.contains("EXTEND_TIMEOUT_USEC="), "{all}");
+    assert!(all.contains("STATUS=round 1 ended: timeout"), "{all}");
+    // systemd's 2 s watchdog, not watchdog_s = 20, bounded the silence.
+    assert_eq!(fx.event("round_timeout_kill")["reason"], "watchdog_s");
+    assert!(fx.event("agent_exit")["duration_ms"].as_u64().unwrap() < 20_000);
+    fx.assert_no_orphans();
+    let log = fx.round_log(1);
+    assert!(!log.contains("NOTIFY_SOCKET"), "{log}");
+}
