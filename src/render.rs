@@ -437,6 +437,19 @@ mod tests {
     }
 
     #[test]
+    fn start_limit_stays_far_above_the_timer_pace() {
+        assert_eq!(start_limit(1), (60, 130));
+        assert_eq!(start_limit(3), (60, 50));
+        assert_eq!(start_limit(600), (3600, 22));
+        for delay in [1, 2, 3, 7, 60, 3600, 86_400] {
+            let (interval, burst) = start_limit(delay);
+            // Timer starts in one interval, at most: interval / delay + 1.
+            assert!(burst >= 2 * (interval / delay + 1), "delay {delay}");
+            assert!(interval >= 60);
+        }
+    }
+
+    #[test]
     fn header_round_trips() {
         let text = format!("# x\n{SOURCE_MARK}/etc/agent-runner/a.toml\n{HASH_MARK}abc\n[Unit]\n");
         assert_eq!(

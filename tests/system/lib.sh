@@ -55,11 +55,30 @@ shutdown() { sandbox down 2>&1 | sed 's/^/  /' >&2 || true; }
 # The scenario's EXIT trap: on failure, the container's recent journal, then shutdown.
 finish() {
     local rc=$?
+    if ((rc == 0)); then
+        (check_message_ids) || rc=1
+    fi
     if ((rc != 0)); then
         echo "  --- the container's journal (last 80 lines) ---"
         ct journalctl --no-pager -n 80 -o short-monotonic 2>/dev/null | sed 's/^/  | /'
     fi
     [[ ${KEEP_SANDBOX:-0} == 1 ]] || shutdown
+    exit "$rc"
+}
+
+# Every agent-runner event the scenario produced carries the MESSAGE_ID src/event.rs gives its
+# kind (and a project); prints the kinds seen.
+check_message_ids() {
+    local kinds kind id
+    kinds=$(ct journalctl -o json --no-pager |
+        jq -r 'select(.AGENT_RUNNER_EVENT != null) | "\(.AGENT_RUNNER_EVENT) \(.MESSAGE_ID) \(.AGENT_RUNNER_PROJECT // "")"' | sort -u)
+    [[ -n $kinds ]] || return 0
+    while read -r kind id project; do
+        [[ $(message_id "$kind") == "$id" ]] ||
+            fail "event $kind was logged with MESSAGE_ID $id; src/event.rs says '$(message_id "$kind")'"
+        [[ -n $project ]] || fail "event $kind was logged without AGENT_RUNNER_PROJECT"
+    done <<<"$kinds"
+    log "event kinds in the journal: $(cut -d' ' -f1 <<<"$kinds" | sort -u | paste -sd' ')"
 }
 # A second boot with the same persistent directories.
 reboot() {
