@@ -542,6 +542,11 @@ fn execute(project: &Project) -> Result<u8> {
         checkin: checkin.as_ref(),
         limits: &limits,
         label: label.clone(),
+        secrets: secrets
+            .iter()
+            .map(|(_, v)| v.as_bytes().to_vec())
+            .filter(|v| v.len() >= 6)
+            .collect(),
     }
     .run(&mut |n| match n {
         Note::CheckedIn { via, after } => emitter.emit(

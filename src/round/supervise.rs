@@ -155,6 +155,33 @@ pub struct Report {
     pub log_error: Option<String>,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_across_chunk_boundaries() {
+        let mut m = Masker::new(vec![b"hunter2-secret".to_vec(), b"abcdef".to_vec()]).unwrap();
+        let mut log = Vec::new();
+        let mut out = Vec::new();
+        for chunk in [
+            &b"pass=hunter2-se"[..],
+            b"cret and abc",
+            b"def, ok\n",
+            b"tail",
+        ] {
+            m.filter(chunk, &mut out);
+            log.extend_from_slice(&out);
+        }
+        log.extend_from_slice(&m.carry);
+        assert_eq!(
+            String::from_utf8(log).unwrap(),
+            "pass=[REDACTED] and [REDACTED], ok\ntail"
+        );
+        assert!(Masker::new(vec![]).is_none());
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Coop,
@@ -191,12 +218,14 @@ pub struct Watch<'a> {
     pub limits: &'a Limits,
     /// "round 7 (build)" for STATUS lines.
     pub label: String,
+    /// Credential values to mask in the round log (empty: the log is the raw output).
+    pub secrets: Vec<Vec<u8>>,
 }
 
 impl Watch<'_> {
     /// Runs until the agent and everything it started are gone.
     #[allow(clippy::too_many_lines)]
-    pub fn run(self, note: &mut dyn FnMut(Note<'_>)) -> Report {
+    pub fn run(mut self, note: &mut dyn FnMut(Note<'_>)) -> Report {
         let start = Instant::now();
         let me = i32::try_from(std::process::id()).unwrap_or(0);
         let pgid = self.pid;
@@ -215,6 +244,8 @@ impl Watch<'_> {
         let mut orphans = Vec::new();
         let mut log_error = None;
         let mut members_checked_at: Option<Instant> = None;
+        let mut masker = Masker::new(std::mem::take(&mut self.secrets));
+        let mut masked = Vec::new();
 
         loop {
             let now = Instant::now();
@@ -421,7 +452,14 @@ impl Watch<'_> {
                     Ok(n) => {
                         let chunk = &buf[..n];
                         bytes += n as u64;
-                        if let Err(e) = self.log.write_all(chunk)
+                        let written = match &mut masker {
+                            None => self.log.write_all(chunk),
+                            Some(m) => {
+                                m.filter(chunk, &mut masked);
+                                self.log.write_all(&masked)
+                            }
+                        };
+                        if let Err(e) = written
                             && log_error.is_none()
                         {
                             log_error = Some(e.to_string());
@@ -459,6 +497,9 @@ impl Watch<'_> {
             marker_at = Some(Instant::now());
         }
         let _ = marker_at;
+        if let Some(m) = &mut masker {
+            let _ = self.log.write_all(&m.carry);
+        }
         let _ = self.log.flush();
 
         // Nothing of the round may survive it.
@@ -564,6 +605,53 @@ impl Watch<'_> {
         }
         next.max(now)
     }
+}
+
+/// Masks credential values in the output stream before it reaches the round log. The last
+/// `longest − 1` bytes are held back between chunks, so a secret split across two reads is still
+/// caught; they are written at the end.
+struct Masker {
+    secrets: Vec<Vec<u8>>,
+    keep: usize,
+    carry: Vec<u8>,
+}
+
+impl Masker {
+    fn new(mut secrets: Vec<Vec<u8>>) -> Option<Self> {
+        secrets.retain(|s| !s.is_empty());
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let keep = secrets.first()?.len() - 1;
+        Some(Self {
+            secrets,
+            keep,
+            carry: Vec::new(),
+        })
+    }
+
+    /// Puts into `out` what can be written now.
+    fn filter(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        let mut buf = std::mem::take(&mut self.carry);
+        buf.extend_from_slice(chunk);
+        for secret in &self.secrets {
+            buf = replace_all(&buf, secret, crate::redact::MASK.as_bytes());
+        }
+        let cut = buf.len().saturating_sub(self.keep);
+        self.carry = buf.split_off(cut);
+        out.clear();
+        out.extend_from_slice(&buf);
+    }
+}
+
+fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    while let Some(pos) = rest.windows(needle.len()).position(|w| w == needle) {
+        out.extend_from_slice(&rest[..pos]);
+        out.extend_from_slice(with);
+        rest = &rest[pos + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 fn usec(d: Duration) -> u32 {
