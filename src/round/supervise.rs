@@ -245,7 +245,7 @@ impl Watch<'_> {
         let mut log_error = None;
         let mut members_checked_at: Option<Instant> = None;
         let mut masker = Masker::new(std::mem::take(&mut self.secrets));
-        let mut masked = Vec::new();
+        let mut to_log = Vec::new();
 
         loop {
             let now = Instant::now();
@@ -455,8 +455,8 @@ impl Watch<'_> {
                         let written = match &mut masker {
                             None => self.log.write_all(chunk),
                             Some(m) => {
-                                m.filter(chunk, &mut masked);
-                                self.log.write_all(&masked)
+                                m.filter(chunk, &mut to_log);
+                                self.log.write_all(&to_log)
                             }
                         };
                         if let Err(e) = written
