@@ -530,9 +530,14 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-fn error_name(err: &zbus::Error) -> Option<&str> {
+fn error_name(err: &zbus::Error) -> Option<String> {
     match err {
-        zbus::Error::MethodError(name, _, _) => Some(name.as_str()),
+        zbus::Error::MethodError(name, _, _) => Some(name.as_str().to_string()),
+        // Errors of the org.freedesktop.DBus namespace arrive already decoded.
+        zbus::Error::FDO(e) => {
+            let text = e.to_string();
+            Some(text.split(':').next().unwrap_or_default().to_string())
+        }
         _ => None,
     }
 }
@@ -579,6 +584,9 @@ fn connect_ssh(scope: Scope, host: &str) -> Result<Bus> {
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| fail(format!("cannot run {}: {e}", ssh_program())))?;
+    // The command still holds the child's ends of the socket pair: without closing them, a
+    // dead ssh would never look like an EOF to the handshake.
+    drop(command);
     let mut bus = Bus {
         scope,
         host: Some(host.to_string()),
@@ -609,7 +617,7 @@ pub fn unreachable_error(scope: Scope, host: Option<&str>, detail: &str) -> Erro
             "check that `ssh HOST systemd-stdio-bridge` works (key-based login, systemd installed there)"
         }
         (Scope::System, None) => {
-            "is systemd running here (PID 1)? Inside a container, use the host"
+            "is systemd running here (PID 1)? --user reaches your own manager, --host another machine"
         }
         (Scope::User, None) => {
             "log in as that user, or run `loginctl enable-linger USER` so the user manager runs"
@@ -622,7 +630,7 @@ pub fn unreachable_error(scope: Scope, host: Option<&str>, detail: &str) -> Erro
 
 /// Maps a failed call to an operator-facing error.
 pub fn call_error(scope: Scope, what: &str, err: &zbus::Error) -> Error {
-    if let Some(name) = error_name(err) {
+    if let Some(name) = error_name(err).as_deref() {
         if name == "org.freedesktop.DBus.Error.AccessDenied"
             || name == "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
         {
