@@ -441,24 +441,16 @@ fn layer_battery(p: &mut Probe) -> Layer {
     .fix(fix)
 }
 
-/// Kinds that are errors whatever their priority says.
-const ERROR_KINDS: &[&str] = &[
-    "crash_loop",
-    "config_broken",
-    "offline",
-    "checkin_failed",
-    "round_timeout_kill",
-    "auth_fail",
-    "agent_auth_error_detected",
-];
-
+/// An event of error priority: from the journal's PRIORITY, else from the kind's declared
+/// priority in `crate::event::ALL` (the mirror carries no priority).
 fn is_error_event(e: &Value) -> bool {
-    e.get("priority")
-        .and_then(Value::as_u64)
-        .is_some_and(|p| p <= 3)
-        || e.get("event")
-            .and_then(Value::as_str)
-            .is_some_and(|k| ERROR_KINDS.contains(&k))
+    if let Some(p) = e.get("priority").and_then(Value::as_u64) {
+        return p <= 3;
+    }
+    let kind = e.get("event").and_then(Value::as_str).unwrap_or("");
+    crate::event::ALL
+        .iter()
+        .any(|k| k.name == kind && k.priority == crate::event::Priority::Error)
 }
 
 fn is_ok_round_end(e: &Value) -> bool {

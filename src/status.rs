@@ -25,9 +25,14 @@ pub const HALT_EVENTS: &[&str] = &[
     "agent_self_terminated",
     "max_rounds_reached",
     "crash_loop",
-    "offline",
+    "project_offline",
     "config_broken",
+    "transient_error_stop",
+    "loop_halted",
 ];
+
+/// Events that start or end a loop without a halt: a halt older than them is history.
+const LOOP_EVENTS: &[&str] = &["loop_started", "loop_stopped"];
 
 /// What the loop of a project is doing, in one word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -181,20 +186,9 @@ impl StateView {
     }
 }
 
-/// The state directory of a project, found as the round finds it: `AGENT_RUNNER_STATE_DIR`
-/// (tests), else the scope's state directory, else `LOG_DIR/state` (rounds run by hand without
-/// access to the scope's directory).
+/// The state directory of a project, where the round keeps it (`crate::state::dir`).
 pub fn state_dir(project: &Project) -> PathBuf {
-    if let Some(dir) = std::env::var_os("AGENT_RUNNER_STATE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let scoped = project.scope.state_dir(&project.name);
-    let fallback = project.runtime.log_dir.join("state");
-    if !scoped.join("state.json").exists() && fallback.join("state.json").exists() {
-        fallback
-    } else {
-        scoped
-    }
+    crate::state::dir(project)
 }
 
 /// The units of a project, as systemd reports them (`None`: unknown to systemd).
@@ -329,6 +323,13 @@ fn classify(snap: &mut Snapshot, project: &Project, generated: bool) {
         snap.state = LoopState::Running;
         return;
     }
+    // systemd refuses every further start, the timer's included: the loop is dead whatever the
+    // timer says.
+    if service.start_limit_hit() && service.active_state == "failed" {
+        snap.state = LoopState::StartLimitHit;
+        snap.reason = Some("start-limit-hit".into());
+        return;
+    }
     let loop_on = snap.units.loop_unit.as_ref().is_some_and(UnitInfo::is_up)
         || snap.units.timer.as_ref().is_some_and(UnitInfo::is_up)
         || service.sub_state == "auto-restart";
@@ -338,11 +339,6 @@ fn classify(snap: &mut Snapshot, project: &Project, generated: bool) {
         } else {
             LoopState::Waiting
         };
-        return;
-    }
-    if service.start_limit_hit() {
-        snap.state = LoopState::StartLimitHit;
-        snap.reason = Some("start-limit-hit".into());
         return;
     }
     match halt_reason(snap, project, &service) {
@@ -381,7 +377,11 @@ fn halt_reason(snap: &Snapshot, project: &Project, service: &UnitInfo) -> Option
     let newest = observe::read_mirror_only(
         project,
         &observe::Query {
-            kinds: HALT_EVENTS.iter().map(|s| (*s).to_string()).collect(),
+            kinds: HALT_EVENTS
+                .iter()
+                .chain(LOOP_EVENTS)
+                .map(|s| (*s).to_string())
+                .collect(),
             limit: Some(1),
             ..observe::Query::default()
         },
@@ -389,13 +389,25 @@ fn halt_reason(snap: &Snapshot, project: &Project, service: &UnitInfo) -> Option
     .ok()
     .and_then(|mut v| v.pop());
     if let Some(event) = newest {
+        let kind = event.get("event").and_then(Value::as_str).unwrap_or("");
         let current = event
             .get("ts")
             .and_then(Value::as_str)
             .and_then(observe::parse_iso_us)
             .is_some_and(|ts| ts + 1_000_000 >= service.active_enter_us);
-        if current && let Some(kind) = event.get("event").and_then(Value::as_str) {
-            return Some(kind.to_string());
+        if current && HALT_EVENTS.contains(&kind) {
+            return Some(match kind {
+                "project_offline" => "offline".to_string(),
+                "loop_halted" => event
+                    .get("reason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("loop_halted")
+                    .to_string(),
+                other => other.to_string(),
+            });
+        }
+        if current && kind == "loop_stopped" {
+            return None;
         }
     }
     if project
