@@ -397,13 +397,12 @@ fn halt_reason(snap: &Snapshot, project: &Project, service: &UnitInfo) -> Option
             .is_some_and(|ts| ts + 1_000_000 >= service.active_enter_us);
         if current && HALT_EVENTS.contains(&kind) {
             return Some(match kind {
-                "project_offline" => "offline".to_string(),
                 "loop_halted" => event
                     .get("reason")
                     .and_then(Value::as_str)
-                    .unwrap_or("loop_halted")
+                    .unwrap_or("requested")
                     .to_string(),
-                other => other.to_string(),
+                other => halt_reason_of_kind(other).to_string(),
             });
         }
         if current && kind == "loop_stopped" {
@@ -416,12 +415,25 @@ fn halt_reason(snap: &Snapshot, project: &Project, service: &UnitInfo) -> Option
         .as_ref()
         .is_some_and(|p| p.exists())
     {
-        return Some("stop_file_detected".into());
+        return Some("stop_file".into());
     }
     project
         .agent_done_file()
         .exists()
-        .then(|| "agent_self_terminated".to_string())
+        .then(|| "agent_done".to_string())
+}
+
+/// The halt reason (the vocabulary of `loop_halted` and the state's verdict) an event kind
+/// stands for.
+fn halt_reason_of_kind(kind: &str) -> &str {
+    match kind {
+        "stop_file_detected" => "stop_file",
+        "agent_self_terminated" => "agent_done",
+        "max_rounds_reached" => "max_rounds",
+        "project_offline" => "offline",
+        "transient_error_stop" => "transient_error",
+        other => other,
+    }
 }
 
 /// The loaded agent-runner units of a manager, by name.

@@ -41,7 +41,7 @@ AGENT_ENV='FAKE_SLEEP = "1"' new_project $s "stop_file = \"/srv/$s/STOP\""
 ct agent-runner start $s >/dev/null
 ct touch /srv/$s/STOP
 wait_for 15 "$s halted" state_is $s halted
-assert_eq "$(reason_of $s)" stop_file_detected "reason"
+assert_eq "$(reason_of $s)" stop_file "reason"
 ct rm /srv/$s/STOP
 
 log "halted by the agent (.agent-done)"
@@ -50,14 +50,14 @@ AGENT_ENV='FAKE_MODE = "done"
 FAKE_REASON = "all tasks finished"' new_project $d
 ct agent-runner start $d >/dev/null
 wait_for 15 "$d halted" state_is $d halted
-assert_eq "$(reason_of $d)" agent_self_terminated "reason"
+assert_eq "$(reason_of $d)" agent_done "reason"
 
 log "halted at max_rounds"
 m=maxer
 new_project $m 'max_rounds = 2'
 ct agent-runner start $m >/dev/null
 wait_for 20 "$m halted" state_is $m halted
-assert_eq "$(reason_of $m)" max_rounds_reached "reason"
+assert_eq "$(reason_of $m)" max_rounds "reason"
 assert_eq "$(ct agent-runner status $m --json | jq -r .round)" 2 "round at max_rounds"
 
 log "config_broken (exit 78, never retried)"
