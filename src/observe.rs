@@ -548,7 +548,25 @@ pub fn events(ctx: &Context, project: &ProjectRef, options: &EventsOptions) -> R
             options.lines
         },
     };
-    let (events, source) = read(&project, &query)?;
+    let (events, source) = if query.limit == Some(0) {
+        // Only what happens from now on: no history to read, only where to follow it.
+        let journal = read_journal(
+            &project.name,
+            &Query {
+                limit: Some(1),
+                ..query.clone()
+            },
+        )?;
+        let source = match journal {
+            Some(e) if !e.is_empty() || !mirror_has_events(&project.runtime.log_dir) => {
+                Source::Journal
+            }
+            _ => Source::Mirror,
+        };
+        (Vec::new(), source)
+    } else {
+        read(&project, &query)?
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for event in &events {

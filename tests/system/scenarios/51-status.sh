@@ -26,6 +26,7 @@ json=$(ct agent-runner status $r --json)
 check_fields "$json"
 assert_eq "$(jq -r .round <<<"$json")" 1 "round while running"
 assert_eq "$(jq -r .units.service.active_state <<<"$json")" active "service state"
+assert_eq "$(jq -r '.units.service.invocation_id | length' <<<"$json")" 32 "invocation id of the running round"
 wait_for 10 "$r waiting" state_is $r waiting
 json=$(ct agent-runner status $r --json)
 assert_eq "$(jq -r .last_outcome.outcome <<<"$json")" ok "last outcome"
