@@ -32,27 +32,27 @@ cleanup() {
 trap cleanup EXIT
 boot >/dev/null 2>&1
 
-# measure LABEL CMD...: runs CMD inside the container RUNS times (after one warm-up run).
+# measure LABEL CMD...: runs CMD inside the container RUNS times after one warm-up, each under
+# bench/launch.c (wall time from fork to wait4, peak RSS of the command and what it waited for).
 measure() {
     local label=$1
     shift
-    python3 - "$label" "$RUNS" "$SANDBOX" "$@" <<'EOF'
-import resource, subprocess, sys, time
-label, runs, sandbox, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
-run = lambda: subprocess.run([sandbox, "exec", *cmd], stdout=subprocess.DEVNULL, check=False)
-run()
-times = []
-for _ in range(runs):
-    t = time.perf_counter()
-    run()
-    times.append(time.perf_counter() - t)
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(f"{label:<44} mean {sum(times)/len(times)*1000:7.1f} ms  min {min(times)*1000:7.1f}  max {max(times)*1000:7.1f}  peak RSS {rss/1024:5.1f} MB")
-EOF
+    local cmd
+    printf -v cmd '%q ' "$@"
+    ctsh "for i in \$(seq 0 $RUNS); do /usr/local/bin/launch $cmd 2>/dev/null | tail -n 1; done" |
+        python3 -c '
+import sys
+label = sys.argv[1]
+rows = [l.split() for l in sys.stdin if len(l.split()) == 4][1:]  # drop the warm-up
+ms = [(int(r[1]) - int(r[0])) / 1e6 for r in rows]
+rss = max(int(r[2]) for r in rows) / 1024
+codes = sorted({r[3] for r in rows})
+print(f"{label:<44} mean {sum(ms)/len(ms):7.1f} ms  min {min(ms):7.1f}  max {max(ms):7.1f}  peak RSS {rss:5.1f} MB  exit {\",\".join(codes)}")
+' "$label"
 }
 
-# The cost of entering the container once, to subtract mentally from every number.
-measure "baseline: nsenter + /bin/true" /bin/true
+gcc -O2 -static -o "$WORK/launch" "$BENCH_DIR/launch.c"
+sandbox install-bin "$WORK/launch" /usr/local/bin >/dev/null
 
 echo "setting up $PROJECTS projects (loops started, agent sleeping)"
 for i in $(seq -w 1 "$PROJECTS"); do

@@ -165,6 +165,15 @@ impl UnitInfo {
     }
 }
 
+/// A unit as `ListUnitsByPatterns` reports it: name and states filled in, and where to ask more.
+#[derive(Debug, Clone)]
+pub struct ListedUnit {
+    /// Name, load, active and sub state (the other fields are empty).
+    pub info: UnitInfo,
+    /// The unit's object path.
+    pub path: OwnedObjectPath,
+}
+
 /// How a job ended (`JobRemoved`'s result string: done, failed, canceled, timeout, dependency, …).
 #[derive(Debug, Clone)]
 pub struct JobResult {
@@ -267,12 +276,29 @@ impl Bus {
         })
     }
 
-    /// The names of the loaded units matching `patterns` (one call).
-    pub fn loaded_unit_names(&self, patterns: &[&str]) -> Result<Vec<String>> {
+    /// The loaded units matching `patterns`, with their states and object paths (one call).
+    pub fn list(&self, patterns: &[&str]) -> Result<Vec<ListedUnit>> {
         let manager = self.manager()?;
         let rows = zbus::block_on(manager.list_units_by_patterns(&[], patterns))
             .map_err(|e| call_error(self.scope, "listing units", &e))?;
-        Ok(rows.into_iter().map(|row| row.0).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| ListedUnit {
+                info: UnitInfo {
+                    name: row.0,
+                    load_state: row.2,
+                    active_state: row.3,
+                    sub_state: row.4,
+                    ..UnitInfo::default()
+                },
+                path: row.6,
+            })
+            .collect())
+    }
+
+    /// The full [`UnitInfo`] of a unit [`Bus::list`] returned (no LoadUnit round trip).
+    pub fn listed_unit(&self, listed: &ListedUnit) -> Result<UnitInfo> {
+        zbus::block_on(self.unit_at(&listed.info.name, &listed.path))
     }
 
     async fn unit_at(&self, unit: &str, path: &OwnedObjectPath) -> Result<UnitInfo> {

@@ -54,6 +54,9 @@ pub struct Query {
     pub since: Option<String>,
     /// The newest `limit` events (all when `None`).
     pub limit: Option<usize>,
+    /// Look at no more than this many of the newest events of the mirror (all when `None`): a
+    /// question about "lately" must not cost the whole history.
+    pub scan: Option<usize>,
 }
 
 /// Events in the mirror format (`{"ts","event","project","round",…payload}`), oldest first, and
@@ -251,12 +254,17 @@ fn read_mirror(log_dir: &Path, query: &Query) -> Result<Vec<Value>> {
         None => None,
     };
     let mut events = Vec::new();
+    let mut scanned = 0usize;
     'files: for file in mirror_files(log_dir) {
         let Ok(handle) = File::open(&file) else {
             continue;
         };
         let mut lines = ReverseLines::new(handle);
         while let Some(line) = lines.next_line() {
+            scanned += 1;
+            if query.scan.is_some_and(|n| scanned > n) {
+                break 'files;
+            }
             let Ok(Value::Object(event)) = serde_json::from_slice::<Value>(&line) else {
                 continue;
             };
@@ -547,6 +555,7 @@ pub fn events(ctx: &Context, project: &ProjectRef, options: &EventsOptions) -> R
         } else {
             options.lines
         },
+        scan: None,
     };
     let (events, source) = if query.limit == Some(0) {
         // Only what happens from now on: no history to read, only where to follow it.

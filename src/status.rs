@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::Context;
-use crate::bus::{Bus, UnitInfo};
+use crate::bus::{Bus, ListedUnit, UnitInfo};
 use crate::cli::ProjectRef;
 use crate::config::{self, Project};
 use crate::control::Units;
@@ -30,6 +30,9 @@ pub const HALT_EVENTS: &[&str] = &[
     "transient_error_stop",
     "loop_halted",
 ];
+
+/// How many of the newest mirror events the halt reason is looked for in.
+const HALT_SCAN: usize = 200;
 
 /// Events that start or end a loop without a halt: a halt older than them is history.
 const LOOP_EVENTS: &[&str] = &["loop_started", "loop_stopped"];
@@ -249,21 +252,26 @@ pub struct Snapshot {
 }
 
 /// Builds the snapshot of one project. `listed` holds the units systemd has loaded (from one
-/// `ListUnitsByPatterns`), so that projects never started cost no further call.
-pub fn snapshot(project: &Project, bus: &Bus, listed: Option<&[String]>) -> Result<Snapshot> {
+/// `ListUnitsByPatterns` for every project): units not in it cost no call, and of the others only
+/// the service and the timer are asked for more than their states.
+pub fn snapshot(project: &Project, bus: &Bus, listed: Option<&[ListedUnit]>) -> Result<Snapshot> {
     let names = Units::of(&project.name);
-    let fetch = |unit: &str| -> Result<Option<UnitInfo>> {
-        match listed {
-            Some(loaded) if !loaded.iter().any(|u| u == unit) => Ok(None),
-            _ => bus.unit(unit).map(Some),
+    let fetch = |unit: &str, detail: bool| -> Result<Option<UnitInfo>> {
+        let Some(listed) = listed else {
+            return bus.unit(unit).map(Some);
+        };
+        match listed.iter().find(|l| l.info.name == unit) {
+            None => Ok(None),
+            Some(l) if detail => bus.listed_unit(l).map(Some),
+            Some(l) => Ok(Some(l.info.clone())),
         }
     };
     let units = UnitStates {
-        service: fetch(&names.service)?,
-        timer: fetch(&names.timer)?,
-        path: fetch(&names.path)?,
-        halt: fetch(&names.halt)?,
-        loop_unit: fetch(&names.loop_unit)?.filter(|u| u.load_state == "loaded"),
+        service: fetch(&names.service, true)?,
+        timer: fetch(&names.timer, true)?,
+        path: fetch(&names.path, false)?,
+        halt: fetch(&names.halt, false)?,
+        loop_unit: fetch(&names.loop_unit, false)?.filter(|u| u.load_state == "loaded"),
     };
     let (state_file, state_raw) = StateView::load(&state_dir(project));
     let drift = crate::peek::drift(project, project.scope);
@@ -383,6 +391,8 @@ fn halt_reason(snap: &Snapshot, project: &Project, service: &UnitInfo) -> Option
                 .map(|s| (*s).to_string())
                 .collect(),
             limit: Some(1),
+            // A halt is among the last events the loop wrote before it stopped.
+            scan: Some(HALT_SCAN),
             ..observe::Query::default()
         },
     )
@@ -436,9 +446,13 @@ fn halt_reason_of_kind(kind: &str) -> &str {
     }
 }
 
-/// The loaded agent-runner units of a manager, by name.
-pub fn loaded_units(bus: &Bus) -> Result<Vec<String>> {
-    bus.loaded_unit_names(&["agent-runner@*", "agent-runner-halt@*"])
+/// The loaded agent-runner units of a manager.
+pub fn loaded_units(bus: &Bus) -> Result<Vec<ListedUnit>> {
+    bus.list(&[
+        "agent-runner@*",
+        "agent-runner-halt@*",
+        "agent-runner-loop@*",
+    ])
 }
 
 /// `agent-runner status [NAME] [--json]`.
