@@ -113,8 +113,9 @@ pub fn page() -> String {
         .source(format!("agent-runner {}", env!("CARGO_PKG_VERSION")));
     let mut out = String::new();
     section(&mut out, |w| man.render_title(w));
-    // Identifiers (config keys, paths, flags) must not be hyphenated at line ends.
-    out.push_str(".nh\n");
+    // Identifiers (config keys, paths, flags) must not be hyphenated at line ends, and long ones
+    // read better left-aligned than stretched.
+    out.push_str(".nh\n.ad l\n");
     section(&mut out, |w| man.render_name_section(w));
     section(&mut out, |w| man.render_synopsis_section(w));
     out.push_str(DESCRIPTION);
