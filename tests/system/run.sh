@@ -4,7 +4,8 @@
 # systemd-nspawn container, with the freshly built binary. Prints PASS/FAIL per scenario and a
 # summary; exits 1 when any scenario failed. Run as root on Debian 12 (tests/setup.sh installs
 # what it needs). AGENT_RUNNER_BIN=PATH tests a given binary instead of building one;
-# KEEP_GOING=0 stops at the first failure; VERBOSE=1 prints every scenario's output.
+# KEEP_GOING=0 stops at the first failure; VERBOSE=1 prints every scenario's output;
+# KEEP_SANDBOX=1 leaves the last container running (SANDBOX_NAME, default agent-runner-test).
 set -uo pipefail
 SYSTEM_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$SYSTEM_DIR/../.." && pwd)

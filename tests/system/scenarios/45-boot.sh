@@ -12,6 +12,12 @@ reboot
 wait_for 20 "round 1 after boot" rounds_at_least 1 $n
 assert_eq "$(ct systemctl is-system-running)" running "system state after the boot"
 ct journalctl -b --no-pager | grep -i "ordering cycle" && fail "the boot transaction had an ordering cycle"
+# Booting does not wait for the agent's first output: round 1 starts after multi-user.target.
+boot_json=$(ct journalctl -b -o json --no-pager _PID=1)
+reached=$(jq -r 'select(.MESSAGE | tostring | startswith("Reached target multi-user.target")) | .__MONOTONIC_TIMESTAMP' <<<"$boot_json" | head -1)
+started=$(jq -r "select(.MESSAGE | tostring | startswith(\"Starting agent-runner@$n.service\")) | .__MONOTONIC_TIMESTAMP" <<<"$boot_json" | head -1)
+[[ -n $reached && -n $started ]] || fail "no boot record of multi-user.target ($reached) or round 1 ($started)"
+((started > reached)) || fail "round 1 started before multi-user.target was reached: boot waits for the agent"
 assert_state agent-runner-loop@$n.service active
 assert_state agent-runner@$n.timer active
 assert_state agent-runner@$n.path active
