@@ -441,6 +441,9 @@ impl State {
         });
         self.verdict = Verdict::default();
         let short = f.duration_ms < policy.short_crash_s.saturating_mul(1000);
+        // `now` is whole seconds, rounded down: a delay counted from it could be up to a second
+        // short, so back-offs count from the next whole second.
+        let ceil_now = now + 1;
         let mut halt = None;
         match f.outcome {
             Outcome::Ok | Outcome::GraceKill | Outcome::Timeout | Outcome::Stopped => {
@@ -463,7 +466,7 @@ impl State {
                             .min(MAX_CRASH_DELAY_S);
                         self.verdict = Verdict {
                             action: Action::BackOff,
-                            until: Some(now + delay),
+                            until: Some(ceil_now + delay),
                             reason: Some("short_crash".into()),
                         };
                     }
@@ -489,10 +492,10 @@ impl State {
                             Some(t) if t > now => t.min(now + MAX_THROTTLE_S),
                             _ => {
                                 let n = self.consecutive_transients.saturating_sub(1).min(5);
-                                now + f
-                                    .default_back_off_s
-                                    .saturating_mul(1u64 << n)
-                                    .min(MAX_CRASH_DELAY_S)
+                                ceil_now
+                                    + f.default_back_off_s
+                                        .saturating_mul(1u64 << n)
+                                        .min(MAX_CRASH_DELAY_S)
                             }
                         };
                         self.throttle_until = Some(until);
@@ -656,7 +659,7 @@ mod tests {
             if i < 3 {
                 assert_eq!(halt, None);
                 assert_eq!(s.verdict.action, Action::BackOff);
-                delays.push(s.verdict.until.unwrap() - 1000);
+                delays.push(s.verdict.until.unwrap() - 1001);
                 assert_eq!(s.not_before(1000), s.verdict.until);
             } else {
                 assert_eq!(halt, Some(HaltReason::CrashLoop));
@@ -724,10 +727,10 @@ mod tests {
         f.classification = Some("rate_limit_model".into());
         s.begin_round(0, 0, 1);
         s.finish_round(&f, &policy(), 0);
-        assert_eq!(s.throttle_until, Some(60));
+        assert_eq!(s.throttle_until, Some(61));
         s.begin_round(100, 0, 1);
         s.finish_round(&f, &policy(), 100);
-        assert_eq!(s.throttle_until, Some(220));
+        assert_eq!(s.throttle_until, Some(221));
         let mut stop = policy();
         stop.transient_action = TransientAction::Stop;
         s.begin_round(300, 0, 1);
