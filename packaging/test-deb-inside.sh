@@ -225,8 +225,12 @@ section_upgrade() {
 }
 
 section_purge() {
-    step "purge"
-    systemctl start agent-runner@demo.service || true # the loop may run or fail; purge must cope
+    step "remove, then purge"
+    systemctl start agent-runner@demo.service || true # the loop may run or fail; removal must cope
+    dpkg --remove agent-runner >/dev/null
+    check "remove: the loop is stopped" sh -c '! systemctl -q is-active agent-runner@demo.service agent-runner@demo.timer'
+    check "remove: no generated unit left" sh -c '! ls -d /etc/systemd/system/agent-runner* /etc/systemd/system/*.wants/agent-runner* 2>/dev/null | grep -q .'
+    check "remove: state and logs kept" test -d /var/lib/agent-runner/demo -a -d /var/log/agent-runner/demo
     dpkg --purge agent-runner >/dev/null
     check "no package file left" no_files /usr/bin/agent-runner /usr/lib/systemd/system/agent-runner@.service \
         /usr/lib/systemd/system-generators/agent-runner-generator /usr/lib/systemd/catalog/agent-runner.catalog
