@@ -334,7 +334,9 @@ impl Bus {
         let timer = format!("agent-runner-backoff@{name}.timer");
         let service = format!("agent-runner-backoff@{name}.service");
         let loop_unit = format!("agent-runner-loop@{name}.service");
-        let delay = Duration::from_secs(at.saturating_sub(state::now_epoch()));
+        let delay = (std::time::UNIX_EPOCH + Duration::from_secs(at))
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
         let Some(systemctl) = ["/usr/bin/systemctl", "/bin/systemctl"]
             .into_iter()
             .find(|p| Path::new(p).exists())

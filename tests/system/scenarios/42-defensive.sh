@@ -29,12 +29,13 @@ assert_event $n loop_halted reason=crash_loop
 crash=$(journal_events $n crash_loop)
 grep -q 'about to fail' <<<"$crash" || fail "crash_loop carries no log tail: $crash"
 grep -q 'SECRETSECRET' <<<"$crash" && fail "crash_loop leaks the secret: $crash"
-# Gaps between the agent runs grow (restart_delay_s 1 → 2 s, then 4 s).
+# Gaps between the agent runs grow (restart_delay_s 1 → 2 s, then 4 s; the not-before times are
+# whole epoch seconds, so up to a second less).
 mapfile -t starts < <(journal_events $n agent_spawn | jq -r '.__REALTIME_TIMESTAMP')
 ((${#starts[@]} == 3)) || fail "expected 3 agent_spawn events, got ${#starts[@]}"
 gap1=$(((starts[1] - starts[0]) / 1000)) gap2=$(((starts[2] - starts[1]) / 1000))
 log "gaps between crashes: ${gap1} ms, ${gap2} ms"
-((gap1 >= 1900 && gap2 >= 3900 && gap2 > gap1)) || fail "crash delays do not escalate: $gap1 ms, $gap2 ms"
+((gap1 >= 1000 && gap2 >= 2900 && gap2 > gap1)) || fail "crash delays do not escalate: $gap1 ms, $gap2 ms"
 ct journalctl -o cat -u agent-runner@$n.service | grep -q "backing off: the next round of $n runs in" ||
     fail "the 4 s crash delay was not parked on a transient timer"
 sleep 3
@@ -79,7 +80,7 @@ wait_for 10 "rounds after the back-off" rounds_at_least $((rounds + 2)) $n
 assert_no_event $n crash_loop
 assert_eq "$(state_field $n consecutive_short_crashes)" 0 "short crashes counted for a transient error"
 
-log "systemctl stop during a back-off removes the back-off timer; start resumes at once"
+log "systemctl stop during a back-off removes the back-off timer"
 n=limited2
 AGENT_ENV='FAKE_MODE = "ratelimit"
 FAKE_RESET_S = "600"' new_project $n
