@@ -187,8 +187,20 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
             .unwrap_or_default(),
     };
     let exit_status = std::env::var("EXIT_STATUS").unwrap_or_default();
-    let config_broken =
-        std::env::var("EXIT_CODE").is_ok_and(|c| c == "exited") && exit_status == "78";
+    // A round that exited 78 and wrote its halt request is halted by the path unit already.
+    let state_dir = match &project {
+        Ok(p) => Some(state::dir(p)),
+        Err(_) => std::env::var_os("STATE_DIRECTORY").and_then(|d| {
+            d.to_string_lossy()
+                .split(':')
+                .next()
+                .map(std::path::PathBuf::from)
+        }),
+    };
+    let requested = state_dir.is_some_and(|d| d.join(state::HALT_REQUEST_FILE).exists());
+    let config_broken = std::env::var("EXIT_CODE").is_ok_and(|c| c == "exited")
+        && exit_status == "78"
+        && !requested;
     let wake_at = match &project {
         Ok(p) => back_off_until(p),
         Err(_) => None,

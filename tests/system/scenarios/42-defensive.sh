@@ -16,7 +16,20 @@ assert_event $n loop_halted reason=config_broken
 assert_eq "$(unit_prop agent-runner@$n.service ExecMainStatus)" 78 "exit status"
 sleep 4 # four restart delays
 assert_eq "$(journal_count $n config_broken)" 1 "config_broken events (no retry)"
+assert_eq "$(journal_count $n loop_halted)" 1 "loop_halted events"
 assert_eq "$(loop_states $n)" "failed inactive inactive inactive" "service loop timer path"
+
+log "exit 78 without a halt request (a round that could not say why) is not retried either"
+n=mute
+new_project $n
+ctsh "mkdir -p /etc/systemd/system/agent-runner@$n.service.d && printf '[Service]\nExecStart=\nExecStart=/bin/sh -c \"exit 78\"\n' >/etc/systemd/system/agent-runner@$n.service.d/99-test.conf && systemctl daemon-reload"
+ct systemctl start agent-runner@$n 2>/dev/null && fail "a round exiting 78 started fine"
+wait_for 5 "the loop of $n to halt" is_state agent-runner-loop@$n.service inactive
+assert_event $n loop_halted reason=requested
+sleep 3
+assert_eq "$(ct journalctl -o cat -u agent-runner@$n.service | grep -c "Starting agent-runner@$n" || true)" 1 \
+    "round service starts after exit 78"
+ct rm -r /etc/systemd/system/agent-runner@$n.service.d/99-test.conf
 
 log "crash_loop: 3 short crashes, escalating delays, then halted"
 n=crashy
