@@ -48,3 +48,11 @@ for kind in round_start round_end max_rounds_reached loop_halted; do
     (($(jq_count ".event == \"$kind\" and .project == \"$n\"" <<<"$mirror") > 0)) ||
         fail "events.jsonl has no $kind event"
 done
+
+log "systemctl start begins a new loop: rounds_this_loop starts again, three more rounds"
+ct systemctl start agent-runner@$n
+wait_event $n max_rounds_reached 20 2
+wait_for 10 "the last round to end" is_state agent-runner@$n.service inactive
+assert_eq "$(agent_rounds $n)" 6 "rounds after a second loop with max_rounds = 3"
+assert_eq "$(journal_count $n loop_started)" 2 "loop_started events"
+assert_eq "$(state_field $n round)" 6 "round counter (never reset)"
