@@ -455,7 +455,10 @@ fn execute(project: &Project) -> Result<u8> {
     link_current(&log_dir, round);
 
     // Bookkeeping the agent does not need to wait for.
-    st.save_quick(&state_dir)?;
+    if let Err(e) = st.save_quick(&state_dir) {
+        // The agent runs already; the round's end writes the state again.
+        let _ = writeln!(std::io::stderr(), "agent-runner: warning: {e}");
+    }
     let final_save = state::PendingSave::prepare(&state_dir);
     if begun.new_loop {
         emitter.emit(
