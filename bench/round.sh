@@ -20,7 +20,7 @@ if [ ! -x "$SEED_VENV/bin/agent-runner" ]; then
     "$SEED_VENV/bin/pip" install --quiet "cli-agent-runner==$SEED_VERSION"
 fi
 
-T=$(mktemp -d /tmp/agent-runner-bench.XXXXXX)
+T=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/agent-runner-bench.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cc -O2 -o "$T/launch" bench/launch.c
 cc -O2 -o "$T/agent" bench/agent.c
