@@ -46,8 +46,8 @@ label = sys.argv[1]
 rows = [l.split() for l in sys.stdin if len(l.split()) == 4][1:]  # drop the warm-up
 ms = [(int(r[1]) - int(r[0])) / 1e6 for r in rows]
 rss = max(int(r[2]) for r in rows) / 1024
-codes = sorted({r[3] for r in rows})
-print(f"{label:<44} mean {sum(ms)/len(ms):7.1f} ms  min {min(ms):7.1f}  max {max(ms):7.1f}  peak RSS {rss:5.1f} MB  exit {\",\".join(codes)}")
+codes = "/".join(sorted({r[3] for r in rows}))
+print(f"{label:<44} mean {sum(ms)/len(ms):7.1f} ms  min {min(ms):7.1f}  max {max(ms):7.1f}  peak RSS {rss:5.1f} MB  exit {codes}")
 ' "$label"
 }
 

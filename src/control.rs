@@ -47,6 +47,17 @@ impl Units {
         [&self.service, &self.timer, &self.path, &self.halt]
     }
 
+    /// The four units and the loop unit.
+    pub fn all_with_loop(&self) -> [&str; 5] {
+        [
+            &self.service,
+            &self.timer,
+            &self.path,
+            &self.halt,
+            &self.loop_unit,
+        ]
+    }
+
     /// The units that keep the loop going between rounds: the loop unit (when the installed
     /// templates have it), the timer and the path unit.
     pub fn between_rounds(&self) -> [&str; 3] {

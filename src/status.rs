@@ -256,11 +256,21 @@ pub struct Snapshot {
 /// the service and the timer are asked for more than their states.
 pub fn snapshot(project: &Project, bus: &Bus, listed: Option<&[ListedUnit]>) -> Result<Snapshot> {
     let names = Units::of(&project.name);
+    // One project alone: one listing of its own units, so that only the service and the timer
+    // cost more calls (LoadUnit for each unit would triple them).
+    let own;
+    let (listed, single) = match listed {
+        Some(l) => (l, false),
+        None => {
+            own = bus.list(&names.all_with_loop())?;
+            (own.as_slice(), true)
+        }
+    };
     let fetch = |unit: &str, detail: bool| -> Result<Option<UnitInfo>> {
-        let Some(listed) = listed else {
-            return bus.unit(unit).map(Some);
-        };
         match listed.iter().find(|l| l.info.name == unit) {
+            // Not loaded: for the service of a single project, ask systemd to load it, which
+            // tells "not-found" (never generated) from "inactive".
+            None if single && unit == names.service => bus.unit(unit).map(Some),
             None => Ok(None),
             Some(l) if detail => bus.listed_unit(l).map(Some),
             Some(l) => Ok(Some(l.info.clone())),
