@@ -259,12 +259,11 @@ pub fn snapshot(project: &Project, bus: &Bus, listed: Option<&[ListedUnit]>) -> 
     // One project alone: one listing of its own units, so that only the service and the timer
     // cost more calls (LoadUnit for each unit would triple them).
     let own;
-    let (listed, single) = match listed {
-        Some(l) => (l, false),
-        None => {
-            own = bus.list(&names.all_with_loop())?;
-            (own.as_slice(), true)
-        }
+    let (listed, single) = if let Some(l) = listed {
+        (l, false)
+    } else {
+        own = bus.list(&names.all_with_loop())?;
+        (own.as_slice(), true)
     };
     let fetch = |unit: &str, detail: bool| -> Result<Option<UnitInfo>> {
         match listed.iter().find(|l| l.info.name == unit) {
