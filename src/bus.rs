@@ -172,6 +172,8 @@ pub struct ListedUnit {
     pub info: UnitInfo,
     /// The unit's object path.
     pub path: OwnedObjectPath,
+    /// `info` holds every field already (no further call needed).
+    pub detailed: bool,
 }
 
 /// How a job ended (`JobRemoved`'s result string: done, failed, canceled, timeout, dependency, …).
@@ -292,6 +294,7 @@ impl Bus {
                     ..UnitInfo::default()
                 },
                 path: row.6,
+                detailed: false,
             })
             .collect())
     }
@@ -299,6 +302,38 @@ impl Bus {
     /// The full [`UnitInfo`] of a unit [`Bus::list`] returned (no LoadUnit round trip).
     pub fn listed_unit(&self, listed: &ListedUnit) -> Result<UnitInfo> {
         zbus::block_on(self.unit_at(&listed.info.name, &listed.path))
+    }
+
+    /// [`Bus::listed_unit`] for many units at once: every call is sent before the first reply is
+    /// awaited, so N units cost about one round trip, not N.
+    pub fn listed_units(&self, listed: &[&ListedUnit]) -> Result<Vec<UnitInfo>> {
+        let mut pending: Vec<Pin<Box<dyn Future<Output = Result<UnitInfo>> + '_>>> = listed
+            .iter()
+            .map(|l| {
+                Box::pin(self.unit_at(&l.info.name, &l.path))
+                    as Pin<Box<dyn Future<Output = Result<UnitInfo>> + '_>>
+            })
+            .collect();
+        let mut done: Vec<Option<Result<UnitInfo>>> = (0..pending.len()).map(|_| None).collect();
+        zbus::block_on(std::future::poll_fn(|cx| {
+            let mut all = true;
+            for (slot, fut) in done.iter_mut().zip(pending.iter_mut()) {
+                if slot.is_none() {
+                    match fut.as_mut().poll(cx) {
+                        std::task::Poll::Ready(r) => *slot = Some(r),
+                        std::task::Poll::Pending => all = false,
+                    }
+                }
+            }
+            if all {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        }));
+        done.into_iter()
+            .map(|r| r.expect("every future completed"))
+            .collect()
     }
 
     async fn unit_at(&self, unit: &str, path: &OwnedObjectPath) -> Result<UnitInfo> {

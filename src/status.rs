@@ -271,7 +271,7 @@ pub fn snapshot(project: &Project, bus: &Bus, listed: Option<&[ListedUnit]>) -> 
             // tells "not-found" (never generated) from "inactive".
             None if single && unit == names.service => bus.unit(unit).map(Some),
             None => Ok(None),
-            Some(l) if detail => bus.listed_unit(l).map(Some),
+            Some(l) if detail && !l.detailed => bus.listed_unit(l).map(Some),
             Some(l) => Ok(Some(l.info.clone())),
         }
     };
@@ -483,7 +483,24 @@ pub fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u
     {
         {
             let files = config::discover(ctx.scope)?;
-            let loaded = loaded_units(&bus)?;
+            let mut loaded = loaded_units(&bus)?;
+            // The details of every round service and timer, fetched concurrently, then handed
+            // to the snapshots as if listed that way.
+            let wanted: Vec<&ListedUnit> = loaded
+                .iter()
+                .filter(|l| {
+                    let name = l.info.name.as_str();
+                    name.starts_with("agent-runner@")
+                        && matches!(name.rsplit('.').next(), Some("service" | "timer"))
+                })
+                .collect();
+            let details = bus.listed_units(&wanted)?;
+            for info in details {
+                if let Some(l) = loaded.iter_mut().find(|l| l.info.name == info.name) {
+                    l.info = info;
+                    l.detailed = true;
+                }
+            }
             let mut snaps = Vec::new();
             let mut broken = Vec::new();
             for file in files {
