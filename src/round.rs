@@ -7,9 +7,12 @@
 pub mod classify;
 pub mod procs;
 pub mod prompt;
+pub mod spawn;
 pub mod supervise;
 pub mod vcs;
 
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -17,9 +20,7 @@ use std::os::fd::OwnedFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg, OFlag};
@@ -176,7 +177,9 @@ fn execute(project: &Project) -> Result<u8> {
     }
     let emitter = Emitter::new(&project.name, Some(&log_dir));
 
+    // Absolute: the runner changes into work_dir before spawning the agent.
     let state_dir = state::dir(project);
+    let state_dir = std::path::absolute(&state_dir).unwrap_or(state_dir);
     if let Err(e) = fsutil::create_dir_all(&state_dir)
         .map_err(|e| e.to_string())
         .and_then(|()| check::writable_dir(&state_dir))
@@ -334,11 +337,11 @@ fn execute(project: &Project) -> Result<u8> {
         &prompt_text,
         needs_file.then_some(prompt_path.as_path()),
     );
-    let stdin = if project.agent.prompt_delivery == PromptDelivery::Stdin {
-        Stdio::from(memory_file(prompt_text.as_bytes())?)
+    let stdin = OwnedFd::from(if project.agent.prompt_delivery == PromptDelivery::Stdin {
+        memory_file(prompt_text.as_bytes())?
     } else {
-        Stdio::null()
-    };
+        File::open("/dev/null").map_err(|e| Error::io("cannot open", "/dev/null", e))?
+    });
     let prompt_bytes = prompt_text.len();
     drop(prompt_text);
 
@@ -380,14 +383,7 @@ fn execute(project: &Project) -> Result<u8> {
         .unwrap_or_else(|| check::SERVICE_PATH.to_string());
     let program = check::resolve_program(&argv[0], &path_var, &project.runtime.work_dir)
         .unwrap_or_else(|| PathBuf::from(&argv[0]));
-    let mut cmd = Command::new(&program);
-    cmd.arg0(&argv[0])
-        .args(&argv[1..])
-        .current_dir(&project.runtime.work_dir)
-        .process_group(0)
-        .stdin(stdin)
-        .stdout(Stdio::from(write_end))
-        .stderr(Stdio::from(write_err));
+    let mut env: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
     for var in [
         "NOTIFY_SOCKET",
         "WATCHDOG_USEC",
@@ -399,18 +395,36 @@ fn execute(project: &Project) -> Result<u8> {
         "CREDENTIALS_DIRECTORY",
         "AGENT_RUNNER_STATE_DIR",
     ] {
-        cmd.env_remove(var);
+        env.remove(OsStr::new(var));
     }
-    cmd.envs(&project.agent.env)
-        .envs(secrets.iter().map(|(k, v)| (k, v)))
-        .env("AGENT_RUNNER_LOG_DIR", &log_dir)
-        .env("AGENT_RUNNER_ROUND", round.to_string())
-        .env("AGENT_RUNNER_PHASE", ph.unwrap_or(""))
-        .env("AGENT_RUNNER_PROJECT", &project.name);
+    let mut set = |k: &str, v: &OsStr| {
+        env.insert(k.into(), v.to_os_string());
+    };
+    for (k, v) in &project.agent.env {
+        set(k, OsStr::new(v));
+    }
+    for (k, v) in &secrets {
+        set(k, OsStr::new(v));
+    }
+    set("AGENT_RUNNER_LOG_DIR", log_dir.as_os_str());
+    set("AGENT_RUNNER_ROUND", OsStr::new(&round.to_string()));
+    set("AGENT_RUNNER_PHASE", OsStr::new(ph.unwrap_or("")));
+    set("AGENT_RUNNER_PROJECT", OsStr::new(&project.name));
     if checkin.is_some() {
-        cmd.env(CHECKIN_ENV, format!("@{checkin_name}"));
+        set(CHECKIN_ENV, OsStr::new(&format!("@{checkin_name}")));
     }
-    reset_signals_in_child(&mut cmd);
+    // The agent's cwd is work_dir: posix_spawn inherits ours (every path we use is absolute).
+    if let Err(e) = std::env::set_current_dir(&project.runtime.work_dir) {
+        let p = problem(
+            project,
+            format!(
+                "work_dir {} cannot be entered: {e}",
+                project.runtime.work_dir.display()
+            ),
+            "fix its permissions or [runtime] work_dir",
+        );
+        return Err(config_broken(project, &emitter, Some(&state_dir), vec![p]));
+    }
     let extend = Duration::from_secs(project.runtime.checkin_timeout_s)
         + TERM_GRACE
         + Duration::from_secs(10);
@@ -419,24 +433,22 @@ fn execute(project: &Project) -> Result<u8> {
         NotifyState::Status(&format!("round {round}: starting the agent")),
     ]);
     let spawned_at = Instant::now();
-    let child = match cmd.spawn() {
-        Ok(c) => c,
+    let agent_pid = match spawn::spawn(&program, &argv, &env, [stdin, write_end, write_err]) {
+        Ok(pid) => pid,
         Err(e) => {
-            drop(cmd);
             let p = problem(
                 project,
                 format!(
-                    "the agent command {} cannot be started: {e}",
-                    program.display()
+                    "the agent command {} cannot be started: {}",
+                    program.display(),
+                    e.desc()
                 ),
                 "check [agent] command and PATH",
             );
             return Err(config_broken(project, &emitter, Some(&state_dir), vec![p]));
         }
     };
-    // Our copies of the write end must go, or the pipe never reports EOF.
-    drop(cmd);
-    let agent_pid = i32::try_from(child.id()).unwrap_or(0);
+    // spawn() consumed our copies of the pipe's write end: EOF comes when the agent's go.
     let spawn_latency = spawned_at.duration_since(exec_at);
     // The round log and round-current.log: after the spawn (two new inodes the agent need not
     // wait for) but before the first byte of output is read.
@@ -579,7 +591,6 @@ fn execute(project: &Project) -> Result<u8> {
             }),
         ),
     });
-    drop(child);
     let agent_done_at = Instant::now();
     drop(checkin);
     drop(log);
@@ -741,31 +752,6 @@ fn write_private(path: &Path, data: &[u8]) -> Result<()> {
         .open(path)
         .and_then(|mut f| f.write_all(data))
         .map_err(|e| Error::io("cannot write", path, e))
-}
-
-/// Gives the agent default signal handling. The runner blocks SIGCHLD and the stop signals for its
-/// signalfd, and a blocked mask (like an ignored disposition inherited from a shell's `&`)
-/// survives exec: std does not reset it, and an agent with SIGINT blocked could never be stopped
-/// cooperatively.
-#[allow(unsafe_code)]
-fn reset_signals_in_child(cmd: &mut Command) {
-    use nix::sys::signal::{SigHandler, signal};
-    // SAFETY: the closure runs in the child between fork and exec. It only calls sigprocmask(2)
-    // and signal(2) with SIG_DFL, both async-signal-safe; it allocates nothing and takes no lock.
-    unsafe {
-        cmd.pre_exec(|| {
-            for sig in [
-                Signal::SIGINT,
-                Signal::SIGTERM,
-                Signal::SIGHUP,
-                Signal::SIGQUIT,
-            ] {
-                signal(sig, SigHandler::SigDfl).map_err(std::io::Error::from)?;
-            }
-            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
-                .map_err(std::io::Error::from)
-        });
-    }
 }
 
 /// Events about how the agent's run ended.
