@@ -59,7 +59,7 @@ pub fn spawn(
         defaults.add(sig);
     }
     attr.set_sigdefault(&defaults)?;
-    let args = argv
+    let c_argv = argv
         .iter()
         .map(|a| CString::new(a.as_bytes()))
         .collect::<Result<Vec<_>, _>>()
@@ -73,6 +73,6 @@ pub fn spawn(
             CString::new(entry).ok()
         })
         .collect();
-    let pid = posix_spawn(program, &actions, &attr, &args, &envp)?;
+    let pid = posix_spawn(program, &actions, &attr, &c_argv, &envp)?;
     Ok(pid.as_raw())
 }
