@@ -368,38 +368,15 @@ pub fn now_us() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
-/// `2026-11-22T10:00:00.123Z` for a time in µs since the epoch.
+/// `2026-11-22T10:00:00.123Z` for a time in µs since the epoch (the events' own format).
 pub fn iso_utc_us(us: u64) -> String {
-    let secs = us / 1_000_000;
-    let millis = (us / 1000) % 1000;
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    crate::event::timestamp(UNIX_EPOCH + Duration::from_micros(us))
 }
 
 /// `2026-11-22T10:00:00Z` for seconds since the epoch.
 pub fn iso_utc_s(secs: u64) -> String {
     let full = iso_utc_us(secs.saturating_mul(1_000_000));
     format!("{}Z", &full[..19])
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
