@@ -28,6 +28,8 @@ pub struct Units {
     /// `agent-runner-loop@NAME.service`: active while the loop runs (timer and path are part of
     /// it).
     pub loop_unit: String,
+    /// `agent-runner-backoff@NAME.timer`: the transient timer a long back-off parks the loop on.
+    pub backoff: String,
 }
 
 impl Units {
@@ -39,6 +41,7 @@ impl Units {
             path: format!("agent-runner@{name}.path"),
             halt: format!("agent-runner-halt@{name}.service"),
             loop_unit: format!("agent-runner-loop@{name}.service"),
+            backoff: format!("agent-runner-backoff@{name}.timer"),
         }
     }
 
@@ -47,21 +50,22 @@ impl Units {
         [&self.service, &self.timer, &self.path, &self.halt]
     }
 
-    /// The four units and the loop unit.
-    pub fn all_with_loop(&self) -> [&str; 5] {
+    /// The four units, the loop unit and the back-off timer.
+    pub fn all_with_loop(&self) -> [&str; 6] {
         [
             &self.service,
             &self.timer,
             &self.path,
             &self.halt,
             &self.loop_unit,
+            &self.backoff,
         ]
     }
 
     /// The units that keep the loop going between rounds: the loop unit (when the installed
-    /// templates have it), the timer and the path unit.
-    pub fn between_rounds(&self) -> [&str; 3] {
-        [&self.loop_unit, &self.timer, &self.path]
+    /// templates have it), the timer, a back-off timer and the path unit.
+    pub fn between_rounds(&self) -> [&str; 4] {
+        [&self.loop_unit, &self.timer, &self.backoff, &self.path]
     }
 }
 

@@ -208,6 +208,8 @@ pub struct UnitStates {
     /// The loop unit (active while the loop runs), when the installed templates have one.
     #[serde(rename = "loop")]
     pub loop_unit: Option<UnitInfo>,
+    /// The transient back-off timer, while a long back-off parks the loop on it.
+    pub backoff: Option<UnitInfo>,
 }
 
 /// Everything `status` knows about one project.
@@ -281,6 +283,7 @@ pub fn snapshot(project: &Project, bus: &Bus, listed: Option<&[ListedUnit]>) -> 
         path: fetch(&names.path, false)?,
         halt: fetch(&names.halt, false)?,
         loop_unit: fetch(&names.loop_unit, false)?.filter(|u| u.load_state == "loaded"),
+        backoff: fetch(&names.backoff, true)?.filter(|u| u.load_state == "loaded"),
     };
     let (state_file, state_raw) = StateView::load(&state_dir(project));
     let drift = crate::peek::drift(project, project.scope);
@@ -318,12 +321,12 @@ pub fn snapshot(project: &Project, bus: &Bus, listed: Option<&[ListedUnit]>) -> 
         snap.throttle_until = Some(iso_utc_s(until));
         snap.throttle_class.clone_from(&s.throttle_class);
     }
-    snap.next_round_at = snap
-        .units
-        .timer
-        .as_ref()
+    snap.next_round_at = [&snap.units.timer, &snap.units.backoff]
+        .into_iter()
+        .flatten()
         .filter(|t| t.is_up())
-        .and_then(|t| t.next_elapse_us)
+        .filter_map(|t| t.next_elapse_us)
+        .min()
         .map(iso_utc_us);
     classify(&mut snap, project, drift.generated);
     Ok(snap)
@@ -349,6 +352,7 @@ fn classify(snap: &mut Snapshot, project: &Project, generated: bool) {
     }
     let loop_on = snap.units.loop_unit.as_ref().is_some_and(UnitInfo::is_up)
         || snap.units.timer.as_ref().is_some_and(UnitInfo::is_up)
+        || snap.units.backoff.as_ref().is_some_and(UnitInfo::is_up)
         || service.sub_state == "auto-restart";
     if loop_on {
         snap.state = if snap.throttle_until.is_some() {
@@ -461,6 +465,7 @@ pub fn loaded_units(bus: &Bus) -> Result<Vec<ListedUnit>> {
         "agent-runner@*",
         "agent-runner-halt@*",
         "agent-runner-loop@*",
+        "agent-runner-backoff@*",
     ])
 }
 
@@ -490,7 +495,7 @@ pub fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u
                 .iter()
                 .filter(|l| {
                     let name = l.info.name.as_str();
-                    name.starts_with("agent-runner@")
+                    (name.starts_with("agent-runner@") || name.starts_with("agent-runner-backoff@"))
                         && matches!(name.rsplit('.').next(), Some("service" | "timer"))
                 })
                 .collect();
@@ -695,6 +700,7 @@ fn print_detail(s: &Snapshot) {
         ("path", &s.units.path),
         ("halt", &s.units.halt),
         ("loop", &s.units.loop_unit),
+        ("backoff", &s.units.backoff),
     ] {
         let text = unit.as_ref().map_or_else(
             || "not loaded".to_string(),

@@ -83,6 +83,27 @@ ct agent-runner start $o >/dev/null 2>&1 || true
 wait_for 30 "$o offline" state_is $o offline
 ct agent-runner status $o | grep -q 'state: *offline' || fail "status $o: $(ct agent-runner status $o)"
 
+log "throttled: a transient error parks the loop on a back-off timer; graceful stop removes it"
+t=limited
+AGENT_ENV='FAKE_MODE = "ratelimit"
+FAKE_RESET_S = "600"' new_project $t
+sed -i "s|^command = .*|command = [\"/usr/local/lib/agent-runner-test/claude\", \"--output-format\", \"stream-json\"]|" \
+    "$WORK/etc-agent-runner/$t.toml"
+ct agent-runner generate $t >/dev/null
+ct agent-runner start $t >/dev/null 2>&1 || true
+wait_for 15 "$t throttled" state_is $t throttled
+json=$(ct agent-runner status $t --json)
+[[ $(jq -r .throttle_until <<<"$json") =~ ^20[0-9]{2}- ]] || fail "no throttle_until: $json"
+[[ $(jq -r .throttle_class <<<"$json") != null ]] || fail "no throttle_class: $json"
+until=$(jq -r .throttle_until <<<"$json")
+next=$(jq -r .next_round_at <<<"$json")
+[[ $next =~ ^20[0-9]{2}- ]] || fail "no next_round_at from the back-off timer: $json"
+ct agent-runner status | grep "^$t " | grep -q 'throttled' || fail "status line: $(ct agent-runner status | grep "^$t ")"
+ct agent-runner stop $t >/dev/null || fail "stop of a throttled loop failed"
+assert_eq "$(active_state agent-runner-backoff@$t.timer)" inactive "back-off timer after a graceful stop"
+assert_eq "$(state_of $t)" stopped "state after stopping a throttled loop"
+log "throttled until $until, next round $next"
+
 log "drifted: the TOML edited after generate"
 sed -i 's/^restart_delay_s = 30/restart_delay_s = 31/' "$WORK/etc-agent-runner/$r.toml"
 assert_eq "$(ct agent-runner status $r --json | jq -r .drifted)" true "drifted after editing the TOML"
@@ -101,9 +122,9 @@ state=$(state_of $g)
 
 log "all projects: one line each, and a JSON array with every project"
 table=$(ct agent-runner status)
-for p in $r $s $d $m $b $c $o $g; do grep -q "^$p " <<<"$table" || fail "no line for $p: $table"; done
+for p in $r $s $d $m $b $c $o $t $g; do grep -q "^$p " <<<"$table" || fail "no line for $p: $table"; done
 all=$(ct agent-runner status --json)
-assert_eq "$(jq length <<<"$all")" 8 "projects in status --json"
+assert_eq "$(jq length <<<"$all")" 9 "projects in status --json"
 while read -r one; do check_fields "$one"; done < <(jq -c '.[]' <<<"$all")
 
 log "systemd unreachable: exit 69, one clear line"
