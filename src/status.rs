@@ -725,3 +725,156 @@ fn print_detail(s: &Snapshot) {
         let _ = writeln!(out, "  {label:<8}     {text}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(dir: &std::path::Path) -> Project {
+        let text = format!(
+            "schema_version = 1\n[agent]\ncommand = [\"/bin/true\"]\n[runtime]\nwork_dir = \"{0}\"\nlog_dir = \"{0}/log\"\nstop_file = \"{0}/STOP\"\n[prompt]\nfiles = [\"{0}/p.md\"]\n",
+            dir.display()
+        );
+        config::load_str(&text, &dir.join("t.toml"), Scope::System).expect("valid test project")
+    }
+
+    fn unit(name: &str, active: &str, sub: &str, result: &str) -> UnitInfo {
+        UnitInfo {
+            name: name.into(),
+            load_state: "loaded".into(),
+            active_state: active.into(),
+            sub_state: sub.into(),
+            result: result.into(),
+            ..UnitInfo::default()
+        }
+    }
+
+    fn snap(service: UnitInfo, timer: UnitInfo, state: Option<Value>) -> Snapshot {
+        Snapshot {
+            project: "t".into(),
+            scope: Scope::System,
+            source: PathBuf::from("t.toml"),
+            state: LoopState::Stopped,
+            reason: None,
+            round: None,
+            phase: None,
+            last_outcome: None,
+            next_round_at: None,
+            throttle_until: None,
+            throttle_class: None,
+            last_error: None,
+            enabled: false,
+            drifted: false,
+            units: UnitStates {
+                service: Some(service),
+                timer: Some(timer),
+                ..UnitStates::default()
+            },
+            state_file: state.as_ref().map(StateView::from_value),
+            state_raw: state,
+        }
+    }
+
+    fn classified(mut s: Snapshot, p: &Project) -> (LoopState, Option<String>) {
+        classify(&mut s, p, true);
+        (s.state, s.reason)
+    }
+
+    #[test]
+    fn the_loop_state_follows_units_state_and_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        let idle = unit("t.timer", "inactive", "dead", "success");
+        let waiting = unit("t.timer", "active", "waiting", "success");
+        let running = unit("s", "active", "running", "success");
+        let dead = unit("s", "inactive", "dead", "success");
+
+        assert_eq!(
+            classified(snap(running, idle.clone(), None), &p).0,
+            LoopState::Running
+        );
+        assert_eq!(
+            classified(snap(dead.clone(), waiting.clone(), None), &p).0,
+            LoopState::Waiting
+        );
+        assert_eq!(
+            classified(snap(dead.clone(), idle.clone(), None), &p).0,
+            LoopState::Stopped
+        );
+
+        // The start limit beats a timer that still looks alive.
+        let limited = unit("s", "failed", "failed", "start-limit-hit");
+        assert_eq!(
+            classified(snap(limited, waiting, None), &p),
+            (LoopState::StartLimitHit, Some("start-limit-hit".into()))
+        );
+
+        // A halt verdict names the reason; offline is its own state.
+        let halt =
+            |reason: &str| serde_json::json!({"verdict": {"action": "halt", "reason": reason}});
+        assert_eq!(
+            classified(
+                snap(dead.clone(), idle.clone(), Some(halt("max_rounds"))),
+                &p
+            ),
+            (LoopState::Halted, Some("max_rounds".into()))
+        );
+        assert_eq!(
+            classified(snap(dead.clone(), idle.clone(), Some(halt("offline"))), &p).0,
+            LoopState::Offline
+        );
+        let broken = unit("s", "failed", "failed", "exit-code");
+        assert_eq!(
+            classified(
+                snap(broken.clone(), idle.clone(), Some(halt("config_broken"))),
+                &p
+            ),
+            (LoopState::Halted, Some("config_broken".into()))
+        );
+        let mut failed = broken;
+        failed.exec_main_status = Some(3);
+        assert_eq!(
+            classified(snap(failed, idle.clone(), None), &p),
+            (LoopState::Failed, Some("exit-code (exit status 3)".into()))
+        );
+
+        // The newest halt event of the mirror, in the loop_halted vocabulary.
+        std::fs::create_dir_all(dir.path().join("log")).unwrap();
+        std::fs::write(
+            dir.path().join("log/events.jsonl"),
+            "{\"ts\":\"2026-11-22T10:00:00.000Z\",\"event\":\"round_end\",\"round\":3}\n\
+             {\"ts\":\"2026-11-22T10:00:01.000Z\",\"event\":\"agent_self_terminated\",\"round\":3}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            classified(snap(dead.clone(), idle.clone(), None), &p),
+            (LoopState::Halted, Some("agent_done".into()))
+        );
+        // ...unless the loop ran again after it.
+        let mut later = dead.clone();
+        later.active_enter_us = observe::parse_iso_us("2026-11-22T11:00:00Z").unwrap();
+        assert_eq!(
+            classified(snap(later, idle.clone(), None), &p).0,
+            LoopState::Stopped
+        );
+
+        // A stop file on disk explains a stop nothing else explains.
+        std::fs::remove_file(dir.path().join("log/events.jsonl")).unwrap();
+        std::fs::write(dir.path().join("STOP"), "").unwrap();
+        assert_eq!(
+            classified(snap(dead, idle, None), &p),
+            (LoopState::Halted, Some("stop_file".into()))
+        );
+    }
+
+    #[test]
+    fn odd_state_files_degrade_to_unknown() {
+        let v = serde_json::json!({"round": "seven", "last_outcome": {"duration_ms": -1, "ended_at": 1_795_341_600_u64}, "throttle_until": null});
+        let s = StateView::from_value(&v);
+        assert_eq!(s.round, None);
+        let o = s.last_outcome.unwrap();
+        assert_eq!(o.duration_ms, None);
+        assert_eq!(o.ended_at.as_deref(), Some("2026-11-22T10:00:00Z"));
+        assert_eq!(s.throttle_until, None);
+    }
+}
