@@ -190,12 +190,28 @@ pub fn battery(project: &Project) -> Vec<Finding> {
             "use stdin or file delivery if the agent supports it".to_string(),
         ));
     }
-    if project.scope == Scope::System && rt.user.is_none() {
+    if project.scope == Scope::System && rt.user.is_none() && rt.work_dir.is_dir() {
+        let message = match crate::render::work_dir_owner(&rt.work_dir) {
+            Some(owner) => format!("no [runtime] user: rounds run as {owner}, the owner of work_dir"),
+            None => "no [runtime] user and root owns work_dir: rounds would run as a transient DynamicUser= that cannot write there".to_string(),
+        };
         findings.push(Finding::warning(
             "runs_as",
-            "no [runtime] user: rounds run as the owner of work_dir, or as a transient DynamicUser= when root owns it".to_string(),
+            message,
             "set [runtime] user to the account the agent should use".to_string(),
         ));
+    }
+    if project.scope == Scope::System {
+        // The round service has PrivateTmp=yes: what lies under /tmp is not what the agent sees.
+        for (key, dir) in [("work_dir", &rt.work_dir), ("log_dir", &rt.log_dir)] {
+            if dir.starts_with("/tmp") || dir.starts_with("/var/tmp") {
+                findings.push(Finding::warning(
+                    "not_in_private_tmp",
+                    format!("{key} {} is under {}, which the round service replaces with a private, empty directory", dir.display(), if dir.starts_with("/tmp") { "/tmp" } else { "/var/tmp" }),
+                    format!("move {key} out of /tmp and /var/tmp (e.g. under /srv or /var/lib)"),
+                ));
+            }
+        }
     }
     findings
 }
@@ -399,4 +415,47 @@ pub fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u
         }
     }
     Ok(if all_ok { exit::OK } else { exit::CONFIG })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn project(work_dir: &str) -> Project {
+        let text = format!(
+            "schema_version = 1\n[agent]\ncommand = [\"/bin/sh\"]\n[runtime]\nwork_dir = \"{work_dir}\"\n[prompt]\nfiles = [\"/etc/hostname\"]\n"
+        );
+        config::load_str(&text, Path::new("/etc/agent-runner/t.toml"), Scope::System).unwrap()
+    }
+
+    #[test]
+    fn warns_about_private_tmp_and_a_root_owned_work_dir() {
+        let findings = battery(&project("/tmp"));
+        let warning = |check: &str| {
+            findings
+                .iter()
+                .find(|f| f.check == check && f.severity == Severity::Warning)
+        };
+        assert!(warning("not_in_private_tmp").is_some(), "{findings:?}");
+        let runs_as = warning("runs_as").expect("runs_as warning");
+        assert!(
+            runs_as.message.contains("root owns work_dir"),
+            "{}",
+            runs_as.message
+        );
+    }
+
+    #[test]
+    fn a_missing_work_dir_and_a_short_prompt_are_errors() {
+        let findings = battery(&project("/nonexistent/dir"));
+        let errors: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.check)
+            .collect();
+        assert!(errors.contains(&"work_dir_exists"), "{errors:?}");
+        assert!(errors.contains(&"prompt_not_trivial"), "{errors:?}");
+    }
 }
