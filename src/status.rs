@@ -474,9 +474,9 @@ pub fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u
     if let Some(host) = &ctx.host {
         return crate::control::remote(ctx, host);
     }
-    let bus = Bus::connect(ctx.scope, None)?;
     if let Some(r) = reference {
         let project = crate::load_project(&r, ctx.scope)?;
+        let bus = Bus::connect(ctx.scope, None)?;
         let snap = snapshot(&project, &bus, None)?;
         if json {
             print_json(&snap)?;
@@ -488,6 +488,7 @@ pub fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u
     {
         {
             let files = config::discover(ctx.scope)?;
+            let bus = Bus::connect(ctx.scope, None)?;
             let mut loaded = loaded_units(&bus)?;
             // The details of every round service and timer, fetched concurrently, then handed
             // to the snapshots as if listed that way.

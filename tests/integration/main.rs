@@ -6,5 +6,6 @@ mod harness;
 mod cli;
 mod config_corpus;
 mod generator;
+mod observe;
 mod render_snapshots;
 mod round;

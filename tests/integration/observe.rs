@@ -1,0 +1,144 @@
+//! The read and control commands without systemd: events and logs from the files a round leaves
+//! (the JSON mirror when there is no journal to read), and the errors when systemd is unreachable.
+
+use std::fmt::Write as _;
+
+use crate::harness::Test;
+
+/// A project `obs` whose log_dir is in the scratch directory, with a mirror and two round logs.
+fn project() -> Test {
+    let mut events = String::new();
+    for round in 1..=3 {
+        let _ = writeln!(
+            events,
+            "{{\"ts\":\"2026-11-22T10:0{round}:00.000Z\",\"event\":\"round_start\",\"project\":\"obs\",\"round\":{round}}}"
+        );
+        let _ = writeln!(
+            events,
+            "{{\"ts\":\"2026-11-22T10:0{round}:30.000Z\",\"event\":\"round_end\",\"project\":\"obs\",\"round\":{round},\"outcome\":\"ok\",\"duration_ms\":30000}}"
+        );
+    }
+    Test::new()
+        .git_repo("work")
+        .file("prompt.md", "Work on the next task in the backlog, then commit it.\n")
+        .file(
+            "etc/obs.toml",
+            "schema_version = 1\n[agent]\ncommand = [\"/bin/true\"]\n[runtime]\nwork_dir = \"../work\"\nlog_dir = \"../logs\"\n[prompt]\nfiles = [\"../prompt.md\"]\n",
+        )
+        .file("logs/events.jsonl", &events)
+        .file("logs/rounds/round-1.log", "output of round 1\n")
+        .file("logs/rounds/round-2.log", "output of round 2\n")
+        // No journalctl on PATH: the journal is unreadable, the mirror answers.
+        .env("PATH", "/nonexistent")
+}
+
+#[test]
+fn events_come_from_the_mirror_without_a_journal() {
+    let t = project().args(["events", "obs", "--json", "-n", "2"]);
+    let run = t.run();
+    run.status(0).no_panic();
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert_eq!(lines[1]["event"], "round_end");
+    assert_eq!(lines[1]["round"], 3);
+    assert_eq!(lines[0]["event"], "round_start");
+
+    let run = project()
+        .args([
+            "events",
+            "obs",
+            "--kind",
+            "round_end",
+            "--since",
+            "2026-11-22 10:02",
+        ])
+        .run();
+    run.status(0)
+        .output_contains("round 2")
+        .output_contains("round_end");
+    assert_eq!(run.stdout.lines().count(), 2, "{}", run.stdout);
+
+    project()
+        .args(["events", "obs", "--since", "whenever"])
+        .run()
+        .status(2)
+        .output_contains("--since")
+        .no_panic();
+}
+
+#[test]
+fn logs_show_the_latest_or_the_named_round() {
+    project()
+        .args(["logs", "obs"])
+        .run()
+        .status(0)
+        .output_contains("output of round 2");
+    project()
+        .args(["logs", "obs", "--round", "1"])
+        .run()
+        .status(0)
+        .output_contains("output of round 1");
+    project()
+        .args(["logs", "obs", "--round", "9"])
+        .run()
+        .status(1)
+        .output_contains("no log of round 9")
+        .no_panic();
+}
+
+#[test]
+fn unreachable_systemd_is_exit_69_with_a_hint() {
+    for args in [
+        vec!["status"],
+        vec!["status", "obs", "--json"],
+        vec!["start", "obs"],
+        vec!["stop", "obs"],
+        vec!["peek", "obs"],
+    ] {
+        let run = project()
+            .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+            .args(&args)
+            .run();
+        run.status(69).no_panic();
+        assert!(
+            run.stderr
+                .starts_with("agent-runner: cannot reach the system manager")
+                && run.stderr.contains("hint:"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    let run = project()
+        .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .args(["diagnose", "obs", "--json"])
+        .run();
+    run.status(69).no_panic();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("diagnose --json");
+    assert_eq!(report["failed_layer"], "systemd");
+    assert_eq!(report["layers"].as_array().map(Vec::len), Some(7));
+}
+
+#[test]
+fn unknown_projects_and_bad_hosts_are_clear_errors() {
+    project()
+        .args(["status", "nosuch"])
+        .run()
+        .status(78)
+        .output_contains("known projects: obs");
+    project()
+        .env("AGENT_RUNNER_SSH", "false")
+        .args(["--host", "nowhere", "start", "obs"])
+        .run()
+        .status(69)
+        .output_contains("on nowhere")
+        .no_panic();
+    project()
+        .args(["--host=-oProxyCommand=x", "start", "obs"])
+        .run()
+        .status(2)
+        .output_contains("invalid --host");
+}
