@@ -178,8 +178,12 @@ pub fn path_for(name: &str, scope: Scope) -> PathBuf {
 
 /// Every `*.toml` in the scope's config directory, sorted by name.
 pub fn discover(scope: Scope) -> Result<Vec<PathBuf>> {
-    let dir = scope.config_dir();
-    let entries = match std::fs::read_dir(&dir) {
+    discover_in(&scope.config_dir())
+}
+
+/// Every `*.toml` file in `dir`, sorted by name; a missing directory holds no projects.
+pub fn discover_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("cannot read directory", dir, e)),

@@ -129,7 +129,7 @@ pub fn run(user_flag: bool, dirs: &[PathBuf]) -> Result<u8> {
 pub fn generate(options: &Options) -> (Vec<Verdict>, Vec<LogLine>) {
     let mut verdicts = Vec::new();
     let mut log = Vec::new();
-    let files = match project_files(&options.config_dir) {
+    let files = match config::discover_in(&options.config_dir) {
         Ok(files) => files,
         Err(e) => {
             log.push((3, e.to_string()));
@@ -176,22 +176,6 @@ pub fn generate(options: &Options) -> (Vec<Verdict>, Vec<LogLine>) {
         verdicts.push(verdict);
     }
     (verdicts, log)
-}
-
-/// `*.toml` in `dir`, sorted; a missing directory is simply no projects.
-fn project_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("cannot read directory", dir, e)),
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(std::result::Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
 fn one(
