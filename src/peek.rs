@@ -215,7 +215,13 @@ pub fn run(
         ("timer", &snap.units.timer),
         ("path", &snap.units.path),
         ("halt", &snap.units.halt),
+        ("loop", &snap.units.loop_unit),
+        ("backoff", &snap.units.backoff),
     ] {
+        // The back-off timer only exists during a long back-off: say nothing otherwise.
+        if label == "backoff" && unit.is_none() {
+            continue;
+        }
         let text = unit.as_ref().map_or_else(
             || "not loaded".into(),
             |u| {
