@@ -150,6 +150,10 @@ section_generator() {
     check "generator rendered gen" test -f "$gen/agent-runner@gen.service.d/50-agent-runner.conf"
     check "…with SourcePath=" grep -q '^SourcePath=/etc/agent-runner/gen.toml$' "$gen/agent-runner@gen.service.d/50-agent-runner.conf"
     check "…and the timer and path drop-ins" test -f "$gen/agent-runner@gen.timer.d/50-agent-runner.conf" -a -f "$gen/agent-runner@gen.path.d/50-agent-runner.conf"
+    # peek and diagnose find generator-managed drop-ins, not only those in /etc/systemd/system.
+    agent-runner peek gen --json >/tmp/peek-gen.json || true
+    check "peek: the generator's drop-ins count as generated" grep -Eq '"generated": ?true' /tmp/peek-gen.json
+    check "peek: …and in sync with the TOML" sh -c "! grep -Eq '\"in_sync\": ?false' /tmp/peek-gen.json"
     check "generator skipped the broken file" test ! -e "$gen/agent-runner@broken.service.d"
     journalctl -q --no-pager -b -o cat | grep 'agent-runner-generator' >/tmp/gen.txt || true
     check "systemd reported the generator's failure" grep -q 'agent-runner-generator failed with exit status 1' /tmp/gen.txt

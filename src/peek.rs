@@ -51,13 +51,22 @@ pub struct Drift {
 pub fn drift(project: &Project, scope: Scope) -> Drift {
     let text = std::fs::read_to_string(&project.source).unwrap_or_default();
     let config_sha256 = render::inputs_hash(&text);
-    let unit_dir = scope.unit_dir();
+    // `generate`d drop-ins in the unit directory win over the generator's (see generator.rs).
+    let unit_dirs = [scope.unit_dir(), crate::generator::normal_dir(scope)];
     let units = crate::control::Units::of(&project.name);
     let drop_ins: Vec<DropIn> = units
         .all()
         .iter()
         .map(|unit| {
-            let path = unit_dir.join(format!("{unit}.d")).join(DROP_IN_NAME);
+            let candidates: Vec<PathBuf> = unit_dirs
+                .iter()
+                .map(|dir| dir.join(format!("{unit}.d")).join(DROP_IN_NAME))
+                .collect();
+            let path = candidates
+                .iter()
+                .find(|p| p.is_file())
+                .unwrap_or(&candidates[0])
+                .clone();
             let hash = std::fs::read_to_string(&path)
                 .ok()
                 .and_then(|c| render::parse_header(&c))
