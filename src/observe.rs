@@ -523,6 +523,11 @@ pub fn events(ctx: &Context, project: &ProjectRef, options: &EventsOptions) -> R
         return crate::control::remote(ctx, host);
     }
     let project = crate::load_project(project, ctx.scope)?;
+    // Following starts from here when no past event gives a cursor: nothing that happens while
+    // the history is read may fall between the read and the follow.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let query = Query {
         kinds: options.kinds.clone(),
         round: None,
@@ -572,27 +577,31 @@ pub fn events(ctx: &Context, project: &ProjectRef, options: &EventsOptions) -> R
                 .and_then(|e| e.get("__cursor"))
                 .and_then(Value::as_str)
                 .map(str::to_string);
-            follow_journal(
-                &project.name,
-                &options.kinds,
-                cursor.as_deref(),
-                options.json,
-            )
+            let start = cursor.map_or(JournalStart::Since(started), JournalStart::AfterCursor);
+            follow_journal(&project.name, &options.kinds, &start, options.json)
         }
         Source::Mirror => follow_mirror(&project.runtime.log_dir, &query, options.json),
     }
 }
 
-fn follow_journal(name: &str, kinds: &[String], cursor: Option<&str>, json: bool) -> Result<u8> {
+/// Where following the journal begins.
+enum JournalStart {
+    /// Right after the last event printed.
+    AfterCursor(String),
+    /// From this UNIX time (seconds): when `events` started.
+    Since(u64),
+}
+
+fn follow_journal(name: &str, kinds: &[String], start: &JournalStart, json: bool) -> Result<u8> {
     let query = Query {
         kinds: kinds.to_vec(),
         ..Query::default()
     };
     let mut args = journal_args(name, &query);
     args.push("--follow".into());
-    match cursor {
-        Some(c) => args.push(format!("--after-cursor={c}")),
-        None => args.push("--lines=0".into()),
+    match start {
+        JournalStart::AfterCursor(c) => args.push(format!("--after-cursor={c}")),
+        JournalStart::Since(t) => args.push(format!("--since=@{t}")),
     }
     let mut child = Command::new("journalctl")
         .args(&args)
