@@ -182,6 +182,13 @@ pub fn battery(project: &Project) -> Vec<Finding> {
         }
     }
 
+    for key in project.agent.env.keys().filter(|k| looks_like_a_secret(k)) {
+        findings.push(Finding::warning(
+            "secret_in_env",
+            format!("[agent.env] {key} looks like a secret: it would be readable in the unit's environment and is not masked in round logs"),
+            format!("move it to [agent.credentials] as {key} = \"/path/to/file\" (mode 0600): the agent still gets it as ${key}"),
+        ));
+    }
     if project.agent.prompt_delivery == PromptDelivery::Argv {
         findings.push(Finding::warning(
             "prompt_visible_in_ps",
@@ -214,6 +221,14 @@ pub fn battery(project: &Project) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// Whether an environment variable name usually holds a secret.
+fn looks_like_a_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"]
+        .iter()
+        .any(|w| upper.contains(w))
 }
 
 fn display_list(files: &[PathBuf]) -> String {
@@ -277,6 +292,32 @@ pub fn writable_dir(dir: &Path) -> std::result::Result<(), String> {
             )
         }
     })
+}
+
+/// Two files naming the same project would fight over the same units (`generate` refuses them).
+fn mark_duplicate_names(verdicts: &mut [Verdict]) {
+    for i in 0..verdicts.len() {
+        let others: Vec<String> = verdicts
+            .iter()
+            .enumerate()
+            .filter(|(j, v)| *j != i && v.project == verdicts[i].project)
+            .map(|(_, v)| v.source.display().to_string())
+            .collect();
+        if !others.is_empty() {
+            let verdict = &mut verdicts[i];
+            verdict.ok = false;
+            verdict.problems.push(Problem {
+                check: "config_valid".into(),
+                severity: Severity::Error,
+                message: format!(
+                    "project name {:?} is also used by {}",
+                    verdict.project,
+                    others.join(", ")
+                ),
+                hint: Some("give each project its own `name` (or file name)".into()),
+            });
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -373,10 +414,11 @@ pub fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u
             files.into_iter().map(ProjectRef::File).collect()
         }
     };
-    let verdicts: Vec<Verdict> = references
+    let mut verdicts: Vec<Verdict> = references
         .iter()
         .map(|r| verdict_for(r, ctx.scope))
         .collect();
+    mark_duplicate_names(&mut verdicts);
     let all_ok = verdicts.iter().all(|v| v.ok);
     if json {
         let text = if verdicts.len() == 1 {
@@ -445,6 +487,19 @@ mod tests {
             "{}",
             runs_as.message
         );
+    }
+
+    #[test]
+    fn warns_about_secrets_in_the_environment() {
+        let mut p = project("/srv");
+        p.agent.env.insert("OPENAI_API_KEY".into(), "sk-x".into());
+        p.agent.env.insert("LANG".into(), "C.UTF-8".into());
+        let secrets: Vec<_> = battery(&p)
+            .into_iter()
+            .filter(|f| f.check == "secret_in_env")
+            .collect();
+        assert_eq!(secrets.len(), 1, "{secrets:?}");
+        assert!(secrets[0].message.contains("OPENAI_API_KEY"));
     }
 
     #[test]

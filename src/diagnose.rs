@@ -247,7 +247,7 @@ fn layer_units(p: &mut Probe) -> Layer {
                 d.path.display(),
                 d.hash
                     .as_deref()
-                    .map_or("missing", |h| &h[..h.len().min(12)]),
+                    .map_or("missing", |h| h.get(..12).unwrap_or(h)),
                 &drift.config_sha256[..12]
             )
         }))

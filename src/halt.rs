@@ -346,7 +346,7 @@ impl Bus {
         let timer = format!("agent-runner-backoff@{name}.timer");
         let service = format!("agent-runner-backoff@{name}.service");
         let loop_unit = format!("agent-runner-loop@{name}.service");
-        let delay = (std::time::UNIX_EPOCH + Duration::from_secs(at))
+        let delay = (crate::state::epoch_time(at))
             .duration_since(std::time::SystemTime::now())
             .unwrap_or_default();
         let Some(systemctl) = ["/usr/bin/systemctl", "/bin/systemctl"]

@@ -400,7 +400,7 @@ pub fn parse_iso_us(text: &str) -> Option<u64> {
     let year = date_parts.next()??;
     let month = date_parts.next()??;
     let day = date_parts.next()??;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    if !(1..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
     let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
@@ -408,9 +408,19 @@ pub fn parse_iso_us(text: &str) -> Option<u64> {
     let hour = clock.next()??;
     let minute = clock.next().flatten().unwrap_or(0);
     let second = clock.next().flatten().unwrap_or(0);
-    let frac_us: i64 = format!("{frac:0<6}")[..6].parse().unwrap_or(0);
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
-    u64::try_from(secs * 1_000_000 + frac_us).ok()
+    // Microseconds from at most six ASCII digits (the text may come from an agent-written file).
+    let digits: String = frac
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    let frac_us: i64 = format!("{digits:0<6}").parse().unwrap_or(0);
+    let secs = days_from_civil(year, month, day)
+        .checked_mul(86_400)?
+        .checked_add(hour.checked_mul(3600)?)?
+        .checked_add(minute.checked_mul(60)?)?
+        .checked_add(second)?;
+    u64::try_from(secs.checked_mul(1_000_000)?.checked_add(frac_us)?).ok()
 }
 
 /// The subset of journalctl's `--since` syntax the mirror understands: an ISO time (UTC),
@@ -448,7 +458,8 @@ pub fn parse_since(text: &str, now: u64) -> Result<u64> {
             "d" | "day" | "days" => 86_400,
             _ => return Err(bad()),
         };
-        return Ok(now.saturating_sub(n * unit * 1_000_000));
+        let back = n.checked_mul(unit * 1_000_000).ok_or_else(bad)?;
+        return Ok(now.saturating_sub(back));
     }
     parse_iso_us(t).ok_or_else(bad)
 }
@@ -808,6 +819,18 @@ mod tests {
     use std::fmt::Write as _;
 
     use super::*;
+
+    #[test]
+    fn hostile_times_are_rejected_not_panicked_on() {
+        assert_eq!(
+            parse_iso_us("2026-01-01T10:00:00.aaaaaéZ"),
+            Some(1_767_261_600_000_000)
+        );
+        assert_eq!(parse_iso_us("999999999999999-01-01"), None);
+        assert_eq!(parse_iso_us("2026-01-01 99999999999999999:00"), None);
+        assert!(parse_since("99999999999999999 days ago", 1_000_000).is_err());
+        assert!(parse_since("2026-01-01 10:00:00.aaaaaé", 1_000_000).is_ok());
+    }
 
     #[test]
     fn iso_times_round_trip() {

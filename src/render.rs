@@ -473,6 +473,25 @@ mod tests {
     }
 
     #[test]
+    fn credential_paths_are_not_quoted() {
+        // systemd does not unquote the path of LoadCredential=: quotes would become part of it.
+        let text = "schema_version = 1\n[agent]\ncommand = [\"/bin/sh\"]\n[agent.credentials]\nTOKEN = \"/etc/my creds/100%.key\"\n[runtime]\nwork_dir = \"/srv/x\"\nuser = \"nobody\"\n[prompt]\nfiles = [\"p.md\"]\n";
+        let project =
+            crate::config::load_str(text, Path::new("/etc/agent-runner/x.toml"), Scope::System)
+                .unwrap();
+        let options = RenderOptions {
+            exec: PathBuf::from("/usr/bin/agent-runner"),
+            features: Features::of(252),
+            source_path: false,
+        };
+        let service = &render_project(&project, text, &options).unwrap()[0].contents;
+        assert!(
+            service.contains("LoadCredential=TOKEN:/etc/my creds/100%%.key\n"),
+            "{service}"
+        );
+    }
+
+    #[test]
     fn escapes_paths() {
         assert_eq!(sd_path("/srv/a%b"), "/srv/a%%b");
         assert_eq!(sd_path("/srv/with space"), "\"/srv/with space\"");

@@ -269,7 +269,7 @@ fn execute(project: &Project) -> Result<u8> {
         let message = format!(
             "{}: backing off ({reason}) until {} (in {}s); no round started",
             project.name,
-            crate::event::timestamp(std::time::UNIX_EPOCH + Duration::from_secs(until)),
+            crate::event::timestamp(crate::state::epoch_time(until)),
             until - now
         );
         notify(&[NotifyState::Ready, NotifyState::Status(&message)]);
@@ -682,7 +682,7 @@ fn execute(project: &Project) -> Result<u8> {
                 let _ = write!(
                     summary,
                     "; backing off until {}",
-                    crate::event::timestamp(std::time::UNIX_EPOCH + Duration::from_secs(until))
+                    crate::event::timestamp(crate::state::epoch_time(until))
                 );
             }
         }
@@ -922,7 +922,7 @@ fn finding_events(
                 &match reset {
                     Some(r) => format!(
                         "round {round}: transient error {class}; resets at {}",
-                        crate::event::timestamp(std::time::UNIX_EPOCH + Duration::from_secs(r))
+                        crate::event::timestamp(crate::state::epoch_time(r))
                     ),
                     None => format!("round {round}: transient error {class}"),
                 },

@@ -25,7 +25,15 @@ pub const MAX_CRASH_DELAY_S: u64 = 1800;
 /// Transient back-offs never exceed this (an account limit resets within hours).
 pub const MAX_THROTTLE_S: u64 = 8 * 3600;
 
-/// Seconds since the epoch, now.
+/// The instant `secs` seconds after the epoch (clamped far in the future instead of overflowing).
+pub fn epoch_time(secs: u64) -> SystemTime {
+    // State files are written by the agent's user: an absurd value must not overflow.
+    UNIX_EPOCH
+        .checked_add(std::time::Duration::from_secs(secs))
+        .unwrap_or_else(|| UNIX_EPOCH + std::time::Duration::from_secs(u64::from(u32::MAX)))
+}
+
+/// The current time in seconds since the epoch.
 pub fn now_epoch() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -408,8 +416,8 @@ impl State {
             self.throttle_until = None;
             self.throttle_since = None;
         }
-        self.round += 1;
-        self.rounds_this_loop += 1;
+        self.round = self.round.saturating_add(1);
+        self.rounds_this_loop = self.rounds_this_loop.saturating_add(1);
         self.phase_index =
             (phases > 0).then(|| usize::try_from((self.round - 1) % phases as u64).unwrap_or(0));
         self.verdict = Verdict::default();
@@ -613,6 +621,15 @@ pub fn consume_halt_request(dir: &Path) -> Result<Option<HaltRequest>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_epoch_values_do_not_overflow() {
+        assert!(epoch_time(u64::MAX) > UNIX_EPOCH);
+        assert_eq!(
+            epoch_time(5),
+            UNIX_EPOCH + std::time::Duration::from_secs(5)
+        );
+    }
 
     fn policy() -> Policy {
         Policy {

@@ -417,3 +417,16 @@ fn stdin_is_not_needed() {
         .status(0)
         .output_contains("agent-runner");
 }
+
+#[test]
+fn check_rejects_two_files_naming_the_same_project() {
+    let t = with_project("a");
+    let toml = project_toml(&t.path().join("w"), "").replacen(
+        "schema_version = 1\n",
+        "schema_version = 1\nname = \"a\"\n",
+        1,
+    );
+    let run = t.file("etc/b.toml", &toml).run_with(&["check"]);
+    run.status(78)
+        .output_contains("project name \"a\" is also used by");
+}
