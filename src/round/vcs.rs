@@ -1,5 +1,5 @@
 //! What the agent left in the work tree (DESIGN §4 step 7): detect it, then ignore, stash or
-//! commit it — never touching the project's own config, its log_dir or `vcs.protect` paths, which
+//! commit it — never touching the project's own config and prompt files, its log_dir or `vcs.protect` paths, which
 //! are excluded by pathspec from every git command (the seed system's default stash swept an
 //! operator's uncommitted config edit away).
 
@@ -62,6 +62,14 @@ fn pathspecs(project: &Project, top: &Path, extra: &[PathBuf]) -> Vec<String> {
     let mut protected = vec![project.source.clone(), project.runtime.log_dir.clone()];
     protected.extend(extra.iter().cloned());
     protected.extend(project.vcs.protect.iter().cloned());
+    // Prompts are the operator's, like the TOML: an edit in progress must not be swept away.
+    protected.extend(project.prompt.files.iter().cloned());
+    protected.extend(
+        project
+            .phases
+            .iter()
+            .flat_map(|ph| ph.prompt.files.iter().cloned()),
+    );
     for p in protected {
         if let Ok(rel) = canonical(&p).strip_prefix(top) {
             let rel = rel.to_string_lossy();

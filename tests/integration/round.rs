@@ -600,7 +600,17 @@ fn dirty(action: &str) -> Fx {
     let mut text = std::fs::read_to_string(&toml).unwrap();
     text.push_str("# operator's uncommitted note\n");
     std::fs::write(&toml, text).unwrap();
+    // …and of the prompt, which is the operator's too.
+    let prompt = fx.work().join("prompts/main.md");
+    let mut text = std::fs::read_to_string(&prompt).unwrap();
+    text.push_str("\nOperator's new instruction, not committed yet.\n");
+    std::fs::write(&prompt, text).unwrap();
     fx
+}
+
+fn prompt_edit_survives(fx: &Fx) {
+    let prompt = std::fs::read_to_string(fx.work().join("prompts/main.md")).unwrap();
+    assert!(prompt.contains("Operator's new instruction"), "{prompt}");
 }
 
 #[test]
@@ -654,6 +664,8 @@ fn dirty_action_stash_records_the_sha_and_never_stashes_the_config() {
     assert!(!stashed.contains("project.toml"), "{stashed}");
     let toml = std::fs::read_to_string(fx.work().join("project.toml")).unwrap();
     assert!(toml.contains("operator's uncommitted note"));
+    assert!(!stashed.contains("prompts/main.md"), "{stashed}");
+    prompt_edit_survives(&fx);
 }
 
 #[test]
@@ -670,6 +682,8 @@ fn dirty_action_commit_commits_only_the_agents_work() {
         "{files}"
     );
     assert!(!files.contains("project.toml"), "{files}");
+    assert!(!files.contains("prompts/main.md"), "{files}");
+    prompt_edit_survives(&fx);
     let status = git(&fx.work(), &["status", "--porcelain"]);
     assert!(
         status.contains("project.toml"),
