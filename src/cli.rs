@@ -252,6 +252,9 @@ pub enum CliCommand {
         /// Keep printing as the log grows.
         #[arg(long, short = 'f')]
         follow: bool,
+        /// One JSON object a line: {"round": N, "line": "..."}.
+        #[arg(long)]
+        json: bool,
     },
     /// Find what is wrong with a project, layer by layer, and say how to fix it.
     Diagnose {

@@ -156,7 +156,8 @@ fn dispatch(cli: Cli) -> Result<u8> {
             project,
             round,
             follow,
-        } => observe::logs(&ctx, &project.to_ref()?, round, follow),
+            json,
+        } => observe::logs(&ctx, &project.to_ref()?, round, follow, json),
         CliCommand::Diagnose { project, json } => diagnose::run(&ctx, &project.to_ref()?, json),
         CliCommand::Completions { shell } => {
             let shell = match shell {

@@ -716,6 +716,69 @@ pub fn round_log_path(log_dir: &Path, round: Option<u64>) -> Option<PathBuf> {
     latest_round_log(&rounds).map(|(_, p)| p)
 }
 
+/// Where `logs` writes: the raw bytes, or one JSON object per complete line (`--json`).
+struct LogOutput<W: Write> {
+    out: W,
+    /// The round the log belongs to, for JSON objects.
+    round: Option<u64>,
+    /// `None`: raw; `Some(partial line)`: JSON mode.
+    pending: Option<Vec<u8>>,
+}
+
+impl<W: Write> LogOutput<W> {
+    fn new(out: W, json: bool, path: &Path) -> Self {
+        let round = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.strip_prefix("round-"))
+            .and_then(|n| n.parse().ok());
+        Self {
+            out,
+            round,
+            pending: json.then(Vec::new),
+        }
+    }
+
+    fn emit(&mut self, line: &[u8]) -> std::io::Result<()> {
+        let object =
+            serde_json::json!({"round": self.round, "line": String::from_utf8_lossy(line)});
+        writeln!(self.out, "{object}")
+    }
+}
+
+impl<W: Write> Write for LogOutput<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some(mut pending) = self.pending.take() else {
+            return self.out.write(buf);
+        };
+        let mut result = Ok(buf.len());
+        for &byte in buf {
+            if byte == b'\n' {
+                if let Err(e) = self.emit(&pending) {
+                    result = Err(e);
+                    break;
+                }
+                pending.clear();
+            } else {
+                pending.push(byte);
+            }
+        }
+        self.pending = Some(pending);
+        result
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        // A partial last line is emitted at the end: the log may end without a newline.
+        if let Some(pending) = self.pending.take() {
+            if !pending.is_empty() {
+                self.emit(&pending)?;
+            }
+            self.pending = Some(Vec::new());
+        }
+        self.out.flush()
+    }
+}
+
 /// The highest-numbered `round-N.log` in `rounds`.
 pub fn latest_round_log(rounds: &Path) -> Option<(u64, PathBuf)> {
     std::fs::read_dir(rounds)
@@ -751,7 +814,13 @@ pub fn tail(path: &Path, max_lines: usize) -> std::io::Result<Vec<String>> {
 }
 
 /// `agent-runner logs NAME`.
-pub fn logs(ctx: &Context, project: &ProjectRef, round: Option<u64>, follow: bool) -> Result<u8> {
+pub fn logs(
+    ctx: &Context,
+    project: &ProjectRef,
+    round: Option<u64>,
+    follow: bool,
+    json: bool,
+) -> Result<u8> {
     if let Some(host) = &ctx.host {
         return crate::control::remote(ctx, host);
     }
@@ -771,7 +840,7 @@ pub fn logs(ctx: &Context, project: &ProjectRef, round: Option<u64>, follow: boo
     };
     let stdout = std::io::stdout();
     let mut file = File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-    let mut out = stdout.lock();
+    let mut out = LogOutput::new(stdout.lock(), json, &path);
     if std::io::copy(&mut file, &mut out).is_err() {
         return Ok(exit::OK);
     }
@@ -789,8 +858,10 @@ pub fn logs(ctx: &Context, project: &ProjectRef, round: Option<u64>, follow: boo
             && let Some(newer) = round_log_path(log_dir, None)
             && newer != current
         {
-            let mut out = stdout.lock();
-            let _ = writeln!(out, "==> {} <==", newer.display());
+            if !json {
+                let mut out = stdout.lock();
+                let _ = writeln!(out, "==> {} <==", newer.display());
+            }
             current = newer;
             offset = 0;
         }
@@ -803,11 +874,23 @@ pub fn logs(ctx: &Context, project: &ProjectRef, round: Option<u64>, follow: boo
             continue;
         }
         let _ = file.seek(SeekFrom::Start(offset));
-        let mut out = stdout.lock();
-        match std::io::copy(&mut (&mut file).take(len - offset), &mut out) {
-            Ok(n) => offset += n,
-            Err(_) => return Ok(exit::OK),
+        let mut chunk = Vec::new();
+        if (&mut file)
+            .take(len - offset)
+            .read_to_end(&mut chunk)
+            .is_err()
+        {
+            continue;
         }
+        if json {
+            // Whole lines only: the rest is read again once its newline has arrived.
+            chunk.truncate(chunk.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1));
+        }
+        let mut out = LogOutput::new(stdout.lock(), json, &current);
+        if out.write_all(&chunk).is_err() {
+            return Ok(exit::OK);
+        }
+        offset += chunk.len() as u64;
         if out.flush().is_err() {
             return Ok(exit::OK);
         }

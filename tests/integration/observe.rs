@@ -91,6 +91,26 @@ fn logs_show_the_latest_or_the_named_round() {
 }
 
 #[test]
+fn logs_json_is_one_object_per_line() {
+    let run = project()
+        .args(["logs", "obs", "--round", "1", "--json"])
+        .run();
+    run.status(0);
+    let objects: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is a JSON object"))
+        .collect();
+    assert!(!objects.is_empty());
+    assert!(objects.iter().all(|o| o["round"] == 1));
+    assert!(
+        objects
+            .iter()
+            .any(|o| o["line"].as_str().unwrap().contains("output of round 1"))
+    );
+}
+
+#[test]
 fn unreachable_systemd_is_exit_69_with_a_hint() {
     for args in [
         vec!["status"],
