@@ -181,9 +181,16 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
     let name = match (&project, reference) {
         (Ok(p), _) => p.name.clone(),
         (Err(_), ProjectRef::Name(n)) => n.clone(),
-        (Err(_), ProjectRef::File(f)) => f
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
+        // A broken TOML may set a `name` other than its file name: systemd's own
+        // $STATE_DIRECTORY (…/agent-runner/NAME) still names the instance.
+        (Err(_), ProjectRef::File(f)) => std::env::var_os("STATE_DIRECTORY")
+            .and_then(|d| {
+                let first = d.to_string_lossy().split(':').next().map(str::to_string)?;
+                Path::new(&first)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+            .or_else(|| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_default(),
     };
     let exit_status = std::env::var("EXIT_STATUS").unwrap_or_default();
