@@ -195,3 +195,26 @@ fn missing_file_is_a_config_error() {
 fn load_from_missing() -> Error {
     super::load(Path::new("/nonexistent/x.toml"), Scope::System).unwrap_err()
 }
+
+#[test]
+fn checkin_must_fit_in_the_shortest_round() {
+    let short = MINIMAL.replace("[runtime]\n", "[runtime]\nround_timeout_s = 10\n");
+    assert_eq!(
+        load(&short).unwrap().runtime.checkin_timeout_s,
+        30,
+        "the default is not an error"
+    );
+    let phased = format!(
+        "{}\n[phases]\nlist = [\"a\"]\n[phases.a]\nround_timeout_s = 20\n",
+        MINIMAL.replace("[runtime]\n", "[runtime]\ncheckin_timeout_s = 25\n")
+    );
+    let Err(Error::Config(problems)) = load(&phased) else {
+        panic!("expected an error")
+    };
+    assert!(
+        problems[0]
+            .message
+            .contains("phases.a.round_timeout_s (20)"),
+        "{problems:?}"
+    );
+}

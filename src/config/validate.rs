@@ -658,12 +658,6 @@ pub(super) fn validate(
         ],
         TransientAction::BackOff,
     );
-    if checkin_timeout_s >= round_timeout_s && r.checkin_timeout_s.is_some() {
-        c.fail(
-            &["runtime", "checkin_timeout_s"],
-            format!("must be shorter than round_timeout_s ({round_timeout_s})"),
-        );
-    }
     let mut patterns = Vec::new();
     let mut all_patterns: Vec<String> = preset
         .map(|p| {
@@ -764,6 +758,26 @@ pub(super) fn validate(
                 );
             }
         }
+    }
+
+    // An explicit check-in timeout must be able to fire before the shortest round ends. (The
+    // default is left alone: with a round shorter than it, the round timeout simply comes first.)
+    let (shortest, shortest_key) = phases
+        .iter()
+        .map(|p| {
+            (
+                p.round_timeout_s,
+                format!("phases.{}.round_timeout_s", p.name),
+            )
+        })
+        .chain([(round_timeout_s, "round_timeout_s".to_string())])
+        .min_by_key(|(t, _)| *t)
+        .unwrap_or((round_timeout_s, "round_timeout_s".to_string()));
+    if r.checkin_timeout_s.is_some() && checkin_timeout_s >= shortest {
+        c.fail(
+            &["runtime", "checkin_timeout_s"],
+            format!("must be shorter than {shortest_key} ({shortest})"),
+        );
     }
 
     // [vcs]
