@@ -201,3 +201,14 @@ wait_event() {
     wait_for "$secs" "$times x $event of $project" \
         bash -c "(( \$(\"\$0\" exec journalctl -o cat --no-pager AGENT_RUNNER_PROJECT=$project AGENT_RUNNER_EVENT=$event | grep -c .) >= $times ))" "$SANDBOX"
 }
+
+# user_manager_up: makes $TEST_USER linger and waits for its user manager's bus.
+user_manager_up() {
+    ct loginctl enable-linger "$TEST_USER"
+    wait_for 10 "the user manager of $TEST_USER" ct test -S /run/user/1500/bus
+}
+# as_user CMD...: runs CMD in the container as $TEST_USER, talking to its own user manager.
+as_user() {
+    ct runuser -u "$TEST_USER" -- env XDG_RUNTIME_DIR=/run/user/1500 \
+        DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1500/bus HOME="/home/$TEST_USER" "$@"
+}

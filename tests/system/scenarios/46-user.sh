@@ -1,12 +1,7 @@
 # The user manager: `agent-runner --user generate` and `systemctl --user start` run the same loop
 # for an unprivileged user (lingering, so no login is needed): rounds, a stop trigger, stop.
 n=mine
-ct loginctl enable-linger $TEST_USER
-wait_for 10 "the user manager of $TEST_USER" ct test -S /run/user/1500/bus
-as_user() {
-    ct runuser -u $TEST_USER -- env XDG_RUNTIME_DIR=/run/user/1500 \
-        DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1500/bus HOME=/home/$TEST_USER "$@"
-}
+user_manager_up
 ctsh "set -e; mkdir -p /srv/$n /srv/prompts; cd /srv/$n; git init -q
     git -c user.name=t -c user.email=t@t commit -q --allow-empty -m init
     echo 'Work on the next task in the backlog, then commit what you changed.' >/srv/prompts/$n.md
