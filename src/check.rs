@@ -366,12 +366,10 @@ fn verdict_for(reference: &ProjectRef, scope: Scope) -> Verdict {
             }],
         },
         Ok(project) => {
-            let findings = battery(&project);
-            Verdict {
-                ok: findings.iter().all(|f| f.severity != Severity::Error),
-                project: project.name.clone(),
-                source: project.source.clone(),
-                problems: findings
+            // An invalid schedule is a configuration error like any other: no battery after it.
+            let problems: Vec<Problem> = match config::verify_schedule(&project) {
+                Some(problem) => vec![config_problem(&problem)],
+                None => battery(&project)
                     .into_iter()
                     .map(|f| Problem {
                         check: f.check.into(),
@@ -380,6 +378,12 @@ fn verdict_for(reference: &ProjectRef, scope: Scope) -> Verdict {
                         hint: f.hint,
                     })
                     .collect(),
+            };
+            Verdict {
+                ok: problems.iter().all(|p| p.severity != Severity::Error),
+                project: project.name.clone(),
+                source: project.source.clone(),
+                problems,
             }
         }
     }

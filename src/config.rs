@@ -171,6 +171,27 @@ pub fn load_str(text: &str, path: &Path, scope: Scope) -> Result<Project> {
     validate::validate(&raw, &located, scope).map_err(Error::Config)
 }
 
+/// Asks systemd whether the project's `schedule` parses (config loading only checks its
+/// characters); the problem is positioned at the key like every other.
+pub fn verify_schedule(project: &Project) -> Option<ConfigProblem> {
+    let expr = project.runtime.schedule.as_deref()?;
+    let message = crate::schedule::check(expr).err()?;
+    let text = std::fs::read_to_string(&project.source).unwrap_or_default();
+    let position = DeTable::parse(&text)
+        .ok()
+        .and_then(|root| value_span(root.get_ref(), &["runtime", "schedule"]))
+        .map(|span| line_col(&text, span.start));
+    Some(ConfigProblem {
+        file: project.source.clone(),
+        position,
+        key: Some("runtime.schedule".into()),
+        message,
+        hint: Some(
+            "see systemd.time(7); `systemd-analyze calendar EXPR` shows how it is read".into(),
+        ),
+    })
+}
+
 /// The project file for `name` in the scope's config directory.
 pub fn path_for(name: &str, scope: Scope) -> PathBuf {
     scope.config_dir().join(format!("{name}.toml"))

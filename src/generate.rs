@@ -96,6 +96,10 @@ pub fn run(ctx: &Context, options: &Options) -> Result<()> {
                     ));
                     continue;
                 }
+                if let Some(problem) = config::verify_schedule(&project) {
+                    problems.push(problem);
+                    continue;
+                }
                 files.extend(render::render_project(&project, &text, &render_options)?);
             }
             Err(Error::Config(p)) => problems.extend(p),

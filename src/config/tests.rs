@@ -218,3 +218,15 @@ fn checkin_must_fit_in_the_shortest_round() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn loading_checks_only_the_characters_of_a_schedule() {
+    // Rounds and the generator load configs: no systemd-analyze process for them.
+    let text = MINIMAL.replace("[runtime]\n", "[runtime]\nschedule = \"every tuesday\"\n");
+    assert_eq!(
+        load(&text).unwrap().runtime.schedule.as_deref(),
+        Some("every tuesday")
+    );
+    let text = MINIMAL.replace("[runtime]\n", "[runtime]\nschedule = \"daily; rm\"\n");
+    assert!(load(&text).is_err());
+}

@@ -611,7 +611,7 @@ pub(super) fn validate(
             );
             None
         }
-        Some(s) => match crate::schedule::check(s) {
+        Some(s) => match crate::schedule::coarse(s) {
             Ok(()) => Some(s.to_string()),
             Err(msg) => {
                 c.fail_hint(

@@ -430,3 +430,15 @@ fn check_rejects_two_files_naming_the_same_project() {
     run.status(78)
         .output_contains("project name \"a\" is also used by");
 }
+
+#[test]
+fn generate_rejects_a_schedule_systemd_cannot_parse() {
+    let t = Test::new().git_repo("w").file("w/prompt.md", PROMPT);
+    let toml = project_toml(&t.path().join("w"), "schedule = \"every tuesday\"");
+    let t = t.file("etc/s.toml", &toml);
+    let run = t.run_with(&["generate", "--no-reload", "--systemd-version", "252"]);
+    run.status(78)
+        .output_contains("runtime.schedule")
+        .output_contains("not a valid calendar expression");
+    assert!(!t.path().join("units/agent-runner@s.service.d").exists());
+}
