@@ -4,26 +4,26 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// Process exit statuses with a documented meaning (sysexits where one fits).
-pub mod exit {
+pub(crate) mod exit {
     /// Success.
-    pub const OK: u8 = 0;
+    pub(crate) const OK: u8 = 0;
     /// Generic failure (a crashed round, a failed check, an unhealthy diagnosis).
-    pub const FAILURE: u8 = 1;
+    pub(crate) const FAILURE: u8 = 1;
     /// Command-line usage error.
-    pub const USAGE: u8 = 2;
+    pub(crate) const USAGE: u8 = 2;
     /// systemd (or D-Bus) is unreachable: EX_UNAVAILABLE.
-    pub const UNAVAILABLE: u8 = 69;
+    pub(crate) const UNAVAILABLE: u8 = 69;
     /// A transient condition (rate limit, back-off): EX_TEMPFAIL.
-    pub const TEMPFAIL: u8 = 75;
+    pub(crate) const TEMPFAIL: u8 = 75;
     /// Configuration error, never retried: EX_CONFIG.
-    pub const CONFIG: u8 = 78;
+    pub(crate) const CONFIG: u8 = 78;
     /// The round hit its hard timeout (as timeout(1) reports it).
-    pub const TIMEOUT: u8 = 124;
+    pub(crate) const TIMEOUT: u8 = 124;
 }
 
 /// One problem found in a project configuration, positioned in its file when possible.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigProblem {
+pub(crate) struct ConfigProblem {
     /// The configuration file.
     pub file: PathBuf,
     /// 1-based line and column of the offending key or value, when known.
@@ -38,7 +38,7 @@ pub struct ConfigProblem {
 
 impl ConfigProblem {
     /// A problem with no position (e.g. an unreadable file).
-    pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),
             position: None,
@@ -50,7 +50,7 @@ impl ConfigProblem {
 
     /// Adds a hint line.
     #[must_use]
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -76,7 +76,7 @@ impl fmt::Display for ConfigProblem {
 
 /// Everything that can make a command fail, each variant mapped to one exit status.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// The project configuration is invalid (exit 78).
     #[error("{}", display_problems(.0))]
     Config(Vec<ConfigProblem>),
@@ -132,7 +132,7 @@ fn display_problems(problems: &[ConfigProblem]) -> String {
 
 impl Error {
     /// The process exit status for this error.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => exit::CONFIG,
             Error::Usage(_) => exit::USAGE,
@@ -146,7 +146,11 @@ impl Error {
     }
 
     /// Wraps an I/O error with the action and path it concerns.
-    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         Error::Io {
             action,
             path: path.into(),
@@ -155,10 +159,10 @@ impl Error {
     }
 
     /// A single configuration problem.
-    pub fn config(problem: ConfigProblem) -> Self {
+    pub(crate) fn config(problem: ConfigProblem) -> Self {
         Error::Config(vec![problem])
     }
 }
 
 /// Result alias used throughout the crate.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// Which systemd manager a project belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Scope {
+pub(crate) enum Scope {
     /// The system manager (PID 1), as root.
     System,
     /// The calling user's manager (`systemctl --user`).
@@ -16,13 +16,13 @@ pub enum Scope {
 
 impl Scope {
     /// `System` or `User` from a `--user` flag.
-    pub fn from_user_flag(user: bool) -> Self {
+    pub(crate) fn from_user_flag(user: bool) -> Self {
         if user { Scope::User } else { Scope::System }
     }
 
     /// The directory holding project TOML files. `AGENT_RUNNER_CONFIG_DIR` overrides it (tests,
     /// unusual layouts).
-    pub fn config_dir(self) -> PathBuf {
+    pub(crate) fn config_dir(self) -> PathBuf {
         if let Some(dir) = env::var_os("AGENT_RUNNER_CONFIG_DIR") {
             return PathBuf::from(dir);
         }
@@ -33,7 +33,7 @@ impl Scope {
     }
 
     /// The directory `generate` writes units into. `AGENT_RUNNER_UNIT_DIR` overrides it.
-    pub fn unit_dir(self) -> PathBuf {
+    pub(crate) fn unit_dir(self) -> PathBuf {
         if let Some(dir) = env::var_os("AGENT_RUNNER_UNIT_DIR") {
             return PathBuf::from(dir);
         }
@@ -44,7 +44,7 @@ impl Scope {
     }
 
     /// Where the Debian package installs the static template units.
-    pub fn packaged_unit_dir(self) -> &'static Path {
+    pub(crate) fn packaged_unit_dir(self) -> &'static Path {
         match self {
             Scope::System => Path::new("/usr/lib/systemd/system"),
             Scope::User => Path::new("/usr/lib/systemd/user"),
@@ -53,7 +53,7 @@ impl Scope {
 
     /// The project's state directory (round counter, verdicts). Under systemd the unit's
     /// `$STATE_DIRECTORY` wins; this is the same place computed without it.
-    pub fn state_dir(self, project: &str) -> PathBuf {
+    pub(crate) fn state_dir(self, project: &str) -> PathBuf {
         match self {
             Scope::System => Path::new("/var/lib/agent-runner").join(project),
             Scope::User => xdg_dir("XDG_STATE_HOME", ".local/state")
@@ -63,7 +63,7 @@ impl Scope {
     }
 
     /// The project's default log directory when `log_dir` is not set.
-    pub fn default_log_dir(self, project: &str) -> PathBuf {
+    pub(crate) fn default_log_dir(self, project: &str) -> PathBuf {
         match self {
             Scope::System => Path::new("/var/log/agent-runner").join(project),
             Scope::User => self.state_dir(project).join("log"),
@@ -71,7 +71,7 @@ impl Scope {
     }
 
     /// `--user` for messages that suggest a command.
-    pub fn flag(self) -> &'static str {
+    pub(crate) fn flag(self) -> &'static str {
         match self {
             Scope::System => "",
             Scope::User => " --user",
@@ -80,7 +80,7 @@ impl Scope {
 }
 
 /// The home directory, or `/` when it cannot be known (a system service with no `$HOME`).
-pub fn home_dir() -> PathBuf {
+pub(crate) fn home_dir() -> PathBuf {
     env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map_or_else(|| PathBuf::from("/"), PathBuf::from)

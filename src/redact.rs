@@ -11,7 +11,7 @@ use std::sync::{LazyLock, Mutex};
 use regex::Regex;
 
 /// What a secret is replaced with.
-pub const MASK: &str = "[REDACTED]";
+pub(crate) const MASK: &str = "[REDACTED]";
 
 /// Credential values shorter than this are not registered: masking "1" everywhere would destroy
 /// every message while protecting nothing.
@@ -43,7 +43,7 @@ static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Registers a secret value so that it is masked wherever it appears from now on. Values shorter
 /// than a few characters are ignored (they would mask ordinary words).
-pub fn register_secret(value: &str) {
+pub(crate) fn register_secret(value: &str) {
     let value = value.trim();
     if value.len() < MIN_SECRET_LEN {
         return;
@@ -71,7 +71,7 @@ fn may_match(text: &str) -> bool {
 }
 
 /// `text` with every known secret masked.
-pub fn redact(text: &str) -> Cow<'_, str> {
+pub(crate) fn redact(text: &str) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
     {
         let secrets = SECRETS
@@ -100,7 +100,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 }
 
 /// Redacts every string inside a JSON value, in place.
-pub fn redact_json(value: &mut serde_json::Value) {
+pub(crate) fn redact_json(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(s) => {
             if let Cow::Owned(r) = redact(s) {

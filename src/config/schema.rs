@@ -6,7 +6,7 @@ use super::{Located, line_col};
 use crate::error::ConfigProblem;
 
 /// Keys allowed at the top level (tables included).
-pub const TOP: &[&str] = &[
+pub(super) const TOP: &[&str] = &[
     "schema_version",
     "name",
     "agent",
@@ -16,7 +16,7 @@ pub const TOP: &[&str] = &[
     "vcs",
 ];
 /// Keys allowed in `[agent]`.
-pub const AGENT: &[&str] = &[
+pub(super) const AGENT: &[&str] = &[
     "command",
     "prompt_arg_template",
     "prompt_delivery",
@@ -27,7 +27,7 @@ pub const AGENT: &[&str] = &[
     "stop_signal",
 ];
 /// Keys allowed in `[runtime]`.
-pub const RUNTIME: &[&str] = &[
+pub(super) const RUNTIME: &[&str] = &[
     "work_dir",
     "log_dir",
     "user",
@@ -48,11 +48,11 @@ pub const RUNTIME: &[&str] = &[
     "narrative_file",
 ];
 /// Keys allowed in `[prompt]` and `[phases.NAME.prompt]`.
-pub const PROMPT: &[&str] = &["files", "concat_separator"];
+pub(super) const PROMPT: &[&str] = &["files", "concat_separator"];
 /// Keys allowed in `[phases.NAME]`.
-pub const PHASE: &[&str] = &["prompt", "round_timeout_s"];
+pub(super) const PHASE: &[&str] = &["prompt", "round_timeout_s"];
 /// Keys allowed in `[vcs]`.
-pub const VCS: &[&str] = &["dirty_action", "protect"];
+pub(super) const VCS: &[&str] = &["dirty_action", "protect"];
 
 /// Keys whose removal or renaming in the seed system deserves a specific hint.
 const RENAMED: &[(&str, &str)] = &[

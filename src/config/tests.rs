@@ -121,7 +121,7 @@ fn preset_supplies_agent_defaults() {
     assert_eq!(p.runtime.grace_kill_ignore_patterns.len(), 1);
     assert_eq!(
         p.agent.output_format,
-        crate::presets::OutputFormat::ClaudeStreamJson
+        crate::config::presets::OutputFormat::ClaudeStreamJson
     );
 }
 

@@ -7,16 +7,16 @@ use regex::Regex;
 use serde::Serialize;
 
 use super::{Located, RawConfig, RawPrompt, SCHEMA_VERSION};
+use crate::config::presets::{self, OutputFormat};
 use crate::error::ConfigProblem;
 use crate::paths::{Scope, home_dir};
-use crate::presets::{self, OutputFormat};
 
 /// The project-name rule of DESIGN §2, as shown in error messages.
-pub const PROJECT_NAME_RULE: &str =
+pub(crate) const PROJECT_NAME_RULE: &str =
     "a letter or digit, then up to 63 letters, digits, `_`, `.` or `-`";
 
 /// Whether `name` is a valid project name (and therefore a valid unit instance name as it is).
-pub fn valid_project_name(name: &str) -> bool {
+pub(crate) fn valid_project_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= 64
@@ -28,7 +28,7 @@ pub fn valid_project_name(name: &str) -> bool {
 
 /// A validated project: everything a command needs, with defaults applied and paths absolute.
 #[derive(Debug, Clone, Serialize)]
-pub struct Project {
+pub(crate) struct Project {
     /// The project (and unit instance) name.
     pub name: String,
     /// The TOML file it was read from.
@@ -49,7 +49,7 @@ pub struct Project {
 
 /// `[agent]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Agent {
+pub(crate) struct Agent {
     /// argv of the agent, before the prompt arguments.
     pub command: Vec<String>,
     /// Arguments appended after `command`; `{prompt}` / `{prompt_file}` are substituted.
@@ -73,7 +73,7 @@ pub struct Agent {
 /// How the assembled prompt reaches the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum PromptDelivery {
+pub(crate) enum PromptDelivery {
     /// Written to the agent's stdin, which is then closed.
     Stdin,
     /// Substituted for `{prompt}` in the arguments (visible in `ps`).
@@ -84,7 +84,7 @@ pub enum PromptDelivery {
 
 /// The agent's cooperative stop signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum StopSignal {
+pub(crate) enum StopSignal {
     /// SIGINT (claude finishes its turn on it).
     #[serde(rename = "SIGINT")]
     Int,
@@ -95,7 +95,7 @@ pub enum StopSignal {
 
 /// `[runtime]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Runtime {
+pub(crate) struct Runtime {
     /// The agent's working directory (a git repository).
     pub work_dir: PathBuf,
     /// Round logs, the events mirror and `.agent-done`.
@@ -140,7 +140,7 @@ pub struct Runtime {
 /// `transient_error_action`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TransientAction {
+pub(crate) enum TransientAction {
     /// Wait until the reset time (or the class default), then resume.
     BackOff,
     /// Halt the loop.
@@ -151,7 +151,7 @@ pub enum TransientAction {
 
 /// `[prompt]` or a phase's prompt.
 #[derive(Debug, Clone, Serialize)]
-pub struct PromptSpec {
+pub(crate) struct PromptSpec {
     /// Files concatenated into the prompt, in order.
     pub files: Vec<PathBuf>,
     /// Put between two files.
@@ -160,7 +160,7 @@ pub struct PromptSpec {
 
 /// One `[phases.NAME]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Phase {
+pub(crate) struct Phase {
     /// The phase name.
     pub name: String,
     /// The prompt for rounds of this phase.
@@ -171,7 +171,7 @@ pub struct Phase {
 
 /// `[vcs]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Vcs {
+pub(crate) struct Vcs {
     /// What to do with a dirty tree after a round.
     pub dirty_action: DirtyAction,
     /// Paths never stashed nor committed (absolute).
@@ -181,7 +181,7 @@ pub struct Vcs {
 /// `dirty_action`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum DirtyAction {
+pub(crate) enum DirtyAction {
     /// Leave the tree as it is.
     Ignore,
     /// `git stash push` what the agent left (the SHA is recorded).
@@ -196,7 +196,7 @@ fn serialize_regexes<S: serde::Serializer>(v: &[Regex], s: S) -> Result<S::Ok, S
 
 impl Project {
     /// The phase for round `round` (1-based), by rotation.
-    pub fn phase_for_round(&self, round: u64) -> Option<&Phase> {
+    pub(crate) fn phase_for_round(&self, round: u64) -> Option<&Phase> {
         if self.phases.is_empty() {
             return None;
         }
@@ -206,7 +206,7 @@ impl Project {
     }
 
     /// The path of the `.agent-done` sentinel.
-    pub fn agent_done_file(&self) -> PathBuf {
+    pub(crate) fn agent_done_file(&self) -> PathBuf {
         self.runtime.log_dir.join(".agent-done")
     }
 }
@@ -611,7 +611,7 @@ pub(super) fn validate(
             );
             None
         }
-        Some(s) => match crate::schedule::coarse(s) {
+        Some(s) => match crate::config::schedule::coarse(s) {
             Ok(()) => Some(s.to_string()),
             Err(msg) => {
                 c.fail_hint(

@@ -9,21 +9,21 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
-use crate::presets::OutputFormat;
-use crate::state::Outcome;
+use crate::config::presets::OutputFormat;
+use crate::round::state::Outcome;
 
 /// Lines longer than this are cut (the rest is still logged, just not parsed).
-pub const LINE_CAP: usize = 512 * 1024;
+pub(crate) const LINE_CAP: usize = 512 * 1024;
 /// Only this much of a text line is pattern-matched (errors are short; tool output is not).
 const PATTERN_WINDOW: usize = 4096;
 /// How much of the end of the output is kept (for failure patterns and crash reports).
-pub const TAIL_CAP: usize = 64 * 1024;
+pub(crate) const TAIL_CAP: usize = 64 * 1024;
 /// Excerpts kept for events.
 const RAW_CAP: usize = 200;
 
 /// A transient error's class, with its default back-off.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transient {
+pub(crate) struct Transient {
     /// `rate_limit_account`, `rate_limit_model`, `api_transient_5xx`, `api_timeout`, `network`.
     pub class: &'static str,
     /// Server-given reset time (epoch seconds), when present and plausible.
@@ -34,7 +34,7 @@ pub struct Transient {
 
 impl Transient {
     /// How long to wait when the server gave no reset time.
-    pub fn default_back_off_s(&self) -> u64 {
+    pub(crate) fn default_back_off_s(&self) -> u64 {
         match self.class {
             "rate_limit_account" => 1800,
             "api_timeout" | "network" => 30,
@@ -46,7 +46,7 @@ impl Transient {
 /// Token usage and cost from the agent's final record(s). `None` fields were not reported (or
 /// reported as nonsense).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Usage {
+pub(crate) struct Usage {
     /// Input tokens.
     pub input_tokens: Option<u64>,
     /// Output tokens.
@@ -73,7 +73,7 @@ impl Usage {
     }
 
     /// The event payload (only known fields).
-    pub fn to_json(&self, model: Option<&str>) -> Value {
+    pub(crate) fn to_json(&self, model: Option<&str>) -> Value {
         let mut m = serde_json::Map::new();
         let mut put = |k: &str, v: Option<Value>| {
             if let Some(v) = v {
@@ -99,7 +99,7 @@ impl Usage {
 
 /// Everything the stream told us.
 #[derive(Debug, Clone, Default)]
-pub struct Findings {
+pub(crate) struct Findings {
     /// A transient error from a structured record (outranks everything but check-in/stop).
     pub transient: Option<Transient>,
     /// An authentication failure from a structured record.
@@ -123,7 +123,7 @@ pub struct Findings {
 }
 
 /// The incremental line scanner.
-pub struct Scanner {
+pub(crate) struct Scanner {
     format: OutputFormat,
     marker: Option<Vec<u8>>,
     line: Vec<u8>,
@@ -139,7 +139,7 @@ pub struct Scanner {
 impl Scanner {
     /// A scanner for `format`, watching for `marker`; `now` (epoch seconds) bounds plausible
     /// reset times.
-    pub fn new(format: OutputFormat, marker: Option<&str>, now: u64) -> Self {
+    pub(crate) fn new(format: OutputFormat, marker: Option<&str>, now: u64) -> Self {
         Self {
             format,
             marker: marker
@@ -155,7 +155,7 @@ impl Scanner {
     }
 
     /// Feeds a chunk of output. Returns true when the terminal marker was seen for the first time.
-    pub fn feed(&mut self, mut chunk: &[u8]) -> bool {
+    pub(crate) fn feed(&mut self, mut chunk: &[u8]) -> bool {
         let before = self.marker_seen;
         self.keep_tail(chunk);
         while !chunk.is_empty() {
@@ -172,7 +172,7 @@ impl Scanner {
     }
 
     /// Processes a last line without a newline (a truncated stream).
-    pub fn finish(&mut self) -> bool {
+    pub(crate) fn finish(&mut self) -> bool {
         let before = self.marker_seen;
         if !self.line.is_empty() || self.overflow {
             self.end_line();
@@ -224,7 +224,7 @@ impl Scanner {
     }
 
     /// The last bytes of output (at most [`TAIL_CAP`]).
-    pub fn tail(&self) -> &[u8] {
+    pub(crate) fn tail(&self) -> &[u8] {
         &self.tail
     }
 
@@ -232,7 +232,7 @@ impl Scanner {
     /// the end (such failures end a run, and scanning every line of a 100 MB stream would cost
     /// more than the round is worth); JSON lines of stream formats are the agent's tool traffic,
     /// not its own errors, and are skipped.
-    pub fn scan_tail(&mut self) {
+    pub(crate) fn scan_tail(&mut self) {
         let tail = std::mem::take(&mut self.tail);
         let json_format = self.format != OutputFormat::Text;
         let mut lines = tail.split(|&b| b == b'\n');
@@ -470,7 +470,7 @@ impl Scanner {
 
 /// How the agent's run ended, as the supervisor saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     /// The agent exited with this code.
     Exited(i32),
     /// The agent died of this signal without being asked to.
@@ -487,7 +487,7 @@ pub enum Ending {
 
 /// The verdict on a round: outcome plus the detail (transient class, auth/network excerpt).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Classified {
+pub(crate) struct Classified {
     /// The outcome.
     pub outcome: Outcome,
     /// Class or detail.
@@ -499,7 +499,7 @@ pub struct Classified {
 }
 
 /// Classifies a round from how it ended and what its output said.
-pub fn classify(ending: Ending, f: &Findings) -> Classified {
+pub(crate) fn classify(ending: Ending, f: &Findings) -> Classified {
     let plain = |outcome: Outcome, classification: Option<String>| Classified {
         outcome,
         classification,
@@ -688,7 +688,7 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
 }
 
 /// At most [`RAW_CAP`] characters of `s`, on one line.
-pub fn excerpt(s: &str) -> String {
+pub(crate) fn excerpt(s: &str) -> String {
     let one_line: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

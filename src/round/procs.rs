@@ -10,7 +10,7 @@ use regex::Regex;
 
 /// One process.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Proc {
+pub(crate) struct Proc {
     /// Its pid.
     pub pid: i32,
     /// Its parent.
@@ -27,7 +27,7 @@ pub struct Proc {
 
 impl Proc {
     /// Whether it is still running (not a zombie waiting to be reaped).
-    pub fn live(&self) -> bool {
+    pub(crate) fn live(&self) -> bool {
         !matches!(self.state, 'Z' | 'X' | 'x')
     }
 }
@@ -77,7 +77,7 @@ fn all() -> Vec<Proc> {
 
 /// The round's processes: members of process group `pgid` and every descendant of `root`
 /// (the runner itself, excluded).
-pub fn round_members(pgid: i32, root: i32) -> Vec<Proc> {
+pub(crate) fn round_members(pgid: i32, root: i32) -> Vec<Proc> {
     let procs = all();
     let mut mine: Vec<i32> = vec![root];
     let mut out: Vec<Proc> = Vec::new();
@@ -101,7 +101,7 @@ pub fn round_members(pgid: i32, root: i32) -> Vec<Proc> {
 /// A cheap check (two syscalls, no /proc scan) whether the round may still have processes: its
 /// group still exists, or the runner still has children (as a subreaper, it inherits every orphan
 /// of the agent). `false` is certain; `true` needs [`round_members`] to say who.
-pub fn maybe_alive(pgid: i32) -> bool {
+pub(crate) fn maybe_alive(pgid: i32) -> bool {
     if killpg(Pid::from_raw(pgid), None).is_ok() {
         return true;
     }
@@ -114,7 +114,11 @@ pub fn maybe_alive(pgid: i32) -> bool {
 
 /// The live members other than `leader`, split into those that keep a finished round alive and
 /// those matching an ignore pattern.
-pub fn live_workers(members: &[Proc], leader: i32, ignore: &[Regex]) -> (Vec<Proc>, Vec<Proc>) {
+pub(crate) fn live_workers(
+    members: &[Proc],
+    leader: i32,
+    ignore: &[Regex],
+) -> (Vec<Proc>, Vec<Proc>) {
     members
         .iter()
         .filter(|p| p.live() && p.pid != leader)
@@ -123,7 +127,7 @@ pub fn live_workers(members: &[Proc], leader: i32, ignore: &[Regex]) -> (Vec<Pro
 }
 
 /// Sends `signal` to the group and to every other member. Returns how many were signalled.
-pub fn signal_all(pgid: i32, root: i32, signal: Signal) -> usize {
+pub(crate) fn signal_all(pgid: i32, root: i32, signal: Signal) -> usize {
     let _ = killpg(Pid::from_raw(pgid), signal);
     let members = round_members(pgid, root);
     for p in &members {
@@ -135,7 +139,7 @@ pub fn signal_all(pgid: i32, root: i32, signal: Signal) -> usize {
 }
 
 /// `name(pid)` list for events.
-pub fn describe(procs: &[Proc]) -> serde_json::Value {
+pub(crate) fn describe(procs: &[Proc]) -> serde_json::Value {
     procs
         .iter()
         .take(20)
@@ -150,7 +154,7 @@ pub fn describe(procs: &[Proc]) -> serde_json::Value {
 }
 
 /// The peak resident set size of this process, in KiB (VmHWM), when /proc tells.
-pub fn peak_rss_kib() -> Option<u64> {
+pub(crate) fn peak_rss_kib() -> Option<u64> {
     let status = fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()

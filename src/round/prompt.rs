@@ -6,7 +6,7 @@ use crate::config::{Project, PromptDelivery, PromptSpec};
 use crate::error::{ConfigProblem, Error, Result};
 
 /// The prompt files of `spec`, read and joined with its separator.
-pub fn assemble(spec: &PromptSpec, source: &Path) -> Result<String> {
+pub(crate) fn assemble(spec: &PromptSpec, source: &Path) -> Result<String> {
     let mut parts = Vec::with_capacity(spec.files.len());
     for file in &spec.files {
         let text = std::fs::read_to_string(file).map_err(|e| {
@@ -25,7 +25,7 @@ pub fn assemble(spec: &PromptSpec, source: &Path) -> Result<String> {
 
 /// The agent's argv: the command, then the prompt arguments with `{prompt}` (argv delivery) or
 /// `{prompt_file}` (file delivery) substituted.
-pub fn argv(project: &Project, prompt: &str, prompt_file: Option<&Path>) -> Vec<String> {
+pub(crate) fn argv(project: &Project, prompt: &str, prompt_file: Option<&Path>) -> Vec<String> {
     let agent = &project.agent;
     let file = prompt_file
         .map(|p| p.display().to_string())

@@ -19,7 +19,7 @@ use nix::unistd::Pid;
 
 /// Spawns `program` with `argv` (argv[0] included) and exactly `env`, its stdin, stdout and
 /// stderr connected to `stdio`, in the current directory. Returns the pid (also its group).
-pub fn spawn(
+pub(crate) fn spawn(
     program: &Path,
     argv: &[String],
     env: &BTreeMap<OsString, OsString>,

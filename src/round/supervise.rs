@@ -73,7 +73,7 @@ const AFTER_KILL: Duration = Duration::from_secs(2);
 
 /// The time limits of one round.
 #[derive(Debug, Clone)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Hard limit.
     pub timeout: Duration,
     /// Time to first output or check-in.
@@ -94,7 +94,7 @@ pub struct Limits {
 
 /// Why the runner is killing the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Why {
+pub(crate) enum Why {
     /// round_timeout_s.
     Timeout,
     /// No output for watchdog_s.
@@ -111,7 +111,7 @@ pub enum Why {
 
 /// Things worth an event while the round runs.
 #[derive(Debug)]
-pub enum Note<'a> {
+pub(crate) enum Note<'a> {
     /// The agent showed life: `via` is `output` or `checkin`.
     CheckedIn {
         /// How.
@@ -132,7 +132,7 @@ pub enum Note<'a> {
 
 /// What happened.
 #[derive(Debug)]
-pub struct Report {
+pub(crate) struct Report {
     /// How the agent's run ended.
     pub ending: Ending,
     /// Its exit code, when it exited.
@@ -196,12 +196,12 @@ struct Killing {
 }
 
 /// Tells systemd (a no-op without `$NOTIFY_SOCKET`).
-pub fn notify(states: &[NotifyState<'_>]) {
+pub(crate) fn notify(states: &[NotifyState<'_>]) {
     let _ = sd_notify::notify(states);
 }
 
 /// The running agent and everything needed to watch it.
-pub struct Watch<'a> {
+pub(crate) struct Watch<'a> {
     /// The agent's pid (also its process group).
     pub pid: i32,
     /// Read end of the merged stdout+stderr pipe.
@@ -225,7 +225,7 @@ pub struct Watch<'a> {
 impl Watch<'_> {
     /// Runs until the agent and everything it started are gone.
     #[allow(clippy::too_many_lines)]
-    pub fn run(mut self, note: &mut dyn FnMut(Note<'_>)) -> Report {
+    pub(crate) fn run(mut self, note: &mut dyn FnMut(Note<'_>)) -> Report {
         let start = Instant::now();
         let me = i32::try_from(std::process::id()).unwrap_or(0);
         let pgid = self.pid;

@@ -9,11 +9,11 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 
 use crate::config::{DirtyAction, Project};
-use crate::event::Kind;
+use crate::events::Kind;
 
 /// What the VCS step did, as events to emit (kind, message, payload) and a stash SHA.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Events to emit, in order.
     pub events: Vec<(Kind, String, Value)>,
     /// The stash commit created, if any.
@@ -110,7 +110,7 @@ fn dirty_files(dir: &Path, specs: &[String]) -> Result<Vec<String>, String> {
 
 /// Runs the project's dirty_action after round `round`. `extra` are more paths never touched
 /// (agent-runner's own state directory when it lies in the work tree).
-pub fn after_round(
+pub(crate) fn after_round(
     project: &Project,
     round: u64,
     phase: Option<&str>,

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The binary under test.
-pub fn binary() -> PathBuf {
+pub(crate) fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_agent-runner"))
 }
 
 /// A test case: a scratch directory plus a command line.
-pub struct Test {
+pub(crate) struct Test {
     pub dir: tempfile::TempDir,
     args: Vec<String>,
     env: Vec<(String, String)>,
@@ -19,14 +19,14 @@ pub struct Test {
 
 /// What a run produced.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     pub status: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Test {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_dir = dir.path().join("etc");
         let unit_dir = dir.path().join("units");
@@ -49,12 +49,12 @@ impl Test {
     }
 
     /// The scratch directory.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// Writes `contents` to `rel` inside the scratch directory (parents created).
-    pub fn file(self, rel: &str, contents: &str) -> Self {
+    pub(crate) fn file(self, rel: &str, contents: &str) -> Self {
         let path = self.dir.path().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, contents).unwrap();
@@ -62,7 +62,7 @@ impl Test {
     }
 
     /// Makes `rel` a git repository (a `.git` directory is enough for the battery).
-    pub fn git_repo(self, rel: &str) -> Self {
+    pub(crate) fn git_repo(self, rel: &str) -> Self {
         let path = self.dir.path().join(rel);
         std::fs::create_dir_all(&path).unwrap();
         let ok = Command::new("git")
@@ -77,7 +77,7 @@ impl Test {
     }
 
     /// Appends arguments; `{dir}` is replaced by the scratch directory.
-    pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
+    pub(crate) fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
         let dir = self.dir.path().display().to_string();
         self.args
             .extend(args.into_iter().map(|a| a.as_ref().replace("{dir}", &dir)));
@@ -85,24 +85,24 @@ impl Test {
     }
 
     /// Sets an environment variable for the run.
-    pub fn env(mut self, key: &str, value: &str) -> Self {
+    pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
         self
     }
 
     /// Feeds stdin.
-    pub fn stdin(mut self, data: &[u8]) -> Self {
+    pub(crate) fn stdin(mut self, data: &[u8]) -> Self {
         self.stdin = Some(data.to_vec());
         self
     }
 
     /// Runs the binary and returns what it did.
-    pub fn run(&self) -> Run {
+    pub(crate) fn run(&self) -> Run {
         self.run_with(&[])
     }
 
     /// Runs the binary with `extra` arguments after the configured ones.
-    pub fn run_with(&self, extra: &[&str]) -> Run {
+    pub(crate) fn run_with(&self, extra: &[&str]) -> Run {
         let mut cmd = Command::new(binary());
         cmd.args(&self.args)
             .args(extra)
@@ -139,7 +139,7 @@ impl Test {
 impl Run {
     /// Asserts the exit status, printing the output when it differs.
     #[track_caller]
-    pub fn status(&self, expected: i32) -> &Self {
+    pub(crate) fn status(&self, expected: i32) -> &Self {
         assert_eq!(
             self.status, expected,
             "unexpected exit status\nstdout:\n{}\nstderr:\n{}",
@@ -150,7 +150,7 @@ impl Run {
 
     /// Asserts that stdout or stderr contains `needle`.
     #[track_caller]
-    pub fn output_contains(&self, needle: &str) -> &Self {
+    pub(crate) fn output_contains(&self, needle: &str) -> &Self {
         assert!(
             self.stdout.contains(needle) || self.stderr.contains(needle),
             "output lacks {needle:?}\nstdout:\n{}\nstderr:\n{}",
@@ -162,7 +162,7 @@ impl Run {
 
     /// Asserts that nothing looks like a Rust panic or backtrace.
     #[track_caller]
-    pub fn no_panic(&self) -> &Self {
+    pub(crate) fn no_panic(&self) -> &Self {
         for text in [&self.stdout, &self.stderr] {
             assert!(
                 !text.contains("panicked at") && !text.contains("RUST_BACKTRACE"),

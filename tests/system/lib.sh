@@ -42,7 +42,7 @@ boot() {
         SANDBOX_BIND_RO="$BIN:/usr/bin/agent-runner $SYSTEM_DIR/agents:/usr/local/lib/agent-runner-test $ROOT:/repo" \
         sandbox up 2>&1 | sed 's/^/  /' >&2
     [[ ${PIPESTATUS[0]} == 0 ]] || fail "the sandbox did not boot"
-    # A catalog the packaging builds from src/event.rs, when it exists: journalctl -x shows it.
+    # A catalog the packaging builds from src/events/mod.rs, when it exists: journalctl -x shows it.
     local catalog
     for catalog in "$ROOT"/packaging/*.catalog "$ROOT"/target/*.catalog; do
         [[ -f $catalog ]] || continue
@@ -66,7 +66,7 @@ finish() {
     exit "$rc"
 }
 
-# Every agent-runner event the scenario produced carries the MESSAGE_ID src/event.rs gives its
+# Every agent-runner event the scenario produced carries the MESSAGE_ID src/events/mod.rs gives its
 # kind (and a project); prints the kinds seen.
 check_message_ids() {
     local kinds kind id
@@ -75,7 +75,7 @@ check_message_ids() {
     [[ -n $kinds ]] || return 0
     while read -r kind id project; do
         [[ $(message_id "$kind") == "$id" ]] ||
-            fail "event $kind was logged with MESSAGE_ID $id; src/event.rs says '$(message_id "$kind")'"
+            fail "event $kind was logged with MESSAGE_ID $id; src/events/mod.rs says '$(message_id "$kind")'"
         [[ -n $project ]] || fail "event $kind was logged without AGENT_RUNNER_PROJECT"
     done <<<"$kinds"
     log "event kinds in the journal: $(cut -d' ' -f1 <<<"$kinds" | sort -u | paste -sd' ')"
@@ -159,9 +159,9 @@ journal_count() { journal_events "$1" "$2" | grep -c . || true; }
 # exits 0 on empty input).
 jq_count() { jq -c "select($1)" 2>/dev/null | grep -c . || true; }
 
-# The MESSAGE_ID of an event kind, from the single source (src/event.rs).
+# The MESSAGE_ID of an event kind, from the single source (src/events/mod.rs).
 message_id() {
-    sed -nE "s/^ *[A-Za-z]+, \"$1\", \"([0-9a-f]{32})\".*/\1/p" "$ROOT/src/event.rs"
+    sed -nE "s/^ *[A-Za-z]+, \"$1\", \"([0-9a-f]{32})\".*/\1/p" "$ROOT/src/events/mod.rs"
 }
 
 # assert_event PROJECT EVENT [FIELD=VALUE...]: within 5 s, an entry of EVENT carries the kind's
@@ -171,7 +171,7 @@ assert_event() {
     local project=$1 event=$2 id entries deadline
     shift 2
     id=$(message_id "$event")
-    [[ -n $id ]] || fail "event kind $event is not in src/event.rs"
+    [[ -n $id ]] || fail "event kind $event is not in src/events/mod.rs"
     local filter=".MESSAGE_ID == \"$id\" and .AGENT_RUNNER_PROJECT == \"$project\""
     local kv key value
     for kv in "$@"; do

@@ -17,20 +17,20 @@ use sha2::{Digest, Sha256};
 use crate::config::Project;
 use crate::error::{Error, Result};
 use crate::paths::Scope;
-use crate::sysver::Features;
+use crate::systemd::version::Features;
 
 /// The header line that marks a file as written by `agent-runner generate`.
-pub const SOURCE_MARK: &str = "# agent-runner-source: ";
+pub(crate) const SOURCE_MARK: &str = "# agent-runner-source: ";
 /// The header line carrying the hash of the inputs.
-pub const HASH_MARK: &str = "# agent-runner-inputs: sha256:";
+pub(crate) const HASH_MARK: &str = "# agent-runner-inputs: sha256:";
 /// The header line that marks a template unit installed by `generate` (no package present).
-pub const TEMPLATE_MARK: &str = "# agent-runner-template: ";
+pub(crate) const TEMPLATE_MARK: &str = "# agent-runner-template: ";
 
 /// The drop-in file name inside each `UNIT.d/` directory.
-pub const DROP_IN_NAME: &str = "50-agent-runner.conf";
+pub(crate) const DROP_IN_NAME: &str = "50-agent-runner.conf";
 
 /// Names of the template units, in rendering order.
-pub const TEMPLATE_UNITS: &[&str] = &[
+pub(crate) const TEMPLATE_UNITS: &[&str] = &[
     "agent-runner@.service",
     "agent-runner@.timer",
     "agent-runner@.path",
@@ -40,7 +40,7 @@ pub const TEMPLATE_UNITS: &[&str] = &[
 
 /// One file to write, relative to the unit directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitFile {
+pub(crate) struct UnitFile {
     /// Path relative to the unit directory, e.g. `agent-runner@demo.service.d/50-agent-runner.conf`.
     pub path: PathBuf,
     /// The file's contents.
@@ -49,7 +49,7 @@ pub struct UnitFile {
 
 /// What rendering needs besides the project.
 #[derive(Debug, Clone)]
-pub struct RenderOptions {
+pub(crate) struct RenderOptions {
     /// The binary ExecStart= runs.
     pub exec: PathBuf,
     /// What the target systemd understands.
@@ -59,38 +59,42 @@ pub struct RenderOptions {
 }
 
 /// The static template for `unit` in `scope`, exactly as shipped in units/.
-pub fn template_text(scope: Scope, unit: &str) -> Option<&'static str> {
+pub(crate) fn template_text(scope: Scope, unit: &str) -> Option<&'static str> {
     Some(match (scope, unit) {
         (Scope::System, "agent-runner@.service") => {
-            include_str!("../units/system/agent-runner@.service")
+            include_str!("../../units/system/agent-runner@.service")
         }
         (Scope::System, "agent-runner@.timer") => {
-            include_str!("../units/system/agent-runner@.timer")
+            include_str!("../../units/system/agent-runner@.timer")
         }
-        (Scope::System, "agent-runner@.path") => include_str!("../units/system/agent-runner@.path"),
+        (Scope::System, "agent-runner@.path") => {
+            include_str!("../../units/system/agent-runner@.path")
+        }
         (Scope::System, "agent-runner-loop@.service") => {
-            include_str!("../units/system/agent-runner-loop@.service")
+            include_str!("../../units/system/agent-runner-loop@.service")
         }
         (Scope::System, "agent-runner-halt@.service") => {
-            include_str!("../units/system/agent-runner-halt@.service")
+            include_str!("../../units/system/agent-runner-halt@.service")
         }
         (Scope::User, "agent-runner@.service") => {
-            include_str!("../units/user/agent-runner@.service")
+            include_str!("../../units/user/agent-runner@.service")
         }
-        (Scope::User, "agent-runner@.timer") => include_str!("../units/user/agent-runner@.timer"),
-        (Scope::User, "agent-runner@.path") => include_str!("../units/user/agent-runner@.path"),
+        (Scope::User, "agent-runner@.timer") => {
+            include_str!("../../units/user/agent-runner@.timer")
+        }
+        (Scope::User, "agent-runner@.path") => include_str!("../../units/user/agent-runner@.path"),
         (Scope::User, "agent-runner-loop@.service") => {
-            include_str!("../units/user/agent-runner-loop@.service")
+            include_str!("../../units/user/agent-runner-loop@.service")
         }
         (Scope::User, "agent-runner-halt@.service") => {
-            include_str!("../units/user/agent-runner-halt@.service")
+            include_str!("../../units/user/agent-runner-halt@.service")
         }
         _ => return None,
     })
 }
 
 /// The template units for `scope`, with every command pointing at `exec`, marked as generated.
-pub fn templates(scope: Scope, exec: &Path) -> Vec<UnitFile> {
+pub(crate) fn templates(scope: Scope, exec: &Path) -> Vec<UnitFile> {
     let exec = sd_word(&exec.to_string_lossy());
     TEMPLATE_UNITS
         .iter()
@@ -107,7 +111,7 @@ pub fn templates(scope: Scope, exec: &Path) -> Vec<UnitFile> {
 }
 
 /// sha256 of the project's TOML text: what drift detection compares.
-pub fn inputs_hash(toml_text: &str) -> String {
+pub(crate) fn inputs_hash(toml_text: &str) -> String {
     let digest = Sha256::digest(toml_text.as_bytes());
     digest.iter().fold(String::with_capacity(64), |mut hex, b| {
         let _ = write!(hex, "{b:02x}");
@@ -116,7 +120,7 @@ pub fn inputs_hash(toml_text: &str) -> String {
 }
 
 /// The generated header of a file: (source TOML, inputs hash), if it has one.
-pub fn parse_header(contents: &str) -> Option<(PathBuf, String)> {
+pub(crate) fn parse_header(contents: &str) -> Option<(PathBuf, String)> {
     let mut source = None;
     let mut hash = None;
     for line in contents.lines().take_while(|l| l.starts_with('#')) {
@@ -164,7 +168,7 @@ struct Credential {
 }
 
 /// The per-project drop-ins of `project`, whose TOML text is `toml_text`.
-pub fn render_project(
+pub(crate) fn render_project(
     project: &Project,
     toml_text: &str,
     options: &RenderOptions,
@@ -306,7 +310,7 @@ pub fn render_project(
 
 /// The files whose existence ends the loop, in the order the halt step reports them: the
 /// operator's stop file, the agent's `.agent-done`, and the halt request a round writes.
-pub fn stop_paths(project: &Project) -> Vec<PathBuf> {
+pub(crate) fn stop_paths(project: &Project) -> Vec<PathBuf> {
     let mut paths = Vec::new();
     if let Some(stop) = &project.runtime.stop_file {
         paths.push(stop.clone());
@@ -318,7 +322,7 @@ pub fn stop_paths(project: &Project) -> Vec<PathBuf> {
 
 /// Where a round writes its halt request. The units watch the state directory systemd creates
 /// for the round service (`StateDirectory=`), which is this path.
-pub fn halt_request_file(project: &Project) -> PathBuf {
+pub(crate) fn halt_request_file(project: &Project) -> PathBuf {
     project.scope.state_dir(&project.name).join("halt-request")
 }
 
@@ -335,12 +339,18 @@ fn environment() -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     let templates = [
-        ("service.conf", include_str!("../templates/service.conf.j2")),
-        ("timer.conf", include_str!("../templates/timer.conf.j2")),
-        ("path.conf", include_str!("../templates/path.conf.j2")),
-        ("loop.conf", include_str!("../templates/loop.conf.j2")),
-        ("halt.conf", include_str!("../templates/halt.conf.j2")),
-        ("sandbox.conf", include_str!("../templates/sandbox.conf.j2")),
+        (
+            "service.conf",
+            include_str!("../../templates/service.conf.j2"),
+        ),
+        ("timer.conf", include_str!("../../templates/timer.conf.j2")),
+        ("path.conf", include_str!("../../templates/path.conf.j2")),
+        ("loop.conf", include_str!("../../templates/loop.conf.j2")),
+        ("halt.conf", include_str!("../../templates/halt.conf.j2")),
+        (
+            "sandbox.conf",
+            include_str!("../../templates/sandbox.conf.j2"),
+        ),
     ];
     for (name, source) in templates {
         env.add_template(name, source)
@@ -371,7 +381,7 @@ fn tidy(text: &str) -> String {
 }
 
 /// The owner of `dir` when it is not root: the default user rounds run as.
-pub fn work_dir_owner(dir: &Path) -> Option<String> {
+pub(crate) fn work_dir_owner(dir: &Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let uid = std::fs::metadata(dir).ok()?.uid();
     if uid == 0 {
@@ -385,7 +395,7 @@ pub fn work_dir_owner(dir: &Path) -> Option<String> {
 
 /// One word of an `Exec*=` command line: specifiers (`%`) and variables (`$`) are escaped, and
 /// the word is double-quoted when it contains anything but plainly safe characters.
-pub fn sd_word(word: &str) -> String {
+pub(crate) fn sd_word(word: &str) -> String {
     let safe = !word.is_empty()
         && word
             .chars()
@@ -409,7 +419,7 @@ pub fn sd_word(word: &str) -> String {
 
 /// A path for a path-valued setting: specifiers escaped, quoted when it contains whitespace or
 /// quotes (settings that take lists, such as ReadWritePaths=, split on whitespace).
-pub fn sd_path(path: &str) -> String {
+pub(crate) fn sd_path(path: &str) -> String {
     let escaped = path.replace('%', "%%");
     if escaped
         .chars()

@@ -25,7 +25,7 @@ const TIMER_IFACE: &str = "org.freedesktop.systemd1.Timer";
 const PATH_IFACE: &str = "org.freedesktop.systemd1.Path";
 
 /// One row of `ListUnitsByPatterns`.
-pub type ListedUnitRow = (
+pub(crate) type ListedUnitRow = (
     String,
     String,
     String,
@@ -111,7 +111,7 @@ pub trait Manager {
 
 /// What a read command wants to know about one unit, in plain types.
 #[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct UnitInfo {
+pub(crate) struct UnitInfo {
     /// The unit name.
     pub name: String,
     /// loaded, not-found, bad-setting, masked, …
@@ -152,7 +152,7 @@ pub struct UnitInfo {
 
 impl UnitInfo {
     /// The unit is running or about to (`active`, `activating`, `reloading`).
-    pub fn is_up(&self) -> bool {
+    pub(crate) fn is_up(&self) -> bool {
         matches!(
             self.active_state.as_str(),
             "active" | "activating" | "reloading" | "deactivating"
@@ -160,14 +160,14 @@ impl UnitInfo {
     }
 
     /// The unit is failed because its start limit was hit.
-    pub fn start_limit_hit(&self) -> bool {
+    pub(crate) fn start_limit_hit(&self) -> bool {
         self.result == "start-limit-hit"
     }
 }
 
 /// A unit as `ListUnitsByPatterns` reports it: name and states filled in, and where to ask more.
 #[derive(Debug, Clone)]
-pub struct ListedUnit {
+pub(crate) struct ListedUnit {
     /// Name, load, active and sub state (the other fields are empty).
     pub info: UnitInfo,
     /// The unit's object path.
@@ -178,7 +178,7 @@ pub struct ListedUnit {
 
 /// How a job ended (`JobRemoved`'s result string: done, failed, canceled, timeout, dependency, …).
 #[derive(Debug, Clone)]
-pub struct JobResult {
+pub(crate) struct JobResult {
     /// The unit the job was for.
     pub unit: String,
     /// systemd's result word.
@@ -186,7 +186,7 @@ pub struct JobResult {
 }
 
 /// A connection to one systemd manager.
-pub struct Bus {
+pub(crate) struct Bus {
     scope: Scope,
     host: Option<String>,
     conn: zbus::Connection,
@@ -204,7 +204,7 @@ impl Drop for Bus {
 
 impl Bus {
     /// Connects to the manager of `scope`, on `host` over SSH when one is given.
-    pub fn connect(scope: Scope, host: Option<&str>) -> Result<Self> {
+    pub(crate) fn connect(scope: Scope, host: Option<&str>) -> Result<Self> {
         match host {
             None => zbus::block_on(async {
                 let conn = match scope {
@@ -224,7 +224,7 @@ impl Bus {
     }
 
     /// The scope this bus serves.
-    pub fn scope(&self) -> Scope {
+    pub(crate) fn scope(&self) -> Scope {
         self.scope
     }
 
@@ -237,20 +237,20 @@ impl Bus {
     }
 
     /// The manager's version string; the cheapest proof that systemd answers.
-    pub fn version(&self) -> Result<String> {
+    pub(crate) fn version(&self) -> Result<String> {
         let manager = self.manager()?;
         zbus::block_on(manager.version()).map_err(|e| self.unreachable(&e))
     }
 
     /// `daemon-reload`.
-    pub fn reload(&self) -> Result<()> {
+    pub(crate) fn reload(&self) -> Result<()> {
         let manager = self.manager()?;
         zbus::block_on(manager.reload())
             .map_err(|e| call_error(self.scope, "reloading systemd", &e))
     }
 
     /// Everything [`UnitInfo`] holds about `unit`, loading the unit when systemd has not yet.
-    pub fn unit(&self, unit: &str) -> Result<UnitInfo> {
+    pub(crate) fn unit(&self, unit: &str) -> Result<UnitInfo> {
         let manager = self.manager()?;
         zbus::block_on(async {
             let path = manager
@@ -261,25 +261,8 @@ impl Bus {
         })
     }
 
-    /// The units whose names match `patterns`, each with its full [`UnitInfo`]. Only units
-    /// systemd has loaded are listed (a never-started instance is not).
-    pub fn units_matching(&self, patterns: &[&str]) -> Result<Vec<UnitInfo>> {
-        let manager = self.manager()?;
-        zbus::block_on(async {
-            let rows = manager
-                .list_units_by_patterns(&[], patterns)
-                .await
-                .map_err(|e| call_error(self.scope, "listing units", &e))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(self.unit_at(&row.0, &row.6).await?);
-            }
-            Ok(out)
-        })
-    }
-
     /// The loaded units matching `patterns`, with their states and object paths (one call).
-    pub fn list(&self, patterns: &[&str]) -> Result<Vec<ListedUnit>> {
+    pub(crate) fn list(&self, patterns: &[&str]) -> Result<Vec<ListedUnit>> {
         let manager = self.manager()?;
         let rows = zbus::block_on(manager.list_units_by_patterns(&[], patterns))
             .map_err(|e| call_error(self.scope, "listing units", &e))?;
@@ -300,13 +283,13 @@ impl Bus {
     }
 
     /// The full [`UnitInfo`] of a unit [`Bus::list`] returned (no LoadUnit round trip).
-    pub fn listed_unit(&self, listed: &ListedUnit) -> Result<UnitInfo> {
+    pub(crate) fn listed_unit(&self, listed: &ListedUnit) -> Result<UnitInfo> {
         zbus::block_on(self.unit_at(&listed.info.name, &listed.path))
     }
 
     /// [`Bus::listed_unit`] for many units at once: every call is sent before the first reply is
     /// awaited, so N units cost about one round trip, not N.
-    pub fn listed_units(&self, listed: &[&ListedUnit]) -> Result<Vec<UnitInfo>> {
+    pub(crate) fn listed_units(&self, listed: &[&ListedUnit]) -> Result<Vec<UnitInfo>> {
         let mut pending: Vec<Pin<Box<dyn Future<Output = Result<UnitInfo>> + '_>>> = listed
             .iter()
             .map(|l| {
@@ -427,22 +410,22 @@ impl Bus {
     }
 
     /// Starts `unit` and waits for the job to finish.
-    pub fn start(&self, unit: &str) -> Result<JobResult> {
+    pub(crate) fn start(&self, unit: &str) -> Result<JobResult> {
         self.job(unit, JobKind::Start)
     }
 
     /// Stops `unit` and waits for the job to finish.
-    pub fn stop(&self, unit: &str) -> Result<JobResult> {
+    pub(crate) fn stop(&self, unit: &str) -> Result<JobResult> {
         self.job(unit, JobKind::Stop)
     }
 
     /// Restarts `unit` and waits for the job to finish.
-    pub fn restart(&self, unit: &str) -> Result<JobResult> {
+    pub(crate) fn restart(&self, unit: &str) -> Result<JobResult> {
         self.job(unit, JobKind::Restart)
     }
 
     /// Enqueues a stop job without waiting for it.
-    pub fn stop_nowait(&self, unit: &str) -> Result<()> {
+    pub(crate) fn stop_nowait(&self, unit: &str) -> Result<()> {
         let manager = self.manager()?;
         zbus::block_on(manager.stop_unit(unit, "replace"))
             .map(drop)
@@ -450,7 +433,7 @@ impl Bus {
     }
 
     /// Sends `signal` to every process of `unit`.
-    pub fn kill(&self, unit: &str, signal: i32) -> Result<()> {
+    pub(crate) fn kill(&self, unit: &str, signal: i32) -> Result<()> {
         let manager = self.manager()?;
         match zbus::block_on(manager.kill_unit(unit, "all", signal)) {
             Ok(()) => Ok(()),
@@ -462,7 +445,7 @@ impl Bus {
 
     /// Clears the failed state (and start-limit counter) of `unit`; a unit that is not loaded or
     /// not failed is fine.
-    pub fn reset_failed(&self, unit: &str) -> Result<()> {
+    pub(crate) fn reset_failed(&self, unit: &str) -> Result<()> {
         let manager = self.manager()?;
         match zbus::block_on(manager.reset_failed_unit(unit)) {
             Ok(()) => Ok(()),
@@ -476,7 +459,7 @@ impl Bus {
     }
 
     /// `systemctl enable UNIT…`; returns the changes as "symlink DEST → SRC" lines.
-    pub fn enable(&self, units: &[&str]) -> Result<Vec<String>> {
+    pub(crate) fn enable(&self, units: &[&str]) -> Result<Vec<String>> {
         let manager = self.manager()?;
         let (_, changes) = zbus::block_on(manager.enable_unit_files(units, false, false))
             .map_err(|e| call_error(self.scope, "enabling units", &e))?;
@@ -484,7 +467,7 @@ impl Bus {
     }
 
     /// `systemctl disable UNIT…`; returns the changes.
-    pub fn disable(&self, units: &[&str]) -> Result<Vec<String>> {
+    pub(crate) fn disable(&self, units: &[&str]) -> Result<Vec<String>> {
         let manager = self.manager()?;
         let changes = zbus::block_on(manager.disable_unit_files(units, false))
             .map_err(|e| call_error(self.scope, "disabling units", &e))?;
@@ -604,7 +587,7 @@ fn error_name(err: &zbus::Error) -> Option<String> {
 }
 
 /// The program `--host` runs to reach a remote machine: `$AGENT_RUNNER_SSH` or `ssh`.
-pub fn ssh_program() -> String {
+pub(crate) fn ssh_program() -> String {
     std::env::var("AGENT_RUNNER_SSH")
         .ok()
         .filter(|s| !s.is_empty())
@@ -612,7 +595,7 @@ pub fn ssh_program() -> String {
 }
 
 /// Checks a `--host` value: `[USER@]HOST`, nothing ssh could read as an option.
-pub fn validate_host(host: &str) -> Result<()> {
+pub(crate) fn validate_host(host: &str) -> Result<()> {
     let ok = !host.is_empty()
         && !host.starts_with('-')
         && host
@@ -667,7 +650,7 @@ fn connect_ssh(scope: Scope, host: &str) -> Result<Bus> {
 }
 
 /// The error for a manager that cannot be reached (exit 69).
-pub fn unreachable_error(scope: Scope, host: Option<&str>, detail: &str) -> Error {
+pub(crate) fn unreachable_error(scope: Scope, host: Option<&str>, detail: &str) -> Error {
     let which = match scope {
         Scope::System => "the system manager (systemd on the system bus)",
         Scope::User => "your user manager (systemd --user on the session bus)",
@@ -690,7 +673,7 @@ pub fn unreachable_error(scope: Scope, host: Option<&str>, detail: &str) -> Erro
 }
 
 /// Maps a failed call to an operator-facing error.
-pub fn call_error(scope: Scope, what: &str, err: &zbus::Error) -> Error {
+pub(crate) fn call_error(scope: Scope, what: &str, err: &zbus::Error) -> Error {
     if let Some(name) = error_name(err).as_deref() {
         if name == "org.freedesktop.DBus.Error.AccessDenied"
             || name == "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
@@ -715,14 +698,14 @@ pub fn call_error(scope: Scope, what: &str, err: &zbus::Error) -> Error {
 }
 
 /// `daemon-reload` over D-Bus.
-pub fn reload(scope: Scope) -> Result<()> {
+pub(crate) fn reload(scope: Scope) -> Result<()> {
     Bus::connect(scope, None)?.reload()
 }
 
 /// The running manager's major version.
-pub fn manager_version(scope: Scope) -> Result<u32> {
+pub(crate) fn manager_version(scope: Scope) -> Result<u32> {
     let version = Bus::connect(scope, None)?.version()?;
-    crate::sysver::parse_major(&version)
+    crate::systemd::version::parse_major(&version)
         .ok_or_else(|| Error::Failed(format!("cannot understand systemd version {version:?}")))
 }
 

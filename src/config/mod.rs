@@ -6,6 +6,10 @@
 //! 2. serde turns it into the raw structs below (type errors);
 //! 3. [`validate`] checks values and resolves paths into a [`Project`].
 
+pub(crate) mod check;
+pub(crate) mod init;
+pub(crate) mod presets;
+pub(crate) mod schedule;
 mod schema;
 mod validate;
 
@@ -16,16 +20,16 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 
-pub use validate::{
-    Agent, DirtyAction, PROJECT_NAME_RULE, Phase, Project, PromptDelivery, PromptSpec, Runtime,
-    StopSignal, TransientAction, Vcs, valid_project_name,
+pub(crate) use validate::{
+    DirtyAction, PROJECT_NAME_RULE, Project, PromptDelivery, PromptSpec, StopSignal,
+    TransientAction, valid_project_name,
 };
 
 use crate::error::{ConfigProblem, Error, Result};
 use crate::paths::Scope;
 
 /// The only configuration schema version this build understands.
-pub const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 1;
 
 /// The raw file, as serde sees it. Field docs are the reference for each key; defaults live in
 /// [`validate`].
@@ -124,7 +128,7 @@ pub(crate) struct Located<'a> {
 impl Located<'_> {
     /// A problem about the key at `path` (`["runtime", "round_timeout_s"]`), positioned at the key's
     /// value when it is present in the file, else at its table, else unpositioned.
-    pub fn problem(&self, path: &[&str], message: impl Into<String>) -> ConfigProblem {
+    pub(crate) fn problem(&self, path: &[&str], message: impl Into<String>) -> ConfigProblem {
         let span = value_span(self.root, path);
         ConfigProblem {
             file: self.file.to_path_buf(),
@@ -137,7 +141,7 @@ impl Located<'_> {
 }
 
 /// Reads and validates the project file at `path` for the given manager scope.
-pub fn load(path: &Path, scope: Scope) -> Result<Project> {
+pub(crate) fn load(path: &Path, scope: Scope) -> Result<Project> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         let problem = match e.kind() {
             std::io::ErrorKind::NotFound => ConfigProblem::new(path, "no such configuration file")
@@ -155,7 +159,7 @@ pub fn load(path: &Path, scope: Scope) -> Result<Project> {
 }
 
 /// Validates configuration `text` as if read from `path`.
-pub fn load_str(text: &str, path: &Path, scope: Scope) -> Result<Project> {
+pub(crate) fn load_str(text: &str, path: &Path, scope: Scope) -> Result<Project> {
     let root = DeTable::parse(text).map_err(|e| Error::config(toml_problem(path, text, &e)))?;
     let located = Located {
         file: path,
@@ -173,9 +177,9 @@ pub fn load_str(text: &str, path: &Path, scope: Scope) -> Result<Project> {
 
 /// Asks systemd whether the project's `schedule` parses (config loading only checks its
 /// characters); the problem is positioned at the key like every other.
-pub fn verify_schedule(project: &Project) -> Option<ConfigProblem> {
+pub(crate) fn verify_schedule(project: &Project) -> Option<ConfigProblem> {
     let expr = project.runtime.schedule.as_deref()?;
-    let message = crate::schedule::check(expr).err()?;
+    let message = crate::config::schedule::check(expr).err()?;
     let text = std::fs::read_to_string(&project.source).unwrap_or_default();
     let position = DeTable::parse(&text)
         .ok()
@@ -193,17 +197,17 @@ pub fn verify_schedule(project: &Project) -> Option<ConfigProblem> {
 }
 
 /// The project file for `name` in the scope's config directory.
-pub fn path_for(name: &str, scope: Scope) -> PathBuf {
+pub(crate) fn path_for(name: &str, scope: Scope) -> PathBuf {
     scope.config_dir().join(format!("{name}.toml"))
 }
 
 /// Every `*.toml` in the scope's config directory, sorted by name.
-pub fn discover(scope: Scope) -> Result<Vec<PathBuf>> {
+pub(crate) fn discover(scope: Scope) -> Result<Vec<PathBuf>> {
     discover_in(&scope.config_dir())
 }
 
 /// Every `*.toml` file in `dir`, sorted by name; a missing directory holds no projects.
-pub fn discover_in(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn discover_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -315,3 +319,49 @@ pub(crate) fn value_span(root: &DeTable<'_>, path: &[&str]) -> Option<Range<usiz
 
 #[cfg(test)]
 mod tests;
+
+/// Where a command finds its project.
+#[derive(Debug, Clone)]
+pub(crate) enum ProjectRef {
+    /// By name, in the scope's config directory.
+    Name(String),
+    /// A TOML file.
+    File(PathBuf),
+}
+
+/// Loads the project a command names, with the errors operators need: an invalid name states the
+/// rule, an unknown one lists the known projects.
+pub(crate) fn load_project(reference: &ProjectRef, scope: Scope) -> Result<Project> {
+    match reference {
+        ProjectRef::File(path) => load(path, scope),
+        ProjectRef::Name(name) => {
+            if !valid_project_name(name) {
+                return Err(Error::config(ConfigProblem::new(
+                    scope.config_dir(),
+                    format!("invalid project name {name:?}: a project name is {PROJECT_NAME_RULE}"),
+                )));
+            }
+            let path = path_for(name, scope);
+            if !path.exists() {
+                let known: Vec<String> = discover(scope)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                    .collect();
+                let hint = if known.is_empty() {
+                    format!(
+                        "no projects in {}; create one with `agent-runner{} init --preset shell {name}`",
+                        scope.config_dir().display(),
+                        scope.flag()
+                    )
+                } else {
+                    format!("known projects: {}", known.join(", "))
+                };
+                return Err(Error::config(
+                    ConfigProblem::new(path, format!("no project named {name:?}")).hint(hint),
+                ));
+            }
+            load(&path, scope)
+        }
+    }
+}

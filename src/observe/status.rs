@@ -10,17 +10,17 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::Context;
-use crate::bus::{Bus, ListedUnit, UnitInfo};
-use crate::cli::ProjectRef;
+use crate::config::ProjectRef;
 use crate::config::{self, Project};
-use crate::control::Units;
+use crate::context::Context;
+use crate::control::lifecycle::Units;
 use crate::error::{Error, Result, exit};
-use crate::observe::{self, iso_utc_s, iso_utc_us, now_us, relative};
+use crate::observe::events::{self as observe, iso_utc_s, iso_utc_us, now_us, relative};
 use crate::paths::Scope;
+use crate::systemd::bus::{Bus, ListedUnit, UnitInfo};
 
 /// Event kinds that end a loop; the newest of them explains a halt.
-pub const HALT_EVENTS: &[&str] = &[
+pub(crate) const HALT_EVENTS: &[&str] = &[
     "stop_file_detected",
     "agent_self_terminated",
     "max_rounds_reached",
@@ -40,7 +40,7 @@ const LOOP_EVENTS: &[&str] = &["loop_started", "loop_stopped"];
 /// What the loop of a project is doing, in one word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum LoopState {
+pub(crate) enum LoopState {
     /// A round is running.
     Running,
     /// Between rounds: the timer holds the next one.
@@ -63,7 +63,7 @@ pub enum LoopState {
 
 impl LoopState {
     /// The word shown in the table and the JSON.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LoopState::Running => "running",
             LoopState::Waiting => "waiting",
@@ -76,19 +76,11 @@ impl LoopState {
             LoopState::NotGenerated => "not-generated",
         }
     }
-
-    /// States that need an operator.
-    pub fn is_problem(self) -> bool {
-        matches!(
-            self,
-            LoopState::Failed | LoopState::StartLimitHit | LoopState::Offline
-        )
-    }
 }
 
 /// The round's last outcome, as the state file records it.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct LastOutcome {
+pub(crate) struct LastOutcome {
     /// The round number.
     pub round: Option<u64>,
     /// ok, crash, timeout, grace_kill, transient, auth_fail, config_broken, …
@@ -106,7 +98,7 @@ pub struct LastOutcome {
 /// The fields of `state.json` (owned by the round) that the read commands show. Read leniently:
 /// a missing or odd field is `None`, whatever version wrote the file.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct StateView {
+pub(crate) struct StateView {
     /// The last round started.
     pub round: Option<u64>,
     /// Index of the phase of that round.
@@ -131,7 +123,7 @@ pub struct StateView {
 
 impl StateView {
     /// Reads `state.json` from `dir`; `(None, raw)` never fails: an unreadable file is absent.
-    pub fn load(dir: &std::path::Path) -> (Option<Self>, Option<Value>) {
+    pub(crate) fn load(dir: &std::path::Path) -> (Option<Self>, Option<Value>) {
         let Ok(text) = std::fs::read(dir.join("state.json")) else {
             return (None, None);
         };
@@ -189,14 +181,14 @@ impl StateView {
     }
 }
 
-/// The state directory of a project, where the round keeps it (`crate::state::dir`).
-pub fn state_dir(project: &Project) -> PathBuf {
-    crate::state::dir(project)
+/// The state directory of a project, where the round keeps it (`crate::round::state::dir`).
+pub(crate) fn state_dir(project: &Project) -> PathBuf {
+    crate::round::state::dir(project)
 }
 
 /// The units of a project, as systemd reports them (`None`: unknown to systemd).
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct UnitStates {
+pub(crate) struct UnitStates {
     /// The round service.
     pub service: Option<UnitInfo>,
     /// The timer.
@@ -214,7 +206,7 @@ pub struct UnitStates {
 
 /// Everything `status` knows about one project.
 #[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// The project name.
     pub project: String,
     /// system or user.
@@ -256,7 +248,11 @@ pub struct Snapshot {
 /// Builds the snapshot of one project. `listed` holds the units systemd has loaded (from one
 /// `ListUnitsByPatterns` for every project): units not in it cost no call, and of the others only
 /// the service and the timer are asked for more than their states.
-pub fn snapshot(project: &Project, bus: &Bus, listed: Option<&[ListedUnit]>) -> Result<Snapshot> {
+pub(crate) fn snapshot(
+    project: &Project,
+    bus: &Bus,
+    listed: Option<&[ListedUnit]>,
+) -> Result<Snapshot> {
     let names = Units::of(&project.name);
     // One project alone: one listing of its own units, so that only the service and the timer
     // cost more calls (LoadUnit for each unit would triple them).
@@ -286,7 +282,7 @@ pub fn snapshot(project: &Project, bus: &Bus, listed: Option<&[ListedUnit]>) -> 
         backoff: fetch(&names.backoff, true)?.filter(|u| u.load_state == "loaded"),
     };
     let (state_file, state_raw) = StateView::load(&state_dir(project));
-    let drift = crate::peek::drift(project, project.scope);
+    let drift = crate::observe::peek::drift(project, project.scope);
     let now = now_us();
     let mut snap = Snapshot {
         project: project.name.clone(),
@@ -460,7 +456,7 @@ fn halt_reason_of_kind(kind: &str) -> &str {
 }
 
 /// The loaded agent-runner units of a manager.
-pub fn loaded_units(bus: &Bus) -> Result<Vec<ListedUnit>> {
+pub(crate) fn loaded_units(bus: &Bus) -> Result<Vec<ListedUnit>> {
     bus.list(&[
         "agent-runner@*",
         "agent-runner-halt@*",
@@ -470,12 +466,12 @@ pub fn loaded_units(bus: &Bus) -> Result<Vec<ListedUnit>> {
 }
 
 /// `agent-runner status [NAME] [--json]`.
-pub fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u8> {
+pub(crate) fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u8> {
     if let Some(host) = &ctx.host {
-        return crate::control::remote(ctx, host);
+        return crate::control::lifecycle::remote(ctx, host);
     }
     if let Some(r) = reference {
-        let project = crate::load_project(&r, ctx.scope)?;
+        let project = crate::config::load_project(&r, ctx.scope)?;
         let bus = Bus::connect(ctx.scope, None)?;
         let snap = snapshot(&project, &bus, None)?;
         if json {

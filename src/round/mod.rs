@@ -4,12 +4,13 @@
 //! prompt → spawn the agent in its own process group → [`supervise`] it (log, check-in, timeouts,
 //! grace, signals) → classify → VCS → verdict → state, events, log retention → exit status.
 
-pub mod classify;
-pub mod procs;
-pub mod prompt;
-pub mod spawn;
-pub mod supervise;
-pub mod vcs;
+pub(crate) mod classify;
+pub(crate) mod procs;
+pub(crate) mod prompt;
+pub(crate) mod spawn;
+pub(crate) mod state;
+pub(crate) mod supervise;
+pub(crate) mod vcs;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -30,14 +31,14 @@ use sd_notify::NotifyState;
 use serde_json::json;
 
 use self::classify::{Classified, Ending, Scanner, classify};
+use self::state::{Finished, HaltReason, HaltRequest, Outcome, Policy, State};
 use self::supervise::{Limits, Note, Report, Watch, Why, notify};
-use crate::Context;
-use crate::check::{self, Severity};
-use crate::cli::ProjectRef;
+use crate::config::ProjectRef;
+use crate::config::check::{self, Severity};
 use crate::config::{Project, PromptDelivery, StopSignal};
+use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result, exit};
-use crate::event::{Emitter, Kind};
-use crate::state::{self, Finished, HaltReason, HaltRequest, Outcome, Policy, State};
+use crate::events::{Emitter, Kind};
 use crate::{fsutil, redact};
 
 /// How long the agent's cooperative stop signal is given before SIGTERM.
@@ -47,11 +48,11 @@ const TERM_GRACE: Duration = Duration::from_secs(5);
 /// How much of the log a crash_loop event carries.
 const CRASH_TAIL_CHARS: usize = 2000;
 /// The environment variable naming the check-in socket for `agent-runner checkin`.
-pub const CHECKIN_ENV: &str = "AGENT_RUNNER_CHECKIN";
+pub(crate) const CHECKIN_ENV: &str = "AGENT_RUNNER_CHECKIN";
 
 /// Runs one round and returns its exit status (0 ok, 75 transient, 78 config, 1 crash, 124 timeout).
-pub fn run(ctx: &Context, reference: &ProjectRef) -> Result<u8> {
-    let project = match crate::load_project(reference, ctx.scope) {
+pub(crate) fn run(ctx: &Context, reference: &ProjectRef) -> Result<u8> {
+    let project = match crate::config::load_project(reference, ctx.scope) {
         Ok(p) => p,
         Err(e @ Error::Config(_)) => {
             broken_before_load(reference, &e);
@@ -269,7 +270,7 @@ fn execute(project: &Project) -> Result<u8> {
         let message = format!(
             "{}: backing off ({reason}) until {} (in {}s); no round started",
             project.name,
-            crate::event::timestamp(crate::state::epoch_time(until)),
+            crate::events::timestamp(crate::round::state::epoch_time(until)),
             until - now
         );
         notify(&[NotifyState::Ready, NotifyState::Status(&message)]);
@@ -682,7 +683,7 @@ fn execute(project: &Project) -> Result<u8> {
                 let _ = write!(
                     summary,
                     "; backing off until {}",
-                    crate::event::timestamp(crate::state::epoch_time(until))
+                    crate::events::timestamp(crate::round::state::epoch_time(until))
                 );
             }
         }
@@ -922,7 +923,7 @@ fn finding_events(
                 &match reset {
                     Some(r) => format!(
                         "round {round}: transient error {class}; resets at {}",
-                        crate::event::timestamp(crate::state::epoch_time(r))
+                        crate::events::timestamp(crate::round::state::epoch_time(r))
                     ),
                     None => format!("round {round}: transient error {class}"),
                 },
@@ -1078,7 +1079,7 @@ fn ms(d: Duration) -> u64 {
 }
 
 /// `agent-runner checkin`, called by the agent: tells the running round it is alive.
-pub fn checkin() -> Result<()> {
+pub(crate) fn checkin() -> Result<()> {
     let Some(target) = std::env::var_os(CHECKIN_ENV).filter(|t| !t.is_empty()) else {
         return Err(Error::Usage(format!(
             "agent-runner checkin only works inside a round (${CHECKIN_ENV} is not set)"

@@ -7,7 +7,7 @@ use crate::config::{PromptDelivery, StopSignal};
 /// How the agent's output is parsed for classification (rate limits, usage, auth failures).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// claude `--output-format stream-json`.
     ClaudeStreamJson,
     /// gemini `-o stream-json`.
@@ -20,7 +20,7 @@ pub enum OutputFormat {
 
 impl OutputFormat {
     /// A guess from the command's program name, for projects without a preset.
-    pub fn for_command(command: &[String]) -> Self {
+    pub(crate) fn for_command(command: &[String]) -> Self {
         let program = command
             .first()
             .map(|p| p.rsplit('/').next().unwrap_or(p))
@@ -39,11 +39,9 @@ impl OutputFormat {
 
 /// One preset.
 #[derive(Debug)]
-pub struct Preset {
+pub(crate) struct Preset {
     /// Its name (`--preset NAME`).
     pub name: &'static str,
-    /// One line for `init --help` and listings.
-    pub summary: &'static str,
     /// The agent's argv.
     pub command: &'static [&'static str],
     /// Arguments carrying the prompt.
@@ -65,10 +63,9 @@ pub struct Preset {
 }
 
 /// Every preset, in the order `init --help` lists them.
-pub const ALL: &[Preset] = &[
+pub(crate) const ALL: &[Preset] = &[
     Preset {
         name: "claude",
-        summary: "Claude Code (stream-json output, prompt on stdin, SIGINT to stop)",
         command: &[
             "claude",
             "--dangerously-skip-permissions",
@@ -87,7 +84,6 @@ pub const ALL: &[Preset] = &[
     },
     Preset {
         name: "codex",
-        summary: "OpenAI Codex CLI (`codex exec --json`, prompt on stdin)",
         command: &[
             "codex",
             "exec",
@@ -105,7 +101,6 @@ pub const ALL: &[Preset] = &[
     },
     Preset {
         name: "gemini",
-        summary: "Gemini CLI (stream-json output, prompt in argv)",
         command: &["gemini", "--yolo", "-o", "stream-json"],
         prompt_arg_template: &["-p", "{prompt}"],
         prompt_delivery: PromptDelivery::Argv,
@@ -118,7 +113,6 @@ pub const ALL: &[Preset] = &[
     },
     Preset {
         name: "aider",
-        summary: "aider (prompt in a file passed with --message-file)",
         command: &[
             "aider",
             "--yes-always",
@@ -137,7 +131,6 @@ pub const ALL: &[Preset] = &[
     },
     Preset {
         name: "shell",
-        summary: "any command: the prompt arrives on stdin",
         command: &["./agent.sh"],
         prompt_arg_template: &[],
         prompt_delivery: PromptDelivery::Stdin,
@@ -151,11 +144,11 @@ pub const ALL: &[Preset] = &[
 ];
 
 /// The preset called `name`.
-pub fn find(name: &str) -> Option<&'static Preset> {
+pub(crate) fn find(name: &str) -> Option<&'static Preset> {
     ALL.iter().find(|p| p.name == name)
 }
 
 /// Every preset name.
-pub fn names() -> Vec<&'static str> {
+pub(crate) fn names() -> Vec<&'static str> {
     ALL.iter().map(|p| p.name).collect()
 }

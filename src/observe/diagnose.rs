@@ -12,15 +12,15 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::Context;
-use crate::bus::Bus;
-use crate::check::{self, Severity};
-use crate::cli::ProjectRef;
 use crate::config::Project;
-use crate::control::Units;
+use crate::config::ProjectRef;
+use crate::config::check::{self, Severity};
+use crate::context::Context;
+use crate::control::lifecycle::Units;
 use crate::error::{Error, Result, exit};
-use crate::observe::{self, Query};
-use crate::status::{self, LoopState, Snapshot};
+use crate::observe::events::{self as observe, Query};
+use crate::observe::status::{self, LoopState, Snapshot};
+use crate::systemd::bus::Bus;
 
 /// Below this much free space (or 2 %) a file system counts as full.
 const MIN_FREE_BYTES: u64 = 100 * 1024 * 1024;
@@ -30,7 +30,7 @@ const RECENT_EVENTS: usize = 50;
 /// The verdict of one layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     /// Nothing wrong here.
     Ok,
     /// Worth knowing; does not make the project unhealthy.
@@ -43,9 +43,10 @@ pub enum Status {
 
 /// One layer's result.
 #[derive(Debug, Clone, Serialize)]
-pub struct Layer {
+pub(crate) struct Layer {
     /// Stable identifier: systemd, units, unit_state, battery, events, rounds, disk.
-    pub layer: &'static str,
+    #[serde(rename = "layer")]
+    pub name: &'static str,
     /// ok, warn, fail or skipped.
     pub status: Status,
     /// One sentence.
@@ -57,9 +58,9 @@ pub struct Layer {
 }
 
 impl Layer {
-    fn new(layer: &'static str, status: Status, summary: impl Into<String>) -> Self {
+    fn new(name: &'static str, status: Status, summary: impl Into<String>) -> Self {
         Self {
-            layer,
+            name,
             status,
             summary: summary.into(),
             evidence: Vec::new(),
@@ -80,7 +81,7 @@ impl Layer {
 
 /// The whole diagnosis.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// The project.
     pub project: String,
     /// No layer failed.
@@ -102,11 +103,11 @@ const LAYERS: &[&str] = &[
 ];
 
 /// Runs the layers top-down and stops at the first failing one.
-pub fn run(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<u8> {
+pub(crate) fn run(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<u8> {
     if let Some(host) = &ctx.host {
-        return crate::control::remote(ctx, host);
+        return crate::control::lifecycle::remote(ctx, host);
     }
-    let project = crate::load_project(reference, ctx.scope)?;
+    let project = crate::config::load_project(reference, ctx.scope)?;
     let (report, unreachable) = diagnose(&project);
     if json {
         let text =
@@ -125,7 +126,7 @@ pub fn run(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<u8> {
 }
 
 /// Builds the report; the flag says the failure is systemd being unreachable.
-pub fn diagnose(project: &Project) -> (Report, bool) {
+pub(crate) fn diagnose(project: &Project) -> (Report, bool) {
     let mut layers = Vec::new();
     let mut unreachable = false;
     let verdicts: [&dyn Fn(&mut Probe) -> Layer; 7] = [
@@ -145,7 +146,7 @@ pub fn diagnose(project: &Project) -> (Report, bool) {
     for (i, layer) in verdicts.iter().enumerate() {
         let result = layer(&mut probe);
         let failed = result.status == Status::Fail;
-        if failed && result.layer == "systemd" {
+        if failed && result.name == "systemd" {
             unreachable = true;
         }
         layers.push(result);
@@ -163,7 +164,7 @@ pub fn diagnose(project: &Project) -> (Report, bool) {
     let failed_layer = layers
         .iter()
         .find(|l| l.status == Status::Fail)
-        .map(|l| l.layer);
+        .map(|l| l.name);
     (
         Report {
             project: project.name.clone(),
@@ -217,7 +218,7 @@ fn layer_systemd(p: &mut Probe) -> Layer {
 
 fn layer_units(p: &mut Probe) -> Layer {
     let project = p.project;
-    let drift = crate::peek::drift(project, project.scope);
+    let drift = crate::observe::peek::drift(project, project.scope);
     let units = Units::of(&project.name);
     let generate = p.cmd("generate");
     if !drift.generated {
@@ -442,15 +443,15 @@ fn layer_battery(p: &mut Probe) -> Layer {
 }
 
 /// An event of error priority: from the journal's PRIORITY, else from the kind's declared
-/// priority in `crate::event::ALL` (the mirror carries no priority).
+/// priority in `crate::events::ALL` (the mirror carries no priority).
 fn is_error_event(e: &Value) -> bool {
     if let Some(p) = e.get("priority").and_then(Value::as_u64) {
         return p <= 3;
     }
     let kind = e.get("event").and_then(Value::as_str).unwrap_or("");
-    crate::event::ALL
+    crate::events::ALL
         .iter()
-        .any(|k| k.name == kind && k.priority == crate::event::Priority::Error)
+        .any(|k| k.name == kind && k.priority == crate::events::Priority::Error)
 }
 
 fn is_ok_round_end(e: &Value) -> bool {
@@ -623,7 +624,7 @@ fn print(report: &Report) {
             Status::Fail => "FAIL",
             Status::Skipped => "----",
         };
-        let _ = writeln!(out, "[{tag}] {:<10} {}", layer.layer, layer.summary);
+        let _ = writeln!(out, "[{tag}] {:<10} {}", layer.name, layer.summary);
         if layer.status == Status::Skipped {
             continue;
         }

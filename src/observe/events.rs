@@ -13,14 +13,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
-use crate::Context;
-use crate::cli::ProjectRef;
 use crate::config::Project;
+use crate::config::ProjectRef;
+use crate::context::Context;
 use crate::error::{Error, Result, exit};
 
 /// Options of `agent-runner events`.
 #[derive(Debug, Clone, Default)]
-pub struct EventsOptions {
+pub(crate) struct EventsOptions {
     /// Keep printing new events.
     pub follow: bool,
     /// Only these kinds (all when empty).
@@ -36,7 +36,7 @@ pub struct EventsOptions {
 /// Where events were read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Source {
+pub(crate) enum Source {
     /// The systemd journal.
     Journal,
     /// `LOG_DIR/events.jsonl` (and its rotations).
@@ -45,7 +45,7 @@ pub enum Source {
 
 /// Which events to read.
 #[derive(Debug, Clone, Default)]
-pub struct Query {
+pub(crate) struct Query {
     /// Only these kinds (all when empty).
     pub kinds: Vec<String>,
     /// Only this round.
@@ -61,7 +61,7 @@ pub struct Query {
 
 /// Events in the mirror format (`{"ts","event","project","round",…payload}`), oldest first, and
 /// where they came from.
-pub fn read(project: &Project, query: &Query) -> Result<(Vec<Value>, Source)> {
+pub(crate) fn read(project: &Project, query: &Query) -> Result<(Vec<Value>, Source)> {
     if let Some(events) = read_journal(&project.name, query)?
         && (!events.is_empty() || !mirror_has_events(&project.runtime.log_dir))
     {
@@ -74,7 +74,7 @@ pub fn read(project: &Project, query: &Query) -> Result<(Vec<Value>, Source)> {
 }
 
 /// Events of the mirror alone (what `status` uses: no process to spawn per project).
-pub fn read_mirror_only(project: &Project, query: &Query) -> Result<Vec<Value>> {
+pub(crate) fn read_mirror_only(project: &Project, query: &Query) -> Result<Vec<Value>> {
     read_mirror(&project.runtime.log_dir, query)
 }
 
@@ -149,7 +149,7 @@ fn read_journal(name: &str, query: &Query) -> Result<Option<Vec<Value>>> {
 
 /// One `journalctl -o json` line → an event in the mirror format; `None` for entries that are not
 /// agent-runner events (the unit's own output carries AGENT_RUNNER_PROJECT too).
-pub fn journal_entry_to_event(line: &str) -> Option<Value> {
+pub(crate) fn journal_entry_to_event(line: &str) -> Option<Value> {
     let Value::Object(entry) = serde_json::from_str::<Value>(line).ok()? else {
         return None;
     };
@@ -304,7 +304,7 @@ fn matches_query(event: &Map<String, Value>, query: &Query) -> bool {
 }
 
 /// The round an event belongs to (a number, or a numeric string from the journal).
-pub fn event_round(event: &Map<String, Value>) -> Option<u64> {
+pub(crate) fn event_round(event: &Map<String, Value>) -> Option<u64> {
     match event.get("round")? {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.parse().ok(),
@@ -362,19 +362,19 @@ impl ReverseLines {
 }
 
 /// Microseconds since the epoch, now.
-pub fn now_us() -> u64 {
+pub(crate) fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// `2026-11-22T10:00:00.123Z` for a time in µs since the epoch (the events' own format).
-pub fn iso_utc_us(us: u64) -> String {
-    crate::event::timestamp(UNIX_EPOCH + Duration::from_micros(us))
+pub(crate) fn iso_utc_us(us: u64) -> String {
+    crate::events::timestamp(UNIX_EPOCH + Duration::from_micros(us))
 }
 
 /// `2026-11-22T10:00:00Z` for seconds since the epoch.
-pub fn iso_utc_s(secs: u64) -> String {
+pub(crate) fn iso_utc_s(secs: u64) -> String {
     let full = iso_utc_us(secs.saturating_mul(1_000_000));
     format!("{}Z", &full[..19])
 }
@@ -390,7 +390,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// Parses `YYYY-MM-DD[(T| )HH:MM[:SS[.frac]]][Z]` (UTC) into µs since the epoch.
-pub fn parse_iso_us(text: &str) -> Option<u64> {
+pub(crate) fn parse_iso_us(text: &str) -> Option<u64> {
     let text = text.trim().trim_end_matches('Z');
     let (date, time) = match text.split_once(['T', ' ']) {
         Some((d, t)) => (d, t),
@@ -425,7 +425,7 @@ pub fn parse_iso_us(text: &str) -> Option<u64> {
 
 /// The subset of journalctl's `--since` syntax the mirror understands: an ISO time (UTC),
 /// `@EPOCH`, `today`, `yesterday`, `now`, `N{s,m,min,h,d} ago` and `-N{unit}`.
-pub fn parse_since(text: &str, now: u64) -> Result<u64> {
+pub(crate) fn parse_since(text: &str, now: u64) -> Result<u64> {
     let t = text.trim();
     let bad = || {
         Error::Usage(format!(
@@ -465,7 +465,7 @@ pub fn parse_since(text: &str, now: u64) -> Result<u64> {
 }
 
 /// "12s", "4m05s", "3h12m", "2d04h" for a duration in seconds.
-pub fn human_duration(secs: u64) -> String {
+pub(crate) fn human_duration(secs: u64) -> String {
     match secs {
         0..60 => format!("{secs}s"),
         60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
@@ -475,7 +475,7 @@ pub fn human_duration(secs: u64) -> String {
 }
 
 /// "in 12s" / "3m05s ago" relative to now, for a time in µs since the epoch.
-pub fn relative(us: u64, now: u64) -> String {
+pub(crate) fn relative(us: u64, now: u64) -> String {
     if us >= now {
         format!("in {}", human_duration((us - now).div_ceil(1_000_000)))
     } else {
@@ -484,7 +484,7 @@ pub fn relative(us: u64, now: u64) -> String {
 }
 
 /// One event as a human line: `2026-11-22 10:00:00  round 7  round_end  <message or payload>`.
-pub fn human_line(event: &Value) -> String {
+pub(crate) fn human_line(event: &Value) -> String {
     let get = |k: &str| event.get(k);
     let ts = get("ts")
         .and_then(Value::as_str)
@@ -529,11 +529,11 @@ fn print_event(out: &mut impl Write, event: &Value, json: bool) -> std::io::Resu
 }
 
 /// `agent-runner events NAME`.
-pub fn events(ctx: &Context, project: &ProjectRef, options: &EventsOptions) -> Result<u8> {
+pub(crate) fn events(ctx: &Context, project: &ProjectRef, options: &EventsOptions) -> Result<u8> {
     if let Some(host) = &ctx.host {
-        return crate::control::remote(ctx, host);
+        return crate::control::lifecycle::remote(ctx, host);
     }
-    let project = crate::load_project(project, ctx.scope)?;
+    let project = crate::config::load_project(project, ctx.scope)?;
     // Following starts from here when no past event gives a cursor: nothing that happens while
     // the history is read may fall between the read and the follow.
     let started = std::time::SystemTime::now()
@@ -701,7 +701,7 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
 }
 
 /// The log of round `round`, or the running round's (`round-current.log`), or the newest.
-pub fn round_log_path(log_dir: &Path, round: Option<u64>) -> Option<PathBuf> {
+pub(crate) fn round_log_path(log_dir: &Path, round: Option<u64>) -> Option<PathBuf> {
     let rounds = log_dir.join("rounds");
     if let Some(n) = round {
         let path = rounds.join(format!("round-{n}.log"));
@@ -780,7 +780,7 @@ impl<W: Write> Write for LogOutput<W> {
 }
 
 /// The highest-numbered `round-N.log` in `rounds`.
-pub fn latest_round_log(rounds: &Path) -> Option<(u64, PathBuf)> {
+pub(crate) fn latest_round_log(rounds: &Path) -> Option<(u64, PathBuf)> {
     std::fs::read_dir(rounds)
         .ok()?
         .filter_map(std::result::Result::ok)
@@ -797,7 +797,7 @@ pub fn latest_round_log(rounds: &Path) -> Option<(u64, PathBuf)> {
 }
 
 /// The last `max_lines` lines of a file (reading at most the last 256 KiB).
-pub fn tail(path: &Path, max_lines: usize) -> std::io::Result<Vec<String>> {
+pub(crate) fn tail(path: &Path, max_lines: usize) -> std::io::Result<Vec<String>> {
     let mut file = File::open(path)?;
     let len = file.metadata()?.len();
     let start = len.saturating_sub(256 * 1024);
@@ -814,7 +814,7 @@ pub fn tail(path: &Path, max_lines: usize) -> std::io::Result<Vec<String>> {
 }
 
 /// `agent-runner logs NAME`.
-pub fn logs(
+pub(crate) fn logs(
     ctx: &Context,
     project: &ProjectRef,
     round: Option<u64>,
@@ -822,9 +822,9 @@ pub fn logs(
     json: bool,
 ) -> Result<u8> {
     if let Some(host) = &ctx.host {
-        return crate::control::remote(ctx, host);
+        return crate::control::lifecycle::remote(ctx, host);
     }
-    let project = crate::load_project(project, ctx.scope)?;
+    let project = crate::config::load_project(project, ctx.scope)?;
     let log_dir = &project.runtime.log_dir;
     let Some(path) = round_log_path(log_dir, round) else {
         let what = round.map_or_else(

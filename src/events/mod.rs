@@ -6,6 +6,8 @@
 //! The packaging engineer generates the journal catalog from [`ALL`]; `agent-runner events` reads the
 //! mirror. Every string is redacted ([`crate::redact`]) before it leaves the process.
 
+pub(crate) mod catalog;
+
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -25,7 +27,7 @@ const MIRROR_KEEP: u32 = 3;
 
 /// Journal priorities used by events (syslog levels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum Priority {
+pub(crate) enum Priority {
     /// 3: something failed and needs an operator.
     Error = 3,
     /// 4: something went wrong but the loop copes.
@@ -36,7 +38,7 @@ pub enum Priority {
 
 /// Everything a kind is: its name, MESSAGE_ID, priority and catalog text.
 #[derive(Debug, Clone, Copy)]
-pub struct KindInfo {
+pub(crate) struct KindInfo {
     /// The kind.
     pub kind: Kind,
     /// `AGENT_RUNNER_EVENT` value (snake_case).
@@ -55,7 +57,7 @@ macro_rules! kinds {
     ($( $variant:ident, $name:literal, $id:literal, $prio:ident, $title:literal, $desc:literal; )*) => {
         /// Every event kind agent-runner emits.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Kind {
+        pub(crate) enum Kind {
             $(
                 #[doc = $title]
                 $variant,
@@ -63,7 +65,7 @@ macro_rules! kinds {
         }
 
         /// Every kind with its MESSAGE_ID, priority and catalog text, in catalog order.
-        pub const ALL: &[KindInfo] = &[
+        pub(crate) const ALL: &[KindInfo] = &[
             $( KindInfo {
                 kind: Kind::$variant,
                 name: $name,
@@ -174,21 +176,22 @@ kinds! {
 
 impl Kind {
     /// This kind's catalog entry.
-    pub fn info(self) -> &'static KindInfo {
+    pub(crate) fn info(self) -> &'static KindInfo {
         ALL.iter()
             .find(|i| i.kind == self)
             .expect("every kind is listed in ALL")
     }
 
     /// The snake_case name.
-    pub fn name(self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn name(self) -> &'static str {
         self.info().name
     }
 }
 
 /// Sends events for one project: to the journal, the JSON mirror, and a watching terminal.
 #[derive(Debug, Clone)]
-pub struct Emitter {
+pub(crate) struct Emitter {
     project: String,
     mirror: Option<PathBuf>,
     journal: bool,
@@ -200,7 +203,7 @@ impl Emitter {
     /// the log directory is unusable). The journal is used when its socket exists and
     /// `AGENT_RUNNER_NO_JOURNAL` is unset; readable lines go to stderr unless stderr is the
     /// journal already.
-    pub fn new(project: &str, log_dir: Option<&Path>) -> Self {
+    pub(crate) fn new(project: &str, log_dir: Option<&Path>) -> Self {
         let journal = std::env::var_os("AGENT_RUNNER_NO_JOURNAL").is_none()
             && Path::new(JOURNAL_SOCKET).exists();
         Self {
@@ -212,18 +215,13 @@ impl Emitter {
     }
 
     /// Stops printing events to stderr (when the caller prints its own error instead).
-    pub fn quiet_terminal(&mut self) {
+    pub(crate) fn quiet_terminal(&mut self) {
         self.terminal = false;
-    }
-
-    /// The mirror file, if any.
-    pub fn mirror(&self) -> Option<&Path> {
-        self.mirror.as_deref()
     }
 
     /// Emits one event. `payload` is a JSON object (anything else is ignored); `message` is the
     /// human sentence. Failures to log never fail the caller: they are reported on stderr once.
-    pub fn emit(
+    pub(crate) fn emit(
         &self,
         kind: Kind,
         round: Option<u64>,
@@ -373,7 +371,7 @@ fn rotated(path: &Path, n: u32) -> PathBuf {
 }
 
 /// `2026-11-22T10:00:00.123Z` for a point in time (UTC, milliseconds).
-pub fn timestamp(t: SystemTime) -> String {
+pub(crate) fn timestamp(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
     let (year, month, day) = civil_from_days(secs / 86_400);

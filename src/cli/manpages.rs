@@ -9,12 +9,12 @@ use std::path::Path;
 use clap::CommandFactory;
 use clap_mangen::Man;
 
-use crate::cli::Cli;
+use crate::cli::args::Cli;
 use crate::error::Result;
 use crate::fsutil;
 
 /// The file name of the section-1 page.
-pub const PAGE_NAME: &str = "agent-runner.1";
+pub(crate) const PAGE_NAME: &str = "agent-runner.1";
 
 const MANUAL: &str = "agent-runner manual";
 
@@ -104,7 +104,7 @@ Round logs and events.jsonl, unless log_dir says otherwise.
 ";
 
 /// The complete roff source of agent-runner(1).
-pub fn page() -> String {
+pub(crate) fn page() -> String {
     let mut cmd = Cli::command();
     cmd.build();
     let man = Man::new(cmd.clone())
@@ -182,7 +182,7 @@ fn section(out: &mut String, render: impl FnOnce(&mut Vec<u8>) -> std::io::Resul
 }
 
 /// Writes agent-runner(1) into `dir`.
-pub fn write(dir: &Path) -> Result<()> {
+pub(crate) fn write(dir: &Path) -> Result<()> {
     fsutil::create_dir_all(dir)?;
     let path = dir.join(PAGE_NAME);
     fsutil::write_atomic(&path, page().as_bytes(), 0o644)?;
@@ -265,7 +265,7 @@ mod tests {
     #[test]
     fn toml_page_documents_every_key() {
         use crate::config::{RawAgent, RawConfig, RawPhase, RawPrompt, RawRuntime, RawVcs};
-        let page = include_str!("../man/agent-runner.toml.5");
+        let page = include_str!("../../man/agent-runner.toml.5");
         let mut keys = Vec::new();
         keys.extend(keys_of::<RawConfig>());
         keys.extend(keys_of::<RawAgent>());
@@ -287,7 +287,7 @@ mod tests {
             missing.is_empty(),
             "keys missing from agent-runner.toml(5): {missing:?}"
         );
-        for preset in crate::presets::names() {
+        for preset in crate::config::presets::names() {
             assert!(
                 page.contains(&format!("\\fI\"{preset}\"\\fR")),
                 "preset {preset}"
@@ -298,7 +298,7 @@ mod tests {
     #[test]
     fn units_page_names_every_template_and_exit_status() {
         use crate::error::exit;
-        let page = include_str!("../man/agent-runner.units.7");
+        let page = include_str!("../../man/agent-runner.units.7");
         for unit in crate::render::TEMPLATE_UNITS {
             let instance = unit.replace('@', "@NAME").replace('-', "\\-");
             assert!(
@@ -324,8 +324,8 @@ mod tests {
     fn handwritten_pages_carry_this_version() {
         let th = format!("\"agent\\-runner {}\"", env!("CARGO_PKG_VERSION"));
         for page in [
-            include_str!("../man/agent-runner.toml.5"),
-            include_str!("../man/agent-runner.units.7"),
+            include_str!("../../man/agent-runner.toml.5"),
+            include_str!("../../man/agent-runner.units.7"),
         ] {
             let first = page.lines().next().unwrap_or_default();
             assert!(first.starts_with(".TH ") && first.contains(&th), "{first}");

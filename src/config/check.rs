@@ -5,22 +5,23 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::Context;
-use crate::cli::ProjectRef;
+use crate::config::ProjectRef;
 use crate::config::{self, Project, PromptDelivery};
+use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result, exit};
 use crate::paths::Scope;
 
 /// The PATH systemd gives services (systemd.exec(5), "Environment variables in spawned processes").
-pub const SERVICE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const SERVICE_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Prompts shorter than this (after trimming) are almost certainly placeholders.
-pub const MIN_PROMPT_CHARS: usize = 40;
+pub(crate) const MIN_PROMPT_CHARS: usize = 40;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     /// The round cannot run: `config_broken`, exit 78.
     Error,
     /// Worth knowing; does not stop rounds.
@@ -29,7 +30,7 @@ pub enum Severity {
 
 /// One result of the startup battery.
 #[derive(Debug, Clone, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// Which check (stable identifier, e.g. `work_dir_is_git_repo`).
     pub check: &'static str,
     /// Error or warning.
@@ -61,7 +62,7 @@ impl Finding {
 }
 
 /// Runs the startup battery on a valid project. Cheap: no process is spawned.
-pub fn battery(project: &Project) -> Vec<Finding> {
+pub(crate) fn battery(project: &Project) -> Vec<Finding> {
     let mut findings = Vec::new();
     let rt = &project.runtime;
 
@@ -248,12 +249,12 @@ fn plain_io(e: &std::io::Error) -> String {
 }
 
 /// Whether `dir` is inside a git work tree (a `.git` directory or file in it or an ancestor).
-pub fn is_git_work_tree(dir: &Path) -> bool {
+pub(crate) fn is_git_work_tree(dir: &Path) -> bool {
     dir.ancestors().any(|d| d.join(".git").exists())
 }
 
 /// Where `program` resolves: a path (relative ones against `cwd`) or a PATH search.
-pub fn resolve_program(program: &str, path_var: &str, cwd: &Path) -> Option<PathBuf> {
+pub(crate) fn resolve_program(program: &str, path_var: &str, cwd: &Path) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &Path| {
         p.is_file()
@@ -272,7 +273,7 @@ pub fn resolve_program(program: &str, path_var: &str, cwd: &Path) -> Option<Path
 }
 
 /// Whether `dir` is (or can be created as) a writable directory.
-pub fn writable_dir(dir: &Path) -> std::result::Result<(), String> {
+pub(crate) fn writable_dir(dir: &Path) -> std::result::Result<(), String> {
     use nix::unistd::{AccessFlags, access};
     let existing = dir
         .ancestors()
@@ -347,7 +348,7 @@ fn verdict_for(reference: &ProjectRef, scope: Scope) -> Verdict {
             f.clone(),
         ),
     };
-    match crate::load_project(reference, scope) {
+    match crate::config::load_project(reference, scope) {
         Err(Error::Config(problems)) => Verdict {
             project: name,
             source,
@@ -403,7 +404,7 @@ fn config_problem(p: &ConfigProblem) -> Problem {
 }
 
 /// `agent-runner check [NAME | --config FILE] [--json]`.
-pub fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u8> {
+pub(crate) fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u8> {
     let references = if let Some(r) = reference {
         vec![r]
     } else {

@@ -17,16 +17,16 @@ use crate::fsutil;
 use crate::paths::Scope;
 
 /// The state file's name inside the state directory.
-pub const STATE_FILE: &str = "state.json";
+pub(crate) const STATE_FILE: &str = "state.json";
 /// The halt request's name inside the state directory (watched by the path unit).
-pub const HALT_REQUEST_FILE: &str = "halt-request";
+pub(crate) const HALT_REQUEST_FILE: &str = "halt-request";
 /// Crash back-offs never exceed this.
-pub const MAX_CRASH_DELAY_S: u64 = 1800;
+pub(crate) const MAX_CRASH_DELAY_S: u64 = 1800;
 /// Transient back-offs never exceed this (an account limit resets within hours).
-pub const MAX_THROTTLE_S: u64 = 8 * 3600;
+pub(crate) const MAX_THROTTLE_S: u64 = 8 * 3600;
 
 /// The instant `secs` seconds after the epoch (clamped far in the future instead of overflowing).
-pub fn epoch_time(secs: u64) -> SystemTime {
+pub(crate) fn epoch_time(secs: u64) -> SystemTime {
     // State files are written by the agent's user: an absurd value must not overflow.
     UNIX_EPOCH
         .checked_add(std::time::Duration::from_secs(secs))
@@ -34,7 +34,7 @@ pub fn epoch_time(secs: u64) -> SystemTime {
 }
 
 /// The current time in seconds since the epoch.
-pub fn now_epoch() -> u64 {
+pub(crate) fn now_epoch() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -43,12 +43,12 @@ pub fn now_epoch() -> u64 {
 /// Where the project's state lives: `$AGENT_RUNNER_STATE_DIR` (tests), else systemd's
 /// `$STATE_DIRECTORY` (the service), else the scope's state directory when it exists or can be
 /// created, else `LOG_DIR/state` (a round run by hand without access to /var/lib).
-pub fn dir(project: &Project) -> PathBuf {
+pub(crate) fn dir(project: &Project) -> PathBuf {
     dir_for(&project.name, project.scope, &project.runtime.log_dir)
 }
 
 /// [`dir`] from its parts.
-pub fn dir_for(name: &str, scope: Scope, log_dir: &Path) -> PathBuf {
+pub(crate) fn dir_for(name: &str, scope: Scope, log_dir: &Path) -> PathBuf {
     if let Some(d) = std::env::var_os("AGENT_RUNNER_STATE_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
     }
@@ -65,7 +65,7 @@ pub fn dir_for(name: &str, scope: Scope, log_dir: &Path) -> PathBuf {
         }
     }
     let scoped = scope.state_dir(name);
-    if scoped.join(STATE_FILE).exists() || crate::check::writable_dir(&scoped).is_ok() {
+    if scoped.join(STATE_FILE).exists() || crate::config::check::writable_dir(&scoped).is_ok() {
         scoped
     } else {
         log_dir.join("state")
@@ -75,7 +75,7 @@ pub fn dir_for(name: &str, scope: Scope, log_dir: &Path) -> PathBuf {
 /// What the loop should do after a round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub(crate) enum Action {
     /// Run the next round as scheduled.
     #[default]
     Continue,
@@ -87,7 +87,7 @@ pub enum Action {
 
 /// The round's decision for the loop.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// Continue, back off or halt.
     pub action: Action,
     /// For `back_off`: epoch seconds before which no agent runs.
@@ -100,7 +100,7 @@ pub struct Verdict {
 /// the agent: it never checked in, or the runner was told to stop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The agent exited 0.
     Ok,
     /// The agent failed (non-zero exit or killed by a signal it did not ask for).
@@ -123,7 +123,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The snake_case name used in events and state.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
             Outcome::Crash => "crash",
@@ -138,7 +138,7 @@ impl Outcome {
     }
 
     /// The round's exit status (DESIGN §4): 0 ok, 75 transient, 78 config, 1 failure, 124 timeout.
-    pub fn exit_code(self) -> u8 {
+    pub(crate) fn exit_code(self) -> u8 {
         use crate::error::exit;
         match self {
             Outcome::Ok | Outcome::GraceKill | Outcome::Stopped => exit::OK,
@@ -152,7 +152,7 @@ impl Outcome {
 
 /// The last finished round, for `status` and for the next round.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LastOutcome {
+pub(crate) struct LastOutcome {
     /// Its number.
     pub round: u64,
     /// How it ended.
@@ -170,7 +170,7 @@ pub struct LastOutcome {
 
 /// The round currently running, so `status` can show it and a crashed runner is noticed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Running {
+pub(crate) struct Running {
     /// The round number.
     pub round: u64,
     /// Its phase.
@@ -184,7 +184,7 @@ pub struct Running {
 /// The content of `state.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct State {
+pub(crate) struct State {
     /// The last round started (0: none yet).
     pub round: u64,
     /// The phase index of that round.
@@ -222,7 +222,7 @@ pub struct State {
 /// Why a round asks the loop to halt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum HaltReason {
+pub(crate) enum HaltReason {
     /// max_rounds reached.
     MaxRounds,
     /// Too many short crashes in a row.
@@ -237,7 +237,7 @@ pub enum HaltReason {
 
 impl HaltReason {
     /// The snake_case name written into `halt-request`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             HaltReason::MaxRounds => "max_rounds",
             HaltReason::CrashLoop => "crash_loop",
@@ -250,7 +250,7 @@ impl HaltReason {
 
 /// The `halt-request` file: written by a round, consumed by `agent-runner halt`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HaltRequest {
+pub(crate) struct HaltRequest {
     /// Why.
     pub reason: HaltReason,
     /// One human sentence (already redacted).
@@ -259,7 +259,7 @@ pub struct HaltRequest {
 
 /// The knobs of the verdict logic, from the project's `[runtime]`.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// restart_delay_s.
     pub restart_delay_s: u64,
     /// max_rounds.
@@ -276,7 +276,7 @@ pub struct Policy {
 
 impl Policy {
     /// The policy of `project`.
-    pub fn of(project: &Project) -> Self {
+    pub(crate) fn of(project: &Project) -> Self {
         let rt = &project.runtime;
         Self {
             restart_delay_s: rt.restart_delay_s,
@@ -291,7 +291,7 @@ impl Policy {
 
 /// A finished round, as the verdict logic needs it.
 #[derive(Debug, Clone)]
-pub struct Finished {
+pub(crate) struct Finished {
     /// Round number.
     pub round: u64,
     /// How it ended.
@@ -308,7 +308,7 @@ pub struct Finished {
 
 /// What [`State::begin_round`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Begun {
+pub(crate) struct Begun {
     /// The new round number.
     pub round: u64,
     /// Its phase index (when the project has phases).
@@ -321,7 +321,7 @@ pub struct Begun {
 
 impl State {
     /// Reads `dir/state.json`; a missing file is a fresh state.
-    pub fn load(dir: &Path) -> Result<State> {
+    pub(crate) fn load(dir: &Path) -> Result<State> {
         let path = dir.join(STATE_FILE);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
@@ -337,14 +337,14 @@ impl State {
 
     /// Writes `dir/state.json` atomically and durably: write, fsync, rename (the directory is
     /// created if needed). Readers see the old or the new state, never a mix.
-    pub fn save(&self, dir: &Path) -> Result<()> {
+    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
         self.write(dir, true)
     }
 
     /// Like [`State::save`] without the fsync: still atomic for readers, but a power cut may lose
     /// it. For the round-start record, which the round's end overwrites durably moments later
     /// (keeping an fsync off the path between exec and the agent's spawn).
-    pub fn save_quick(&self, dir: &Path) -> Result<()> {
+    pub(crate) fn save_quick(&self, dir: &Path) -> Result<()> {
         self.write(dir, false)
     }
 
@@ -370,14 +370,14 @@ impl State {
 
     /// Marks the loop as ended (for `halt` and `stop`): the next round starts a new loop with
     /// fresh counters. A transient throttle is kept: the server's limit does not care.
-    pub fn end_loop(dir: &Path) -> Result<()> {
+    pub(crate) fn end_loop(dir: &Path) -> Result<()> {
         let mut state = State::load(dir)?;
         state.loop_ended = true;
         state.save(dir)
     }
 
     /// Epoch seconds before which no agent may run, when that is in the future.
-    pub fn not_before(&self, now: u64) -> Option<u64> {
+    pub(crate) fn not_before(&self, now: u64) -> Option<u64> {
         let verdict_until = match self.verdict.action {
             Action::BackOff => self.verdict.until,
             _ => None,
@@ -391,7 +391,7 @@ impl State {
 
     /// Starts a round: bumps the counters, picks the phase, detects a new loop and the end of a
     /// transient back-off.
-    pub fn begin_round(&mut self, now: u64, phases: usize, pid: u32) -> Begun {
+    pub(crate) fn begin_round(&mut self, now: u64, phases: usize, pid: u32) -> Begun {
         let new_loop = self.loop_ended
             || self.loop_started_at.is_none()
             || self.verdict.action == Action::Halt;
@@ -437,7 +437,12 @@ impl State {
 
     /// Records a finished round and decides the verdict. Returns the halt reason when the loop
     /// must stop (the caller emits the event and writes the halt request).
-    pub fn finish_round(&mut self, f: &Finished, policy: &Policy, now: u64) -> Option<HaltReason> {
+    pub(crate) fn finish_round(
+        &mut self,
+        f: &Finished,
+        policy: &Policy,
+        now: u64,
+    ) -> Option<HaltReason> {
         self.running = None;
         self.last_outcome = Some(LastOutcome {
             round: f.round,
@@ -541,7 +546,7 @@ impl State {
 /// milliseconds on a busy ext4) is created while the agent runs, so that the round's final save is
 /// only write, fsync, rename.
 #[derive(Debug)]
-pub struct PendingSave {
+pub(crate) struct PendingSave {
     dir: PathBuf,
     tmp: PathBuf,
     file: Option<std::fs::File>,
@@ -549,7 +554,7 @@ pub struct PendingSave {
 
 impl PendingSave {
     /// Creates the temporary file in `dir`.
-    pub fn prepare(dir: &Path) -> Result<Self> {
+    pub(crate) fn prepare(dir: &Path) -> Result<Self> {
         let tmp = dir.join(format!(".{STATE_FILE}.{}.final", std::process::id()));
         let file = std::fs::File::create(&tmp).map_err(|e| Error::io("cannot write", &tmp, e))?;
         Ok(Self {
@@ -560,7 +565,7 @@ impl PendingSave {
     }
 
     /// Writes `state` durably into place (write, fsync, rename).
-    pub fn commit(mut self, state: &State) -> Result<()> {
+    pub(crate) fn commit(mut self, state: &State) -> Result<()> {
         let path = self.dir.join(STATE_FILE);
         let mut text =
             serde_json::to_vec_pretty(state).map_err(|e| Error::Failed(e.to_string()))?;
@@ -582,7 +587,7 @@ impl Drop for PendingSave {
 }
 
 /// Writes `dir/halt-request` atomically.
-pub fn write_halt_request(dir: &Path, request: &HaltRequest) -> Result<()> {
+pub(crate) fn write_halt_request(dir: &Path, request: &HaltRequest) -> Result<()> {
     fsutil::create_dir_all(dir)?;
     let mut text = serde_json::to_vec(request).map_err(|e| Error::Failed(e.to_string()))?;
     text.push(b'\n');
@@ -591,7 +596,7 @@ pub fn write_halt_request(dir: &Path, request: &HaltRequest) -> Result<()> {
 
 /// Reads `dir/halt-request`, if present. An unreadable or malformed request still means "halt":
 /// it comes back with reason `config_broken`-free defaults only when it parses, else as an error.
-pub fn read_halt_request(dir: &Path) -> Result<Option<HaltRequest>> {
+pub(crate) fn read_halt_request(dir: &Path) -> Result<Option<HaltRequest>> {
     let path = dir.join(HALT_REQUEST_FILE);
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
@@ -603,19 +608,6 @@ pub fn read_halt_request(dir: &Path) -> Result<Option<HaltRequest>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("cannot read", path, e)),
     }
-}
-
-/// Reads and removes `dir/halt-request` (the path unit is level-triggered: leaving it would
-/// re-fire the halt).
-pub fn consume_halt_request(dir: &Path) -> Result<Option<HaltRequest>> {
-    let request = read_halt_request(dir);
-    let path = dir.join(HALT_REQUEST_FILE);
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("cannot remove", path, e)),
-    }
-    request
 }
 
 #[cfg(test)]
@@ -806,8 +798,7 @@ mod tests {
         write_halt_request(dir.path(), &req).unwrap();
         let text = std::fs::read_to_string(dir.path().join(HALT_REQUEST_FILE)).unwrap();
         assert!(text.contains("\"reason\":\"crash_loop\""), "{text}");
-        assert_eq!(consume_halt_request(dir.path()).unwrap(), Some(req));
-        assert!(!dir.path().join(HALT_REQUEST_FILE).exists());
+        assert_eq!(read_halt_request(dir.path()).unwrap(), Some(req));
 
         std::fs::write(dir.path().join(STATE_FILE), "{garbage").unwrap();
         assert!(

@@ -7,16 +7,16 @@
 
 use std::time::{Duration, Instant};
 
-use crate::Context;
-use crate::bus::{Bus, UnitInfo};
-use crate::cli::ProjectRef;
+use crate::config::ProjectRef;
+use crate::context::Context;
 use crate::error::{Error, Result, exit};
-use crate::observe::human_duration;
+use crate::observe::events::human_duration;
 use crate::paths::Scope;
+use crate::systemd::bus::{Bus, UnitInfo};
 
 /// The unit names of one project's loop.
 #[derive(Debug, Clone)]
-pub struct Units {
+pub(crate) struct Units {
     /// `agent-runner@NAME.service`: one round.
     pub service: String,
     /// `agent-runner@NAME.timer`: the next round.
@@ -34,7 +34,7 @@ pub struct Units {
 
 impl Units {
     /// The units of project `name`.
-    pub fn of(name: &str) -> Self {
+    pub(crate) fn of(name: &str) -> Self {
         Self {
             service: format!("agent-runner@{name}.service"),
             timer: format!("agent-runner@{name}.timer"),
@@ -46,12 +46,12 @@ impl Units {
     }
 
     /// The four units every project has, service first.
-    pub fn all(&self) -> [&str; 4] {
+    pub(crate) fn all(&self) -> [&str; 4] {
         [&self.service, &self.timer, &self.path, &self.halt]
     }
 
     /// The four units, the loop unit and the back-off timer.
-    pub fn all_with_loop(&self) -> [&str; 6] {
+    pub(crate) fn all_with_loop(&self) -> [&str; 6] {
         [
             &self.service,
             &self.timer,
@@ -64,7 +64,7 @@ impl Units {
 
     /// The units that keep the loop going between rounds: the loop unit (when the installed
     /// templates have it), the timer, a back-off timer and the path unit.
-    pub fn between_rounds(&self) -> [&str; 4] {
+    pub(crate) fn between_rounds(&self) -> [&str; 4] {
         [&self.loop_unit, &self.timer, &self.backoff, &self.path]
     }
 }
@@ -93,7 +93,7 @@ fn target(ctx: &Context, reference: &ProjectRef) -> Result<Target> {
             )),
         };
     }
-    let project = crate::load_project(reference, ctx.scope)?;
+    let project = crate::config::load_project(reference, ctx.scope)?;
     Ok(Target {
         name: project.name.clone(),
         project: Some(project),
@@ -135,7 +135,7 @@ fn preflight(target: &Target, scope: Scope) -> Result<()> {
             stop.display()
         )));
     }
-    let drift = crate::peek::drift(project, scope);
+    let drift = crate::observe::peek::drift(project, scope);
     if drift.generated && !drift.in_sync {
         eprintln!(
             "warning: the units of {} are older than {} (edited after generate)\n  hint: run `agent-runner{} generate {}` to apply the changes",
@@ -155,7 +155,7 @@ fn reset_all(bus: &Bus, units: &Units) -> Result<()> {
     Ok(())
 }
 
-fn job_done(result: &crate::bus::JobResult, bus: &Bus, verb: &str) -> Result<()> {
+fn job_done(result: &crate::systemd::bus::JobResult, bus: &Bus, verb: &str) -> Result<()> {
     if result.result == "done" {
         return Ok(());
     }
@@ -180,7 +180,7 @@ fn job_done(result: &crate::bus::JobResult, bus: &Bus, verb: &str) -> Result<()>
 
 /// `agent-runner start NAME`: whatever state the loop is in (failed, start-limit-hit, halted,
 /// offline), clear it and run round 1 now.
-pub fn start(ctx: &Context, project: &ProjectRef) -> Result<u8> {
+pub(crate) fn start(ctx: &Context, project: &ProjectRef) -> Result<u8> {
     let target = target(ctx, project)?;
     let units = Units::of(&target.name);
     let bus = connect(ctx)?;
@@ -207,7 +207,7 @@ pub fn start(ctx: &Context, project: &ProjectRef) -> Result<u8> {
 }
 
 /// `agent-runner restart NAME`: terminate the running round (if any) and start over.
-pub fn restart(ctx: &Context, project: &ProjectRef) -> Result<u8> {
+pub(crate) fn restart(ctx: &Context, project: &ProjectRef) -> Result<u8> {
     let target = target(ctx, project)?;
     let units = Units::of(&target.name);
     let bus = connect(ctx)?;
@@ -231,7 +231,7 @@ pub fn restart(ctx: &Context, project: &ProjectRef) -> Result<u8> {
 }
 
 /// `agent-runner stop NAME [--now]`.
-pub fn stop(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
+pub(crate) fn stop(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
     let target = target(ctx, project)?;
     let bus = connect(ctx)?;
     let (took, note) = if now {
@@ -256,7 +256,7 @@ fn seconds(d: Duration) -> String {
 
 /// Stops the timer and path (no new round), then waits until the round service is down. A round
 /// that fails meanwhile is not restarted (its pending auto-restart is cancelled).
-pub fn stop_graceful(bus: &Bus, units: &Units) -> Result<(Duration, String)> {
+pub(crate) fn stop_graceful(bus: &Bus, units: &Units) -> Result<(Duration, String)> {
     let started = Instant::now();
     let before = bus.unit(&units.service)?;
     stop_between_rounds(bus, units)?;
@@ -275,7 +275,7 @@ pub fn stop_graceful(bus: &Bus, units: &Units) -> Result<(Duration, String)> {
                     "waiting for the running round of {} to finish (running for {}; `stop --now` ends it)",
                     units.service,
                     human_duration(
-                        crate::observe::now_us()
+                        crate::observe::events::now_us()
                             .saturating_sub(info.active_enter_us.max(info.state_change_us))
                             / 1_000_000
                     )
@@ -297,7 +297,7 @@ pub fn stop_graceful(bus: &Bus, units: &Units) -> Result<(Duration, String)> {
 }
 
 /// Stops the round service at once (SIGTERM, then SIGKILL after TimeoutStopSec=).
-pub fn stop_now(bus: &Bus, units: &Units) -> Result<(Duration, String)> {
+pub(crate) fn stop_now(bus: &Bus, units: &Units) -> Result<(Duration, String)> {
     let started = Instant::now();
     let before = bus.unit(&units.service)?;
     stop_between_rounds(bus, units)?;
@@ -327,7 +327,7 @@ fn settle_stopped(bus: &Bus, units: &Units) -> Result<()> {
 }
 
 /// `agent-runner kill NAME`: SIGKILL to every process of the round, loop stopped.
-pub fn kill(ctx: &Context, project: &ProjectRef) -> Result<u8> {
+pub(crate) fn kill(ctx: &Context, project: &ProjectRef) -> Result<u8> {
     let target = target(ctx, project)?;
     let units = Units::of(&target.name);
     let bus = connect(ctx)?;
@@ -351,7 +351,7 @@ pub fn kill(ctx: &Context, project: &ProjectRef) -> Result<u8> {
 }
 
 /// `agent-runner enable NAME [--now]`.
-pub fn enable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
+pub(crate) fn enable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
     let target = target(ctx, project)?;
     let units = Units::of(&target.name);
     let bus = connect(ctx)?;
@@ -369,7 +369,7 @@ pub fn enable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
 }
 
 /// `agent-runner disable NAME [--now]`.
-pub fn disable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
+pub(crate) fn disable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
     let target = target(ctx, project)?;
     let units = Units::of(&target.name);
     let bus = connect(ctx)?;
@@ -390,8 +390,8 @@ pub fn disable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
 
 /// Runs this same command on `host` with the agent-runner installed there (`ssh HOST
 /// agent-runner …`): the read commands need its files and journal, not only its bus.
-pub fn remote(ctx: &Context, host: &str) -> Result<u8> {
-    crate::bus::validate_host(host)?;
+pub(crate) fn remote(ctx: &Context, host: &str) -> Result<u8> {
+    crate::systemd::bus::validate_host(host)?;
     let mut args: Vec<String> = Vec::new();
     let mut skip = false;
     for arg in std::env::args().skip(1) {
@@ -409,16 +409,20 @@ pub fn remote(ctx: &Context, host: &str) -> Result<u8> {
         args.push(arg);
     }
     let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
-    let status = std::process::Command::new(crate::bus::ssh_program())
+    let status = std::process::Command::new(crate::systemd::bus::ssh_program())
         .args(["-xT", "--", host])
         .arg(format!("agent-runner {}", quoted.join(" ")))
         .status()
         .map_err(|e| {
-            crate::bus::unreachable_error(ctx.scope, Some(host), &format!("cannot run ssh: {e}"))
+            crate::systemd::bus::unreachable_error(
+                ctx.scope,
+                Some(host),
+                &format!("cannot run ssh: {e}"),
+            )
         })?;
     match status.code() {
         // ssh's own failure (cannot connect, no such host).
-        Some(255) => Err(crate::bus::unreachable_error(
+        Some(255) => Err(crate::systemd::bus::unreachable_error(
             ctx.scope,
             Some(host),
             "ssh could not connect",

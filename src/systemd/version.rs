@@ -10,11 +10,11 @@ use serde::Serialize;
 use crate::paths::Scope;
 
 /// The oldest systemd agent-runner supports.
-pub const FLOOR: u32 = 252;
+pub(crate) const FLOOR: u32 = 252;
 
 /// What a systemd version supports among the keys we may render.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-pub struct Features {
+pub(crate) struct Features {
     /// The major version.
     pub version: u32,
     /// `RestartSteps=` / `RestartMaxDelaySec=` (254).
@@ -25,7 +25,7 @@ pub struct Features {
 
 impl Features {
     /// The features of systemd `version`.
-    pub fn of(version: u32) -> Self {
+    pub(crate) fn of(version: u32) -> Self {
         Self {
             version,
             restart_steps: version >= 254,
@@ -35,7 +35,7 @@ impl Features {
 }
 
 /// "252.38-1~deb12u1" or "systemd 252 (252.38-1~deb12u1)" → 252.
-pub fn parse_major(text: &str) -> Option<u32> {
+pub(crate) fn parse_major(text: &str) -> Option<u32> {
     let text = text.trim();
     let text = text.strip_prefix("systemd ").unwrap_or(text);
     let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
@@ -43,15 +43,15 @@ pub fn parse_major(text: &str) -> Option<u32> {
 }
 
 /// The version to render for: the running manager's, else the installed `systemctl`'s, else the floor.
-pub fn detect(scope: Scope) -> u32 {
-    if let Ok(v) = crate::bus::manager_version(scope) {
+pub(crate) fn detect(scope: Scope) -> u32 {
+    if let Ok(v) = crate::systemd::bus::manager_version(scope) {
         return v;
     }
     installed_version().unwrap_or(FLOOR)
 }
 
 /// The version of the installed systemctl binary (no running manager needed).
-pub fn installed_version() -> Option<u32> {
+pub(crate) fn installed_version() -> Option<u32> {
     let out = Command::new("systemctl")
         .arg("--version")
         .stdin(Stdio::null())

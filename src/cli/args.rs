@@ -1,10 +1,11 @@
-//! The command line (clap). Raw arguments stop here: `crate::run` turns them into the
+//! The command line (clap). Raw arguments stop here: `cli::dispatch` turns them into the
 //! validated option types of each command module, which never see clap.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::ProjectRef;
 use crate::error::{Error, Result};
 use crate::paths::Scope;
 
@@ -23,7 +24,7 @@ See agent-runner(1), agent-runner.toml(5) and agent-runner.units(7).";
 /// Keep an autonomous CLI coding agent working round after round, supervised by systemd.
 #[derive(Debug, Parser)]
 #[command(name = "agent-runner", version, about, after_help = AFTER_HELP, max_term_width = 100)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Use the calling user's systemd manager and ~/.config/agent-runner instead of the system's.
     #[arg(long, global = true)]
     pub user: bool,
@@ -39,7 +40,7 @@ pub struct Cli {
 
 /// A project named on the command line, or a TOML file given with `--config`.
 #[derive(Debug, Args, Clone)]
-pub struct ProjectArg {
+pub(crate) struct ProjectArg {
     /// The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user).
     #[arg(value_name = "NAME", required_unless_present = "config")]
     pub name: Option<String>,
@@ -51,7 +52,7 @@ pub struct ProjectArg {
 
 /// Like [`ProjectArg`], but naming a project is optional (the command then covers all of them).
 #[derive(Debug, Args, Clone)]
-pub struct OptionalProjectArg {
+pub(crate) struct OptionalProjectArg {
     /// The project name; omit it to cover every project in the config directory.
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
@@ -63,7 +64,7 @@ pub struct OptionalProjectArg {
 
 /// The steps of `agent-runner halt`, one per helper unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HaltStep {
+pub(crate) enum HaltStep {
     /// agent-runner-halt@.service: record which stop trigger fired.
     Trigger,
     /// agent-runner-loop@.service: clear the previous loop's sentinels, start a new loop.
@@ -74,7 +75,7 @@ pub enum HaltStep {
 
 /// Shells `completions` can write scripts for.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Shell {
+pub(crate) enum Shell {
     /// GNU bash.
     Bash,
     /// Z shell.
@@ -85,7 +86,7 @@ pub enum Shell {
 
 /// Every subcommand.
 #[derive(Debug, Subcommand)]
-pub enum CliCommand {
+pub(crate) enum CliCommand {
     /// Write a new project file from a preset, with a prompts/ scaffold.
     ///
     /// The file goes to the config directory (/etc/agent-runner, or ~/.config/agent-runner with
@@ -301,18 +302,9 @@ pub enum CliCommand {
     },
 }
 
-/// Where a command finds its project.
-#[derive(Debug, Clone)]
-pub enum ProjectRef {
-    /// By name, in the scope's config directory.
-    Name(String),
-    /// A TOML file.
-    File(PathBuf),
-}
-
 impl ProjectArg {
     /// The validated reference.
-    pub fn to_ref(&self) -> Result<ProjectRef> {
+    pub(crate) fn to_ref(&self) -> Result<ProjectRef> {
         match (&self.name, &self.config) {
             (_, Some(file)) => Ok(ProjectRef::File(file.clone())),
             (Some(name), None) => Ok(ProjectRef::Name(name.clone())),
@@ -323,7 +315,7 @@ impl ProjectArg {
 
 impl OptionalProjectArg {
     /// The validated reference, or `None` for "every project".
-    pub fn to_ref(&self) -> Option<ProjectRef> {
+    pub(crate) fn to_ref(&self) -> Option<ProjectRef> {
         match (&self.name, &self.config) {
             (_, Some(file)) => Some(ProjectRef::File(file.clone())),
             (Some(name), None) => Some(ProjectRef::Name(name.clone())),
@@ -334,7 +326,7 @@ impl OptionalProjectArg {
 
 impl Cli {
     /// The manager scope selected by `--user`.
-    pub fn scope(&self) -> Scope {
+    pub(crate) fn scope(&self) -> Scope {
         Scope::from_user_flag(self.user)
     }
 }

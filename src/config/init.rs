@@ -3,15 +3,15 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::Context;
+use crate::config::presets::{self, Preset};
 use crate::config::{self, PROJECT_NAME_RULE, PromptDelivery, StopSignal};
+use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result};
 use crate::fsutil;
-use crate::presets::{self, Preset};
 
 /// Options of `init`, validated.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Preset name.
     pub preset: String,
     /// Project name.
@@ -39,7 +39,7 @@ $AGENT_RUNNER_LOG_DIR/.agent-done; the loop then stops.
 ";
 
 /// Runs `init`.
-pub fn run(ctx: &Context, options: &Options) -> Result<()> {
+pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     let name = &options.project;
     if !config::valid_project_name(name) {
         return Err(Error::config(ConfigProblem::new(
@@ -115,7 +115,7 @@ fn toml_list(items: &[&str]) -> String {
 }
 
 /// The project file `init` writes for `preset`.
-pub fn project_toml(preset: &Preset, name: &str, work_dir: &Path, prompt: &Path) -> String {
+pub(crate) fn project_toml(preset: &Preset, name: &str, work_dir: &Path, prompt: &Path) -> String {
     let mut t = String::new();
     let delivery = match preset.prompt_delivery {
         PromptDelivery::Stdin => "stdin",

@@ -8,14 +8,14 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::Context;
-use crate::bus::Bus;
-use crate::cli::ProjectRef;
 use crate::config::Project;
+use crate::config::ProjectRef;
+use crate::context::Context;
 use crate::error::{Error, Result, exit};
-use crate::observe::{self, Query};
+use crate::observe::events::{self as observe, Query};
 use crate::paths::Scope;
 use crate::render::{self, DROP_IN_NAME};
+use crate::systemd::bus::Bus;
 
 /// How many recent rounds `peek` lists.
 const RECENT_ROUNDS: usize = 10;
@@ -24,7 +24,7 @@ const LOG_TAIL_LINES: usize = 40;
 
 /// One generated drop-in and whether it matches the TOML.
 #[derive(Debug, Clone, Serialize)]
-pub struct DropIn {
+pub(crate) struct DropIn {
     /// Its path.
     pub path: PathBuf,
     /// The inputs hash in its header (`None`: missing file or no header).
@@ -35,7 +35,7 @@ pub struct DropIn {
 
 /// Drift between a project's TOML and its generated units.
 #[derive(Debug, Clone, Serialize)]
-pub struct Drift {
+pub(crate) struct Drift {
     /// sha256 of the TOML as it is now.
     pub config_sha256: String,
     /// The round service's drop-in exists (the project was generated at least once).
@@ -48,12 +48,15 @@ pub struct Drift {
 
 /// Compares `crate::render::inputs_hash` of the TOML with the `# agent-runner-inputs:` header of
 /// each generated drop-in.
-pub fn drift(project: &Project, scope: Scope) -> Drift {
+pub(crate) fn drift(project: &Project, scope: Scope) -> Drift {
     let text = std::fs::read_to_string(&project.source).unwrap_or_default();
     let config_sha256 = render::inputs_hash(&text);
     // `generate`d drop-ins in the unit directory win over the generator's (see generator.rs).
-    let unit_dirs = [scope.unit_dir(), crate::generator::normal_dir(scope)];
-    let units = crate::control::Units::of(&project.name);
+    let unit_dirs = [
+        scope.unit_dir(),
+        crate::systemd::generator::normal_dir(scope),
+    ];
+    let units = crate::control::lifecycle::Units::of(&project.name);
     let drop_ins: Vec<DropIn> = units
         .all()
         .iter()
@@ -100,7 +103,7 @@ fn round_row(event: &Value) -> Value {
 }
 
 /// `agent-runner peek NAME [--round N [--log]] [--json]`.
-pub fn run(
+pub(crate) fn run(
     ctx: &Context,
     reference: &ProjectRef,
     round: Option<u64>,
@@ -108,11 +111,11 @@ pub fn run(
     json_out: bool,
 ) -> Result<u8> {
     if let Some(host) = &ctx.host {
-        return crate::control::remote(ctx, host);
+        return crate::control::lifecycle::remote(ctx, host);
     }
-    let project = crate::load_project(reference, ctx.scope)?;
+    let project = crate::config::load_project(reference, ctx.scope)?;
     let bus = Bus::connect(ctx.scope, None)?;
-    let snap = crate::status::snapshot(&project, &bus, None)?;
+    let snap = crate::observe::status::snapshot(&project, &bus, None)?;
     let drift = drift(&project, ctx.scope);
     let (recent, source) = observe::read(
         &project,
@@ -176,7 +179,7 @@ pub fn run(
         );
         obj.insert(
             "state_dir".into(),
-            json!(crate::status::state_dir(&project)),
+            json!(crate::observe::status::state_dir(&project)),
         );
         obj.insert("log_dir".into(), json!(log_dir));
         obj.insert(
@@ -277,7 +280,7 @@ pub fn run(
     let _ = writeln!(
         out,
         "  state dir:  {}",
-        crate::status::state_dir(&project).display()
+        crate::observe::status::state_dir(&project).display()
     );
     match &snap.state_raw {
         Some(raw) => {

@@ -14,14 +14,14 @@ use std::path::{Path, PathBuf};
 
 use crate::config;
 use crate::error::{Error, Result, exit};
-use crate::generate::write_files;
 use crate::paths::Scope;
 use crate::render::{self, DROP_IN_NAME, HASH_MARK, RenderOptions, UnitFile};
-use crate::sysver::{self, Features};
+use crate::systemd::generate::write_files;
+use crate::systemd::version::{self, Features};
 
 /// What the generator was asked to do.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// The manager the generator runs for (from `$SYSTEMD_SCOPE`, else `--user`).
     pub scope: Scope,
     /// Where the project files are.
@@ -40,7 +40,7 @@ pub struct Options {
 
 /// What happened to one project file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Rendered into the output directory.
     Rendered(String),
     /// Left to the units `agent-runner generate` wrote (which take precedence); `stale` when they
@@ -58,12 +58,12 @@ pub enum Verdict {
 }
 
 /// One report line for the kernel log: (syslog priority, message).
-pub type LogLine = (u8, String);
+pub(crate) type LogLine = (u8, String);
 
 /// Where systemd asks the generator to write (its "normal" directory, `argv[1]`), for commands
 /// that look for a project's units: /run/systemd/generator, or the user manager's
 /// `$XDG_RUNTIME_DIR/systemd/generator`.
-pub fn normal_dir(scope: Scope) -> PathBuf {
+pub(crate) fn normal_dir(scope: Scope) -> PathBuf {
     match scope {
         Scope::System => PathBuf::from("/run/systemd/generator"),
         Scope::User => std::env::var_os("XDG_RUNTIME_DIR")
@@ -76,7 +76,7 @@ pub fn normal_dir(scope: Scope) -> PathBuf {
 }
 
 /// Runs the generator for the command line `agent-runner generator NORMAL [EARLY LATE]`.
-pub fn run(user_flag: bool, dirs: &[PathBuf]) -> Result<u8> {
+pub(crate) fn run(user_flag: bool, dirs: &[PathBuf]) -> Result<u8> {
     let Some(output) = dirs.first() else {
         return Err(Error::Usage(
             "the generator needs the output directory systemd passes as its first argument".into(),
@@ -103,9 +103,9 @@ pub fn run(user_flag: bool, dirs: &[PathBuf]) -> Result<u8> {
             .packaged_unit_dir()
             .join("agent-runner@.service")
             .exists(),
-        systemd_version: sysver::installed_version()
-            .unwrap_or(sysver::FLOOR)
-            .max(sysver::FLOOR),
+        systemd_version: version::installed_version()
+            .unwrap_or(version::FLOOR)
+            .max(version::FLOOR),
     };
     let (verdicts, log) = generate(&options);
     let mut sink = Kmsg::open();
@@ -126,7 +126,7 @@ pub fn run(user_flag: bool, dirs: &[PathBuf]) -> Result<u8> {
 
 /// Renders every project file of the scope's config directory into `options.output`; returns
 /// what happened to each and the lines to log. Never stops at a broken file.
-pub fn generate(options: &Options) -> (Vec<Verdict>, Vec<LogLine>) {
+pub(crate) fn generate(options: &Options) -> (Vec<Verdict>, Vec<LogLine>) {
     let mut verdicts = Vec::new();
     let mut log = Vec::new();
     let files = match config::discover_in(&options.config_dir) {

@@ -4,17 +4,17 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::Context;
-use crate::cli::ProjectRef;
+use crate::config::ProjectRef;
 use crate::config::{self, Project};
+use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result};
 use crate::fsutil;
 use crate::render::{self, DROP_IN_NAME, RenderOptions, SOURCE_MARK, UnitFile};
-use crate::sysver::{self, Features};
+use crate::systemd::version::{self, Features};
 
 /// Options of `generate`, validated.
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Projects to render; every project of the config directory when empty.
     pub selection: Vec<ProjectRef>,
     /// Write the complete set into this directory instead of the unit directory.
@@ -31,7 +31,7 @@ pub struct Options {
 
 /// What one run wrote and removed.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Files written (changed or new), absolute.
     pub written: Vec<PathBuf>,
     /// Files left as they were because their contents did not change.
@@ -41,7 +41,7 @@ pub struct Outcome {
 }
 
 /// Runs `generate`.
-pub fn run(ctx: &Context, options: &Options) -> Result<()> {
+pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     let scope = ctx.scope;
     let exec = match &options.exec {
         Some(p) => std::path::absolute(p).map_err(|e| Error::io("cannot resolve", p, e))?,
@@ -54,14 +54,14 @@ pub fn run(ctx: &Context, options: &Options) -> Result<()> {
     let version = match options.systemd_version {
         Some(v) => v,
         None if options.output.is_some() || options.dry_run || options.no_reload => {
-            sysver::installed_version().unwrap_or(sysver::FLOOR)
+            version::installed_version().unwrap_or(version::FLOOR)
         }
-        None => sysver::detect(scope),
+        None => version::detect(scope),
     };
-    if version < sysver::FLOOR {
+    if version < version::FLOOR {
         return Err(Error::Usage(format!(
             "systemd {version} is older than {}, the oldest agent-runner supports",
-            sysver::FLOOR
+            version::FLOOR
         )));
     }
     let render_options = RenderOptions {
@@ -131,7 +131,7 @@ pub fn run(ctx: &Context, options: &Options) -> Result<()> {
         report(&outcome, &names);
         let reload = !options.no_reload && options.output.is_none();
         if reload && (!outcome.written.is_empty() || !outcome.removed.is_empty()) {
-            crate::bus::reload(scope).map_err(|e| match e {
+            crate::systemd::bus::reload(scope).map_err(|e| match e {
                 Error::Unavailable(msg) => Error::Unavailable(format!(
                     "units written, but systemd was not reloaded: {msg}\n  hint: run `systemctl{} daemon-reload` once systemd is up, or pass --no-reload",
                     scope.flag()
@@ -148,7 +148,7 @@ pub fn run(ctx: &Context, options: &Options) -> Result<()> {
 }
 
 fn load_with_text(reference: &ProjectRef, scope: crate::paths::Scope) -> Result<(Project, String)> {
-    let project = crate::load_project(reference, scope)?;
+    let project = crate::config::load_project(reference, scope)?;
     let text = std::fs::read_to_string(&project.source)
         .map_err(|e| Error::io("cannot read", &project.source, e))?;
     Ok((project, text))
@@ -156,7 +156,7 @@ fn load_with_text(reference: &ProjectRef, scope: crate::paths::Scope) -> Result<
 
 /// Writes `files` under `unit_dir` atomically, skipping unchanged ones; with `prune`, removes
 /// drop-ins this tool generated for TOML files that no longer exist.
-pub fn write_files(unit_dir: &Path, files: &[UnitFile], prune: bool) -> Result<Outcome> {
+pub(crate) fn write_files(unit_dir: &Path, files: &[UnitFile], prune: bool) -> Result<Outcome> {
     let mut outcome = Outcome::default();
     for file in files {
         let path = unit_dir.join(&file.path);
@@ -177,7 +177,7 @@ pub fn write_files(unit_dir: &Path, files: &[UnitFile], prune: bool) -> Result<O
 }
 
 /// Removes drop-ins carrying our header whose source TOML is gone. Never touches anything else.
-pub fn remove_stale(unit_dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn remove_stale(unit_dir: &Path) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     let Ok(entries) = std::fs::read_dir(unit_dir) else {
         return Ok(removed);

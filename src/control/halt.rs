@@ -22,25 +22,26 @@ use std::time::Duration;
 use serde_json::json;
 use zbus::{OwnedObjectPath, Variant as Value};
 
-use crate::Context;
-use crate::cli::{HaltStep, ProjectRef};
+use crate::cli::args::HaltStep;
 use crate::config::Project;
+use crate::config::ProjectRef;
+use crate::context::Context;
 use crate::error::{Error, Result, exit};
-use crate::event::{Emitter, Kind};
+use crate::events::{Emitter, Kind};
 use crate::paths::Scope;
-use crate::state::{self, State};
+use crate::round::state::{self, State};
 
 /// `.agent-done` content kept as the reason, in characters.
 const REASON_MAX_CHARS: usize = 200;
 
 /// Runs one helper step.
-pub fn run(ctx: &Context, project: &ProjectRef, step: HaltStep) -> Result<u8> {
+pub(crate) fn run(ctx: &Context, project: &ProjectRef, step: HaltStep) -> Result<u8> {
     match step {
         HaltStep::Trigger => {
-            trigger(&crate::load_project(project, ctx.scope)?);
+            trigger(&crate::config::load_project(project, ctx.scope)?);
             Ok(exit::OK)
         }
-        HaltStep::LoopStart => loop_start(&crate::load_project(project, ctx.scope)?),
+        HaltStep::LoopStart => loop_start(&crate::config::load_project(project, ctx.scope)?),
         HaltStep::AfterRound => {
             // Never fail: a failing ExecStopPost= would mark a good round failed.
             if let Err(e) = after_round(ctx.scope, project) {
@@ -177,7 +178,7 @@ fn loop_start(project: &Project) -> Result<u8> {
 }
 
 fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
-    let project = crate::load_project(reference, scope);
+    let project = crate::config::load_project(reference, scope);
     let name = match (&project, reference) {
         (Ok(p), _) => p.name.clone(),
         (Err(_), ProjectRef::Name(n)) => n.clone(),
@@ -241,7 +242,7 @@ fn back_off_until(project: &Project) -> Option<u64> {
     (at > now + project.runtime.restart_delay_s + 1).then_some(at)
 }
 
-// crate::bus::Bus has no StartTransientUnit nor a unit's queued job; these few calls are ours.
+// crate::systemd::bus::Bus has no StartTransientUnit nor a unit's queued job; these few calls are ours.
 #[zbus::proxy(
     interface = "org.freedesktop.systemd1.Manager",
     default_service = "org.freedesktop.systemd1",
@@ -282,7 +283,7 @@ struct Bus {
 impl Bus {
     async fn connect(scope: Scope) -> Result<Self> {
         let unreachable =
-            |e: zbus::Error| crate::bus::unreachable_error(scope, None, &e.to_string());
+            |e: zbus::Error| crate::systemd::bus::unreachable_error(scope, None, &e.to_string());
         let connection = match scope {
             Scope::System => zbus::Connection::system().await,
             Scope::User => zbus::Connection::session().await,
@@ -299,7 +300,7 @@ impl Bus {
     }
 
     fn fail(&self, what: &str, e: &zbus::Error) -> Error {
-        crate::bus::call_error(self.scope, what, e)
+        crate::systemd::bus::call_error(self.scope, what, e)
     }
 
     /// `(ActiveState, has a queued job)` of `unit`.
@@ -353,7 +354,7 @@ impl Bus {
         let timer = format!("agent-runner-backoff@{name}.timer");
         let service = format!("agent-runner-backoff@{name}.service");
         let loop_unit = format!("agent-runner-loop@{name}.service");
-        let delay = (crate::state::epoch_time(at))
+        let delay = (crate::round::state::epoch_time(at))
             .duration_since(std::time::SystemTime::now())
             .unwrap_or_default();
         let Some(systemctl) = ["/usr/bin/systemctl", "/bin/systemctl"]

@@ -1,0 +1,147 @@
+//! The command line: clap arguments, dispatch to the commands, man page and completions.
+
+pub(crate) mod args;
+pub(crate) mod manpages;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::args::{Cli, CliCommand};
+use crate::config::{ProjectRef, check, init};
+use crate::context::Context;
+use crate::control::{halt, lifecycle as control};
+use crate::error::{Result, exit};
+use crate::events::catalog;
+use crate::observe::{self, diagnose, peek, status};
+use crate::paths;
+use crate::round;
+use crate::systemd::{generate, generator};
+
+/// Parses `args`, runs the command, prints any error once, and returns the exit status.
+pub(crate) fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "agent-runner: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<u8> {
+    let ctx = Context {
+        scope: cli.scope(),
+        host: cli.host.clone(),
+    };
+    match cli.command {
+        CliCommand::Init {
+            preset,
+            project,
+            dir,
+            work_dir,
+            force,
+        } => init::run(
+            &ctx,
+            &init::Options {
+                preset,
+                project,
+                dir,
+                work_dir,
+                force,
+            },
+        )
+        .map(|()| exit::OK),
+        CliCommand::Check { project, json } => check::run(&ctx, project.to_ref(), json),
+        CliCommand::Generate {
+            names,
+            config,
+            output,
+            dry_run,
+            no_reload,
+            exec,
+            systemd_version,
+        } => {
+            let selection = match config {
+                Some(file) => vec![ProjectRef::File(file)],
+                None => names.into_iter().map(ProjectRef::Name).collect(),
+            };
+            let options = generate::Options {
+                selection,
+                output,
+                dry_run,
+                no_reload,
+                exec,
+                systemd_version,
+            };
+            generate::run(&ctx, &options).map(|()| exit::OK)
+        }
+        CliCommand::Round { project } => round::run(&ctx, &project.to_ref()?),
+        CliCommand::Checkin => round::checkin().map(|()| exit::OK),
+        CliCommand::Start { project } => control::start(&ctx, &project.to_ref()?),
+        CliCommand::Stop { project, now } => control::stop(&ctx, &project.to_ref()?, now),
+        CliCommand::Restart { project } => control::restart(&ctx, &project.to_ref()?),
+        CliCommand::Kill { project } => control::kill(&ctx, &project.to_ref()?),
+        CliCommand::Enable { project, now } => control::enable(&ctx, &project.to_ref()?, now),
+        CliCommand::Disable { project, now } => control::disable(&ctx, &project.to_ref()?, now),
+        CliCommand::Status { project, json } => status::run(&ctx, project.to_ref(), json),
+        CliCommand::Peek {
+            project,
+            round,
+            log,
+            json,
+        } => peek::run(&ctx, &project.to_ref()?, round, log, json),
+        CliCommand::Events {
+            project,
+            follow,
+            kind,
+            since,
+            lines,
+            json,
+        } => {
+            let options = observe::events::EventsOptions {
+                follow,
+                kinds: kind,
+                since,
+                lines,
+                json,
+            };
+            observe::events::events(&ctx, &project.to_ref()?, &options)
+        }
+        CliCommand::Logs {
+            project,
+            round,
+            follow,
+            json,
+        } => observe::events::logs(&ctx, &project.to_ref()?, round, follow, json),
+        CliCommand::Diagnose { project, json } => diagnose::run(&ctx, &project.to_ref()?, json),
+        CliCommand::Completions { shell } => {
+            let shell = match shell {
+                args::Shell::Bash => clap_complete::Shell::Bash,
+                args::Shell::Zsh => clap_complete::Shell::Zsh,
+                args::Shell::Fish => clap_complete::Shell::Fish,
+            };
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "agent-runner", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
+        CliCommand::Halt { project, step } => halt::run(&ctx, &project.to_ref()?, step),
+        CliCommand::Man { output } => manpages::write(&output).map(|()| exit::OK),
+        CliCommand::Catalog => catalog::print(),
+        CliCommand::Generator { dirs } => generator::run(ctx.scope == paths::Scope::User, &dirs),
+    }
+}

@@ -1,0 +1,4 @@
+//! Changing what runs: start, stop, restart, kill, enable, disable, and the halt steps.
+
+pub(crate) mod halt;
+pub(crate) mod lifecycle;
