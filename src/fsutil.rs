@@ -1,4 +1,5 @@
-//! File-system helpers: atomic writes (write, fsync, rename) so that no reader ever sees half a file.
+//! File-system helpers: atomic writes (write, fsync, rename) so that no reader ever sees half a file,
+//! and who owns a directory.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -45,6 +46,20 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()
 /// Creates `dir` and its parents, mapping the error to one that names the directory.
 pub(crate) fn create_dir_all(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))
+}
+
+/// The name of the account owning `dir`, unless that is root (or `dir` cannot be read, or the
+/// owner has no name). A system project without `[runtime] user` runs its rounds as this account.
+pub(crate) fn owner_unless_root(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = fs::metadata(dir).ok()?.uid();
+    if uid == 0 {
+        return None;
+    }
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
 }
 
 #[cfg(test)]

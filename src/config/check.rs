@@ -199,7 +199,7 @@ pub(crate) fn battery(project: &Project) -> Vec<Finding> {
         ));
     }
     if project.scope == Scope::System && rt.user.is_none() && rt.work_dir.is_dir() {
-        let message = match crate::render::work_dir_owner(&rt.work_dir) {
+        let message = match crate::fsutil::owner_unless_root(&rt.work_dir) {
             Some(owner) => format!("no [runtime] user: rounds run as {owner}, the owner of work_dir"),
             None => "no [runtime] user and root owns work_dir: rounds would run as a transient DynamicUser= that cannot write there".to_string(),
         };

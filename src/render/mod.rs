@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Project;
 use crate::error::{Error, Result};
+use crate::fsutil;
 use crate::paths::Scope;
 use crate::systemd::version::Features;
 
@@ -213,7 +214,7 @@ pub(crate) fn render_project(
     let (user, dynamic_user) = match (&project.scope, &rt.user) {
         (Scope::User, _) => (None, false),
         (Scope::System, Some(u)) => (Some(u.clone()), false),
-        (Scope::System, None) => match work_dir_owner(&rt.work_dir) {
+        (Scope::System, None) => match fsutil::owner_unless_root(&rt.work_dir) {
             Some(owner) => (Some(owner), false),
             None => (None, true),
         },
@@ -378,19 +379,6 @@ fn tidy(text: &str) -> String {
         }
     }
     out
-}
-
-/// The owner of `dir` when it is not root: the default user rounds run as.
-pub(crate) fn work_dir_owner(dir: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata(dir).ok()?.uid();
-    if uid == 0 {
-        return None;
-    }
-    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-        .ok()
-        .flatten()
-        .map(|u| u.name)
 }
 
 /// One word of an `Exec*=` command line: specifiers (`%`) and variables (`$`) are escaped, and
