@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::ProjectRef;
-use crate::config::{self, Project, PromptDelivery};
+use super::load::{self, ProjectRef};
+use super::model::{Project, PromptDelivery};
+use crate::config;
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result, exit};
 use crate::paths::Scope;
@@ -339,7 +340,7 @@ struct Problem {
 
 fn verdict_for(reference: &ProjectRef, scope: Scope) -> Verdict {
     let (name, source) = match reference {
-        ProjectRef::Name(n) => (n.clone(), config::path_for(n, scope)),
+        ProjectRef::Name(n) => (n.clone(), load::path_for(n, scope)),
         ProjectRef::File(f) => (
             f.file_stem()
                 .and_then(OsStr::to_str)

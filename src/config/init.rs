@@ -3,8 +3,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::config::presets::{self, Preset};
-use crate::config::{self, PROJECT_NAME_RULE, PromptDelivery, StopSignal};
+use super::load::load_str;
+use super::model::{PROJECT_NAME_RULE, PromptDelivery, StopSignal, valid_project_name};
+use super::presets::{self, Preset};
+use super::schema::SCHEMA_VERSION;
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result};
 use crate::fsutil;
@@ -41,7 +43,7 @@ $AGENT_RUNNER_LOG_DIR/.agent-done; the loop then stops.
 /// Runs `init`.
 pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     let name = &options.project;
-    if !config::valid_project_name(name) {
+    if !valid_project_name(name) {
         return Err(Error::config(ConfigProblem::new(
             options
                 .dir
@@ -81,7 +83,7 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     }
     let text = project_toml(preset, name, &work_dir, &prompt_path);
     // Never write a file that would not load.
-    config::load_str(&text, &toml_path, ctx.scope)?;
+    load_str(&text, &toml_path, ctx.scope)?;
     if let Some(parent) = prompt_path.parent() {
         fsutil::create_dir_all(parent)?;
     }
@@ -115,7 +117,7 @@ fn toml_list(items: &[&str]) -> String {
 }
 
 /// The project file `init` writes for `preset`.
-pub(crate) fn project_toml(preset: &Preset, name: &str, work_dir: &Path, prompt: &Path) -> String {
+fn project_toml(preset: &Preset, name: &str, work_dir: &Path, prompt: &Path) -> String {
     let mut t = String::new();
     let delivery = match preset.prompt_delivery {
         PromptDelivery::Stdin => "stdin",
@@ -131,7 +133,7 @@ pub(crate) fn project_toml(preset: &Preset, name: &str, work_dir: &Path, prompt:
         "# agent-runner project {name} (preset {}). Reference: agent-runner.toml(5).",
         preset.name
     );
-    let _ = writeln!(t, "schema_version = 1\n");
+    let _ = writeln!(t, "schema_version = {SCHEMA_VERSION}\n");
     let _ = writeln!(t, "[agent]\npreset = {}", toml_string(preset.name));
     let _ = writeln!(t, "command = {}", toml_list(preset.command));
     let _ = writeln!(
@@ -197,7 +199,7 @@ mod tests {
                 Path::new("/srv/demo"),
                 Path::new("/etc/agent-runner/prompts/demo/main.md"),
             );
-            let project = config::load_str(
+            let project = load_str(
                 &text,
                 Path::new("/etc/agent-runner/demo.toml"),
                 Scope::System,

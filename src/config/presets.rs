@@ -1,45 +1,13 @@
 //! Agent presets: known-good defaults for common agent CLIs, used by `init` and by `[agent] preset`.
+//!
+//! Presets are data: they name values of the project model, and validation reads them to fill in
+//! what a project file leaves out. They never look at a project themselves.
 
-use serde::Serialize;
-
-use crate::config::{PromptDelivery, StopSignal};
-
-/// How the agent's output is parsed for classification (rate limits, usage, auth failures).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum OutputFormat {
-    /// claude `--output-format stream-json`.
-    ClaudeStreamJson,
-    /// gemini `-o stream-json`.
-    GeminiStreamJson,
-    /// codex `exec --json`.
-    CodexJson,
-    /// Plain text: only pattern-based classification (auth, network).
-    Text,
-}
-
-impl OutputFormat {
-    /// A guess from the command's program name, for projects without a preset.
-    pub(crate) fn for_command(command: &[String]) -> Self {
-        let program = command
-            .first()
-            .map(|p| p.rsplit('/').next().unwrap_or(p))
-            .unwrap_or_default();
-        let stream_json = command
-            .iter()
-            .any(|a| a == "stream-json" || a.ends_with("=stream-json"));
-        match program {
-            "claude" if stream_json => OutputFormat::ClaudeStreamJson,
-            "gemini" if stream_json => OutputFormat::GeminiStreamJson,
-            "codex" if command.iter().any(|a| a == "--json") => OutputFormat::CodexJson,
-            _ => OutputFormat::Text,
-        }
-    }
-}
+use super::model::{OutputFormat, PromptDelivery, StopSignal};
 
 /// One preset.
 #[derive(Debug)]
-pub(crate) struct Preset {
+pub(super) struct Preset {
     /// Its name (`--preset NAME`).
     pub name: &'static str,
     /// The agent's argv.
@@ -63,7 +31,7 @@ pub(crate) struct Preset {
 }
 
 /// Every preset, in the order `init --help` lists them.
-pub(crate) const ALL: &[Preset] = &[
+pub(super) const ALL: &[Preset] = &[
     Preset {
         name: "claude",
         command: &[
@@ -144,7 +112,7 @@ pub(crate) const ALL: &[Preset] = &[
 ];
 
 /// The preset called `name`.
-pub(crate) fn find(name: &str) -> Option<&'static Preset> {
+pub(super) fn find(name: &str) -> Option<&'static Preset> {
     ALL.iter().find(|p| p.name == name)
 }
 

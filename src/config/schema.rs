@@ -2,11 +2,14 @@
 
 use toml::de::{DeTable, DeValue};
 
-use super::{Located, line_col};
+use super::spans::Located;
 use crate::error::ConfigProblem;
 
+/// The only configuration schema version this build understands.
+pub(super) const SCHEMA_VERSION: i64 = 1;
+
 /// Keys allowed at the top level (tables included).
-pub(super) const TOP: &[&str] = &[
+const TOP: &[&str] = &[
     "schema_version",
     "name",
     "agent",
@@ -16,7 +19,7 @@ pub(super) const TOP: &[&str] = &[
     "vcs",
 ];
 /// Keys allowed in `[agent]`.
-pub(super) const AGENT: &[&str] = &[
+const AGENT: &[&str] = &[
     "command",
     "prompt_arg_template",
     "prompt_delivery",
@@ -27,7 +30,7 @@ pub(super) const AGENT: &[&str] = &[
     "stop_signal",
 ];
 /// Keys allowed in `[runtime]`.
-pub(super) const RUNTIME: &[&str] = &[
+const RUNTIME: &[&str] = &[
     "work_dir",
     "log_dir",
     "user",
@@ -48,13 +51,14 @@ pub(super) const RUNTIME: &[&str] = &[
     "narrative_file",
 ];
 /// Keys allowed in `[prompt]` and `[phases.NAME.prompt]`.
-pub(super) const PROMPT: &[&str] = &["files", "concat_separator"];
+const PROMPT: &[&str] = &["files", "concat_separator"];
 /// Keys allowed in `[phases.NAME]`.
-pub(super) const PHASE: &[&str] = &["prompt", "round_timeout_s"];
+const PHASE: &[&str] = &["prompt", "round_timeout_s"];
 /// Keys allowed in `[vcs]`.
-pub(super) const VCS: &[&str] = &["dirty_action", "protect"];
+const VCS: &[&str] = &["dirty_action", "protect"];
 
-/// Keys whose removal or renaming in the seed system deserves a specific hint.
+/// Keys that cli-agent-runner, the Python tool agent-runner replaces, spelt differently: the hint
+/// names the key agent-runner reads instead.
 const RENAMED: &[(&str, &str)] = &[
     ("round_budget_s", "round_timeout_s"),
     ("rate_limit_action", "transient_error_action"),
@@ -90,7 +94,7 @@ fn check_phases(doc: &Located<'_>, phases: &DeTable<'_>, problems: &mut Vec<Conf
             continue;
         }
         let DeValue::Table(phase) = value.get_ref() else {
-            problems.push(located(doc, key.span(), format!("phases.{name}"), format!(
+            problems.push(doc.problem_at(&key.span(), format!("phases.{name}"), format!(
                 "`{name}` is not a phase table; [phases] holds `list` and one [phases.NAME] table per phase"
             )));
             continue;
@@ -130,29 +134,13 @@ fn check(
         } else {
             format!("in [{}]", path.join("."))
         };
-        let mut problem = located(
-            doc,
-            key.span(),
+        let mut problem = doc.problem_at(
+            &key.span(),
             full,
             format!("unknown {what} `{name}` {place}"),
         );
         problem.hint = suggestion(name, allowed);
         problems.push(problem);
-    }
-}
-
-fn located(
-    doc: &Located<'_>,
-    span: std::ops::Range<usize>,
-    key: String,
-    message: String,
-) -> ConfigProblem {
-    ConfigProblem {
-        file: doc.file.to_path_buf(),
-        position: Some(line_col(doc.text, span.start)),
-        key: Some(key),
-        message,
-        hint: None,
     }
 }
 

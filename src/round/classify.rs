@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
-use crate::config::presets::OutputFormat;
+use crate::config::OutputFormat;
 use crate::round::state::Outcome;
 
 /// Lines longer than this are cut (the rest is still logged, just not parsed).

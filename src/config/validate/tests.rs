@@ -1,7 +1,13 @@
+//! A project file loaded end to end: defaults, path resolution, and every problem at once.
+
 use std::path::{Path, PathBuf};
 
-use super::*;
-use crate::config::{DirtyAction, PromptDelivery, StopSignal, TransientAction};
+use crate::config::load::load_str;
+use crate::config::model::{
+    DirtyAction, OutputFormat, Project, PromptDelivery, StopSignal, TransientAction,
+};
+use crate::error::{Error, Result};
+use crate::paths::Scope;
 
 fn load(text: &str) -> Result<Project> {
     load_str(
@@ -84,27 +90,6 @@ fn name_key_overrides_the_file_stem() {
 }
 
 #[test]
-fn project_name_rule() {
-    for good in ["a", "A1", "my-proj", "x.y_z", &"a".repeat(64)] {
-        assert!(valid_project_name(good), "{good}");
-    }
-    for bad in [
-        "",
-        "-a",
-        ".a",
-        "_a",
-        "a b",
-        "a/b",
-        "a\\x2d",
-        "ä",
-        &"a".repeat(65),
-        "a@b",
-    ] {
-        assert!(!valid_project_name(bad), "{bad}");
-    }
-}
-
-#[test]
 fn preset_supplies_agent_defaults() {
     let text = MINIMAL.replace("command = [\"/usr/bin/agent\"]", "preset = \"claude\"");
     let p = load(&text).unwrap();
@@ -119,10 +104,7 @@ fn preset_supplies_agent_defaults() {
         Some("1")
     );
     assert_eq!(p.runtime.grace_kill_ignore_patterns.len(), 1);
-    assert_eq!(
-        p.agent.output_format,
-        crate::config::presets::OutputFormat::ClaudeStreamJson
-    );
+    assert_eq!(p.agent.output_format, OutputFormat::ClaudeStreamJson);
 }
 
 #[test]
@@ -166,37 +148,6 @@ fn every_problem_is_reported_at_once() {
 }
 
 #[test]
-fn unknown_keys_are_all_reported_with_positions() {
-    let text = MINIMAL.replace("[runtime]\n", "[runtime]\nfoo = 1\nbar = 2\n");
-    let Err(Error::Config(problems)) = load(&text) else {
-        panic!("expected config errors")
-    };
-    let positions: Vec<_> = problems.iter().map(|p| p.position.unwrap().0).collect();
-    assert_eq!(positions.len(), 2);
-    assert_ne!(positions[0], positions[1]);
-}
-
-#[test]
-fn line_col_counts_characters() {
-    assert_eq!(line_col("ab\ncd", 4), (2, 2));
-    assert_eq!(line_col("ä=1", 2), (1, 2));
-}
-
-#[test]
-fn missing_file_is_a_config_error() {
-    let err = load_from_missing();
-    assert_eq!(err.exit_code(), 78);
-    assert!(
-        err.to_string().contains("no such configuration file"),
-        "{err}"
-    );
-}
-
-fn load_from_missing() -> Error {
-    super::load(Path::new("/nonexistent/x.toml"), Scope::System).unwrap_err()
-}
-
-#[test]
 fn checkin_must_fit_in_the_shortest_round() {
     let short = MINIMAL.replace("[runtime]\n", "[runtime]\nround_timeout_s = 10\n");
     assert_eq!(
@@ -229,4 +180,15 @@ fn loading_checks_only_the_characters_of_a_schedule() {
     );
     let text = MINIMAL.replace("[runtime]\n", "[runtime]\nschedule = \"daily; rm\"\n");
     assert!(load(&text).is_err());
+}
+
+#[test]
+fn unknown_keys_are_all_reported_with_positions() {
+    let text = MINIMAL.replace("[runtime]\n", "[runtime]\nfoo = 1\nbar = 2\n");
+    let Err(Error::Config(problems)) = load(&text) else {
+        panic!("expected config errors")
+    };
+    let positions: Vec<_> = problems.iter().map(|p| p.position.unwrap().0).collect();
+    assert_eq!(positions.len(), 2);
+    assert_ne!(positions[0], positions[1]);
 }

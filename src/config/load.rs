@@ -1,0 +1,191 @@
+//! Reading a project file: parse with positions, reject unknown keys, deserialize, validate.
+//! Also where project files are found (by name, or every file of a scope).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::de::DeTable;
+
+use super::model::{PROJECT_NAME_RULE, Project, valid_project_name};
+use super::raw::RawConfig;
+use super::spans::{Located, key_at, line_col, value_span};
+use super::{schedule, schema, validate};
+use crate::error::{ConfigProblem, Error, Result};
+use crate::paths::Scope;
+
+/// Reads and validates the project file at `path` for the given manager scope.
+pub(crate) fn load(path: &Path, scope: Scope) -> Result<Project> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let problem = match e.kind() {
+            std::io::ErrorKind::NotFound => ConfigProblem::new(path, "no such configuration file")
+                .hint(
+                    "create it with `agent-runner init --preset NAME PROJECT`, or check the path",
+                ),
+            std::io::ErrorKind::InvalidData => {
+                ConfigProblem::new(path, "the file is not valid UTF-8")
+            }
+            _ => ConfigProblem::new(path, format!("cannot read the file: {e}")),
+        };
+        Error::config(problem)
+    })?;
+    load_str(&text, path, scope)
+}
+
+/// Validates configuration `text` as if read from `path`.
+pub(crate) fn load_str(text: &str, path: &Path, scope: Scope) -> Result<Project> {
+    let root = DeTable::parse(text).map_err(|e| Error::config(toml_problem(path, text, &e)))?;
+    let located = Located {
+        file: path,
+        text,
+        root: root.get_ref(),
+    };
+    let unknown = schema::unknown_keys(&located);
+    if !unknown.is_empty() {
+        return Err(Error::Config(unknown));
+    }
+    let raw = RawConfig::deserialize(toml::de::Deserializer::from(root.clone()))
+        .map_err(|e| Error::config(toml_problem(path, text, &e)))?;
+    validate::validate(&raw, &located, scope).map_err(Error::Config)
+}
+
+/// Asks systemd whether the project's `schedule` parses (config loading only checks its
+/// characters); the problem is positioned at the key like every other.
+pub(crate) fn verify_schedule(project: &Project) -> Option<ConfigProblem> {
+    let expr = project.runtime.schedule.as_deref()?;
+    let message = schedule::check(expr).err()?;
+    let text = std::fs::read_to_string(&project.source).unwrap_or_default();
+    let position = DeTable::parse(&text)
+        .ok()
+        .and_then(|root| value_span(root.get_ref(), &["runtime", "schedule"]))
+        .map(|span| line_col(&text, span.start));
+    Some(ConfigProblem {
+        file: project.source.clone(),
+        position,
+        key: Some("runtime.schedule".into()),
+        message,
+        hint: Some(
+            "see systemd.time(7); `systemd-analyze calendar EXPR` shows how it is read".into(),
+        ),
+    })
+}
+
+/// The project file for `name` in the scope's config directory.
+pub(super) fn path_for(name: &str, scope: Scope) -> PathBuf {
+    scope.config_dir().join(format!("{name}.toml"))
+}
+
+/// Every `*.toml` in the scope's config directory, sorted by name.
+pub(crate) fn discover(scope: Scope) -> Result<Vec<PathBuf>> {
+    discover_in(&scope.config_dir())
+}
+
+/// Every `*.toml` file in `dir`, sorted by name; a missing directory holds no projects.
+pub(crate) fn discover_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("cannot read directory", dir, e)),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(std::result::Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn toml_problem(file: &Path, text: &str, err: &toml::de::Error) -> ConfigProblem {
+    let mut problem = ConfigProblem::new(file, humanize(err.message()));
+    if let Some(span) = err.span() {
+        problem.position = Some(line_col(text, span.start));
+        // Type errors point at a value: name the key it belongs to.
+        if let Ok(root) = DeTable::parse(text) {
+            problem.key = key_at(root.get_ref(), span.start, &mut Vec::new());
+        }
+    }
+    problem
+}
+
+/// serde's vocabulary in the operator's words.
+fn humanize(message: &str) -> String {
+    let mut m = message.trim().replace('\n', " ");
+    for (from, to) in [
+        ("expected i64", "expected an integer"),
+        ("expected a sequence", "expected a list"),
+        ("expected a string", "expected a string (in quotes)"),
+        ("expected a map", "expected a table"),
+    ] {
+        m = m.replace(from, to);
+    }
+    m
+}
+
+/// Where a command finds its project.
+#[derive(Debug, Clone)]
+pub(crate) enum ProjectRef {
+    /// By name, in the scope's config directory.
+    Name(String),
+    /// A TOML file.
+    File(PathBuf),
+}
+
+/// Loads the project a command names, with the errors operators need: an invalid name states the
+/// rule, an unknown one lists the known projects.
+pub(crate) fn load_project(reference: &ProjectRef, scope: Scope) -> Result<Project> {
+    match reference {
+        ProjectRef::File(path) => load(path, scope),
+        ProjectRef::Name(name) => {
+            if !valid_project_name(name) {
+                return Err(Error::config(ConfigProblem::new(
+                    scope.config_dir(),
+                    format!("invalid project name {name:?}: a project name is {PROJECT_NAME_RULE}"),
+                )));
+            }
+            let path = path_for(name, scope);
+            if !path.exists() {
+                return Err(no_such_project(name, path, scope));
+            }
+            load(&path, scope)
+        }
+    }
+}
+
+/// The error for a project name without a file: it lists the known projects, or says how to
+/// create the first one.
+fn no_such_project(name: &str, path: PathBuf, scope: Scope) -> Error {
+    let known: Vec<String> = discover(scope)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    let hint = if known.is_empty() {
+        format!(
+            "no projects in {}; create one with `agent-runner{} init --preset shell {name}`",
+            scope.config_dir().display(),
+            scope.flag()
+        )
+    } else {
+        format!("known projects: {}", known.join(", "))
+    };
+    Error::config(ConfigProblem::new(path, format!("no project named {name:?}")).hint(hint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_a_config_error() {
+        let err = load_from_missing();
+        assert_eq!(err.exit_code(), 78);
+        assert!(
+            err.to_string().contains("no such configuration file"),
+            "{err}"
+        );
+    }
+
+    fn load_from_missing() -> Error {
+        load(Path::new("/nonexistent/x.toml"), Scope::System).unwrap_err()
+    }
+}

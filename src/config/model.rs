@@ -1,0 +1,270 @@
+//! The validated project: what every command reads after [`super::load`] has checked the file.
+//! Defaults are applied and paths are absolute; nothing here touches the file system.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::paths::Scope;
+
+/// The rule a project name follows (it is used as the systemd unit instance name as it is), as
+/// shown in error messages.
+pub(crate) const PROJECT_NAME_RULE: &str =
+    "a letter or digit, then up to 63 letters, digits, `_`, `.` or `-`";
+
+/// Whether `name` is a valid project name (and therefore a valid unit instance name as it is).
+pub(crate) fn valid_project_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 64
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// A validated project: everything a command needs, with defaults applied and paths absolute.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Project {
+    /// The project (and unit instance) name.
+    pub name: String,
+    /// The TOML file it was read from.
+    pub source: PathBuf,
+    /// The manager the project runs under.
+    pub scope: Scope,
+    /// How to run the agent.
+    pub agent: Agent,
+    /// Where and how long rounds run.
+    pub runtime: Runtime,
+    /// The default prompt.
+    pub prompt: PromptSpec,
+    /// Phases in rotation order; empty when the project has none.
+    pub phases: Vec<Phase>,
+    /// What to do with a dirty work tree after a round.
+    pub vcs: Vcs,
+}
+
+/// `[agent]`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Agent {
+    /// argv of the agent, before the prompt arguments.
+    pub command: Vec<String>,
+    /// Arguments appended after `command`; `{prompt}` / `{prompt_file}` are substituted.
+    pub prompt_arg_template: Vec<String>,
+    /// How the prompt reaches the agent.
+    pub prompt_delivery: PromptDelivery,
+    /// Extra environment for the agent.
+    pub env: BTreeMap<String, String>,
+    /// systemd credentials: name → file the credential is loaded from.
+    pub credentials: BTreeMap<String, PathBuf>,
+    /// Output substring that marks the end of the agent's work; `None` disables the grace timer.
+    pub terminal_marker: Option<String>,
+    /// The preset the project was created from, if any.
+    pub preset: Option<String>,
+    /// The signal that asks the agent to stop cooperatively.
+    pub stop_signal: StopSignal,
+    /// Which output parser classifies the agent's stream.
+    pub output_format: OutputFormat,
+}
+
+/// How the assembled prompt reaches the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum PromptDelivery {
+    /// Written to the agent's stdin, which is then closed.
+    Stdin,
+    /// Substituted for `{prompt}` in the arguments (visible in `ps`).
+    Argv,
+    /// Written to a file whose path is substituted for `{prompt_file}`.
+    File,
+}
+
+/// The agent's cooperative stop signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) enum StopSignal {
+    /// SIGINT (claude finishes its turn on it).
+    #[serde(rename = "SIGINT")]
+    Int,
+    /// SIGTERM.
+    #[serde(rename = "SIGTERM")]
+    Term,
+}
+
+/// `[runtime]`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Runtime {
+    /// The agent's working directory (a git repository).
+    pub work_dir: PathBuf,
+    /// Round logs, the events mirror and `.agent-done`.
+    pub log_dir: PathBuf,
+    /// Whether `log_dir` was set explicitly (else systemd's LogsDirectory= is used).
+    pub log_dir_explicit: bool,
+    /// The unprivileged user rounds run as (`None`: the manager's default).
+    pub user: Option<String>,
+    /// Seconds between the end of a round and the start of the next.
+    pub restart_delay_s: u64,
+    /// An optional OnCalendar= expression adding scheduled rounds.
+    pub schedule: Option<String>,
+    /// Hard limit of one round, in seconds.
+    pub round_timeout_s: u64,
+    /// Seconds the agent has to show life (first output or `agent-runner checkin`).
+    pub checkin_timeout_s: u64,
+    /// Consecutive check-in failures before the project is marked offline.
+    pub checkin_attempts: u32,
+    /// Watchdog: the agent must produce output at least this often (`None`: off).
+    pub watchdog_s: Option<u64>,
+    /// Stop the loop after this many rounds.
+    pub max_rounds: Option<u64>,
+    /// Operator pause file.
+    pub stop_file: Option<PathBuf>,
+    /// How many round logs to keep.
+    pub round_log_retention: u32,
+    /// What a transient error (rate limit, 5xx) does to the loop.
+    pub transient_error_action: TransientAction,
+    /// Consecutive short crashes that halt the loop.
+    pub crash_loop_threshold: u32,
+    /// A crash shorter than this many seconds counts as short.
+    pub short_crash_s: u64,
+    /// Seconds to wait after the terminal marker before killing an agent that lingers (`None`: off).
+    pub max_grace_after_result_s: Option<u64>,
+    /// Processes matching these never keep a round alive after the terminal marker.
+    #[serde(serialize_with = "serialize_regexes")]
+    pub grace_kill_ignore_patterns: Vec<Regex>,
+    /// A file the agent keeps a narrative in, shown by `peek`.
+    pub narrative_file: Option<PathBuf>,
+}
+
+/// `transient_error_action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum TransientAction {
+    /// Wait until the reset time (or the class default), then resume.
+    BackOff,
+    /// Halt the loop.
+    Stop,
+    /// Carry on as if nothing happened.
+    Ignore,
+}
+
+/// `[prompt]` or a phase's prompt.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PromptSpec {
+    /// Files concatenated into the prompt, in order.
+    pub files: Vec<PathBuf>,
+    /// Put between two files.
+    pub concat_separator: String,
+}
+
+/// One `[phases.NAME]`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Phase {
+    /// The phase name.
+    pub name: String,
+    /// The prompt for rounds of this phase.
+    pub prompt: PromptSpec,
+    /// Round timeout for this phase.
+    pub round_timeout_s: u64,
+}
+
+/// `[vcs]`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Vcs {
+    /// What to do with a dirty tree after a round.
+    pub dirty_action: DirtyAction,
+    /// Paths never stashed nor committed (absolute).
+    pub protect: Vec<PathBuf>,
+}
+
+/// `dirty_action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum DirtyAction {
+    /// Leave the tree as it is.
+    Ignore,
+    /// `git stash push` what the agent left (the SHA is recorded).
+    Stash,
+    /// Commit what the agent left.
+    Commit,
+}
+
+fn serialize_regexes<S: serde::Serializer>(v: &[Regex], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(Regex::as_str))
+}
+
+impl Project {
+    /// The phase for round `round` (1-based), by rotation.
+    pub(crate) fn phase_for_round(&self, round: u64) -> Option<&Phase> {
+        if self.phases.is_empty() {
+            return None;
+        }
+        let len = self.phases.len() as u64;
+        let index = usize::try_from(round.saturating_sub(1) % len).unwrap_or(0);
+        self.phases.get(index)
+    }
+
+    /// The path of the `.agent-done` sentinel.
+    pub(crate) fn agent_done_file(&self) -> PathBuf {
+        self.runtime.log_dir.join(".agent-done")
+    }
+}
+
+/// How the agent's output is parsed for classification (rate limits, usage, auth failures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum OutputFormat {
+    /// claude `--output-format stream-json`.
+    ClaudeStreamJson,
+    /// gemini `-o stream-json`.
+    GeminiStreamJson,
+    /// codex `exec --json`.
+    CodexJson,
+    /// Plain text: only pattern-based classification (auth, network).
+    Text,
+}
+
+impl OutputFormat {
+    /// A guess from the command's program name, for projects without a preset.
+    pub(super) fn for_command(command: &[String]) -> Self {
+        let program = command
+            .first()
+            .map(|p| p.rsplit('/').next().unwrap_or(p))
+            .unwrap_or_default();
+        let stream_json = command
+            .iter()
+            .any(|a| a == "stream-json" || a.ends_with("=stream-json"));
+        match program {
+            "claude" if stream_json => OutputFormat::ClaudeStreamJson,
+            "gemini" if stream_json => OutputFormat::GeminiStreamJson,
+            "codex" if command.iter().any(|a| a == "--json") => OutputFormat::CodexJson,
+            _ => OutputFormat::Text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_name_rule() {
+        for good in ["a", "A1", "my-proj", "x.y_z", &"a".repeat(64)] {
+            assert!(valid_project_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "-a",
+            ".a",
+            "_a",
+            "a b",
+            "a/b",
+            "a\\x2d",
+            "ä",
+            &"a".repeat(65),
+            "a@b",
+        ] {
+            assert!(!valid_project_name(bad), "{bad}");
+        }
+    }
+}

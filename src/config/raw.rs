@@ -1,0 +1,93 @@
+//! The project file as serde reads it: every key optional, no defaults, no checks beyond types.
+//! [`super::schema`] holds the same key names for the unknown-key pass.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The raw file, as serde sees it. Defaults live in [`super::validate`]; agent-runner.toml(5)
+/// documents each key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub schema_version: Option<i64>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub agent: RawAgent,
+    #[serde(default)]
+    pub runtime: RawRuntime,
+    #[serde(default)]
+    pub prompt: RawPrompt,
+    pub phases: Option<RawPhases>,
+    #[serde(default)]
+    pub vcs: RawVcs,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAgent {
+    pub command: Option<Vec<String>>,
+    pub prompt_arg_template: Option<Vec<String>>,
+    pub prompt_delivery: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub credentials: BTreeMap<String, String>,
+    pub terminal_marker: Option<String>,
+    pub preset: Option<String>,
+    pub stop_signal: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRuntime {
+    pub work_dir: Option<String>,
+    pub log_dir: Option<String>,
+    pub user: Option<String>,
+    pub restart_delay_s: Option<i64>,
+    pub schedule: Option<String>,
+    pub round_timeout_s: Option<i64>,
+    pub checkin_timeout_s: Option<i64>,
+    pub checkin_attempts: Option<i64>,
+    pub watchdog_s: Option<i64>,
+    pub max_rounds: Option<i64>,
+    pub stop_file: Option<String>,
+    pub round_log_retention: Option<i64>,
+    pub transient_error_action: Option<String>,
+    pub crash_loop_threshold: Option<i64>,
+    pub short_crash_s: Option<i64>,
+    pub max_grace_after_result_s: Option<i64>,
+    #[serde(default)]
+    pub grace_kill_ignore_patterns: Vec<String>,
+    pub narrative_file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrompt {
+    pub files: Option<Vec<String>>,
+    pub concat_separator: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawPhases {
+    pub list: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub phases: BTreeMap<String, RawPhase>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPhase {
+    #[serde(default)]
+    pub prompt: RawPrompt,
+    pub round_timeout_s: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVcs {
+    pub dirty_action: Option<String>,
+    #[serde(default)]
+    pub protect: Vec<String>,
+}

@@ -1,0 +1,228 @@
+//! `[agent]`: the command, how the prompt reaches it, its environment and credentials. A preset
+//! fills in whatever the file leaves out.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::checker::Checker;
+use super::resolve::{Resolver, has_control_chars};
+use crate::config::model::{Agent, OutputFormat, PromptDelivery, StopSignal};
+use crate::config::presets::{self, Preset};
+use crate::config::raw::RawAgent;
+
+/// The preset named by `[agent] preset`, if it is a known one.
+pub(super) fn preset(c: &mut Checker<'_, '_>, name: Option<&str>) -> Option<&'static Preset> {
+    let name = name?;
+    let found = presets::find(name);
+    if found.is_none() {
+        c.fail_hint(
+            &["agent", "preset"],
+            format!("unknown preset \"{name}\""),
+            format!("known presets: {}", presets::names().join(", ")),
+        );
+    }
+    found
+}
+
+/// `[agent]`, with `preset`'s defaults.
+pub(super) fn agent(
+    c: &mut Checker<'_, '_>,
+    raw: &RawAgent,
+    preset: Option<&'static Preset>,
+    paths: &Resolver<'_>,
+) -> Agent {
+    let command = command(c, raw, preset);
+    let prompt_delivery = c.choice(
+        &["agent", "prompt_delivery"],
+        raw.prompt_delivery.as_deref(),
+        &[
+            ("stdin", PromptDelivery::Stdin),
+            ("argv", PromptDelivery::Argv),
+            ("file", PromptDelivery::File),
+        ],
+        preset.map_or(PromptDelivery::Stdin, |p| p.prompt_delivery),
+    );
+    let prompt_arg_template = raw
+        .prompt_arg_template
+        .clone()
+        .or_else(|| preset.map(|p| owned(p.prompt_arg_template)))
+        .unwrap_or_default();
+    check_prompt_arguments(c, prompt_delivery, &prompt_arg_template);
+    let env = env(c, raw, preset);
+    let credentials = credentials(c, raw, paths);
+    let stop_signal = c.choice(
+        &["agent", "stop_signal"],
+        raw.stop_signal.as_deref(),
+        &[
+            ("SIGINT", StopSignal::Int),
+            ("SIGTERM", StopSignal::Term),
+            ("INT", StopSignal::Int),
+            ("TERM", StopSignal::Term),
+        ],
+        preset.map_or(StopSignal::Term, |p| p.stop_signal),
+    );
+    // An empty marker switches off the preset's.
+    let terminal_marker = match raw.terminal_marker.clone() {
+        Some(m) if m.is_empty() => None,
+        Some(m) => Some(m),
+        None => preset
+            .and_then(|p| p.terminal_marker)
+            .map(ToString::to_string),
+    };
+    let output_format =
+        preset.map_or_else(|| OutputFormat::for_command(&command), |p| p.output_format);
+    Agent {
+        command,
+        prompt_arg_template,
+        prompt_delivery,
+        env,
+        credentials,
+        terminal_marker,
+        preset: preset.map(|p| p.name.to_string()),
+        stop_signal,
+        output_format,
+    }
+}
+
+fn owned(items: &[&str]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
+}
+
+/// The agent's argv: the file's, else the preset's; one of them must name a program.
+fn command(c: &mut Checker<'_, '_>, raw: &RawAgent, preset: Option<&Preset>) -> Vec<String> {
+    let command = raw
+        .command
+        .clone()
+        .or_else(|| preset.map(|p| owned(p.command)));
+    match command {
+        None => {
+            c.fail_hint(
+                &["agent", "command"],
+                "missing `command`",
+                "set [agent] command = [\"your-agent\", \"--flag\"], or a preset",
+            );
+            Vec::new()
+        }
+        Some(cmd) if cmd.is_empty() || cmd[0].trim().is_empty() => {
+            c.fail(
+                &["agent", "command"],
+                "must name a program: the list is empty or its first element is blank",
+            );
+            Vec::new()
+        }
+        Some(cmd) => {
+            if cmd.iter().any(|a| a.contains('\0')) {
+                c.fail(
+                    &["agent", "command"],
+                    "arguments must not contain NUL characters",
+                );
+            }
+            cmd
+        }
+    }
+}
+
+/// The placeholders in `prompt_arg_template` must match how the prompt is delivered.
+fn check_prompt_arguments(c: &mut Checker<'_, '_>, delivery: PromptDelivery, template: &[String]) {
+    let has = |token: &str| template.iter().any(|a| a.contains(token));
+    match delivery {
+        PromptDelivery::Argv if !has("{prompt}") => c.fail_hint(
+            &["agent", "prompt_arg_template"],
+            "prompt_delivery = \"argv\" needs `{prompt}` in prompt_arg_template",
+            "e.g. prompt_arg_template = [\"-p\", \"{prompt}\"], or use prompt_delivery = \"stdin\"",
+        ),
+        PromptDelivery::File if !has("{prompt_file}") => c.fail_hint(
+            &["agent", "prompt_arg_template"],
+            "prompt_delivery = \"file\" needs `{prompt_file}` in prompt_arg_template",
+            "e.g. prompt_arg_template = [\"--message-file\", \"{prompt_file}\"]",
+        ),
+        PromptDelivery::Stdin | PromptDelivery::File if has("{prompt}") => c.fail_hint(
+            &["agent", "prompt_arg_template"],
+            "`{prompt}` in prompt_arg_template only works with prompt_delivery = \"argv\"",
+            "remove it (the prompt goes to stdin), or set prompt_delivery = \"argv\"",
+        ),
+        _ => {}
+    }
+}
+
+/// `[agent.env]` over the preset's environment.
+fn env(
+    c: &mut Checker<'_, '_>,
+    raw: &RawAgent,
+    preset: Option<&Preset>,
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = preset
+        .map(|p| {
+            p.env
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (key, value) in &raw.env {
+        if !valid_env_name(key) {
+            c.fail(
+                &["agent", "env", key],
+                format!("`{key}` is not a valid environment variable name"),
+            );
+        } else if key.starts_with("AGENT_RUNNER_") {
+            c.fail(
+                &["agent", "env", key],
+                "names starting with AGENT_RUNNER_ are set by agent-runner itself",
+            );
+        } else if value.contains('\0') {
+            c.fail(
+                &["agent", "env", key],
+                "the value must not contain NUL characters",
+            );
+        }
+        env.insert(key.clone(), value.clone());
+    }
+    env
+}
+
+/// `[agent.credentials]`: credential name → the file holding the secret (beside the TOML file
+/// when relative).
+fn credentials(
+    c: &mut Checker<'_, '_>,
+    raw: &RawAgent,
+    paths: &Resolver<'_>,
+) -> BTreeMap<String, PathBuf> {
+    let mut credentials = BTreeMap::new();
+    for (cred, file) in &raw.credentials {
+        if !valid_credential_name(cred) {
+            c.fail(
+                &["agent", "credentials", cred],
+                format!("`{cred}` is not a valid credential name (letters, digits, `_-.@`)"),
+            );
+            continue;
+        }
+        if file.trim().is_empty() || has_control_chars(file) {
+            c.fail(
+                &["agent", "credentials", cred],
+                "must be the path of the file holding the secret",
+            );
+            continue;
+        }
+        credentials.insert(cred.clone(), paths.beside_file(file));
+    }
+    credentials
+}
+
+fn valid_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn valid_credential_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'))
+}

@@ -1,0 +1,96 @@
+//! The problem collector every table's checks write into: validation goes on after a problem, so
+//! that one `check` shows every mistake in the file.
+
+use crate::config::spans::Located;
+use crate::error::ConfigProblem;
+
+/// Values above this (ten years in seconds) are typos, whatever the key.
+const UNREASONABLY_LARGE: i64 = 10 * 365 * 24 * 3600;
+
+/// Positions problems in the file and keeps them in the order they were found.
+pub(super) struct Checker<'a, 'b> {
+    doc: &'a Located<'b>,
+    problems: Vec<ConfigProblem>,
+}
+
+impl<'a, 'b> Checker<'a, 'b> {
+    pub(super) fn new(doc: &'a Located<'b>) -> Self {
+        Self {
+            doc,
+            problems: Vec::new(),
+        }
+    }
+
+    /// The file being validated.
+    pub(super) fn doc(&self) -> &'a Located<'b> {
+        self.doc
+    }
+
+    /// Every problem found, or `Ok` when there is none.
+    pub(super) fn finish(self) -> Result<(), Vec<ConfigProblem>> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(self.problems)
+        }
+    }
+
+    pub(super) fn push(&mut self, problem: ConfigProblem) {
+        self.problems.push(problem);
+    }
+
+    pub(super) fn fail(&mut self, path: &[&str], message: impl Into<String>) {
+        self.problems.push(self.doc.problem(path, message));
+    }
+
+    pub(super) fn fail_hint(
+        &mut self,
+        path: &[&str],
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.problems
+            .push(self.doc.problem(path, message).hint(hint));
+    }
+
+    /// A positive number of seconds (or a positive count) with a default.
+    pub(super) fn positive(&mut self, path: &[&str], value: Option<i64>, default: i64) -> u64 {
+        self.optional_positive(path, value)
+            .unwrap_or(u64::try_from(default).unwrap_or(1))
+    }
+
+    pub(super) fn optional_positive(&mut self, path: &[&str], value: Option<i64>) -> Option<u64> {
+        let v = value?;
+        if v <= 0 {
+            let what = if path.last().is_some_and(|k| k.ends_with("_s")) {
+                "duration"
+            } else {
+                "count"
+            };
+            self.fail(path, format!("must be a positive {what}, got {v}"));
+            return None;
+        }
+        if v > UNREASONABLY_LARGE {
+            self.fail(path, format!("{v} is unreasonably large"));
+            return None;
+        }
+        u64::try_from(v).ok()
+    }
+
+    /// One of the named `options`; `default` when the key is absent or its value is not one.
+    pub(super) fn choice<T: Copy>(
+        &mut self,
+        path: &[&str],
+        value: Option<&str>,
+        options: &[(&str, T)],
+        default: T,
+    ) -> T {
+        let Some(v) = value else { return default };
+        if let Some((_, t)) = options.iter().find(|(name, _)| *name == v) {
+            return *t;
+        }
+        let names: Vec<String> = options.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+        self.fail(path, format!("\"{v}\" is not one of {}", names.join(", ")));
+        default
+    }
+}
