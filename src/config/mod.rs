@@ -12,6 +12,7 @@
 //! the startup [`battery`]'s, which every round runs. The commands of this folder: [`check`]
 //! (shows both) and [`init`] (writes a new project file).
 
+pub(crate) mod battery;
 pub(crate) mod check;
 pub(crate) mod init;
 mod load;

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 /// The in-process part of [`check`]: only characters a calendar expression can hold. Config
 /// loading runs this alone, because rounds and the boot-time generator load configs and must not
 /// spawn a process for it.
-pub(crate) fn coarse(expr: &str) -> Result<(), String> {
+pub(super) fn coarse(expr: &str) -> Result<(), String> {
     if !expr
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || " *:,./~-+_".contains(c))
@@ -22,7 +22,7 @@ pub(crate) fn coarse(expr: &str) -> Result<(), String> {
 
 /// Checks a calendar expression with systemd's own parser (`check` and `generate` do); the
 /// error is one line saying why it is not valid.
-pub(crate) fn check(expr: &str) -> Result<(), String> {
+pub(super) fn check(expr: &str) -> Result<(), String> {
     coarse(expr)?;
     let output = Command::new("systemd-analyze")
         .args(["calendar", "--iterations=1", "--", expr])

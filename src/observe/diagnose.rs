@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::config::Project;
 use crate::config::ProjectRef;
-use crate::config::check::{self, Severity};
+use crate::config::battery::{self, Severity};
 use crate::context::Context;
 use crate::control::lifecycle::Units;
 use crate::error::{Error, Result, exit};
@@ -403,8 +403,8 @@ fn layer_unit_state(p: &mut Probe) -> Layer {
 }
 
 fn layer_battery(p: &mut Probe) -> Layer {
-    let findings = check::battery(p.project);
-    let errors: Vec<&check::Finding> = findings
+    let findings = battery::run(p.project);
+    let errors: Vec<&battery::Finding> = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .collect();

@@ -34,7 +34,7 @@ use self::classify::{Classified, Ending, Scanner, classify};
 use self::state::{Finished, HaltReason, HaltRequest, Outcome, Policy, State};
 use self::supervise::{Limits, Note, Report, Watch, Why, notify};
 use crate::config::ProjectRef;
-use crate::config::check::{self, Severity};
+use crate::config::battery::{self, Severity};
 use crate::config::{Project, PromptDelivery, StopSignal};
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result, exit};
@@ -165,7 +165,7 @@ fn execute(project: &Project) -> Result<u8> {
     // The log directory first: without it there is no mirror and no round log.
     if let Err(e) = fs::create_dir_all(&rounds_dir)
         .map_err(|e| e.to_string())
-        .and_then(|()| check::writable_dir(&rounds_dir))
+        .and_then(|()| battery::writable_dir(&rounds_dir))
     {
         let emitter = Emitter::new(&project.name, None);
         let dir = state::dir(project);
@@ -183,7 +183,7 @@ fn execute(project: &Project) -> Result<u8> {
     let state_dir = std::path::absolute(&state_dir).unwrap_or(state_dir);
     if let Err(e) = fsutil::create_dir_all(&state_dir)
         .map_err(|e| e.to_string())
-        .and_then(|()| check::writable_dir(&state_dir))
+        .and_then(|()| battery::writable_dir(&state_dir))
     {
         let p = problem(
             project,
@@ -193,7 +193,7 @@ fn execute(project: &Project) -> Result<u8> {
         return Err(config_broken(project, &emitter, None, vec![p]));
     }
 
-    let findings = check::battery(project);
+    let findings = battery::run(project);
     let errors: Vec<ConfigProblem> = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
@@ -381,8 +381,8 @@ fn execute(project: &Project) -> Result<u8> {
         .get("PATH")
         .cloned()
         .or_else(|| std::env::var("PATH").ok())
-        .unwrap_or_else(|| check::SERVICE_PATH.to_string());
-    let program = check::resolve_program(&argv[0], &path_var, &project.runtime.work_dir)
+        .unwrap_or_else(|| battery::SERVICE_PATH.to_string());
+    let program = battery::resolve_program(&argv[0], &path_var, &project.runtime.work_dir)
         .unwrap_or_else(|| PathBuf::from(&argv[0]));
     let mut env: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
     for var in [

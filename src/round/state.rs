@@ -65,7 +65,7 @@ pub(crate) fn dir_for(name: &str, scope: Scope, log_dir: &Path) -> PathBuf {
         }
     }
     let scoped = scope.state_dir(name);
-    if scoped.join(STATE_FILE).exists() || crate::config::check::writable_dir(&scoped).is_ok() {
+    if scoped.join(STATE_FILE).exists() || crate::config::battery::writable_dir(&scoped).is_ok() {
         scoped
     } else {
         log_dir.join("state")

@@ -1,0 +1,409 @@
+//! The startup battery: what a valid project file cannot promise on its own (the work tree, the
+//! prompt files, the agent program, the log directory, the user, the credentials exist and are
+//! usable). Every round runs it before spawning the agent; `check` and `diagnose` show it.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::model::{Project, PromptDelivery, PromptSpec};
+use crate::fsutil;
+use crate::paths::Scope;
+
+/// The PATH systemd gives services (systemd.exec(5), "Environment variables in spawned processes").
+pub(crate) const SERVICE_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Prompts shorter than this (after trimming) are almost certainly placeholders.
+const MIN_PROMPT_CHARS: usize = 40;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Severity {
+    /// The round cannot run: `config_broken`, exit 78.
+    Error,
+    /// Worth knowing; does not stop rounds.
+    Warning,
+}
+
+/// One result of the startup battery (or, in `check`, a problem of the file itself).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Finding {
+    /// Which check (stable identifier, e.g. `work_dir_is_git_repo`).
+    pub check: &'static str,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: Option<String>,
+}
+
+impl Finding {
+    pub(super) fn error(
+        check: &'static str,
+        message: String,
+        hint: impl Into<Option<String>>,
+    ) -> Self {
+        Self {
+            check,
+            severity: Severity::Error,
+            message,
+            hint: hint.into(),
+        }
+    }
+
+    fn warning(check: &'static str, message: String, hint: impl Into<Option<String>>) -> Self {
+        Self {
+            check,
+            severity: Severity::Warning,
+            message,
+            hint: hint.into(),
+        }
+    }
+}
+
+/// Runs the startup battery on a valid project: errors first, then warnings. Cheap: no process
+/// is spawned.
+pub(crate) fn run(project: &Project) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    check_work_dir(project, &mut findings);
+    check_prompts(project, &mut findings);
+    check_agent_program(project, &mut findings);
+    check_log_dir(project, &mut findings);
+    check_user(project, &mut findings);
+    check_credentials(project, &mut findings);
+    warn_about_secrets_in_env(project, &mut findings);
+    warn_about_argv_delivery(project, &mut findings);
+    warn_about_the_round_user(project, &mut findings);
+    warn_about_private_tmp(project, &mut findings);
+    findings
+}
+
+fn check_work_dir(project: &Project, findings: &mut Vec<Finding>) {
+    let work_dir = &project.runtime.work_dir;
+    if !work_dir.is_dir() {
+        findings.push(Finding::error(
+            "work_dir_exists",
+            format!(
+                "work_dir {} does not exist or is not a directory",
+                work_dir.display()
+            ),
+            format!(
+                "create it and run `git init` there, or fix [runtime] work_dir in {}",
+                project.source.display()
+            ),
+        ));
+    } else if !is_git_work_tree(work_dir) {
+        findings.push(Finding::error(
+            "work_dir_is_git_repo",
+            format!(
+                "work_dir {} is not inside a git repository",
+                work_dir.display()
+            ),
+            format!("run `git -C {} init`", work_dir.display()),
+        ));
+    }
+}
+
+/// Every prompt (the default one, then each phase's): its files are readable (each unreadable
+/// file is reported once), it says something, and it cannot be mistaken for an option.
+fn check_prompts(project: &Project, findings: &mut Vec<Finding>) {
+    let mut prompt_specs = vec![&project.prompt];
+    prompt_specs.extend(project.phases.iter().map(|p| &p.prompt));
+    let mut seen: Vec<&PathBuf> = Vec::new();
+    for spec in prompt_specs {
+        let text = read_prompt(spec, &mut seen, findings);
+        let trimmed = text.trim();
+        if !spec.files.is_empty()
+            && spec.files.iter().all(|f| f.is_file())
+            && trimmed.chars().count() < MIN_PROMPT_CHARS
+        {
+            findings.push(Finding::error(
+                "prompt_not_trivial",
+                format!(
+                    "the prompt from {} is only {} characters",
+                    display_list(&spec.files),
+                    trimmed.chars().count()
+                ),
+                format!("write real instructions (at least {MIN_PROMPT_CHARS} characters)"),
+            ));
+        }
+        if project.agent.prompt_delivery == PromptDelivery::Argv && trimmed.starts_with('-') {
+            findings.push(Finding::error(
+                "prompt_not_a_flag",
+                "the prompt starts with `-` and would be read as an option by the agent"
+                    .to_string(),
+                "start the prompt with text".to_string(),
+            ));
+        }
+    }
+}
+
+/// The concatenated text of the files of `spec` that can be read; a file that cannot is an error
+/// unless it is in `seen` already.
+fn read_prompt<'p>(
+    spec: &'p PromptSpec,
+    seen: &mut Vec<&'p PathBuf>,
+    findings: &mut Vec<Finding>,
+) -> String {
+    let mut total = String::new();
+    for file in &spec.files {
+        match std::fs::read_to_string(file) {
+            Ok(text) => total.push_str(&text),
+            Err(e) => {
+                if !seen.contains(&file) {
+                    findings.push(Finding::error(
+                        "prompt_file_exists",
+                        format!(
+                            "prompt file {} cannot be read: {}",
+                            file.display(),
+                            plain_io(&e)
+                        ),
+                        "create it, or fix the path in [prompt] files".to_string(),
+                    ));
+                }
+            }
+        }
+        seen.push(file);
+    }
+    total
+}
+
+fn check_agent_program(project: &Project, findings: &mut Vec<Finding>) {
+    let path_var = project
+        .agent
+        .env
+        .get("PATH")
+        .map_or(SERVICE_PATH, String::as_str);
+    if let Some(program) = project.agent.command.first()
+        && resolve_program(program, path_var, &project.runtime.work_dir).is_none()
+    {
+        findings.push(Finding::error(
+            "agent_cli_in_path",
+            format!("the agent command `{program}` is not an executable on the service's PATH ({path_var})"),
+            "install it, give its absolute path in [agent] command, or set PATH in [agent.env]".to_string(),
+        ));
+    }
+}
+
+/// An explicit log_dir, or a user project's: systemd creates the system default itself.
+fn check_log_dir(project: &Project, findings: &mut Vec<Finding>) {
+    let rt = &project.runtime;
+    if (rt.log_dir_explicit || project.scope == Scope::User)
+        && let Err(reason) = writable_dir(&rt.log_dir)
+    {
+        findings.push(Finding::error(
+            "log_dir_writable",
+            format!("log_dir {} is not writable: {reason}", rt.log_dir.display()),
+            "fix its permissions, or point [runtime] log_dir somewhere writable".to_string(),
+        ));
+    }
+}
+
+fn check_user(project: &Project, findings: &mut Vec<Finding>) {
+    if let Some(user) = &project.runtime.user
+        && nix::unistd::User::from_name(user).ok().flatten().is_none()
+    {
+        findings.push(Finding::error(
+            "user_exists",
+            format!("user {user:?} does not exist on this host"),
+            format!("create it (`useradd --system --create-home {user}`) or fix [runtime] user"),
+        ));
+    }
+}
+
+fn check_credentials(project: &Project, findings: &mut Vec<Finding>) {
+    for (name, path) in &project.agent.credentials {
+        if !path.is_file() {
+            findings.push(Finding::error(
+                "credential_exists",
+                format!("credential {name}: {} does not exist", path.display()),
+                "create the file (mode 0600, owned by root) or fix [agent.credentials]".to_string(),
+            ));
+        }
+    }
+}
+
+fn warn_about_secrets_in_env(project: &Project, findings: &mut Vec<Finding>) {
+    for key in project.agent.env.keys().filter(|k| looks_like_a_secret(k)) {
+        findings.push(Finding::warning(
+            "secret_in_env",
+            format!("[agent.env] {key} looks like a secret: it would be readable in the unit's environment and is not masked in round logs"),
+            format!("move it to [agent.credentials] as {key} = \"/path/to/file\" (mode 0600): the agent still gets it as ${key}"),
+        ));
+    }
+}
+
+fn warn_about_argv_delivery(project: &Project, findings: &mut Vec<Finding>) {
+    if project.agent.prompt_delivery == PromptDelivery::Argv {
+        findings.push(Finding::warning(
+            "prompt_visible_in_ps",
+            "prompt_delivery = \"argv\": the whole prompt is visible to every user in `ps`"
+                .to_string(),
+            "use stdin or file delivery if the agent supports it".to_string(),
+        ));
+    }
+}
+
+/// A system project without `[runtime] user` runs as the owner of work_dir: say who that is.
+fn warn_about_the_round_user(project: &Project, findings: &mut Vec<Finding>) {
+    let rt = &project.runtime;
+    if project.scope == Scope::System && rt.user.is_none() && rt.work_dir.is_dir() {
+        let message = match fsutil::owner_unless_root(&rt.work_dir) {
+            Some(owner) => format!("no [runtime] user: rounds run as {owner}, the owner of work_dir"),
+            None => "no [runtime] user and root owns work_dir: rounds would run as a transient DynamicUser= that cannot write there".to_string(),
+        };
+        findings.push(Finding::warning(
+            "runs_as",
+            message,
+            "set [runtime] user to the account the agent should use".to_string(),
+        ));
+    }
+}
+
+/// The round service has PrivateTmp=yes: what lies under /tmp is not what the agent sees.
+fn warn_about_private_tmp(project: &Project, findings: &mut Vec<Finding>) {
+    if project.scope != Scope::System {
+        return;
+    }
+    let rt = &project.runtime;
+    for (key, dir) in [("work_dir", &rt.work_dir), ("log_dir", &rt.log_dir)] {
+        if dir.starts_with("/tmp") || dir.starts_with("/var/tmp") {
+            findings.push(Finding::warning(
+                "not_in_private_tmp",
+                format!("{key} {} is under {}, which the round service replaces with a private, empty directory", dir.display(), if dir.starts_with("/tmp") { "/tmp" } else { "/var/tmp" }),
+                format!("move {key} out of /tmp and /var/tmp (e.g. under /srv or /var/lib)"),
+            ));
+        }
+    }
+}
+
+/// Whether an environment variable name usually holds a secret.
+fn looks_like_a_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
+fn display_list(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn plain_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Whether `dir` is inside a git work tree (a `.git` directory or file in it or an ancestor).
+fn is_git_work_tree(dir: &Path) -> bool {
+    dir.ancestors().any(|d| d.join(".git").exists())
+}
+
+/// Where `program` resolves: a path (relative ones against `cwd`) or a PATH search.
+pub(crate) fn resolve_program(program: &str, path_var: &str, cwd: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        p.is_file()
+            && p.metadata()
+                .is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let path = cwd.join(program);
+        return executable(&path).then_some(path);
+    }
+    path_var
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(program))
+        .find(|p| executable(p))
+}
+
+/// Whether `dir` is (or can be created as) a writable directory.
+pub(crate) fn writable_dir(dir: &Path) -> std::result::Result<(), String> {
+    use nix::unistd::{AccessFlags, access};
+    let existing = dir
+        .ancestors()
+        .find(|d| d.exists())
+        .unwrap_or(Path::new("/"));
+    if existing == dir && !dir.is_dir() {
+        return Err("it exists and is not a directory".into());
+    }
+    access(existing, AccessFlags::W_OK | AccessFlags::X_OK).map_err(|e| {
+        if existing == dir {
+            e.desc().to_lowercase()
+        } else {
+            format!(
+                "cannot create it in {}: {}",
+                existing.display(),
+                e.desc().to_lowercase()
+            )
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn project(work_dir: &str) -> Project {
+        let text = format!(
+            "schema_version = 1\n[agent]\ncommand = [\"/bin/sh\"]\n[runtime]\nwork_dir = \"{work_dir}\"\n[prompt]\nfiles = [\"/etc/hostname\"]\n"
+        );
+        crate::config::load_str(&text, Path::new("/etc/agent-runner/t.toml"), Scope::System)
+            .unwrap()
+    }
+
+    #[test]
+    fn warns_about_private_tmp_and_a_root_owned_work_dir() {
+        let findings = run(&project("/tmp"));
+        let warning = |check: &str| {
+            findings
+                .iter()
+                .find(|f| f.check == check && f.severity == Severity::Warning)
+        };
+        assert!(warning("not_in_private_tmp").is_some(), "{findings:?}");
+        let runs_as = warning("runs_as").expect("runs_as warning");
+        assert!(
+            runs_as.message.contains("root owns work_dir"),
+            "{}",
+            runs_as.message
+        );
+    }
+
+    #[test]
+    fn warns_about_secrets_in_the_environment() {
+        let mut p = project("/srv");
+        p.agent.env.insert("OPENAI_API_KEY".into(), "sk-x".into());
+        p.agent.env.insert("LANG".into(), "C.UTF-8".into());
+        let secrets: Vec<_> = run(&p)
+            .into_iter()
+            .filter(|f| f.check == "secret_in_env")
+            .collect();
+        assert_eq!(secrets.len(), 1, "{secrets:?}");
+        assert!(secrets[0].message.contains("OPENAI_API_KEY"));
+    }
+
+    #[test]
+    fn a_missing_work_dir_and_a_short_prompt_are_errors() {
+        let findings = run(&project("/nonexistent/dir"));
+        let errors: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.check)
+            .collect();
+        assert!(errors.contains(&"work_dir_exists"), "{errors:?}");
+        assert!(errors.contains(&"prompt_not_trivial"), "{errors:?}");
+    }
+}
