@@ -17,6 +17,7 @@ mod redact;
 mod render;
 mod round;
 mod systemd;
+mod time;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -19,7 +19,6 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::json;
 use zbus::{OwnedObjectPath, Variant as Value};
 
 use crate::cli::args::HaltStep;
@@ -27,7 +26,8 @@ use crate::config::Project;
 use crate::config::ProjectRef;
 use crate::context::Context;
 use crate::error::{Error, Result, exit};
-use crate::events::{Emitter, Kind};
+use crate::events::Emitter;
+use crate::events::payload::{AgentSelfTerminated, LoopHalted, StopFileDetected};
 use crate::paths::Scope;
 use crate::round::state::{self, State};
 
@@ -88,7 +88,6 @@ fn trigger(project: &Project) {
     {
         found.stop_file = true;
         emitter.emit(
-            Kind::StopFileDetected,
             round,
             None,
             &format!(
@@ -96,17 +95,18 @@ fn trigger(project: &Project) {
                 stop.display(),
                 project.name
             ),
-            json!({ "path": stop }),
+            StopFileDetected { path: stop.clone() },
         );
     }
     let done = project.agent_done_file();
     if let Some(text) = read_sentinel(&done) {
         emitter.emit(
-            Kind::AgentSelfTerminated,
             round,
             None,
             &format!("the agent declared its work done: {text}"),
-            json!({ "reason": text }),
+            AgentSelfTerminated {
+                reason: text.clone(),
+            },
         );
         found.agent_done = Some(text);
     }
@@ -123,11 +123,10 @@ fn trigger(project: &Project) {
         eprintln!("agent-runner: {e}");
     }
     emitter.emit(
-        Kind::LoopHalted,
         round,
         None,
         &format!("loop of {} halted: {message}", project.name),
-        json!({ "reason": reason }),
+        LoopHalted { reason },
     );
 }
 

@@ -275,7 +275,7 @@ pub(crate) fn stop_graceful(bus: &Bus, units: &Units) -> Result<(Duration, Strin
                     "waiting for the running round of {} to finish (running for {}; `stop --now` ends it)",
                     units.service,
                     human_duration(
-                        crate::observe::events::now_us()
+                        crate::time::now_us()
                             .saturating_sub(info.active_enter_us.max(info.state_change_us))
                             / 1_000_000
                     )

@@ -1,5 +1,5 @@
 //! The journal catalog (`/usr/lib/systemd/catalog/agent-runner.catalog`), generated from the
-//! event kinds of [`crate::events`] so that every MESSAGE_ID agent-runner emits has an entry:
+//! event kinds of [`super::kind`] so that every MESSAGE_ID agent-runner emits has an entry:
 //! what happened and what to do. `journalctl -x` shows it next to each event; Debian's systemd
 //! package rebuilds the catalog index by a dpkg trigger when the file is installed.
 //!
@@ -26,15 +26,15 @@ pub(crate) fn text() -> String {
     render(&entries())
 }
 
-/// The entries of [`crate::events::ALL`], in its order.
+/// An entry for every kind, in catalog order.
 pub(crate) fn entries() -> Vec<Entry<'static>> {
-    crate::events::ALL
+    super::Kind::ALL
         .iter()
         .map(|k| Entry {
-            name: k.name,
-            message_id: k.message_id,
-            title: k.title,
-            description: k.description,
+            name: k.name(),
+            message_id: k.message_id(),
+            title: k.title(),
+            description: k.description(),
         })
         .collect()
 }
@@ -182,7 +182,7 @@ mod tests {
         let committed = include_str!("../../packaging/agent-runner.catalog");
         assert!(
             committed == text(),
-            "packaging/agent-runner.catalog is out of date with src/events/mod.rs; regenerate it with\n  cargo run -q -- catalog > packaging/agent-runner.catalog"
+            "packaging/agent-runner.catalog is out of date with the event kinds (src/events/kind.rs); regenerate it with\n  cargo run -q -- catalog > packaging/agent-runner.catalog"
         );
     }
 

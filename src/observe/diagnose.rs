@@ -10,7 +10,6 @@ use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::config::Project;
 use crate::config::ProjectRef;
@@ -18,7 +17,9 @@ use crate::config::battery::{self, Severity};
 use crate::context::Context;
 use crate::control::lifecycle::Units;
 use crate::error::{Error, Result, exit};
-use crate::observe::events::{self as observe, Query};
+use crate::events::read::{self, Query, Record};
+use crate::events::{Event, Priority};
+use crate::observe::events as observe;
 use crate::observe::status::{self, LoopState, Snapshot};
 use crate::systemd::bus::Bus;
 
@@ -443,24 +444,20 @@ fn layer_battery(p: &mut Probe) -> Layer {
 }
 
 /// An event of error priority: from the journal's PRIORITY, else from the kind's declared
-/// priority in `crate::events::ALL` (the mirror carries no priority).
-fn is_error_event(e: &Value) -> bool {
-    if let Some(p) = e.get("priority").and_then(Value::as_u64) {
+/// priority (the mirror carries no priority).
+fn is_error_event(e: &Record) -> bool {
+    if let Some(p) = e.priority() {
         return p <= 3;
     }
-    let kind = e.get("event").and_then(Value::as_str).unwrap_or("");
-    crate::events::ALL
-        .iter()
-        .any(|k| k.name == kind && k.priority == crate::events::Priority::Error)
+    e.kind().is_some_and(|k| k.priority() == Priority::Error)
 }
 
-fn is_ok_round_end(e: &Value) -> bool {
-    e.get("event").and_then(Value::as_str) == Some("round_end")
-        && e.get("outcome").and_then(Value::as_str) == Some("ok")
+fn is_ok_round_end(e: &Record) -> bool {
+    matches!(e.event(), Some(Event::RoundEnd(end)) if end.outcome == "ok")
 }
 
 fn layer_events(p: &mut Probe) -> Layer {
-    let events = match observe::read(
+    let events = match read::read(
         p.project,
         &Query {
             limit: Some(RECENT_EVENTS),
@@ -475,7 +472,7 @@ fn layer_events(p: &mut Probe) -> Layer {
         .iter()
         .rposition(is_ok_round_end)
         .map_or(0, |i| i + 1);
-    let errors: Vec<&Value> = events[since_ok..]
+    let errors: Vec<&Record> = events[since_ok..]
         .iter()
         .filter(|e| is_error_event(e))
         .collect();

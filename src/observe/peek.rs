@@ -12,7 +12,9 @@ use crate::config::Project;
 use crate::config::ProjectRef;
 use crate::context::Context;
 use crate::error::{Error, Result, exit};
-use crate::observe::events::{self as observe, Query};
+use crate::events::Kind;
+use crate::events::read::{self, Query, Record, Source};
+use crate::observe::events as observe;
 use crate::paths::Scope;
 use crate::render::{self, DROP_IN_NAME};
 use crate::systemd::bus::Bus;
@@ -89,8 +91,8 @@ pub(crate) fn drift(project: &Project, scope: Scope) -> Drift {
     }
 }
 
-/// One finished round, from its `round_end` event.
-fn round_row(event: &Value) -> Value {
+/// One finished round, from its `round_end` event, with the values as they were stored.
+fn round_row(event: &Record) -> Value {
     let pick = |k: &str| event.get(k).cloned().unwrap_or(Value::Null);
     json!({
         "round": pick("round"),
@@ -117,10 +119,10 @@ pub(crate) fn run(
     let bus = Bus::connect(ctx.scope, None)?;
     let snap = crate::observe::status::snapshot(&project, &bus, None)?;
     let drift = drift(&project, ctx.scope);
-    let (recent, source) = observe::read(
+    let (recent, source) = read::read(
         &project,
         &Query {
-            kinds: vec!["round_end".into()],
+            kinds: vec![Kind::RoundEnd.into()],
             limit: Some(RECENT_ROUNDS),
             ..Query::default()
         },
@@ -130,7 +132,7 @@ pub(crate) fn run(
     let shown_round = round.or(snap.round);
     let round_detail = match round {
         Some(n) => {
-            let (events, _) = observe::read(
+            let (events, _) = read::read(
                 &project,
                 &Query {
                     round: Some(n),
@@ -195,7 +197,7 @@ pub(crate) fn run(
         obj.insert("events_source".into(), json!(source));
         obj.insert("recent_rounds".into(), Value::Array(recent_rounds));
         if let Some((n, events, path)) = &round_detail {
-            let events: Vec<Value> = events.iter().map(strip_cursor).collect();
+            let events: Vec<Value> = events.iter().map(Record::to_json).collect();
             obj.insert(
                 "round_detail".into(),
                 json!({"round": n, "events": events, "log": path}),
@@ -298,8 +300,8 @@ pub(crate) fn run(
         out,
         "  recent rounds ({}):",
         match source {
-            observe::Source::Journal => "journal",
-            observe::Source::Mirror => "events.jsonl",
+            Source::Journal => "journal",
+            Source::Mirror => "events.jsonl",
         }
     );
     if recent.is_empty() {
@@ -330,12 +332,4 @@ pub(crate) fn run(
         }
     }
     Ok(exit::OK)
-}
-
-fn strip_cursor(event: &Value) -> Value {
-    let mut e = event.clone();
-    if let Some(o) = e.as_object_mut() {
-        o.remove("__cursor");
-    }
-    e
 }

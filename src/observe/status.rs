@@ -15,27 +15,31 @@ use crate::config::{self, Project};
 use crate::context::Context;
 use crate::control::lifecycle::Units;
 use crate::error::{Error, Result, exit};
-use crate::observe::events::{self as observe, iso_utc_s, iso_utc_us, now_us, relative};
+use crate::events::read::{self, Query, Record};
+use crate::events::{Event, Kind};
+use crate::observe::events::relative;
 use crate::paths::Scope;
+use crate::round::state::HaltReason;
 use crate::systemd::bus::{Bus, ListedUnit, UnitInfo};
+use crate::time::{iso_utc_s, iso_utc_us, now_us, parse_iso_us};
 
 /// Event kinds that end a loop; the newest of them explains a halt.
-pub(crate) const HALT_EVENTS: &[&str] = &[
-    "stop_file_detected",
-    "agent_self_terminated",
-    "max_rounds_reached",
-    "crash_loop",
-    "project_offline",
-    "config_broken",
-    "transient_error_stop",
-    "loop_halted",
+const HALT_KINDS: [Kind; 8] = [
+    Kind::StopFileDetected,
+    Kind::AgentSelfTerminated,
+    Kind::MaxRoundsReached,
+    Kind::CrashLoop,
+    Kind::ProjectOffline,
+    Kind::ConfigBroken,
+    Kind::TransientErrorStop,
+    Kind::LoopHalted,
 ];
 
 /// How many of the newest mirror events the halt reason is looked for in.
 const HALT_SCAN: usize = 200;
 
 /// Events that start or end a loop without a halt: a halt older than them is history.
-const LOOP_EVENTS: &[&str] = &["loop_started", "loop_stopped"];
+const LOOP_KINDS: [Kind; 2] = [Kind::LoopStarted, Kind::LoopStopped];
 
 /// What the loop of a project is doing, in one word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -391,40 +395,30 @@ fn halt_reason(snap: &Snapshot, project: &Project, service: &UnitInfo) -> Option
     {
         return Some(r);
     }
-    let newest = observe::read_mirror_only(
+    let newest = read::read_mirror_only(
         project,
-        &observe::Query {
-            kinds: HALT_EVENTS
+        &Query {
+            kinds: HALT_KINDS
                 .iter()
-                .chain(LOOP_EVENTS)
-                .map(|s| (*s).to_string())
+                .chain(&LOOP_KINDS)
+                .map(|&k| k.into())
                 .collect(),
             limit: Some(1),
             // A halt is among the last events the loop wrote before it stopped.
             scan: Some(HALT_SCAN),
-            ..observe::Query::default()
+            ..Query::default()
         },
     )
     .ok()
     .and_then(|mut v| v.pop());
     if let Some(event) = newest {
-        let kind = event.get("event").and_then(Value::as_str).unwrap_or("");
         let current = event
-            .get("ts")
-            .and_then(Value::as_str)
-            .and_then(observe::parse_iso_us)
+            .ts_us()
             .is_some_and(|ts| ts + 1_000_000 >= service.active_enter_us);
-        if current && HALT_EVENTS.contains(&kind) {
-            return Some(match kind {
-                "loop_halted" => event
-                    .get("reason")
-                    .and_then(Value::as_str)
-                    .unwrap_or("requested")
-                    .to_string(),
-                other => halt_reason_of_kind(other).to_string(),
-            });
+        if current && let Some(reason) = halt_reason_of(&event) {
+            return Some(reason);
         }
-        if current && kind == "loop_stopped" {
+        if current && event.kind() == Some(Kind::LoopStopped) {
             return None;
         }
     }
@@ -442,17 +436,26 @@ fn halt_reason(snap: &Snapshot, project: &Project, service: &UnitInfo) -> Option
         .then(|| "agent_done".to_string())
 }
 
-/// The halt reason (the vocabulary of `loop_halted` and the state's verdict) an event kind
-/// stands for.
-fn halt_reason_of_kind(kind: &str) -> &str {
-    match kind {
-        "stop_file_detected" => "stop_file",
-        "agent_self_terminated" => "agent_done",
-        "max_rounds_reached" => "max_rounds",
-        "project_offline" => "offline",
-        "transient_error_stop" => "transient_error",
-        other => other,
-    }
+/// The halt reason (the vocabulary of `loop_halted` and the state's verdict) a halt event
+/// stands for; `None` for an event that is no halt.
+fn halt_reason_of(event: &Record) -> Option<String> {
+    let reason = match event.kind()? {
+        Kind::StopFileDetected => "stop_file",
+        Kind::AgentSelfTerminated => "agent_done",
+        Kind::MaxRoundsReached => HaltReason::MaxRounds.as_str(),
+        Kind::CrashLoop => HaltReason::CrashLoop.as_str(),
+        Kind::ProjectOffline => HaltReason::Offline.as_str(),
+        Kind::ConfigBroken => HaltReason::ConfigBroken.as_str(),
+        Kind::TransientErrorStop => HaltReason::TransientError.as_str(),
+        Kind::LoopHalted => match event.event() {
+            Some(Event::LoopHalted(halted)) if !halted.reason.is_empty() => {
+                return Some(halted.reason);
+            }
+            _ => "requested",
+        },
+        _ => return None,
+    };
+    Some(reason.to_string())
 }
 
 /// The loaded agent-runner units of a manager.
@@ -579,13 +582,13 @@ fn print_table(snaps: &[Snapshot], broken: &[(PathBuf, Error)], scope: Scope) {
     );
     for s in snaps {
         let next = if let Some(until) = &s.throttle_until {
-            let at = observe::parse_iso_us(until).unwrap_or(now);
+            let at = parse_iso_us(until).unwrap_or(now);
             format!(
                 "throttled {} ({})",
                 relative(at, now),
                 s.throttle_class.as_deref().unwrap_or("?")
             )
-        } else if let Some(at) = s.next_round_at.as_deref().and_then(observe::parse_iso_us) {
+        } else if let Some(at) = s.next_round_at.as_deref().and_then(parse_iso_us) {
             relative(at, now)
         } else if s.state == LoopState::Running {
             "running now".into()
@@ -661,7 +664,7 @@ fn print_detail(s: &Snapshot) {
         );
     }
     if let Some(at) = s.next_round_at.as_deref() {
-        let rel = observe::parse_iso_us(at)
+        let rel = parse_iso_us(at)
             .map(|t| relative(t, now))
             .unwrap_or_default();
         let _ = writeln!(out, "  next round:  {at} ({rel})");
@@ -849,7 +852,7 @@ mod tests {
         );
         // ...unless the loop ran again after it.
         let mut later = dead.clone();
-        later.active_enter_us = observe::parse_iso_us("2026-11-22T11:00:00Z").unwrap();
+        later.active_enter_us = parse_iso_us("2026-11-22T11:00:00Z").unwrap();
         assert_eq!(
             classified(snap(later, idle.clone(), None), &p).0,
             LoopState::Stopped

@@ -10,6 +10,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::config::OutputFormat;
+use crate::events::payload::AgentUsageRecorded;
 use crate::round::state::Outcome;
 
 /// Lines longer than this are cut (the rest is still logged, just not parsed).
@@ -72,28 +73,20 @@ impl Usage {
         *self == Usage::default()
     }
 
-    /// The event payload (only known fields).
-    pub(crate) fn to_json(&self, model: Option<&str>) -> Value {
-        let mut m = serde_json::Map::new();
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                m.insert(k.into(), v);
-            }
-        };
-        put("input_tokens", self.input_tokens.map(Value::from));
-        put("output_tokens", self.output_tokens.map(Value::from));
-        put("cache_read_tokens", self.cache_read_tokens.map(Value::from));
-        put(
-            "cache_creation_tokens",
-            self.cache_creation_tokens.map(Value::from),
-        );
-        put("total_tokens", self.total_tokens.map(Value::from));
-        put("cost_usd", self.cost_usd.map(Value::from));
-        put("agent_duration_ms", self.duration_ms.map(Value::from));
-        put("num_turns", self.num_turns.map(Value::from));
-        put("is_error", self.is_error.map(Value::from));
-        put("model", model.map(Value::from));
-        Value::Object(m)
+    /// The `agent_usage_recorded` payload (only known fields).
+    pub(crate) fn to_payload(&self, model: Option<&str>) -> AgentUsageRecorded {
+        AgentUsageRecorded {
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cache_read_tokens: self.cache_read_tokens,
+            cache_creation_tokens: self.cache_creation_tokens,
+            total_tokens: self.total_tokens,
+            cost_usd: self.cost_usd,
+            agent_duration_ms: self.duration_ms,
+            num_turns: self.num_turns,
+            is_error: self.is_error,
+            model: model.map(str::to_string),
+        }
     }
 }
 

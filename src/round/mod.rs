@@ -28,7 +28,6 @@ use nix::fcntl::{Flock, FlockArg, OFlag};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use sd_notify::NotifyState;
-use serde_json::json;
 
 use self::classify::{Classified, Ending, Scanner, classify};
 use self::state::{Finished, HaltReason, HaltRequest, Outcome, Policy, State};
@@ -38,7 +37,14 @@ use crate::config::battery::{self, Severity};
 use crate::config::{Project, PromptDelivery, StopSignal};
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result, exit};
-use crate::events::{Emitter, Kind};
+use crate::events::payload::{
+    AgentAuthErrorDetected, AgentCheckin, AgentExit, AgentNetworkErrorDetected, AgentSpawn,
+    CheckinFailed, ConfigBroken, CrashLoop, LoopStarted, MaxRoundsReached, ProjectOffline,
+    RoundEnd, RoundGraceExtended, RoundGraceKill, RoundInterrupted, RoundOrphansKilled,
+    RoundSkipped, RoundStart, RoundTimeoutKill, TransientErrorDetected, TransientErrorRecovered,
+    TransientErrorStop,
+};
+use crate::events::{Emitter, Event};
 use crate::{fsutil, redact};
 
 /// How long the agent's cooperative stop signal is given before SIGTERM.
@@ -80,11 +86,14 @@ fn broken_before_load(reference: &ProjectRef, error: &Error) {
     let mut emitter = Emitter::new(&name, None);
     emitter.quiet_terminal();
     emitter.emit(
-        Kind::ConfigBroken,
         None,
         None,
         &format!("configuration of {name} is broken: {first}"),
-        json!({"reason": reason, "check": "config_valid"}),
+        ConfigBroken {
+            reason: Some(reason),
+            check: Some("config_valid".into()),
+            config: None,
+        },
     );
     let from_env = ["AGENT_RUNNER_STATE_DIR", "STATE_DIRECTORY"]
         .iter()
@@ -122,11 +131,14 @@ fn config_broken(
     let mut emitter = emitter.clone();
     emitter.quiet_terminal();
     emitter.emit(
-        Kind::ConfigBroken,
         None,
         None,
         &message,
-        json!({"reason": reason, "config": project.source.display().to_string()}),
+        ConfigBroken {
+            reason: Some(reason),
+            check: None,
+            config: Some(project.source.display().to_string()),
+        },
     );
     if let Some(dir) = state_dir {
         if let Ok(mut st) = State::load(dir) {
@@ -248,11 +260,13 @@ fn execute(project: &Project) -> Result<u8> {
             );
             notify(&[NotifyState::Ready, NotifyState::Status(&message)]);
             emitter.emit(
-                Kind::RoundSkipped,
                 None,
                 None,
                 &message,
-                json!({"trigger": what, "file": file.display().to_string()}),
+                RoundSkipped {
+                    trigger: what.into(),
+                    file: file.display().to_string(),
+                },
             );
             return Ok(exit::OK);
         }
@@ -270,7 +284,7 @@ fn execute(project: &Project) -> Result<u8> {
         let message = format!(
             "{}: backing off ({reason}) until {} (in {}s); no round started",
             project.name,
-            crate::events::timestamp(crate::round::state::epoch_time(until)),
+            crate::time::timestamp(crate::round::state::epoch_time(until)),
             until - now
         );
         notify(&[NotifyState::Ready, NotifyState::Status(&message)]);
@@ -475,52 +489,53 @@ fn execute(project: &Project) -> Result<u8> {
     let final_save = state::PendingSave::prepare(&state_dir);
     if begun.new_loop {
         emitter.emit(
-            Kind::LoopStarted,
             Some(round),
             ph,
             &format!("loop of {} started at round {round}", project.name),
-            json!({"max_rounds": project.runtime.max_rounds}),
+            LoopStarted {
+                max_rounds: project.runtime.max_rounds,
+            },
         );
     }
     if let Some((class, secs)) = &begun.recovered {
         emitter.emit(
-            Kind::TransientErrorRecovered,
             Some(round),
             ph,
             &format!("round {round}: back-off after {class} ended ({secs}s throttled)"),
-            json!({"classification": class, "throttled_for_s": secs}),
+            TransientErrorRecovered {
+                classification: class.clone(),
+                throttled_for_s: *secs,
+            },
         );
     }
 
     emitter.emit(
-        Kind::RoundStart,
         Some(round),
         ph,
         &match ph {
             Some(p) => format!("round {round} started (phase {p})"),
             None => format!("round {round} started"),
         },
-        json!({
-            "timeout_s": timeout_s,
-            "prompt_bytes": prompt_bytes,
-            "prompt_delivery": delivery_name(project.agent.prompt_delivery),
-            "config": project.source.display().to_string(),
-            "previous_round_unfinished": unfinished,
-        }),
+        RoundStart {
+            timeout_s,
+            prompt_bytes,
+            prompt_delivery: delivery_name(project.agent.prompt_delivery).into(),
+            config: project.source.display().to_string(),
+            previous_round_unfinished: unfinished,
+        },
     );
 
     emitter.emit(
-        Kind::AgentSpawn,
         Some(round),
         ph,
         &format!("round {round}: agent started (pid {agent_pid}, timeout {timeout_s}s)"),
-        json!({
-            "pid": agent_pid,
-            "timeout_s": timeout_s,
-            "command": argv[0],
-            "log": log_path.display().to_string(),
-            "spawn_latency_us": u64::try_from(spawn_latency.as_micros()).unwrap_or(u64::MAX),
-        }),
+        AgentSpawn {
+            pid: agent_pid,
+            timeout_s,
+            command: argv[0].clone(),
+            log: log_path.display().to_string(),
+            spawn_latency_us: u64::try_from(spawn_latency.as_micros()).unwrap_or(u64::MAX),
+        },
     );
 
     let limits = Limits {
@@ -566,18 +581,19 @@ fn execute(project: &Project) -> Result<u8> {
     }
     .run(&mut |n| match n {
         Note::CheckedIn { via, after } => emitter.emit(
-            Kind::AgentCheckin,
             Some(round),
             ph,
             &format!("round {round}: agent checked in ({via}) after {:.1}s", after.as_secs_f64()),
-            json!({"via": via, "after_ms": ms(after)}),
+            AgentCheckin {
+                via: via.into(),
+                after_ms: ms(after),
+            },
         ),
         Note::GraceExtended {
             live,
             ignored,
             grace,
         } => emitter.emit(
-            Kind::RoundGraceExtended,
             Some(round),
             ph,
             &format!(
@@ -585,11 +601,11 @@ fn execute(project: &Project) -> Result<u8> {
                 grace.as_secs(),
                 live.len()
             ),
-            json!({
-                "grace_s": grace.as_secs(),
-                "live_children": procs::describe(live),
-                "ignored_children": procs::describe(ignored),
-            }),
+            RoundGraceExtended {
+                grace_s: grace.as_secs(),
+                live_children: procs::describe(live),
+                ignored_children: procs::describe(ignored),
+            },
         ),
     });
     let agent_done_at = Instant::now();
@@ -608,8 +624,8 @@ fn execute(project: &Project) -> Result<u8> {
 
     // The work tree.
     let vcs = vcs::after_round(project, round, ph, std::slice::from_ref(&state_dir));
-    for (kind, message, payload) in vcs.events {
-        emitter.emit(kind, Some(round), ph, &message, payload);
+    for (message, event) in vcs.events {
+        emitter.emit(Some(round), ph, &message, event);
     }
     if vcs.stash.is_some() {
         st.last_stash = vcs.stash;
@@ -683,7 +699,7 @@ fn execute(project: &Project) -> Result<u8> {
                 let _ = write!(
                     summary,
                     "; backing off until {}",
-                    crate::events::timestamp(crate::round::state::epoch_time(until))
+                    crate::time::timestamp(crate::round::state::epoch_time(until))
                 );
             }
         }
@@ -697,28 +713,28 @@ fn execute(project: &Project) -> Result<u8> {
     }
     let peak = procs::peak_rss_kib();
     emitter.emit(
-        Kind::RoundEnd,
         Some(round),
         ph,
         &summary,
-        json!({
-            "outcome": outcome.as_str(),
-            "classification": classified.classification,
-            "exit_code": code,
-            "agent_exit_code": report.exit_code,
-            "agent_signal": report.signal,
-            "duration_ms": duration_ms,
-            "output_bytes": report.bytes,
-            "verdict": match st.verdict.action {
+        RoundEnd {
+            outcome: outcome.as_str().into(),
+            classification: classified.classification,
+            exit_code: code,
+            agent_exit_code: report.exit_code,
+            agent_signal: report.signal,
+            duration_ms,
+            output_bytes: report.bytes,
+            verdict: match st.verdict.action {
                 state::Action::Continue => "continue",
                 state::Action::BackOff => "back_off",
                 state::Action::Halt => "halt",
-            },
-            "until": st.verdict.until,
-            "log": log_path.display().to_string(),
-            "runner_peak_rss_kb": peak,
-            "exit_latency_us": u64::try_from(agent_done_at.elapsed().as_micros()).unwrap_or(u64::MAX),
-        }),
+            }
+            .into(),
+            until: st.verdict.until,
+            log: log_path.display().to_string(),
+            runner_peak_rss_kb: peak,
+            exit_latency_us: u64::try_from(agent_done_at.elapsed().as_micros()).unwrap_or(u64::MAX),
+        },
     );
     notify(&[NotifyState::Status(&summary)]);
     if !libsystemd::logging::connected_to_journal() {
@@ -778,34 +794,36 @@ fn report_events(emitter: &Emitter, round: u64, ph: Option<&str>, r: &Report, li
         _ => "unknown status".into(),
     };
     emitter.emit(
-        Kind::AgentExit,
         Some(round),
         ph,
         &format!(
             "round {round}: agent ended with {how} after {:.1}s ({cause})",
             r.duration.as_secs_f64()
         ),
-        json!({
-            "exit_code": r.exit_code,
-            "signal": r.signal,
-            "duration_ms": ms(r.duration),
-            "exit_cause": cause,
-            "output_bytes": r.bytes,
-            "checked_in": r.checked_in,
-            "log_error": r.log_error,
-            "survivors": r.survivors,
-        }),
+        AgentExit {
+            exit_code: r.exit_code,
+            signal: r.signal,
+            duration_ms: ms(r.duration),
+            exit_cause: cause.into(),
+            output_bytes: r.bytes,
+            checked_in: r.checked_in,
+            log_error: r.log_error.clone(),
+            survivors: r.survivors,
+        },
     );
     match r.killed {
         Some(Why::Timeout) => emitter.emit(
-            Kind::RoundTimeoutKill,
             Some(round),
             ph,
             &format!(
                 "round {round}: killed after {}s (round_timeout_s)",
                 lim.timeout.as_secs()
             ),
-            json!({"reason": "round_timeout_s", "limit_s": lim.timeout.as_secs()}),
+            RoundTimeoutKill {
+                reason: "round_timeout_s".into(),
+                limit_s: lim.timeout.as_secs(),
+                service_watchdog_ms: None,
+            },
         ),
         Some(Why::Watchdog) => {
             let limit = lim.watchdog.unwrap_or_default();
@@ -815,62 +833,66 @@ fn report_events(emitter: &Emitter, round: u64, ph: Option<&str>, r: &Report, li
                 _ => String::new(),
             };
             emitter.emit(
-                Kind::RoundTimeoutKill,
                 Some(round),
                 ph,
                 &format!(
                     "round {round}: agent silent for too long (watchdog_s = {}){bound}; killed",
                     limit.as_secs()
                 ),
-                json!({
-                    "reason": "watchdog_s",
-                    "limit_s": limit.as_secs(),
-                    "service_watchdog_ms": service.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
-                }),
+                RoundTimeoutKill {
+                    reason: "watchdog_s".into(),
+                    limit_s: limit.as_secs(),
+                    service_watchdog_ms: Some(service.map(ms)),
+                },
             );
         }
         Some(Why::GraceKill) => emitter.emit(
-            Kind::RoundGraceKill,
             Some(round),
             ph,
             &format!(
                 "round {round}: agent lingered {}s after its result with no live workers; stopped",
                 lim.grace_after_result.unwrap_or_default().as_secs()
             ),
-            json!({"grace_s": lim.grace_after_result.unwrap_or_default().as_secs()}),
+            RoundGraceKill {
+                grace_s: lim.grace_after_result.unwrap_or_default().as_secs(),
+            },
         ),
         Some(Why::NoCheckin) => emitter.emit(
-            Kind::CheckinFailed,
             Some(round),
             ph,
             &format!(
                 "round {round}: no output and no check-in within {}s; agent killed",
                 lim.checkin_timeout.as_secs()
             ),
-            json!({"checkin_timeout_s": lim.checkin_timeout.as_secs()}),
+            CheckinFailed {
+                checkin_timeout_s: lim.checkin_timeout.as_secs(),
+            },
         ),
         Some(Why::Interrupted(sig)) => emitter.emit(
-            Kind::RoundInterrupted,
             Some(round),
             ph,
             &format!(
                 "round {round}: {sig} received; sent {} to the agent, then SIGTERM/SIGKILL to what remained",
                 lim.stop_signal
             ),
-            json!({"signal": sig.as_str(), "stop_signal": lim.stop_signal.as_str()}),
+            RoundInterrupted {
+                signal: sig.as_str().into(),
+                stop_signal: lim.stop_signal.as_str().into(),
+            },
         ),
         Some(Why::Orphans) | None => {}
     }
     if !r.orphans.is_empty() {
         emitter.emit(
-            Kind::ChildrenReaped,
             Some(round),
             ph,
             &format!(
                 "round {round}: {} process(es) outlived the agent and were killed",
                 r.orphans.len()
             ),
-            json!({"processes": procs::describe(&r.orphans)}),
+            RoundOrphansKilled {
+                processes: procs::describe(&r.orphans),
+            },
         );
     }
 }
@@ -894,13 +916,7 @@ fn finding_events(
         if let Some(cost) = u.cost_usd {
             let _ = write!(msg, ", ${cost:.4}");
         }
-        emitter.emit(
-            Kind::AgentUsageRecorded,
-            Some(round),
-            ph,
-            &msg,
-            u.to_json(f.model.as_deref()),
-        );
+        emitter.emit(Some(round), ph, &msg, u.to_payload(f.model.as_deref()));
     }
     match c.outcome {
         Outcome::Transient => {
@@ -909,38 +925,39 @@ fn finding_events(
             let reset = t.and_then(|t| t.reset_at);
             if class == "network" {
                 emitter.emit(
-                    Kind::AgentNetworkErrorDetected,
                     Some(round),
                     ph,
                     &format!("round {round}: network failure"),
-                    json!({"raw": c.evidence}),
+                    AgentNetworkErrorDetected {
+                        raw: c.evidence.clone(),
+                    },
                 );
             }
             emitter.emit(
-                Kind::TransientErrorDetected,
                 Some(round),
                 ph,
                 &match reset {
                     Some(r) => format!(
                         "round {round}: transient error {class}; resets at {}",
-                        crate::events::timestamp(crate::round::state::epoch_time(r))
+                        crate::time::timestamp(crate::round::state::epoch_time(r))
                     ),
                     None => format!("round {round}: transient error {class}"),
                 },
-                json!({
-                    "classification": class,
-                    "reset_at": reset,
-                    "default_back_off_s": t.map(classify::Transient::default_back_off_s),
-                    "raw": c.evidence,
-                }),
+                TransientErrorDetected {
+                    classification: class.into(),
+                    reset_at: reset,
+                    default_back_off_s: t.map(classify::Transient::default_back_off_s),
+                    raw: c.evidence.clone(),
+                },
             );
         }
         Outcome::AuthFail => emitter.emit(
-            Kind::AgentAuthErrorDetected,
             Some(round),
             ph,
             &format!("round {round}: the agent could not authenticate"),
-            json!({"raw": c.evidence}),
+            AgentAuthErrorDetected {
+                raw: c.evidence.clone(),
+            },
         ),
         _ => {}
     }
@@ -959,7 +976,7 @@ fn halt_event(
     scanner: &Scanner,
 ) -> String {
     let rt = &project.runtime;
-    let (kind, message, payload) = match reason {
+    let (message, event): (String, Event) = match reason {
         HaltReason::CrashLoop => {
             let tail = String::from_utf8_lossy(scanner.tail());
             let start = tail
@@ -968,53 +985,60 @@ fn halt_event(
                 .nth(CRASH_TAIL_CHARS - 1)
                 .map_or(0, |(i, _)| i);
             (
-                Kind::CrashLoop,
                 format!(
                     "{}: {} short crashes in a row (last: {}); loop halted",
                     project.name,
                     st.consecutive_short_crashes,
                     c.classification.as_deref().unwrap_or("crash")
                 ),
-                json!({
-                    "consecutive": st.consecutive_short_crashes,
-                    "classification": c.classification,
-                    "reason": tail[start..].to_string(),
-                }),
+                CrashLoop {
+                    consecutive: st.consecutive_short_crashes,
+                    classification: c.classification.clone(),
+                    reason: tail[start..].to_string(),
+                }
+                .into(),
             )
         }
         HaltReason::Offline => (
-            Kind::ProjectOffline,
             format!(
                 "{}: {} rounds in a row did not check in within {}s; project offline",
                 project.name, st.consecutive_checkin_failures, rt.checkin_timeout_s
             ),
-            json!({"consecutive": st.consecutive_checkin_failures, "checkin_timeout_s": rt.checkin_timeout_s}),
+            ProjectOffline {
+                consecutive: st.consecutive_checkin_failures,
+                checkin_timeout_s: rt.checkin_timeout_s,
+            }
+            .into(),
         ),
         HaltReason::MaxRounds => (
-            Kind::MaxRoundsReached,
             format!(
                 "{}: max_rounds ({}) reached; loop stops",
                 project.name,
                 rt.max_rounds.unwrap_or_default()
             ),
-            json!({"rounds_completed": st.rounds_this_loop, "max_rounds": rt.max_rounds}),
+            MaxRoundsReached {
+                rounds_completed: st.rounds_this_loop,
+                max_rounds: rt.max_rounds,
+            }
+            .into(),
         ),
         HaltReason::TransientError => (
-            Kind::TransientErrorStop,
             format!(
                 "{}: transient error {} and transient_error_action = stop; loop halted",
                 project.name,
                 c.classification.as_deref().unwrap_or("")
             ),
-            json!({"classification": c.classification}),
+            TransientErrorStop {
+                classification: c.classification.clone(),
+            }
+            .into(),
         ),
         HaltReason::ConfigBroken => (
-            Kind::ConfigBroken,
             format!("{}: configuration broken; loop halted", project.name),
-            json!({}),
+            ConfigBroken::default().into(),
         ),
     };
-    emitter.emit(kind, Some(round), ph, &message, payload);
+    emitter.emit(Some(round), ph, &message, event);
     message
 }
 

@@ -138,17 +138,15 @@ pub(crate) fn signal_all(pgid: i32, root: i32, signal: Signal) -> usize {
     members.iter().filter(|p| p.live()).count()
 }
 
-/// `name(pid)` list for events.
-pub(crate) fn describe(procs: &[Proc]) -> serde_json::Value {
+/// The first 20 processes, as events name them.
+pub(crate) fn describe(procs: &[Proc]) -> Vec<crate::events::payload::Process> {
     procs
         .iter()
         .take(20)
-        .map(|p| {
-            serde_json::json!({
-                "pid": p.pid,
-                "name": p.comm,
-                "cmdline": p.cmdline.chars().take(200).collect::<String>(),
-            })
+        .map(|p| crate::events::payload::Process {
+            pid: p.pid,
+            name: p.comm.clone(),
+            cmdline: p.cmdline.chars().take(200).collect(),
         })
         .collect()
 }

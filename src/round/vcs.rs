@@ -6,16 +6,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde_json::{Value, json};
-
 use crate::config::{DirtyAction, Project};
-use crate::events::Kind;
+use crate::events::Event;
+use crate::events::payload::{DirtyActionFailed, DirtyCommitted, DirtyDetected, DirtyStashed};
 
-/// What the VCS step did, as events to emit (kind, message, payload) and a stash SHA.
+/// What the VCS step did, as events to emit (message, event) and a stash SHA.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
     /// Events to emit, in order.
-    pub events: Vec<(Kind, String, Value)>,
+    pub events: Vec<(String, Event)>,
     /// The stash commit created, if any.
     pub stash: Option<String>,
 }
@@ -125,9 +124,12 @@ pub(crate) fn after_round(
     }
     let failed = |out: &mut Outcome, step: &str, reason: String| {
         out.events.push((
-            Kind::DirtyActionFailed,
             format!("round {round}: {step} failed: {reason}"),
-            json!({"step": step, "reason": reason}),
+            DirtyActionFailed {
+                step: step.into(),
+                reason,
+            }
+            .into(),
         ));
     };
     let top = match git(dir, &["rev-parse", "--show-toplevel"]) {
@@ -153,15 +155,18 @@ pub(crate) fn after_round(
     } else {
         "commit"
     };
-    let listed: Vec<&String> = files.iter().take(20).collect();
     out.events.push((
-        Kind::DirtyDetected,
         format!(
             "round {round} left {} uncommitted file{} (dirty_action = {action_name})",
             files.len(),
             if files.len() == 1 { "" } else { "s" }
         ),
-        json!({"files": listed, "count": files.len(), "action": action_name}),
+        DirtyDetected {
+            files: files.iter().take(20).cloned().collect(),
+            count: files.len(),
+            action: action_name.into(),
+        }
+        .into(),
     ));
     let label = match phase {
         Some(p) => format!("agent-runner round {round} phase {p}"),
@@ -186,9 +191,12 @@ pub(crate) fn after_round(
                     failed(&mut out, "stash", "git created no stash".into());
                 } else {
                     out.events.push((
-                        Kind::DirtyStashed,
                         format!("round {round}: stashed {} file(s) as {after}", files.len()),
-                        json!({"sha": after, "count": files.len()}),
+                        DirtyStashed {
+                            sha: after.clone(),
+                            count: files.len(),
+                        }
+                        .into(),
                     ));
                     out.stash = Some(after);
                 }
@@ -218,9 +226,12 @@ pub(crate) fn after_round(
                 Ok(sha) => {
                     let sha = sha.trim().to_string();
                     out.events.push((
-                        Kind::DirtyCommitted,
                         format!("round {round}: committed {} file(s) as {sha}", files.len()),
-                        json!({"sha": sha, "count": files.len()}),
+                        DirtyCommitted {
+                            sha,
+                            count: files.len(),
+                        }
+                        .into(),
                     ));
                 }
             }

@@ -71,6 +71,26 @@ fn events_come_from_the_mirror_without_a_journal() {
 }
 
 #[test]
+fn events_of_a_kind_this_version_does_not_know_are_shown_as_stored() {
+    let newer = r#"{"ts":"2026-11-22T09:00:00.000Z","event":"budget_exceeded","project":"obs","spent_usd":12.5}"#;
+    let t = || project().file("logs/events.jsonl.1", &format!("{newer}\n"));
+    let run = t()
+        .args(["events", "obs", "--kind", "budget_exceeded", "--json"])
+        .run();
+    run.status(0).no_panic();
+    let shown: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one object");
+    assert_eq!(
+        shown,
+        serde_json::from_str::<serde_json::Value>(newer).unwrap()
+    );
+    t().args(["events", "obs"])
+        .run()
+        .status(0)
+        .output_contains("budget_exceeded")
+        .output_contains("spent_usd=12.5");
+}
+
+#[test]
 fn logs_show_the_latest_or_the_named_round() {
     project()
         .args(["logs", "obs"])

@@ -1,0 +1,273 @@
+//! The event kinds agent-runner emits, each written once here: its `AGENT_RUNNER_EVENT` name (the
+//! variant in snake_case), its journal MESSAGE_ID, its priority and its catalog text. The catalog
+//! ([`super::catalog`]) is rendered from this table; the payload each kind carries is in
+//! [`super::payload`].
+
+/// Journal priorities used by events (syslog levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Priority {
+    /// 3: something failed and needs an operator.
+    Error = 3,
+    /// 4: something went wrong but the loop copes.
+    Warning = 4,
+    /// 6: normal operation.
+    Info = 6,
+}
+
+/// Everything a kind is besides its variant.
+#[derive(Debug)]
+struct Entry {
+    name: &'static str,
+    message_id: &'static str,
+    priority: Priority,
+    title: &'static str,
+    description: &'static str,
+}
+
+macro_rules! kinds {
+    ($( $variant:ident, $name:literal, $id:literal, $prio:ident, $title:literal, $desc:literal; )*) => {
+        /// Every event kind agent-runner emits, in catalog order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub(crate) enum Kind {
+            $(
+                #[doc = $title]
+                $variant,
+            )*
+        }
+
+        impl Kind {
+            /// Every kind, in catalog order.
+            pub(crate) const ALL: &[Kind] = &[$(Kind::$variant),*];
+
+            fn entry(self) -> &'static Entry {
+                match self {
+                    $( Kind::$variant => &Entry {
+                        name: $name,
+                        message_id: $id,
+                        priority: Priority::$prio,
+                        title: $title,
+                        description: $desc,
+                    }, )*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    RoundStart, "round_start", "10408c604938495f9a2e5d5c0c21072f", Info,
+        "A round started",
+        "agent-runner started round N of the project (phase P when the project has phases). The startup battery passed and the prompt was assembled. Nothing to do.";
+    AgentSpawn, "agent_spawn", "a0863b098d23443389358a6cd8add822", Info,
+        "The agent was started",
+        "The agent process was spawned in its own process group with the round's timeout. Its output streams to LOG_DIR/rounds/round-N.log (LOG_DIR/round-current.log follows the running round).";
+    AgentCheckin, "agent_checkin", "ebcd00ea8c054ba59c402437b86a48b7", Info,
+        "The agent checked in",
+        "The agent showed life (its first output, or an explicit `agent-runner checkin`) within checkin_timeout_s. The service reported READY=1. Nothing to do.";
+    CheckinFailed, "checkin_failed", "efc3c425a2414aadb7606ebfba6a5dda", Warning,
+        "The agent did not check in",
+        "The agent produced no output and did not run `agent-runner checkin` within checkin_timeout_s, so the round was killed and counted as failed. After checkin_attempts such rounds in a row the project is marked offline. Check that the agent starts at all (`agent-runner logs NAME`), that its credentials are valid, and that the network is reachable; raise checkin_timeout_s if the agent is legitimately slow to print.";
+    AgentExit, "agent_exit", "223412dc818f46d28075759f72034c79", Info,
+        "The agent exited",
+        "The agent process ended. The event carries its exit code (or the signal that ended it), how long it ran and why it ended (exit, timeout, grace_kill, checkin_failed, interrupted).";
+    RoundEnd, "round_end", "c3c4d635070049ba80d4fedf9df9cb32", Info,
+        "A round ended",
+        "The round finished and was classified: ok, crash, timeout, grace_kill, transient, auth_fail, config_broken, no_checkin or stopped. The event carries the exit status, duration, the verdict for the loop (continue, back_off until T, halt) and the runner's own peak memory. Look at `agent-runner logs NAME --round N` for the agent's output.";
+    RoundTimeoutKill, "round_timeout_kill", "f2849b99de1c4cb69c4ed7103b248c89", Warning,
+        "A round hit its hard timeout",
+        "The agent ran longer than round_timeout_s (or its phase's timeout) and its process group was terminated: the cooperative signal is skipped, SIGTERM then SIGKILL after a grace. If rounds regularly need longer, raise round_timeout_s; if the agent hangs, look at the end of its round log.";
+    RoundGraceKill, "round_grace_kill", "d4cb16540baf441a821f46114952759a", Info,
+        "A finished agent lingered and was stopped",
+        "The agent printed its terminal marker (its final result) but did not exit within max_grace_after_result_s, and no live worker process remained in its group, so the group was terminated. The round's work is complete; the round counts as successful.";
+    RoundGraceExtended, "round_grace_extended", "47511820d96d4abaa3b9efc7969a243c", Warning,
+        "A finished agent still has live workers",
+        "The agent printed its terminal marker but processes in its group are still running (listed in the event), so agent-runner keeps waiting until the hard timeout instead of killing work in progress. If these processes are harmless helpers, add a regex matching their command line to grace_kill_ignore_patterns.";
+    RoundInterrupted, "round_interrupted", "8ef36dc510c546a992de5f86fafc2690", Warning,
+        "A round was stopped by a signal",
+        "agent-runner received SIGTERM or SIGINT (for example `systemctl stop`), sent the agent its cooperative stop signal, then SIGTERM and SIGKILL to whatever remained. The round is recorded as stopped and does not count as a crash.";
+    TransientErrorDetected, "transient_error_detected", "832caca6fb234653b0835303cce033a6", Warning,
+        "The agent hit a transient error",
+        "The agent's output shows a rate limit, a server error (5xx/529), a request timeout or a network failure. With transient_error_action = back_off the loop pauses until the server-given reset time (reset_at) or the class's default back-off, then resumes by itself; nothing to do unless it keeps happening.";
+    TransientErrorRecovered, "transient_error_recovered", "df734bf251f0424c9d7e4957b691ef1e", Info,
+        "The back-off after a transient error ended",
+        "The first round after a transient back-off is running. The event says which class of error caused the pause and how long the loop was throttled. Nothing to do.";
+    TransientErrorStop, "transient_error_stop", "3b8eee4bd192400fbfc9a2af4701869d", Warning,
+        "The loop stopped on a transient error",
+        "transient_error_action = stop: the loop halts at the first transient error instead of backing off. Start it again with `systemctl start agent-runner@NAME` when the limit has reset.";
+    AgentUsageRecorded, "agent_usage_recorded", "f2117c09d3aa4f71bd5d84f8ee56c2b6", Info,
+        "The agent reported its token usage",
+        "The agent's final record carried usage: input, output and cache tokens, cost in USD and the model. Fields the agent did not report, or reported as nonsense, are left out rather than guessed.";
+    AgentAuthErrorDetected, "agent_auth_error_detected", "1c423d73716f4537bd07c6483aff3edf", Error,
+        "The agent could not authenticate",
+        "The agent failed with an authentication error (HTTP 401, invalid API key, expired OAuth token). Retrying will not help: renew the credential (systemd credential file named in [agent.credentials], or the agent's own login) and start the loop again.";
+    AgentNetworkErrorDetected, "agent_network_error_detected", "b8e8df28138c43b5a71609d9e2647377", Warning,
+        "The agent could not reach the network",
+        "The agent failed with a network error (connection refused or reset, DNS failure, unreachable network). The round is treated as transient and retried after a back-off. If it persists, check the host's connectivity and proxy settings.";
+    DirtyDetected, "dirty_detected", "06325c62c5e04653bf279d376cc2bcf6", Info,
+        "The agent left uncommitted changes",
+        "After the round the work tree had uncommitted or untracked files (the first 20 are listed), and [vcs] dirty_action says what happens next: stash stashes them, commit commits them (with dirty_action = ignore git is not consulted at all). The project config, log_dir, the state directory and vcs.protect paths are never touched.";
+    DirtyStashed, "dirty_stashed", "06525984854b44978958504d3e3ae303", Info,
+        "Uncommitted changes were stashed",
+        "dirty_action = stash: the agent's leftovers were stashed. The event carries the stash commit SHA; restore with `git stash apply SHA` (stash@{N} numbers shift, the SHA does not).";
+    DirtyCommitted, "dirty_committed", "88194530075c4fa98fc53af389defb8f", Info,
+        "Uncommitted changes were committed",
+        "dirty_action = commit: the agent's leftovers were committed locally (never pushed). The event carries the commit SHA.";
+    DirtyActionFailed, "dirty_action_failed", "709d89bdd58a4e5989c0935c1791d8da", Warning,
+        "The dirty-tree action failed",
+        "git could not inspect, stash or commit the work tree (the reason is in the event: a lock file, a hook, a missing identity). The tree was left as it is. Fix the repository by hand; the next round tries again.";
+    CrashLoop, "crash_loop", "5ae1c77791df428fb958f42b7fa377e2", Error,
+        "The agent keeps crashing: loop halted",
+        "crash_loop_threshold rounds in a row ended with a non-zero exit in less than short_crash_s, with escalating delays in between, so the loop was halted instead of respawning forever. The event carries a redacted tail of the last round's log. Fix the cause, then `systemctl start agent-runner@NAME`.";
+    ProjectOffline, "project_offline", "efaa206c42464cf4a87548bed6137e11", Error,
+        "The agent never checked in: project offline",
+        "checkin_attempts rounds in a row failed to check in within checkin_timeout_s, so the project was marked offline and its loop halted (last_error in the state says why). Run the agent command by hand in work_dir to see what it does, then start the loop again.";
+    ConfigBroken, "config_broken", "341eb4be426c4bf58faa536a24a4ab7d", Error,
+        "The project configuration is broken",
+        "The startup battery failed (invalid TOML, missing prompt, work_dir not a git repository, agent not on PATH, unwritable log_dir, unreadable credential). The round exits 78 and is never retried. Run `agent-runner check NAME` for the details and fix the file.";
+    MaxRoundsReached, "max_rounds_reached", "0add6b79776246fca33caad6a5fcb550", Info,
+        "The loop reached max_rounds",
+        "The loop ran max_rounds rounds and stops as configured. Start it again to run another batch.";
+    StopFileDetected, "stop_file_detected", "51bae8012bcc4d9a8cf8a5668e0e4e06", Info,
+        "The operator's stop file appeared",
+        "The file named by stop_file exists, so the loop stopped; the running round was allowed to finish. Deleting the file does not resume the loop: delete it and start the loop again.";
+    AgentSelfTerminated, "agent_self_terminated", "0a4dbd5ba1c54061ac4af84b5e4635f4", Info,
+        "The agent declared its work done",
+        "The agent wrote $AGENT_RUNNER_LOG_DIR/.agent-done (its content, up to 200 characters, is the reason) and the loop stopped. Starting the loop again clears the file.";
+    LoopStarted, "loop_started", "d03601caa37848c8b7f49a708ddb95e9", Info,
+        "The project's loop started",
+        "The loop of rounds began: the round counter for max_rounds and the crash and check-in counters start from zero.";
+    LoopStopped, "loop_stopped", "9ebfd678459a4bf090bb15e6611e1064", Info,
+        "The project's loop stopped",
+        "The loop was stopped (by the operator or a stop trigger); no further round is scheduled until it is started again.";
+    LoopHalted, "loop_halted", "65e9067813284ae8bd35d3755bd9ec81", Warning,
+        "The project's loop was halted",
+        "A round asked for the loop to halt (crash loop, offline, config broken, max_rounds, transient stop) and the halt machinery stopped the loop's units. The reason is in the event; see the event that preceded it for details.";
+    RoundSkipped, "round_skipped", "1ac13adf56864a2c9e49c1affa868952", Info,
+        "A round did not run its agent",
+        "The round found a stop trigger (stop_file or .agent-done) before spawning the agent and exited without running it. The halt machinery stops the loop.";
+    RoundOrphansKilled, "round_orphans_killed", "6c4fb7b258c1438799862369d5875b48", Warning,
+        "Processes outlived the agent and were killed",
+        "The agent exited but left processes behind (background jobs, daemons). They were terminated so that nothing of a round outlives it. If an agent relies on such processes, it should wait for them before exiting.";
+}
+
+impl Kind {
+    /// The `AGENT_RUNNER_EVENT` value: the variant in snake_case.
+    pub(crate) fn name(self) -> &'static str {
+        self.entry().name
+    }
+
+    /// The journal MESSAGE_ID (32 lowercase hex digits, generated once with `systemd-id128 new`).
+    pub(crate) fn message_id(self) -> &'static str {
+        self.entry().message_id
+    }
+
+    /// The journal priority.
+    pub(crate) fn priority(self) -> Priority {
+        self.entry().priority
+    }
+
+    /// The catalog's one-line title.
+    pub(crate) fn title(self) -> &'static str {
+        self.entry().title
+    }
+
+    /// The catalog paragraph: what happened and what to do.
+    pub(crate) fn description(self) -> &'static str {
+        self.entry().description
+    }
+
+    /// The kind named `name`; `None` for a name this version does not know (a newer version's).
+    pub(crate) fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.name() == name)
+    }
+}
+
+/// A kind as a query names it: one this version knows, or a name it does not (`events --kind` of
+/// a kind a newer version logged), which is still matched by its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KindName {
+    /// A kind of this version.
+    Known(Kind),
+    /// Any other name.
+    Other(String),
+}
+
+impl KindName {
+    /// The kind named `name`, known or not.
+    pub(crate) fn parse(name: &str) -> Self {
+        Kind::from_name(name).map_or_else(|| KindName::Other(name.to_string()), KindName::Known)
+    }
+
+    /// The name as the journal and the mirror spell it.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            KindName::Known(kind) => kind.name(),
+            KindName::Other(name) => name,
+        }
+    }
+}
+
+impl From<Kind> for KindName {
+    fn from(kind: Kind) -> Self {
+        KindName::Known(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// `RoundEnd` → `round_end`.
+    fn snake_case(camel: &str) -> String {
+        let mut out = String::new();
+        for c in camel.chars() {
+            if c.is_ascii_uppercase() && !out.is_empty() {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
+    #[test]
+    fn kinds_are_unique_and_well_formed() {
+        let mut ids = HashSet::new();
+        let mut names = HashSet::new();
+        for &kind in Kind::ALL {
+            let name = kind.name();
+            assert_eq!(kind.message_id().len(), 32, "{name}");
+            assert!(
+                kind.message_id()
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+            assert!(ids.insert(kind.message_id()), "duplicate id for {name}");
+            assert!(names.insert(name), "duplicate name {name}");
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(
+                kind.description().len() > 40,
+                "{name} needs a catalog paragraph"
+            );
+        }
+    }
+
+    #[test]
+    fn the_variant_and_its_name_agree() {
+        for &kind in Kind::ALL {
+            assert_eq!(kind.name(), snake_case(&format!("{kind:?}")));
+            assert_eq!(Kind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(Kind::from_name("kind_of_a_newer_version"), None);
+    }
+
+    #[test]
+    fn unknown_names_stay_names() {
+        assert_eq!(
+            KindName::parse("round_end"),
+            KindName::Known(Kind::RoundEnd)
+        );
+        let other = KindName::parse("kind_of_a_newer_version");
+        assert_eq!(other.as_str(), "kind_of_a_newer_version");
+    }
+}

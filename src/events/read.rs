@@ -1,0 +1,650 @@
+//! Reading events back: from the journal (`journalctl -o json`, matched on
+//! `AGENT_RUNNER_PROJECT=`; no C library) when it is readable, else from the JSON mirror
+//! `LOG_DIR/events.jsonl`. Both are read newest first and only as far back as asked, so the cost
+//! does not grow with the history.
+//!
+//! Each event comes back as a [`Record`]: the object as it was stored, in the mirror's format (what
+//! `events` prints, losslessly, whatever version wrote it), and its [`Kind`] when this version
+//! knows it, from which [`Record::event`] parses the typed payload.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::{Event, Kind, KindName};
+use crate::config::Project;
+use crate::error::{Error, Result};
+use crate::time::{iso_utc_us, now_us, parse_iso_us, parse_since};
+
+/// Where events were read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Source {
+    /// The systemd journal.
+    Journal,
+    /// `LOG_DIR/events.jsonl` (and its rotations).
+    Mirror,
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Query {
+    /// Only these kinds (all when empty).
+    pub kinds: Vec<KindName>,
+    /// Only this round.
+    pub round: Option<u64>,
+    /// Only events at or after this time (journalctl syntax; the mirror understands a subset).
+    pub since: Option<String>,
+    /// The newest `limit` events (all when `None`).
+    pub limit: Option<usize>,
+    /// Look at no more than this many of the newest events of the mirror (all when `None`): a
+    /// question about "lately" must not cost the whole history.
+    pub scan: Option<usize>,
+}
+
+/// One event as read back: the stored object (`{"ts","event","project","round",…payload}`, plus
+/// `priority` and `__cursor` from the journal) and the kind it names, when this version knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Record {
+    fields: Map<String, Value>,
+    kind: Option<Kind>,
+}
+
+impl Record {
+    /// The record of a stored object.
+    pub(crate) fn from_fields(fields: Map<String, Value>) -> Self {
+        let kind = fields
+            .get("event")
+            .and_then(Value::as_str)
+            .and_then(Kind::from_name);
+        Self { fields, kind }
+    }
+
+    /// The kind, when this version knows it.
+    pub(crate) fn kind(&self) -> Option<Kind> {
+        self.kind
+    }
+
+    /// The kind's name as stored, known to this version or not.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.fields.get("event").and_then(Value::as_str)
+    }
+
+    /// The event with its typed payload; `None` for a kind this version does not know or a
+    /// payload of the wrong shape. The journal gives a null back as an empty string, so empty and
+    /// null fields count as absent (and take their default).
+    pub(crate) fn event(&self) -> Option<Event> {
+        let kind = self.kind?;
+        let present: Map<String, Value> = self
+            .fields
+            .iter()
+            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Event::from_payload(kind, Value::Object(present)).ok()
+    }
+
+    /// The round the event belongs to (a number, or a numeric string from the journal).
+    pub(crate) fn round(&self) -> Option<u64> {
+        match self.fields.get("round")? {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// When it happened, in µs since the epoch.
+    pub(crate) fn ts_us(&self) -> Option<u64> {
+        self.fields
+            .get("ts")
+            .and_then(Value::as_str)
+            .and_then(parse_iso_us)
+    }
+
+    /// Its journal priority (the mirror carries none).
+    pub(crate) fn priority(&self) -> Option<u64> {
+        self.fields.get("priority").and_then(Value::as_u64)
+    }
+
+    /// Its journal cursor (the mirror has none).
+    pub(crate) fn cursor(&self) -> Option<&str> {
+        self.fields.get("__cursor").and_then(Value::as_str)
+    }
+
+    /// The stored object, field by field, in its order.
+    pub(crate) fn fields(&self) -> &Map<String, Value> {
+        &self.fields
+    }
+
+    /// One stored field.
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+        self.fields.get(key)
+    }
+
+    /// The stored object as JSON output shows it: without the journal's cursor.
+    pub(crate) fn to_json(&self) -> Value {
+        let mut fields = self.fields.clone();
+        fields.remove("__cursor");
+        Value::Object(fields)
+    }
+
+    fn matches(&self, query: &Query) -> bool {
+        let name = self.name().unwrap_or("");
+        if !query.kinds.is_empty() && !query.kinds.iter().any(|k| k.as_str() == name) {
+            return false;
+        }
+        if let Some(round) = query.round
+            && self.round() != Some(round)
+        {
+            return false;
+        }
+        true
+    }
+}
+
+/// Events oldest first, and where they came from.
+pub(crate) fn read(project: &Project, query: &Query) -> Result<(Vec<Record>, Source)> {
+    if let Some(events) = read_journal(&project.name, query)?
+        && (!events.is_empty() || !mirror_has_events(&project.runtime.log_dir))
+    {
+        return Ok((events, Source::Journal));
+    }
+    Ok((
+        read_mirror(&project.runtime.log_dir, query)?,
+        Source::Mirror,
+    ))
+}
+
+/// Events of the mirror alone (what `status` uses: no process to spawn per project).
+pub(crate) fn read_mirror_only(project: &Project, query: &Query) -> Result<Vec<Record>> {
+    read_mirror(&project.runtime.log_dir, query)
+}
+
+/// Where [`read`] would find the events of `query`, without reading more than one.
+pub(crate) fn answering_source(project: &Project, query: &Query) -> Result<Source> {
+    let one = Query {
+        limit: Some(1),
+        ..query.clone()
+    };
+    Ok(match read_journal(&project.name, &one)? {
+        Some(e) if !e.is_empty() || !mirror_has_events(&project.runtime.log_dir) => Source::Journal,
+        _ => Source::Mirror,
+    })
+}
+
+fn journal_args(name: &str, query: &Query) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "-o".into(),
+        "json".into(),
+        "--no-pager".into(),
+        "-q".into(),
+        format!("AGENT_RUNNER_PROJECT={name}"),
+    ];
+    if let Some(round) = query.round {
+        args.push(format!("AGENT_RUNNER_ROUND={round}"));
+    }
+    for kind in &query.kinds {
+        args.push(format!("AGENT_RUNNER_EVENT={}", kind.as_str()));
+    }
+    if let Some(since) = &query.since {
+        args.push(format!("--since={since}"));
+    }
+    args
+}
+
+/// `None` when the journal cannot be read at all (no journalctl, or it refused).
+fn read_journal(name: &str, query: &Query) -> Result<Option<Vec<Record>>> {
+    let mut args = journal_args(name, query);
+    // Newest first, so reading can stop as soon as `limit` events are in.
+    args.push("--reverse".into());
+    let Ok(mut child) = Command::new("journalctl")
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        return Ok(None);
+    };
+    let mut events = Vec::new();
+    let mut ended_early = false;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::with_capacity(1 << 16, stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(event) = journal_entry_to_record(&line) {
+                events.push(event);
+                if query.limit.is_some_and(|n| events.len() >= n) {
+                    ended_early = true;
+                    break;
+                }
+            }
+        }
+    }
+    if ended_early {
+        let _ = child.kill();
+    }
+    let status = child.wait();
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    if !ended_early && !status.is_ok_and(|s| s.success()) && events.is_empty() {
+        if stderr.contains("--since") || stderr.contains("Failed to parse timestamp") {
+            return Err(Error::Usage(format!(
+                "--since: {}",
+                stderr.lines().next().unwrap_or("invalid time").trim()
+            )));
+        }
+        return Ok(None);
+    }
+    events.reverse();
+    Ok(Some(events))
+}
+
+/// One `journalctl -o json` line → the event in the mirror format; `None` for entries that are
+/// not agent-runner events (the unit's own output carries AGENT_RUNNER_PROJECT too).
+fn journal_entry_to_record(line: &str) -> Option<Record> {
+    let Value::Object(entry) = serde_json::from_str::<Value>(line).ok()? else {
+        return None;
+    };
+    let field = |key: &str| entry.get(key).and_then(journal_text);
+    let kind = field("AGENT_RUNNER_EVENT")?;
+    let mut event = Map::new();
+    let ts = field("__REALTIME_TIMESTAMP")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map_or_else(String::new, iso_utc_us);
+    event.insert("ts".into(), Value::String(ts));
+    event.insert("event".into(), Value::String(kind));
+    if let Some(project) = field("AGENT_RUNNER_PROJECT") {
+        event.insert("project".into(), Value::String(project));
+    }
+    if let Some(round) = field("AGENT_RUNNER_ROUND") {
+        event.insert("round".into(), typed(&round));
+    }
+    let mut keys: Vec<&String> = entry.keys().collect();
+    keys.sort();
+    for key in keys {
+        let Some(rest) = key.strip_prefix("AGENT_RUNNER_") else {
+            continue;
+        };
+        if matches!(rest, "EVENT" | "PROJECT" | "ROUND") {
+            continue;
+        }
+        if let Some(text) = entry.get(key).and_then(journal_text) {
+            event.insert(rest.to_ascii_lowercase(), typed(&text));
+        }
+    }
+    if let Some(message) = field("MESSAGE") {
+        event.insert("message".into(), Value::String(message));
+    }
+    if let Some(priority) = field("PRIORITY").and_then(|p| p.parse::<u64>().ok()) {
+        event.insert("priority".into(), Value::from(priority));
+    }
+    if let Some(cursor) = field("__CURSOR") {
+        event.insert("__cursor".into(), Value::String(cursor));
+    }
+    Some(Record::from_fields(event))
+}
+
+/// A journal field: a string, an array of bytes (binary-safe form), or, when repeated, the last
+/// of several values.
+fn journal_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) if items.iter().all(Value::is_u64) => {
+            let bytes: Vec<u8> = items
+                .iter()
+                .filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                .collect();
+            Some(String::from_utf8_lossy(&bytes).into_owned())
+        }
+        Value::Array(items) => items.last().and_then(journal_text),
+        _ => None,
+    }
+}
+
+/// Journal fields are text; numbers, booleans, null and JSON objects get their type back.
+fn typed(text: &str) -> Value {
+    match serde_json::from_str::<Value>(text) {
+        Ok(
+            v @ (Value::Number(_)
+            | Value::Bool(_)
+            | Value::Null
+            | Value::Object(_)
+            | Value::Array(_)),
+        ) => v,
+        _ => Value::String(text.to_string()),
+    }
+}
+
+/// The mirror files, newest first: events.jsonl, events.jsonl.1, events.jsonl.2, …
+fn mirror_files(log_dir: &Path) -> Vec<PathBuf> {
+    let mut rotated: Vec<(u32, PathBuf)> = std::fs::read_dir(log_dir)
+        .into_iter()
+        .flatten()
+        .filter_map(std::result::Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let n = name.strip_prefix("events.jsonl.")?.parse::<u32>().ok()?;
+            Some((n, e.path()))
+        })
+        .collect();
+    rotated.sort();
+    let mut files = vec![log_dir.join("events.jsonl")];
+    files.extend(rotated.into_iter().map(|(_, p)| p));
+    files.retain(|p| p.is_file());
+    files
+}
+
+fn mirror_has_events(log_dir: &Path) -> bool {
+    mirror_files(log_dir)
+        .iter()
+        .any(|p| p.metadata().is_ok_and(|m| m.len() > 0))
+}
+
+/// One mirror line; `None` for a line that is not a JSON object (cut short, say).
+fn mirror_line_to_record(line: &[u8]) -> Option<Record> {
+    match serde_json::from_slice::<Value>(line) {
+        Ok(Value::Object(fields)) => Some(Record::from_fields(fields)),
+        _ => None,
+    }
+}
+
+fn read_mirror(log_dir: &Path, query: &Query) -> Result<Vec<Record>> {
+    let since_us = match &query.since {
+        Some(s) => Some(parse_since(s, now_us())?),
+        None => None,
+    };
+    let mut events = Vec::new();
+    let mut scanned = 0usize;
+    'files: for file in mirror_files(log_dir) {
+        let Ok(handle) = File::open(&file) else {
+            continue;
+        };
+        let mut lines = ReverseLines::new(handle);
+        while let Some(line) = lines.next_line() {
+            scanned += 1;
+            if query.scan.is_some_and(|n| scanned > n) {
+                break 'files;
+            }
+            let Some(event) = mirror_line_to_record(&line) else {
+                continue;
+            };
+            if let Some(since) = since_us
+                && event.ts_us().is_some_and(|ts| ts < since)
+            {
+                break 'files;
+            }
+            if !event.matches(query) {
+                continue;
+            }
+            events.push(event);
+            if query.limit.is_some_and(|n| events.len() >= n) {
+                break 'files;
+            }
+        }
+    }
+    events.reverse();
+    Ok(events)
+}
+
+/// Reads a file's lines from the end, in 64 KiB blocks: the newest events cost the same whatever
+/// the size of the history.
+struct ReverseLines {
+    file: File,
+    pos: u64,
+    buf: Vec<u8>,
+}
+
+impl ReverseLines {
+    fn new(mut file: File) -> Self {
+        let pos = file.seek(SeekFrom::End(0)).unwrap_or(0);
+        Self {
+            file,
+            pos,
+            buf: Vec::new(),
+        }
+    }
+
+    fn next_line(&mut self) -> Option<Vec<u8>> {
+        loop {
+            // A complete line is after the last newline in the buffer (ignoring a trailing one).
+            let trimmed = self.buf.len() - usize::from(self.buf.last() == Some(&b'\n'));
+            if let Some(nl) = self.buf[..trimmed].iter().rposition(|b| *b == b'\n') {
+                let line = self.buf[nl + 1..trimmed].to_vec();
+                self.buf.truncate(nl + 1);
+                if line.is_empty() {
+                    continue;
+                }
+                return Some(line);
+            }
+            if self.pos == 0 {
+                let line = self.buf[..trimmed].to_vec();
+                self.buf.clear();
+                return (!line.is_empty()).then_some(line);
+            }
+            let step = self.pos.min(1 << 16);
+            self.pos -= step;
+            let mut block = vec![0u8; usize::try_from(step).unwrap_or(0)];
+            if self.file.seek(SeekFrom::Start(self.pos)).is_err()
+                || self.file.read_exact(&mut block).is_err()
+            {
+                return None;
+            }
+            block.extend_from_slice(&self.buf);
+            self.buf = block;
+        }
+    }
+}
+
+/// Where following the journal begins.
+pub(crate) enum JournalStart {
+    /// Right after the last event shown.
+    AfterCursor(String),
+    /// From this UNIX time (seconds).
+    Since(u64),
+}
+
+/// Follows the journal's new events of `kinds`, handing each to `each` until it returns `false`
+/// (its reader went away) or journalctl ends.
+pub(crate) fn follow_journal(
+    name: &str,
+    kinds: &[KindName],
+    start: &JournalStart,
+    mut each: impl FnMut(&Record) -> bool,
+) -> Result<()> {
+    let query = Query {
+        kinds: kinds.to_vec(),
+        ..Query::default()
+    };
+    let mut args = journal_args(name, &query);
+    args.push("--follow".into());
+    match start {
+        JournalStart::AfterCursor(c) => args.push(format!("--after-cursor={c}")),
+        JournalStart::Since(t) => args.push(format!("--since=@{t}")),
+    }
+    let mut child = Command::new("journalctl")
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Failed(format!("cannot run journalctl: {e}")))?;
+    if let Some(pipe) = child.stdout.take() {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if let Some(event) = journal_entry_to_record(&line)
+                && !each(&event)
+            {
+                break;
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(())
+}
+
+/// Follows the mirror's new events of `query`'s kinds (whatever their round), through rotations,
+/// handing each to `each` until it returns `false`.
+pub(crate) fn follow_mirror(log_dir: &Path, query: &Query, mut each: impl FnMut(&Record) -> bool) {
+    let query = Query {
+        round: None,
+        ..query.clone()
+    };
+    let path = log_dir.join("events.jsonl");
+    let mut offset = path.metadata().map_or(0, |m| m.len());
+    let mut inode = file_id(&path);
+    let mut partial = Vec::new();
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let id = file_id(&path);
+        if id != inode {
+            // Rotated: the new file is read from its start.
+            inode = id;
+            offset = 0;
+            partial.clear();
+        }
+        let Ok(mut file) = File::open(&path) else {
+            continue;
+        };
+        let len = file.metadata().map_or(0, |m| m.len());
+        if len < offset {
+            offset = 0;
+        }
+        if len == offset {
+            continue;
+        }
+        let _ = file.seek(SeekFrom::Start(offset));
+        let mut chunk = Vec::new();
+        let _ = (&mut file).take(len - offset).read_to_end(&mut chunk);
+        offset += chunk.len() as u64;
+        partial.extend_from_slice(&chunk);
+        while let Some(nl) = partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = partial.drain(..=nl).collect();
+            let Some(event) = mirror_line_to_record(&line) else {
+                continue;
+            };
+            if event.matches(&query) && !each(&event) {
+                return;
+            }
+        }
+    }
+}
+
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    path.metadata().ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+    use crate::events::payload::{LoopHalted, RoundEnd};
+
+    #[test]
+    fn journal_entries_become_mirror_events() {
+        let line = r#"{"__REALTIME_TIMESTAMP":"1795341600123000","__CURSOR":"c1","MESSAGE":"round 7 ended: ok in 12.3s","PRIORITY":"6","AGENT_RUNNER_EVENT":"round_end","AGENT_RUNNER_PROJECT":"demo","AGENT_RUNNER_ROUND":"7","AGENT_RUNNER_OUTCOME":"ok","AGENT_RUNNER_DURATION_MS":"12300","AGENT_RUNNER_RAW":[104,105]}"#;
+        let record = journal_entry_to_record(line).unwrap();
+        let event = record.fields();
+        assert_eq!(event["ts"], "2026-11-22T10:00:00.123Z");
+        assert_eq!(event["event"], "round_end");
+        assert_eq!(event["round"], 7);
+        assert_eq!(event["duration_ms"], 12300);
+        assert_eq!(event["outcome"], "ok");
+        assert_eq!(event["raw"], "hi");
+        assert_eq!(event["priority"], 6);
+        // The unit's own output carries the project field but is not an event.
+        assert!(
+            journal_entry_to_record(r#"{"AGENT_RUNNER_PROJECT":"demo","MESSAGE":"x"}"#).is_none()
+        );
+    }
+
+    #[test]
+    fn journal_events_parse_into_typed_payloads() {
+        // The journal keeps a null as an empty field: it reads back as absent.
+        let line = r#"{"__REALTIME_TIMESTAMP":"1795341600123000","AGENT_RUNNER_EVENT":"round_end","AGENT_RUNNER_PROJECT":"demo","AGENT_RUNNER_ROUND":"7","AGENT_RUNNER_OUTCOME":"ok","AGENT_RUNNER_EXIT_CODE":"0","AGENT_RUNNER_AGENT_SIGNAL":"","AGENT_RUNNER_UNTIL":"","AGENT_RUNNER_DURATION_MS":"12300"}"#;
+        let record = journal_entry_to_record(line).unwrap();
+        assert_eq!(record.kind(), Some(Kind::RoundEnd));
+        assert_eq!(record.round(), Some(7));
+        assert_eq!(record.ts_us(), Some(1_795_341_600_123_000));
+        let Some(Event::RoundEnd(end)) = record.event() else {
+            panic!("{record:?} is a round_end");
+        };
+        assert_eq!(
+            end,
+            RoundEnd {
+                outcome: "ok".into(),
+                duration_ms: 12300,
+                ..RoundEnd::default()
+            }
+        );
+        // A kind of a newer version keeps its name and fields, without a typed payload.
+        let newer = r#"{"AGENT_RUNNER_EVENT":"budget_exceeded","AGENT_RUNNER_PROJECT":"demo","AGENT_RUNNER_SPENT_USD":"12.5"}"#;
+        let record = journal_entry_to_record(newer).unwrap();
+        assert_eq!(record.kind(), None);
+        assert_eq!(record.name(), Some("budget_exceeded"));
+        assert_eq!(record.event(), None);
+        assert_eq!(record.fields()["spent_usd"], 12.5);
+    }
+
+    #[test]
+    fn mirror_events_parse_into_typed_payloads() {
+        let record = mirror_line_to_record(
+            br#"{"ts":"2026-11-22T10:00:00.000Z","event":"loop_halted","project":"p","round":3,"message":"m","reason":"max_rounds"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            record.event(),
+            Some(Event::LoopHalted(LoopHalted {
+                reason: "max_rounds".into()
+            }))
+        );
+        // A payload of the wrong shape is no typed event, but still a record.
+        let odd = mirror_line_to_record(br#"{"event":"loop_halted","reason":[1]}"#).unwrap();
+        assert_eq!(odd.kind(), Some(Kind::LoopHalted));
+        assert_eq!(odd.event(), None);
+    }
+
+    #[test]
+    fn mirror_is_read_newest_first_and_filtered() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for round in 1..=300 {
+            for kind in ["round_start", "round_end"] {
+                let sec = round % 60;
+                let _ = writeln!(
+                    text,
+                    "{{\"ts\":\"2026-11-22T10:00:{sec:02}.000Z\",\"event\":\"{kind}\",\"project\":\"p\",\"round\":{round}}}"
+                );
+            }
+        }
+        std::fs::write(
+            dir.path().join("events.jsonl.1"),
+            "{\"event\":\"round_end\",\"round\":0}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("events.jsonl"), text).unwrap();
+        let q = Query {
+            kinds: vec![Kind::RoundEnd.into()],
+            limit: Some(3),
+            ..Query::default()
+        };
+        let got = read_mirror(dir.path(), &q).unwrap();
+        let rounds: Vec<u64> = got.iter().map(|e| e.round().unwrap()).collect();
+        assert_eq!(rounds, [298, 299, 300]);
+        let q = Query {
+            round: Some(7),
+            ..Query::default()
+        };
+        assert_eq!(read_mirror(dir.path(), &q).unwrap().len(), 2);
+        let all = read_mirror(dir.path(), &Query::default()).unwrap();
+        assert_eq!(all.len(), 601);
+        assert_eq!(all[0].fields()["round"], 0, "rotated files come first");
+    }
+}
