@@ -42,7 +42,7 @@ boot() {
         SANDBOX_BIND_RO="$BIN:/usr/bin/agent-runner $SYSTEM_DIR/agents:/usr/local/lib/agent-runner-test $ROOT:/repo" \
         sandbox up 2>&1 | sed 's/^/  /' >&2
     [[ ${PIPESTATUS[0]} == 0 ]] || fail "the sandbox did not boot"
-    # A catalog the packaging builds from src/events/mod.rs, when it exists: journalctl -x shows it.
+    # The journal catalog of the event kinds, when it exists: journalctl -x shows it.
     local catalog
     for catalog in "$ROOT"/packaging/*.catalog "$ROOT"/target/*.catalog; do
         [[ -f $catalog ]] || continue
@@ -66,8 +66,8 @@ finish() {
     exit "$rc"
 }
 
-# Every agent-runner event the scenario produced carries the MESSAGE_ID src/events/mod.rs gives its
-# kind (and a project); prints the kinds seen.
+# Every agent-runner event the scenario produced carries the MESSAGE_ID the catalog gives its kind
+# (and a project); prints the kinds seen.
 check_message_ids() {
     local kinds kind id
     kinds=$(ct journalctl -o json --no-pager |
@@ -75,7 +75,7 @@ check_message_ids() {
     [[ -n $kinds ]] || return 0
     while read -r kind id project; do
         [[ $(message_id "$kind") == "$id" ]] ||
-            fail "event $kind was logged with MESSAGE_ID $id; src/events/mod.rs says '$(message_id "$kind")'"
+            fail "event $kind was logged with MESSAGE_ID $id; the catalog says '$(message_id "$kind")'"
         [[ -n $project ]] || fail "event $kind was logged without AGENT_RUNNER_PROJECT"
     done <<<"$kinds"
     log "event kinds in the journal: $(cut -d' ' -f1 <<<"$kinds" | sort -u | paste -sd' ')"
@@ -159,9 +159,11 @@ journal_count() { journal_events "$1" "$2" | grep -c . || true; }
 # exits 0 on empty input).
 jq_count() { jq -c "select($1)" 2>/dev/null | grep -c . || true; }
 
-# The MESSAGE_ID of an event kind, from the single source (src/events/mod.rs).
+# The MESSAGE_ID of an event kind, from the journal catalog (packaging/agent-runner.catalog, which a
+# unit test keeps equal to `agent-runner catalog`): each entry is `-- ID` … `Event KIND of project …`.
 message_id() {
-    sed -nE "s/^ *[A-Za-z]+, \"$1\", \"([0-9a-f]{32})\".*/\1/p" "$ROOT/src/events/mod.rs"
+    awk -v kind="$1" '$1 == "--" && NF == 2 { id = $2 } $1 == "Event" && $2 == kind && $3 == "of" { print id; exit }' \
+        "$ROOT/packaging/agent-runner.catalog"
 }
 
 # assert_event PROJECT EVENT [FIELD=VALUE...]: within 5 s, an entry of EVENT carries the kind's
@@ -171,7 +173,7 @@ assert_event() {
     local project=$1 event=$2 id entries deadline
     shift 2
     id=$(message_id "$event")
-    [[ -n $id ]] || fail "event kind $event is not in src/events/mod.rs"
+    [[ -n $id ]] || fail "event kind $event is not in the catalog"
     local filter=".MESSAGE_ID == \"$id\" and .AGENT_RUNNER_PROJECT == \"$project\""
     local kv key value
     for kv in "$@"; do

@@ -1,5 +1,5 @@
 # The journal: a loop that ends at max_rounds, read back with `journalctl -o json` — every event
-# kind it produces carries its MESSAGE_ID (from src/events/mod.rs) and its AGENT_RUNNER_* fields; the
+# kind it produces carries its MESSAGE_ID (from the catalog) and its AGENT_RUNNER_* fields; the
 # catalog explains each MESSAGE_ID (`journalctl -x`); the JSON mirror has the same events.
 n=journal
 AGENT_ENV='FAKE_SLEEP = "0"' new_project $n 'max_rounds = 3'
@@ -28,7 +28,7 @@ assert_event $n loop_halted reason=max_rounds
 assert_eq "$(journal_events $n round_end | jq_count '.PRIORITY == "6"')" 3 "round_end events at priority 6 (info)"
 # Every agent-runner event in the journal has a MESSAGE_ID the catalog source knows.
 while read -r kind id; do
-    [[ $(message_id "$kind") == "$id" ]] || fail "event $kind logged with MESSAGE_ID $id, src/events/mod.rs says $(message_id "$kind")"
+    [[ $(message_id "$kind") == "$id" ]] || fail "event $kind logged with MESSAGE_ID $id, the catalog says $(message_id "$kind")"
 done < <(ct journalctl -o json --no-pager AGENT_RUNNER_PROJECT=$n | jq -r 'select(.AGENT_RUNNER_EVENT) | "\(.AGENT_RUNNER_EVENT) \(.MESSAGE_ID)"' | sort -u)
 log "kinds seen: $(ct journalctl -o json --no-pager AGENT_RUNNER_PROJECT=$n | jq -r '.AGENT_RUNNER_EVENT // empty' | sort -u | paste -sd' ')"
 
