@@ -8,6 +8,22 @@ export CARGO_TERM_COLOR=never
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+# Every shell script in the repository, NUL-separated: *.sh and any other file whose first line
+# starts a shell (generator wrappers, maintainer scripts, fake agents). Untracked files count too,
+# ignored ones (target/) do not; a symlink is checked as its target.
+shell_scripts() {
+    local file first_line
+    git ls-files -z --cached --others --exclude-standard | sort -zu |
+        while IFS= read -r -d '' file; do
+            [[ -f $file && ! -L $file ]] || continue
+            first_line=
+            IFS= read -r first_line <"$file" || true
+            if [[ $file == *.sh || $first_line =~ ^\#!.*[/\ ](ba|da)?sh(\ |$) ]]; then
+                printf '%s\0' "$file"
+            fi
+        done
+}
+
 step "setup"
 tests/setup.sh
 
@@ -16,6 +32,10 @@ cargo fmt --check
 
 step "cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
+
+step "shellcheck"
+# -x follows `source`; the scenarios say which shell sources them (`# shellcheck shell=bash`).
+shell_scripts | xargs -0 shellcheck -x
 
 step "cargo test"
 cargo test --quiet

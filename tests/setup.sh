@@ -10,6 +10,7 @@ command -v lintian >/dev/null || need+=(lintian)
 command -v groff >/dev/null || need+=(groff-base)
 command -v man >/dev/null || need+=(man-db)
 command -v jq >/dev/null || need+=(jq)
+command -v shellcheck >/dev/null || need+=(shellcheck)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -24,7 +24,10 @@ verify_set() { # name scope dir
         # verify also complains about units it cannot find on this host (e.g. network-online.target
         # in a minimal container); those are not ours.
         if ((rc != 0)); then
-            echo "FAIL verify $scope $unit:"; echo "$out" | sed 's/^/    /'; fail=1
+            echo "FAIL verify $scope $unit:"
+            # shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
+            echo "$out" | sed 's/^/    /'
+            fail=1
         fi
     done
     local score

@@ -52,6 +52,7 @@ if [[ -d /run/systemd/system && ${DEMO_SANDBOX:-0} != 1 ]]; then
     user=${SUDO_USER:-}
     [[ -n $user && $user != root ]] || user=nobody
     templates_before=$(ls /etc/systemd/system/agent-runner*@.service 2>/dev/null || true)
+    # shellcheck disable=SC2317 # reachable: the EXIT trap below runs it
     cleanup() {
         say "cleaning up"
         systemctl stop "agent-runner@$NAME.service" 2>/dev/null || true
@@ -68,7 +69,7 @@ if [[ -d /run/systemd/system && ${DEMO_SANDBOX:-0} != 1 ]]; then
         systemctl daemon-reload
         rm -rf "$work" "/var/lib/agent-runner/$NAME" "/var/log/agent-runner/$NAME"
         rmdir /var/lib/agent-runner /var/log/agent-runner 2>/dev/null || true
-        [[ -n ${follower:-} ]] && kill -TERM -- "-$follower" 2>/dev/null || true
+        if [[ -n ${follower:-} ]]; then kill -TERM -- "-$follower" 2>/dev/null || true; fi
     }
     trap cleanup EXIT
     mkdir -p "$work/repo" "$work/bin" /etc/agent-runner
@@ -109,7 +110,7 @@ export SANDBOX_NAME=agent-runner-demo
 "$ROOT/tests/setup.sh" >/dev/null
 say "booting systemd 252 in a container (PID 1 here is not systemd)"
 cleanup() {
-    [[ -n ${follower:-} ]] && kill -TERM -- "-$follower" 2>/dev/null || true
+    if [[ -n ${follower:-} ]]; then kill -TERM -- "-$follower" 2>/dev/null || true; fi
     say "cleaning up"
     "$sandbox" down >/dev/null 2>&1 || true
 }

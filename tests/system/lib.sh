@@ -177,7 +177,7 @@ assert_event() {
     local filter=".MESSAGE_ID == \"$id\" and .AGENT_RUNNER_PROJECT == \"$project\""
     local kv key value
     for kv in "$@"; do
-        key=AGENT_RUNNER_$(tr 'a-z' 'A-Z' <<<"${kv%%=*}")
+        key=AGENT_RUNNER_$(tr '[:lower:]' '[:upper:]' <<<"${kv%%=*}")
         value=${kv#*=}
         filter+=" and (.$key | tostring) == $(jq -Rn --arg v "$value" '$v')"
     done

@@ -44,11 +44,13 @@ for scenario in "$SYSTEM_DIR"/scenarios/$glob.sh; do
         set -euo pipefail
         trap finish EXIT
         boot
+        # shellcheck source=/dev/null # each scenario is checked on its own
         source "$scenario"
     ) >"$work/output.log" 2>&1
     rc=$?
     ms=$((($(date +%s%N) - t0) / 1000000))
     secs=$(printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100)))
+    # shellcheck disable=SC2031 # the `local name` of lib.sh's new_project is not this variable
     if ((rc == 0)); then
         passed+=("$name")
         printf 'PASS  %-36s %6ss\n' "$name" "$secs"

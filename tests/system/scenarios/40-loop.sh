@@ -1,3 +1,4 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # The loop: `systemctl start` runs round 1 now and the next ones restart_delay_s after each ends;
 # timer-triggered rounds do not start a new loop; `systemctl stop` ends the loop whether it is
 # between rounds or mid-round (the agent gets its cooperative SIGTERM, nothing survives), and

@@ -1,3 +1,4 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # Stop triggers through the path unit: the stop file and .agent-done, each noticed within a second
 # mid-round and between rounds; the running round finishes; no further round starts; the round
 # service ends inactive, not failed; deleting the stop file does not resume; `systemctl start`
@@ -63,7 +64,7 @@ no_new_round_for 2 2
 ct rm /srv/trig.stop
 
 log ".agent-done mid-round"
-agent_mode $n done
+agent_mode $n "done"
 ct systemctl start agent-runner@$n
 wait_for 5 "round 3 running" rounds_at_least 3 $n
 # The agent writes .agent-done first thing, then works on for 3 s.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # Defensive stops: config_broken (exit 78) is never retried; crash_loop halts after
 # crash_loop_threshold short crashes with escalating delays (parked on a transient timer when the
 # delay is longer than the timer's) and carries a redacted log tail; an agent that never checks in
@@ -82,11 +83,11 @@ assert_state agent-runner@$n.timer inactive
 assert_state agent-runner-loop@$n.service active
 assert_eq "$(unit_prop agent-runner@$n.service Result)" success "a transient round is no failure"
 rounds=$(agent_rounds $n)
-starts=$(ct journalctl -o cat -u agent-runner@$n.service | grep -c 'Starting agent-runner@' || true)
+service_starts=$(ct journalctl -o cat -u agent-runner@$n.service | grep -c 'Starting agent-runner@' || true)
 sleep 4
 assert_eq "$(agent_rounds $n)" "$rounds" "agent runs during the back-off"
 assert_eq "$(ct journalctl -o cat -u agent-runner@$n.service | grep -c 'Starting agent-runner@' || true)" \
-    "$starts" "round service starts during the back-off (the timer must not spin)"
+    "$service_starts" "round service starts during the back-off (the timer must not spin)"
 wait_event $n transient_error_recovered 15
 wait_for 5 "the periodic timer back" is_state agent-runner@$n.timer active
 wait_for 10 "rounds after the back-off" rounds_at_least $((rounds + 2)) $n

@@ -1,3 +1,4 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # Privilege split: the round and its agent run as the unprivileged user of the config and cannot
 # write outside the work dir, the state and the logs; the halt helpers run unprivileged too, and
 # halting still works. The rendered units pass `systemd-analyze verify` and keep a real
@@ -17,7 +18,7 @@ if ct grep '^WROTE' /srv/$n/escape.log | grep -v "/srv/$n/inside\|/tmp/escape"; 
 fi
 ct test ! -e /tmp/escape || fail "the agent wrote the system's /tmp"
 for unit in agent-runner@$n.service agent-runner-loop@$n.service agent-runner-halt@$n.service; do
-    assert_eq "$(unit_prop $unit User)" "$TEST_USER" "User= of $unit"
+    assert_eq "$(unit_prop "$unit" User)" "$TEST_USER" "User= of $unit"
 done
 assert_eq "$(ct stat -c %U /var/lib/agent-runner/$n/state.json)" "$TEST_USER" "owner of state.json"
 

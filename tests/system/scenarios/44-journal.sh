@@ -1,3 +1,4 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # The journal: a loop that ends at max_rounds, read back with `journalctl -o json` — every event
 # kind it produces carries its MESSAGE_ID (from the catalog) and its AGENT_RUNNER_* fields; the
 # catalog explains each MESSAGE_ID (`journalctl -x`); the JSON mirror has the same events.
@@ -35,8 +36,9 @@ log "kinds seen: $(ct journalctl -o json --no-pager AGENT_RUNNER_PROJECT=$n | jq
 log "journalctl -x explains the MESSAGE_ID (catalog)"
 if ct test -f /usr/lib/systemd/catalog/agent-runner.catalog; then
     explained=$(ct journalctl -x --no-pager -n 1 "MESSAGE_ID=$(message_id max_rounds_reached)")
+    # shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
     sed 's/^/    /' <<<"$explained"
-    grep -q 'Subject: The loop reached max_rounds' <<<"$explained" && grep -q "project $n" <<<"$explained" ||
+    { grep -q 'Subject: The loop reached max_rounds' <<<"$explained" && grep -q "project $n" <<<"$explained"; } ||
         fail "journalctl -x shows no catalog text for max_rounds_reached"
 else
     fail "no journal catalog to install (packaging/agent-runner.catalog is missing)"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # `systemctl enable agent-runner@NAME` starts the loop at boot: the container is booted again
 # with the same /etc (and /srv), and round 1 of a new loop runs without anyone starting it.
 n=boot

@@ -1,3 +1,4 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # The user manager: `agent-runner --user generate` and `systemctl --user start` run the same loop
 # for an unprivileged user (lingering, so no login is needed): rounds, a stop trigger, stop.
 n=mine

@@ -1,7 +1,9 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # The README's demo command on a machine whose PID 1 is systemd (here: the container): three
 # rounds of the bundled agent, their events printed, and nothing left behind.
 out=$(ct env AGENT_RUNNER_BIN=/usr/bin/agent-runner /repo/packaging/demo/run.sh 2>&1) ||
     fail "the demo failed: $out"
+# shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
 sed 's/^/    /' <<<"$out" | grep -v '^    $' | head -60
 for r in 1 2 3; do
     grep -q "round $r ended: ok" <<<"$out" || fail "the demo printed no round_end of round $r"

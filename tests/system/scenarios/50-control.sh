@@ -1,10 +1,11 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # Lifecycle commands over D-Bus against the real systemd: start from stopped, failed (exit 78)
 # and start-limit-hit; graceful `stop` waits for the running round (the agent is never
 # signalled) and reports how long it took; `stop --now` terminates the round; restart; kill;
 # enable/disable write and remove the boot symlink.
 
-running() { [[ $(unit_prop agent-runner@$1.service ActiveState) == active ]]; }
-down() { [[ $(unit_prop agent-runner@$1.service ActiveState) =~ ^(inactive|failed)$ && $(unit_prop agent-runner@$1.timer ActiveState) == inactive ]]; }
+running() { [[ $(unit_prop "agent-runner@$1.service" ActiveState) == active ]]; }
+down() { [[ $(unit_prop "agent-runner@$1.service" ActiveState) =~ ^(inactive|failed)$ && $(unit_prop "agent-runner@$1.timer" ActiveState) == inactive ]]; }
 
 log "start: round 1 now, loop units up"
 n=ctl
@@ -99,7 +100,7 @@ assert_eq "$rc" 78 "exit status for an unknown project"
 
 log "not root: permission denied says sudo or --user (exit 1)"
 rc=0
-out=$(ct runuser -u $TEST_USER -- agent-runner start $n 2>&1) || rc=$?
+out=$(ct runuser -u "$TEST_USER" -- agent-runner start $n 2>&1) || rc=$?
 assert_eq "$rc" 1 "exit status without privileges"
 [[ $out == *"permission denied"*"sudo"*"--user"* ]] || fail "permission error said: $out"
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # `status` against live units in each state: running, waiting, halted by each stop trigger
 # (stop_file, .agent-done, max_rounds), halted by the defensive stops (config_broken, crash_loop),
 # offline, drifted, not generated; `status --json` parses and carries the documented fields;

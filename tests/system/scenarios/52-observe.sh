@@ -1,3 +1,4 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # `events`, `logs` and `peek` against a live loop: events from the journal (filtered by project
 # and kind, -n, --since, --follow, --json one object a line with the mirror's fields), the JSON
 # mirror when the journal is unreadable, the round logs (current, --round N, --follow), and the
@@ -82,7 +83,7 @@ logdir=$(jq -r .log_dir <<<"$peek")
 ct test -s "$logdir/events.jsonl" || fail "no JSON mirror in $logdir"
 ct chmod -R a+rX /var/log/private /var/log/agent-runner 2>/dev/null || true
 ctsh "chmod a+r /etc/agent-runner/$o.toml"
-mirror=$(ct runuser -u $TEST_USER -- agent-runner events $o --kind round_end --json)
+mirror=$(ct runuser -u "$TEST_USER" -- agent-runner events $o --kind round_end --json)
 jq -e -s 'length >= 3 and all(.[]; .event == "round_end" and .project == "'$o'")' <<<"$mirror" >/dev/null ||
     fail "events as the unprivileged user: $mirror"
 # No journalctl at all: the mirror alone, same format.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # `diagnose` runs DESIGN §6's layers top-down and stops at the first failing one with evidence and
 # the fix: healthy (exit 0), drift (units), a failed unit state (crash_loop), a broken startup
 # battery, systemd unreachable (exit 69); --json parses and names the failing layer.

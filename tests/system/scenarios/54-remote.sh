@@ -1,8 +1,10 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # --host [USER@]HOST: the lifecycle commands speak D-Bus through `ssh HOST systemd-stdio-bridge`
 # (systemctl -H's transport); the read commands run agent-runner on the host. The container has no
 # sshd, so $AGENT_RUNNER_SSH points at a stand-in that drops ssh's options and the host and runs
 # the remote command locally — the bridge, the D-Bus handshake and the calls are all real.
 
+# shellcheck disable=SC2016 # the script is written verbatim; $# and $* belong to fake-ssh
 ctsh 'cat >/usr/local/bin/fake-ssh <<"EOS"
 #!/bin/sh
 # ssh stand-in: skip options up to the host, then run the remote command here.

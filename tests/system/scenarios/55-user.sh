@@ -1,3 +1,4 @@
+# shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # --user: the lifecycle and read commands against an unprivileged user's own manager (session
 # bus), for a lingering user: start, status (JSON), a graceful stop, events, diagnose.
 n=own
