@@ -1,4 +1,6 @@
 //! agent-runner(1), generated from the clap definition so that it cannot drift from `--help`.
+//! The package installs man/agent-runner.1, committed so that `cargo deb` needs nothing run
+//! before it; a test keeps it equal to what `agent-runner man` writes.
 //!
 //! clap_mangen renders the top-level page; every visible subcommand then gets its own `.SS`
 //! subsection (synopsis, description, options) inside COMMANDS, so one page documents every
@@ -215,6 +217,15 @@ mod tests {
         }
         assert!(missing.is_empty(), "not in agent-runner(1): {missing:?}");
         assert!(!page.contains("\\-\\-catalog") && !page.contains("agent\\-runner halt\""));
+    }
+
+    #[test]
+    fn committed_page_is_the_generated_one() {
+        let committed = include_str!("../../man/agent-runner.1");
+        assert!(
+            committed == page(),
+            "man/agent-runner.1 is out of date with the command line; regenerate it with\n  packaging/generate-assets.sh"
+        );
     }
 
     #[test]

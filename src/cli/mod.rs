@@ -1,6 +1,7 @@
 //! The command line: clap arguments, dispatch to the commands, man page and completions.
 
 pub(crate) mod args;
+pub(crate) mod completions;
 pub(crate) mod manpages;
 
 use std::ffi::OsString;
@@ -130,13 +131,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         } => observe::events::logs(&ctx, &project.to_ref()?, round, follow, json),
         CliCommand::Diagnose { project, json } => diagnose::run(&ctx, &project.to_ref()?, json),
         CliCommand::Completions { shell } => {
-            let shell = match shell {
-                args::Shell::Bash => clap_complete::Shell::Bash,
-                args::Shell::Zsh => clap_complete::Shell::Zsh,
-                args::Shell::Fish => clap_complete::Shell::Fish,
-            };
-            let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "agent-runner", &mut std::io::stdout());
+            completions::generate(shell, &mut std::io::stdout());
             Ok(exit::OK)
         }
         CliCommand::Halt { project, step } => halt::run(&ctx, &project.to_ref()?, step),

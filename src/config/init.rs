@@ -209,4 +209,48 @@ mod tests {
             assert_eq!(project.agent.command[0], preset.command[0]);
         }
     }
+
+    /// The example projects the package installs (packaging/examples/) are committed so that
+    /// `cargo deb` needs nothing run before it: one per preset, as `init` writes it with the paths
+    /// an operator would use, and the prompt scaffold.
+    #[test]
+    fn committed_examples_are_what_init_writes() {
+        let regenerate = "regenerate them with\n  packaging/generate-assets.sh";
+        let mut expected = vec![(
+            "prompt-main.md".to_string(),
+            PROMPT_SCAFFOLD.replace("{project}", "claude-example"),
+        )];
+        for preset in presets::ALL {
+            let name = format!("{}-example", preset.name);
+            let work_dir = Path::new("/srv/agents").join(&name);
+            let prompt = Path::new("/etc/agent-runner/prompts")
+                .join(&name)
+                .join("main.md");
+            let text = project_toml(preset, &name, &work_dir, &prompt);
+            expected.push((format!("{name}.toml"), text));
+        }
+        expected.sort();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/examples");
+        let mut committed: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<std::io::Result<_>>()
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        committed.sort();
+        let names: Vec<&String> = expected.iter().map(|(file, _)| file).collect();
+        assert!(
+            committed.iter().eq(names.iter().copied()),
+            "packaging/examples/ holds {committed:?}, not one example per preset {names:?} (a new preset \
+             goes into packaging/generate-assets.sh); {regenerate}"
+        );
+        for (file, text) in &expected {
+            let path = dir.join(file);
+            let committed = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(
+                committed == *text,
+                "packaging/examples/{file} is out of date with what `agent-runner init` writes; {regenerate}"
+            );
+        }
+    }
 }

@@ -1,0 +1,182 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_agent_runner_global_optspecs
+    string join \n user H/host= h/help V/version
+end
+
+function __fish_agent_runner_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_agent_runner_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_agent_runner_using_subcommand
+    set -l cmd (__fish_agent_runner_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -s V -l version -d 'Print version'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "init" -d 'Write a new project file from a preset, with a prompts/ scaffold'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "check" -d 'Validate a project and run the startup battery; lists every problem (exit 0 or 78)'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "generate" -d 'Render the systemd units of every project (or the named ones) and reload systemd'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "round" -d 'Run exactly one round of a project (what the service\'s ExecStart runs; works by hand too)'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "checkin" -d 'Tell the running round that the agent is alive (for agents that are silent at first)'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "start" -d 'Start a project\'s loop: round 1 now, the next ones after restart_delay_s'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "stop" -d 'Stop a project\'s loop gracefully: no new round starts, the running one finishes'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "restart" -d 'Restart a project\'s loop, whatever state it is in (failed, halted, offline)'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "kill" -d 'Terminate the running round and stop the loop at once'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "enable" -d 'Start the project\'s loop at boot'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "disable" -d 'No longer start the project\'s loop at boot'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "status" -d 'One line per project (or details of one): state, round, last outcome, next round'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "peek" -d 'Everything known about one project: units, state, recent rounds, config drift'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "events" -d 'A project\'s events, from the journal (or the JSON mirror when the journal is unreadable)'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "logs" -d 'Print the current round\'s log (or round N\'s)'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "diagnose" -d 'Find what is wrong with a project, layer by layer, and say how to fix it'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "halt" -d 'The loop\'s helper steps (run by the units; not for interactive use)'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "man" -d 'Write the man pages into DIR (used to build the package)'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "catalog" -d 'Print the journal catalog of every event kind (packaging/agent-runner.catalog)'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "generator" -d 'Render every project file into systemd\'s generator directory (run by systemd as agent-runner-generator at boot and on daemon-reload; see systemd.generator(7))'
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s p -l preset -d 'The agent preset: claude, codex, gemini, aider, or shell (any command)' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s d -l dir -d 'Write PROJECT.toml and prompts/ into DIR instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -l work-dir -d 'The agent\'s working directory (a git repository); defaults to the current directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -l force -d 'Overwrite existing files'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand check" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand check" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand check" -l json -d 'Print the verdict as JSON'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand check" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand check" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -s c -l config -d 'Render the project in this TOML file' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -s o -l output -d 'Write the complete unit set (templates included) into DIR; implies --no-reload' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l exec -d 'The agent-runner binary ExecStart= runs (default: the binary running this command)' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l systemd-version -d 'Target this systemd version instead of asking the running manager' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l dry-run -d 'Print what would be written, as ---PATH--- blocks, and change nothing'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l no-reload -d 'Do not ask systemd to reload its units after writing'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand round" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand round" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand round" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand round" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand checkin" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand checkin" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand checkin" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand start" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand start" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand start" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand start" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand stop" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand stop" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand stop" -l now -d 'Terminate the running round too (cooperative signal, then kill)'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand stop" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand stop" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand restart" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand restart" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand restart" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand restart" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand kill" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand kill" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand kill" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand kill" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand enable" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand enable" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand enable" -l now -d 'Also start it now'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand enable" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand enable" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand disable" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand disable" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand disable" -l now -d 'Also stop it now'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand disable" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand disable" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand status" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand status" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand status" -l json -d 'Print JSON'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand status" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand status" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand peek" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand peek" -l round -d 'Show this round instead of the latest' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand peek" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand peek" -l log -d 'Include the tail of the round\'s log'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand peek" -l json -d 'Print JSON'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand peek" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand peek" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -l kind -d 'Only events of this kind (repeatable), e.g. round_end' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -l since -d 'Only events since this time (journalctl syntax: "1h ago", "2026-11-22 10:00")' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -s n -l lines -d 'Show at most this many past events' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -s f -l follow -d 'Keep printing new events as they happen'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -l json -d 'One JSON object a line'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -l round -d 'Which round (default: the running or latest one)' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -s f -l follow -d 'Keep printing as the log grows'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -l json -d 'One JSON object a line: {"round": N, "line": "..."}'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand diagnose" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand diagnose" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand diagnose" -l json -d 'Print JSON'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand diagnose" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand diagnose" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand completions" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand completions" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -l step -d 'Which step: `trigger` (a stop trigger fired), `loop-start` or `after-round`' -r -f -a "trigger\t'agent-runner-halt@.service: record which stop trigger fired'
+loop-start\t'agent-runner-loop@.service: clear the previous loop\'s sentinels, start a new loop'
+after-round\t'ExecStopPost= of the round service: stretch the schedule over a long back-off'"
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand man" -l output -d 'Output directory' -r -F
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand man" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand man" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand man" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand catalog" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand catalog" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand catalog" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generator" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generator" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generator" -s h -l help -d 'Print help'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "init" -d 'Write a new project file from a preset, with a prompts/ scaffold'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "check" -d 'Validate a project and run the startup battery; lists every problem (exit 0 or 78)'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "generate" -d 'Render the systemd units of every project (or the named ones) and reload systemd'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "round" -d 'Run exactly one round of a project (what the service\'s ExecStart runs; works by hand too)'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "checkin" -d 'Tell the running round that the agent is alive (for agents that are silent at first)'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "start" -d 'Start a project\'s loop: round 1 now, the next ones after restart_delay_s'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "stop" -d 'Stop a project\'s loop gracefully: no new round starts, the running one finishes'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "restart" -d 'Restart a project\'s loop, whatever state it is in (failed, halted, offline)'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "kill" -d 'Terminate the running round and stop the loop at once'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "enable" -d 'Start the project\'s loop at boot'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "disable" -d 'No longer start the project\'s loop at boot'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "status" -d 'One line per project (or details of one): state, round, last outcome, next round'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "peek" -d 'Everything known about one project: units, state, recent rounds, config drift'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "events" -d 'A project\'s events, from the journal (or the JSON mirror when the journal is unreadable)'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "logs" -d 'Print the current round\'s log (or round N\'s)'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "diagnose" -d 'Find what is wrong with a project, layer by layer, and say how to fix it'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "completions" -d 'Print a shell completion script'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "halt" -d 'The loop\'s helper steps (run by the units; not for interactive use)'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "man" -d 'Write the man pages into DIR (used to build the package)'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "catalog" -d 'Print the journal catalog of every event kind (packaging/agent-runner.catalog)'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "generator" -d 'Render every project file into systemd\'s generator directory (run by systemd as agent-runner-generator at boot and on daemon-reload; see systemd.generator(7))'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand help; and not __fish_seen_subcommand_from init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
