@@ -99,6 +99,9 @@ pub(crate) enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Writing the command's own output failed (exit 1; a closed pipe exits 0, see `output`).
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
     /// Any other failure, already phrased for the operator (exit 1).
     #[error("{0}")]
     Failed(String),
@@ -141,7 +144,7 @@ impl Error {
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
                 exit::CONFIG
             }
-            Error::Io { .. } | Error::Failed(_) => exit::FAILURE,
+            Error::Io { .. } | Error::Output(_) | Error::Failed(_) => exit::FAILURE,
         }
     }
 

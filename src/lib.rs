@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod fsutil;
 mod observe;
+mod output;
 mod paths;
 mod redact;
 mod render;

@@ -17,6 +17,7 @@ use crate::control::{halt, lifecycle as control};
 use crate::error::{Result, exit};
 use crate::events::catalog;
 use crate::observe::{self, diagnose, peek, status};
+use crate::output;
 use crate::paths;
 use crate::round;
 use crate::systemd::{generate, generator};
@@ -36,6 +37,7 @@ pub(crate) fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -
     };
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if output::reader_gone(&e) => ExitCode::from(exit::OK),
         Err(e) => {
             let mut stderr = std::io::stderr().lock();
             let _ = writeln!(stderr, "agent-runner: {e}");

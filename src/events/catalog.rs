@@ -48,9 +48,7 @@ pub(crate) fn print() -> crate::error::Result<u8> {
             problems.join("; ")
         )));
     }
-    let mut out = std::io::stdout().lock();
-    std::io::Write::write_all(&mut out, text().as_bytes())
-        .map_err(|e| crate::error::Error::Failed(format!("cannot print the catalog: {e}")))?;
+    crate::output::to_stdout(|out| out.write_all(text().as_bytes()))?;
     Ok(crate::error::exit::OK)
 }
 
