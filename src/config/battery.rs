@@ -2,6 +2,7 @@
 //! prompt files, the agent program, the log directory, the user, the credentials exist and are
 //! usable). Every round runs it before spawning the agent; `check` and `diagnose` show it.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -112,7 +113,7 @@ fn check_work_dir(project: &Project, findings: &mut Vec<Finding>) {
 fn check_prompts(project: &Project, findings: &mut Vec<Finding>) {
     let mut prompt_specs = vec![&project.prompt];
     prompt_specs.extend(project.phases.iter().map(|p| &p.prompt));
-    let mut seen: Vec<&PathBuf> = Vec::new();
+    let mut seen: HashSet<&PathBuf> = HashSet::new();
     for spec in prompt_specs {
         let text = read_prompt(spec, &mut seen, findings);
         let trimmed = text.trim();
@@ -145,7 +146,7 @@ fn check_prompts(project: &Project, findings: &mut Vec<Finding>) {
 /// unless it is in `seen` already.
 fn read_prompt<'p>(
     spec: &'p PromptSpec,
-    seen: &mut Vec<&'p PathBuf>,
+    seen: &mut HashSet<&'p PathBuf>,
     findings: &mut Vec<Finding>,
 ) -> String {
     let mut total = String::new();
@@ -153,7 +154,7 @@ fn read_prompt<'p>(
         match std::fs::read_to_string(file) {
             Ok(text) => total.push_str(&text),
             Err(e) => {
-                if !seen.contains(&file) {
+                if !seen.contains(file) {
                     findings.push(Finding::error(
                         "prompt_file_exists",
                         format!(
@@ -166,7 +167,7 @@ fn read_prompt<'p>(
                 }
             }
         }
-        seen.push(file);
+        seen.insert(file);
     }
     total
 }

@@ -3,11 +3,12 @@
 //! error.
 
 use std::ffi::OsStr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::battery::{self, Finding, Severity};
+use super::controls::printable;
 use super::load::{self, ProjectRef};
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result, exit};
@@ -144,14 +145,15 @@ fn print_text(checked: &[CheckedProject]) {
             .iter()
             .filter(|p| p.severity == Severity::Error)
             .count();
+        // A file name may hold a newline: one project, one headline.
+        let project = printable(Path::new(&c.project));
+        let source = printable(&c.source);
         if c.ok {
-            println!("{}: ok ({})", c.project, c.source.display());
+            println!("{project}: ok ({source})");
         } else {
             println!(
-                "{}: {errors} problem{} ({})",
-                c.project,
+                "{project}: {errors} problem{} ({source})",
                 if errors == 1 { "" } else { "s" },
-                c.source.display()
             );
         }
         for p in &c.problems {

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::de::DeTable;
 
+use super::controls::check_file_path;
 use super::model::{PROJECT_NAME_RULE, Project, valid_project_name};
 use super::raw::RawConfig;
+use super::read::read_project_file;
 use super::spans::{Located, key_at, line_col, value_span};
 use super::{schedule, schema, validate};
 use crate::error::{ConfigProblem, Error, Result};
@@ -15,24 +17,13 @@ use crate::paths::Scope;
 
 /// Reads and validates the project file at `path` for the given manager scope.
 pub(crate) fn load(path: &Path, scope: Scope) -> Result<Project> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let problem = match e.kind() {
-            std::io::ErrorKind::NotFound => ConfigProblem::new(path, "no such configuration file")
-                .hint(
-                    "create it with `agent-runner init --preset NAME PROJECT`, or check the path",
-                ),
-            std::io::ErrorKind::InvalidData => {
-                ConfigProblem::new(path, "the file is not valid UTF-8")
-            }
-            _ => ConfigProblem::new(path, format!("cannot read the file: {e}")),
-        };
-        Error::config(problem)
-    })?;
+    let text = read_project_file(path).map_err(Error::config)?;
     load_str(&text, path, scope)
 }
 
 /// Validates configuration `text` as if read from `path`.
 pub(crate) fn load_str(text: &str, path: &Path, scope: Scope) -> Result<Project> {
+    check_file_path(path).map_err(Error::config)?;
     let root = DeTable::parse(text).map_err(|e| Error::config(toml_problem(path, text, &e)))?;
     let located = Located {
         file: path,
@@ -41,7 +32,7 @@ pub(crate) fn load_str(text: &str, path: &Path, scope: Scope) -> Result<Project>
     };
     let unknown = schema::unknown_keys(&located);
     if !unknown.is_empty() {
-        return Err(Error::Config(unknown));
+        return Err(Error::Config(unknown.into_vec(path)));
     }
     let raw = RawConfig::deserialize(toml::de::Deserializer::from(root.clone()))
         .map_err(|e| Error::config(toml_problem(path, text, &e)))?;
@@ -53,7 +44,7 @@ pub(crate) fn load_str(text: &str, path: &Path, scope: Scope) -> Result<Project>
 pub(crate) fn verify_schedule(project: &Project) -> Option<ConfigProblem> {
     let expr = project.runtime.schedule.as_deref()?;
     let message = schedule::check(expr).err()?;
-    let text = std::fs::read_to_string(&project.source).unwrap_or_default();
+    let text = read_project_file(&project.source).unwrap_or_default();
     let position = DeTable::parse(&text)
         .ok()
         .and_then(|root| value_span(root.get_ref(), &["runtime", "schedule"]))

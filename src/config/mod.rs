@@ -14,11 +14,14 @@
 
 pub(crate) mod battery;
 pub(crate) mod check;
+mod controls;
 pub(crate) mod init;
 mod load;
 mod model;
 pub(crate) mod presets;
+mod problems;
 mod raw;
+mod read;
 mod schedule;
 mod schema;
 mod spans;

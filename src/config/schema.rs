@@ -1,9 +1,13 @@
 //! The set of valid keys and tables, used to reject unknown ones with a position and a suggestion.
 
+use std::ops::Range;
+
 use toml::de::{DeTable, DeValue};
 
-use super::spans::Located;
 use crate::error::ConfigProblem;
+
+use super::problems::{Problems, echoed};
+use super::spans::Located;
 
 /// The only configuration schema version this build understands.
 pub(super) const SCHEMA_VERSION: i64 = 1;
@@ -65,84 +69,141 @@ const RENAMED: &[(&str, &str)] = &[
     ("file", "files"),
 ];
 
-/// Every key or table in the file that the schema does not know.
-pub(super) fn unknown_keys(doc: &Located<'_>) -> Vec<ConfigProblem> {
-    let mut problems = Vec::new();
-    check(doc, doc.root, &[], TOP, &mut problems);
-    for (key, value) in doc.root {
-        let DeValue::Table(table) = value.get_ref() else {
-            continue;
-        };
-        match key.get_ref().as_ref() {
-            "agent" => {
-                check(doc, table, &["agent"], AGENT, &mut problems);
-            }
-            "runtime" => check(doc, table, &["runtime"], RUNTIME, &mut problems),
-            "prompt" => check(doc, table, &["prompt"], PROMPT, &mut problems),
-            "vcs" => check(doc, table, &["vcs"], VCS, &mut problems),
-            "phases" => check_phases(doc, table, &mut problems),
-            _ => {}
-        }
+/// A key the schema does not know, found by the walk and positioned only if it is listed.
+struct Unknown<'t> {
+    path: Vec<&'t str>,
+    name: &'t str,
+    span: Range<usize>,
+    what: What,
+    allowed: &'static [&'static str],
+}
+
+/// What an unknown key holds, as the problem names it.
+#[derive(Clone, Copy)]
+enum What {
+    Key,
+    Table,
+    /// A value under `[phases]` where only `list` and phase tables belong.
+    NotAPhaseTable,
+}
+
+/// Every key or table in the file that the schema does not know, in the order of the file (the
+/// parsed tables are sorted by name). One walk of the file; only listed problems are positioned.
+pub(super) fn unknown_keys(doc: &Located<'_>) -> Problems {
+    let mut found = Vec::new();
+    walk(doc.root, &mut found);
+    found.sort_by_key(|u| u.span.start);
+    let mut problems = Problems::default();
+    for unknown in &found {
+        problems.add(|| unknown.problem(doc));
     }
     problems
 }
 
-fn check_phases(doc: &Located<'_>, phases: &DeTable<'_>, problems: &mut Vec<ConfigProblem>) {
+fn walk<'t>(root: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
+    check(root, &[], TOP, found);
+    for (key, value) in root {
+        let DeValue::Table(table) = value.get_ref() else {
+            continue;
+        };
+        match key.get_ref().as_ref() {
+            "agent" => check(table, &["agent"], AGENT, found),
+            "runtime" => check(table, &["runtime"], RUNTIME, found),
+            "prompt" => check(table, &["prompt"], PROMPT, found),
+            "vcs" => check(table, &["vcs"], VCS, found),
+            "phases" => check_phases(table, found),
+            _ => {}
+        }
+    }
+}
+
+fn check_phases<'t>(phases: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
     for (key, value) in phases {
         let name = key.get_ref().as_ref();
         if name == "list" {
             continue;
         }
         let DeValue::Table(phase) = value.get_ref() else {
-            problems.push(doc.problem_at(&key.span(), format!("phases.{name}"), format!(
-                "`{name}` is not a phase table; [phases] holds `list` and one [phases.NAME] table per phase"
-            )));
+            found.push(Unknown {
+                path: vec!["phases"],
+                name,
+                span: key.span(),
+                what: What::NotAPhaseTable,
+                allowed: &[],
+            });
             continue;
         };
-        let path = ["phases", name];
-        check(doc, phase, &path, PHASE, problems);
+        check(phase, &["phases", name], PHASE, found);
         if let Some((_, prompt)) = phase.iter().find(|(k, _)| k.get_ref() == "prompt")
             && let DeValue::Table(prompt) = prompt.get_ref()
         {
-            check(doc, prompt, &["phases", name, "prompt"], PROMPT, problems);
+            check(prompt, &["phases", name, "prompt"], PROMPT, found);
         }
     }
 }
 
-fn check(
-    doc: &Located<'_>,
-    table: &DeTable<'_>,
-    path: &[&str],
-    allowed: &[&str],
-    problems: &mut Vec<ConfigProblem>,
+fn check<'t>(
+    table: &'t DeTable<'_>,
+    path: &[&'t str],
+    allowed: &'static [&'static str],
+    found: &mut Vec<Unknown<'t>>,
 ) {
     for (key, value) in table {
         let name = key.get_ref().as_ref();
-        if allowed.contains(&name) {
-            continue;
+        if !allowed.contains(&name) {
+            found.push(Unknown {
+                path: path.to_vec(),
+                name,
+                span: key.span(),
+                what: if matches!(value.get_ref(), DeValue::Table(_)) {
+                    What::Table
+                } else {
+                    What::Key
+                },
+                allowed,
+            });
         }
+    }
+}
+
+impl Unknown<'_> {
+    /// Where the key is, what it is, and what was probably meant.
+    fn problem(&self, doc: &Located<'_>) -> ConfigProblem {
+        let Unknown {
+            path,
+            name,
+            span,
+            what,
+            allowed,
+        } = self;
         let full = path
             .iter()
             .copied()
-            .chain([name])
+            .chain([*name])
             .collect::<Vec<_>>()
             .join(".");
-        let is_table = matches!(value.get_ref(), DeValue::Table(_));
-        let what = if is_table { "table" } else { "key" };
+        let shown = echoed(name);
+        let what = match what {
+            What::Key => "key",
+            What::Table => "table",
+            What::NotAPhaseTable => return doc.problem_at(span, &full, format!(
+                "`{shown}` is not a phase table; [phases] holds `list` and one [phases.NAME] table per phase"
+            )),
+        };
         let place = if path.is_empty() {
             "at the top level".to_string()
         } else {
             format!("in [{}]", path.join("."))
         };
-        let mut problem = doc.problem_at(
-            &key.span(),
-            full,
-            format!("unknown {what} `{name}` {place}"),
-        );
+        let mut problem = doc.problem_at(span, &full, format!("unknown {what} `{shown}` {place}"));
         problem.hint = suggestion(name, allowed);
-        problems.push(problem);
+        problem
     }
 }
+
+/// Names longer than this are not compared with the valid keys (the comparison costs the product
+/// of the lengths, and no misspelling of a key is this long).
+const MAX_SPELLING_LEN: usize = 64;
 
 /// "did you mean …" for a misspelt or renamed key.
 fn suggestion(name: &str, allowed: &[&str]) -> Option<String> {
@@ -151,13 +212,14 @@ fn suggestion(name: &str, allowed: &[&str]) -> Option<String> {
     {
         return Some(format!("`{name}` is called `{new}` in agent-runner"));
     }
-    let best = allowed
+    let closest = allowed
         .iter()
+        .filter(|_| name.len() <= MAX_SPELLING_LEN)
         .map(|candidate| (strsim::jaro_winkler(name, candidate), *candidate))
-        .max_by(|a, b| a.0.total_cmp(&b.0))?;
-    if best.0 >= 0.75 {
-        Some(format!("did you mean `{}`?", best.1))
-    } else {
-        Some(format!("valid keys here: {}", allowed.join(", ")))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match closest {
+        Some((score, key)) if score >= 0.75 => Some(format!("did you mean `{key}`?")),
+        _ if allowed.is_empty() => None,
+        _ => Some(format!("valid keys here: {}", allowed.join(", "))),
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
+use super::problems::echoed;
 use crate::error::ConfigProblem;
 
 /// A parsed file kept with its source text, so later problems can be positioned.
@@ -23,7 +24,7 @@ impl Located<'_> {
         ConfigProblem {
             file: self.file.to_path_buf(),
             position: span.map(|s| line_col(self.text, s.start)),
-            key: Some(path.join(".")),
+            key: Some(echoed(&path.join("."))),
             message: message.into(),
             hint: None,
         }
@@ -33,13 +34,13 @@ impl Located<'_> {
     pub(super) fn problem_at(
         &self,
         span: &Range<usize>,
-        key: String,
+        key: &str,
         message: String,
     ) -> ConfigProblem {
         ConfigProblem {
             file: self.file.to_path_buf(),
             position: Some(line_col(self.text, span.start)),
-            key: Some(key),
+            key: Some(echoed(key)),
             message,
             hint: None,
         }

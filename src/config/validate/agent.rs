@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::checker::Checker;
-use super::resolve::{Resolver, has_control_chars};
+use super::resolve::Resolver;
 use crate::config::model::{Agent, OutputFormat, PromptDelivery, StopSignal};
 use crate::config::presets::{self, Preset};
+use crate::config::problems::echoed;
 use crate::config::raw::RawAgent;
 
 /// The preset named by `[agent] preset`, if it is a known one.
@@ -163,7 +164,7 @@ fn env(
         if !valid_env_name(key) {
             c.fail(
                 &["agent", "env", key],
-                format!("`{key}` is not a valid environment variable name"),
+                format!("`{}` is not a valid environment variable name", echoed(key)),
             );
         } else if key.starts_with("AGENT_RUNNER_") {
             c.fail(
@@ -193,15 +194,19 @@ fn credentials(
         if !valid_credential_name(cred) {
             c.fail(
                 &["agent", "credentials", cred],
-                format!("`{cred}` is not a valid credential name (letters, digits, `_-.@`)"),
+                format!(
+                    "`{}` is not a valid credential name (letters, digits, `_-.@`)",
+                    echoed(cred)
+                ),
             );
             continue;
         }
-        if file.trim().is_empty() || has_control_chars(file) {
-            c.fail(
-                &["agent", "credentials", cred],
-                "must be the path of the file holding the secret",
-            );
+        let key = ["agent", "credentials", cred.as_str()];
+        if file.trim().is_empty() {
+            c.fail(&key, "must be the path of the file holding the secret");
+            continue;
+        }
+        if !c.free_of_control_chars(&key, file) {
             continue;
         }
         credentials.insert(cred.clone(), paths.beside_file(file));

@@ -1,6 +1,8 @@
 //! The problem collector every table's checks write into: validation goes on after a problem, so
-//! that one `check` shows every mistake in the file.
+//! that one `check` shows every mistake in the file (the first ones listed, the rest counted).
 
+use crate::config::controls::first_control_char;
+use crate::config::problems::Problems;
 use crate::config::spans::Located;
 use crate::error::ConfigProblem;
 
@@ -10,14 +12,14 @@ const UNREASONABLY_LARGE: i64 = 10 * 365 * 24 * 3600;
 /// Positions problems in the file and keeps them in the order they were found.
 pub(super) struct Checker<'a, 'b> {
     doc: &'a Located<'b>,
-    problems: Vec<ConfigProblem>,
+    problems: Problems,
 }
 
 impl<'a, 'b> Checker<'a, 'b> {
     pub(super) fn new(doc: &'a Located<'b>) -> Self {
         Self {
             doc,
-            problems: Vec::new(),
+            problems: Problems::default(),
         }
     }
 
@@ -31,16 +33,18 @@ impl<'a, 'b> Checker<'a, 'b> {
         if self.problems.is_empty() {
             Ok(())
         } else {
-            Err(self.problems)
+            Err(self.problems.into_vec(self.doc.file))
         }
     }
 
-    pub(super) fn push(&mut self, problem: ConfigProblem) {
-        self.problems.push(problem);
+    /// Records a problem; `make` only runs when the problem will be listed.
+    pub(super) fn push(&mut self, make: impl FnOnce() -> ConfigProblem) {
+        self.problems.add(make);
     }
 
     pub(super) fn fail(&mut self, path: &[&str], message: impl Into<String>) {
-        self.problems.push(self.doc.problem(path, message));
+        let doc = self.doc;
+        self.problems.add(|| doc.problem(path, message));
     }
 
     pub(super) fn fail_hint(
@@ -49,8 +53,21 @@ impl<'a, 'b> Checker<'a, 'b> {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) {
-        self.problems
-            .push(self.doc.problem(path, message).hint(hint));
+        let doc = self.doc;
+        self.problems.add(|| doc.problem(path, message).hint(hint));
+    }
+
+    /// Whether `value` (at `path`) is free of control characters; a problem when it is not.
+    pub(super) fn free_of_control_chars(&mut self, path: &[&str], value: &str) -> bool {
+        let Some(found) = first_control_char(value) else {
+            return true;
+        };
+        self.fail_hint(
+            path,
+            format!("contains a control character ({found})"),
+            "paths, and every value that reaches a systemd unit, must be free of control characters: a unit cannot carry them",
+        );
+        false
     }
 
     /// A positive number of seconds (or a positive count) with a default.

@@ -8,6 +8,7 @@ mod checker;
 mod phases;
 mod prompt;
 mod resolve;
+mod resolved;
 mod runtime;
 mod vcs;
 
@@ -52,8 +53,7 @@ pub(super) fn validate(
     );
     runtime::check_checkin_fits(&mut c, &raw.runtime, &runtime, &phases);
     let vcs = vcs::vcs(&mut c, &raw.vcs, &paths);
-    c.finish()?;
-    Ok(Project {
+    let project = Project {
         name,
         source: std::path::absolute(doc.file).unwrap_or_else(|_| doc.file.to_path_buf()),
         scope,
@@ -62,7 +62,10 @@ pub(super) fn validate(
         prompt,
         phases,
         vcs,
-    })
+    };
+    resolved::check_resolved_paths(&mut c, &project);
+    c.finish()?;
+    Ok(project)
 }
 
 fn check_schema_version(c: &mut Checker<'_, '_>, version: Option<i64>) {
@@ -92,16 +95,18 @@ fn project_name(c: &mut Checker<'_, '_>, raw: &RawConfig) -> String {
         .unwrap_or_default();
     let name = raw.name.clone().unwrap_or(stem);
     if !valid_project_name(&name) {
-        let path: &[&str] = if raw.name.is_some() { &["name"] } else { &[] };
-        let mut problem = doc.problem(
-            path,
-            format!("invalid project name {name:?}: a project name is {PROJECT_NAME_RULE}"),
-        );
-        if raw.name.is_none() {
-            problem.key = None;
-            problem.hint = Some("rename the file or set `name = \"...\"` in it".into());
-        }
-        c.push(problem);
+        c.push(|| {
+            let path: &[&str] = if raw.name.is_some() { &["name"] } else { &[] };
+            let mut problem = doc.problem(
+                path,
+                format!("invalid project name {name:?}: a project name is {PROJECT_NAME_RULE}"),
+            );
+            if raw.name.is_none() {
+                problem.key = None;
+                problem.hint = Some("rename the file or set `name = \"...\"` in it".into());
+            }
+            problem
+        });
     }
     name
 }

@@ -1,10 +1,16 @@
 //! `[phases]`: the rotation of named phases, each with its own prompt and round timeout.
 
+use std::collections::HashSet;
+
 use super::checker::Checker;
 use super::prompt::prompt_spec;
 use super::resolve::Resolver;
 use crate::config::model::{PROJECT_NAME_RULE, Phase, PromptSpec, valid_project_name};
 use crate::config::raw::{RawPhase, RawPhases};
+
+/// The most phases a project may list. Each phase holds its prompt's file list (inherited ones
+/// are copies), so the bound keeps a project's size linear in its file.
+pub(crate) const MAX_PHASES: usize = 100;
 
 /// The phases in `list` order; a phase without its own table inherits `prompt` and
 /// `round_timeout_s`.
@@ -19,6 +25,16 @@ pub(super) fn phases(
         return Vec::new();
     };
     let list = raw.list.clone().unwrap_or_default();
+    if list.len() > MAX_PHASES {
+        c.fail(
+            &["phases", "list"],
+            format!(
+                "lists {} phases; a project may have at most {MAX_PHASES}",
+                list.len()
+            ),
+        );
+        return Vec::new();
+    }
     if list.is_empty() {
         c.fail_hint(
             &["phases", "list"],
@@ -27,7 +43,9 @@ pub(super) fn phases(
         );
     }
     let mut phases = Vec::new();
-    for (i, name) in list.iter().enumerate() {
+    // Sets, not list scans: the list may be long, and checking stays linear in the file.
+    let mut listed = HashSet::new();
+    for name in &list {
         if !valid_project_name(name) {
             c.fail(
                 &["phases", "list"],
@@ -35,7 +53,7 @@ pub(super) fn phases(
             );
             continue;
         }
-        if list[..i].contains(name) {
+        if !listed.insert(name.as_str()) {
             c.fail(
                 &["phases", "list"],
                 format!("phase {name:?} is listed twice"),
@@ -45,8 +63,9 @@ pub(super) fn phases(
         let own = raw.phases.get(name);
         phases.push(phase(c, name, own, prompt, round_timeout_s, paths));
     }
+    let in_list: HashSet<&str> = list.iter().map(String::as_str).collect();
     for name in raw.phases.keys() {
-        if !list.contains(name) {
+        if !in_list.contains(name.as_str()) {
             c.fail_hint(
                 &["phases", name],
                 format!("[phases.{name}] is not in phases.list"),

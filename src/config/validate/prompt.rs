@@ -1,9 +1,13 @@
 //! `[prompt]` and each phase's prompt: the files concatenated into what the agent reads.
 
 use super::checker::Checker;
-use super::resolve::{Resolver, has_control_chars};
+use super::resolve::Resolver;
 use crate::config::model::PromptSpec;
 use crate::config::raw::RawPrompt;
+
+/// The most files one prompt may be made of (see [`super::phases::MAX_PHASES`] for why there is
+/// a bound).
+pub(crate) const MAX_PROMPT_FILES: usize = 100;
 
 /// The prompt at `path` (`["prompt"]` or `["phases", NAME, "prompt"]`). Keys it leaves out come
 /// from `fallback` (a phase's prompt falls back to `[prompt]`); `required` prompts must list files.
@@ -21,17 +25,25 @@ pub(super) fn prompt_spec(
             c.fail(&files_key, "must list at least one prompt file");
             Vec::new()
         }
+        (Some(files), _) if files.len() > MAX_PROMPT_FILES => {
+            c.fail(
+                &files_key,
+                format!(
+                    "lists {} files; a prompt may be made of at most {MAX_PROMPT_FILES}",
+                    files.len()
+                ),
+            );
+            Vec::new()
+        }
         (Some(files), _) => files
             .iter()
             .filter_map(|f| {
-                if f.trim().is_empty() || has_control_chars(f) {
-                    c.fail(
-                        &files_key,
-                        "prompt file paths must be non-empty and free of control characters",
-                    );
+                if f.trim().is_empty() {
+                    c.fail(&files_key, "prompt file paths must be non-empty");
                     None
                 } else {
-                    Some(paths.in_work_dir(f))
+                    c.free_of_control_chars(&files_key, f)
+                        .then(|| paths.in_work_dir(f))
                 }
             })
             .collect(),

@@ -36,11 +36,11 @@ impl Resolver<'_> {
         value: Option<&str>,
     ) -> Option<PathBuf> {
         let v = value?;
-        if v.trim().is_empty() || has_control_chars(v) {
-            c.fail(key, "must be a non-empty path without control characters");
+        if v.trim().is_empty() {
+            c.fail(key, "must be a non-empty path");
             return None;
         }
-        Some(self.in_work_dir(v))
+        c.free_of_control_chars(key, v).then(|| self.in_work_dir(v))
     }
 }
 
@@ -55,10 +55,6 @@ pub(super) fn toml_dir(file: &Path) -> PathBuf {
         dir
     };
     std::path::absolute(&dir).unwrap_or(dir)
-}
-
-pub(super) fn has_control_chars(s: &str) -> bool {
-    s.chars().any(char::is_control)
 }
 
 /// Expands `~` and `{project}`, then makes the path absolute against `base`.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 
 use super::checker::Checker;
-use super::resolve::{Resolver, has_control_chars, resolve};
+use super::resolve::{Resolver, resolve};
 use crate::config::model::{Phase, Runtime, TransientAction};
 use crate::config::presets::Preset;
 use crate::config::raw::RawRuntime;
@@ -31,13 +31,11 @@ pub(super) fn work_dir(
             );
             toml_dir.to_path_buf()
         }
-        Some(w) if w.trim().is_empty() || has_control_chars(w) => {
-            c.fail(
-                &["runtime", "work_dir"],
-                "must be a path without control characters",
-            );
+        Some(w) if w.trim().is_empty() => {
+            c.fail(&["runtime", "work_dir"], "must be a non-empty path");
             toml_dir.to_path_buf()
         }
+        Some(w) if !c.free_of_control_chars(&["runtime", "work_dir"], w) => toml_dir.to_path_buf(),
         Some(w) => resolve(w, project, toml_dir),
     }
 }
@@ -165,11 +163,14 @@ fn valid_user_name(name: &str) -> bool {
 /// Only the characters of `schedule` are checked here; `check` and `generate` ask systemd.
 fn schedule(c: &mut Checker<'_, '_>, raw: Option<&str>) -> Option<String> {
     let s = raw?;
-    if s.trim().is_empty() || has_control_chars(s) {
+    if s.trim().is_empty() {
         c.fail(
             &["runtime", "schedule"],
             "must be a systemd calendar expression such as \"*-*-* 02:00\"",
         );
+        return None;
+    }
+    if !c.free_of_control_chars(&["runtime", "schedule"], s) {
         return None;
     }
     match schedule::coarse(s) {

@@ -1,0 +1,106 @@
+//! Control characters: what a systemd unit cannot carry.
+//!
+//! Unit files are line-based and systemd has no escape for a newline inside a value; a newline in
+//! a path that reaches a rendered drop-in starts a new setting there (an `ExecStopPost=+…` line in
+//! a file name would run as root). Escaping cannot be made safe for every setting, so every path
+//! or value that reaches a unit is refused when it holds any control character (U+0000–U+001F,
+//! U+007F–U+009F), tab included: in a path a tab is a mistake, and settings that take lists
+//! split on it. Free text that never reaches a unit (arguments, environment values, the terminal
+//! marker, the prompt separator) keeps its newlines and tabs: execve and stdin carry them as
+//! they are.
+
+use std::path::Path;
+
+use crate::error::ConfigProblem;
+
+pub(super) fn has_control_chars(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// The first control character of `s`, spelt the way Rust and TOML write it (`\n`, `\u{7f}`).
+pub(super) fn first_control_char(s: &str) -> Option<String> {
+    s.chars()
+        .find(|c| c.is_control())
+        .map(|c| c.escape_debug().to_string())
+}
+
+/// `path` for a message: control characters spelt as escapes, so that the message itself stays
+/// on one line and cannot forge another.
+pub(crate) fn printable(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    if !has_control_chars(&text) {
+        return text.into_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The project file's own path reaches every unit rendered from it (the header, `SourcePath=`,
+/// the `--config` argument of each `Exec*=`): a control character in it is a problem of the file.
+pub(super) fn check_file_path(path: &Path) -> Result<(), ConfigProblem> {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let text = absolute.to_string_lossy();
+    let Some(found) = first_control_char(&text) else {
+        return Ok(());
+    };
+    Err(ConfigProblem::new(
+        printable(&absolute),
+        format!(
+            "the path of this file contains a control character ({found}), which a systemd unit cannot carry"
+        ),
+    )
+    .hint("rename the file (or the directory holding it) to a name without control characters"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_c0_del_and_c1() {
+        for bad in [
+            "a\nb",
+            "a\tb",
+            "a\rb",
+            "\u{7f}",
+            "\u{1b}[31m",
+            "\u{85}",
+            "\0",
+        ] {
+            assert!(has_control_chars(bad), "{bad:?}");
+        }
+        for good in ["/srv/a b", "/srv/ä", "/srv/\u{202e}x", "%h/$x"] {
+            assert!(!has_control_chars(good), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn printable_escapes_only_control_characters() {
+        assert_eq!(
+            printable(Path::new("/etc/a\nb ä.toml")),
+            "/etc/a\\nb ä.toml"
+        );
+        assert_eq!(printable(Path::new("/x\u{7f}")), "/x\\u{7f}");
+    }
+
+    #[test]
+    fn a_file_path_with_a_newline_is_refused_on_one_line() {
+        let problem = check_file_path(Path::new("/etc/agent-runner/x\nExecStopPost=+/bin/sh.toml"))
+            .unwrap_err();
+        let text = problem.to_string();
+        assert!(
+            text.starts_with("/etc/agent-runner/x\\nExecStopPost"),
+            "{text}"
+        );
+        assert!(text.contains("control character (\\n)"), "{text}");
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(check_file_path(Path::new("/etc/agent-runner/x.toml")).is_ok());
+    }
+}

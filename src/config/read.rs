@@ -1,0 +1,129 @@
+//! Reading the project file, bounded: a regular file of at most [`MAX_FILE_BYTES`], opened
+//! without blocking. A FIFO or a device named as the project file would otherwise block `check`,
+//! every round and the generator at boot, or fill memory; a project file is a few kilobytes.
+
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+
+use super::controls::check_file_path;
+use crate::error::ConfigProblem;
+
+/// The largest project file accepted (1 MiB), documented in agent-runner.toml(5).
+pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The text of the project file at `path`, or the problem that keeps it from being read.
+pub(super) fn read_project_file(path: &Path) -> Result<String, ConfigProblem> {
+    check_file_path(path)?;
+    let file = open(path)?;
+    let bytes = read_capped(&file, path)?;
+    String::from_utf8(bytes).map_err(|_| ConfigProblem::new(path, "the file is not valid UTF-8"))
+}
+
+/// Opens `path` non-blocking (opening a FIFO for reading would wait for a writer) and makes sure
+/// it is a regular file.
+fn open(path: &Path) -> Result<File, ConfigProblem> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ConfigProblem::new(path, "no such configuration file")
+                .hint(
+                    "create it with `agent-runner init --preset NAME PROJECT`, or check the path",
+                ),
+            _ => ConfigProblem::new(path, format!("cannot read the file: {e}")),
+        })?;
+    let kind = file
+        .metadata()
+        .map_err(|e| ConfigProblem::new(path, format!("cannot read the file: {e}")))?
+        .file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    Err(ConfigProblem::new(
+        path,
+        format!("the project file is {what}, not a regular file"),
+    )
+    .hint("point at the TOML file itself"))
+}
+
+/// At most [`MAX_FILE_BYTES`] of `file`; a larger file (or one that grows while it is read) is a
+/// problem, not a truncated read.
+fn read_capped(file: &File, path: &Path) -> Result<Vec<u8>, ConfigProblem> {
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ConfigProblem::new(path, format!("cannot read the file: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ConfigProblem::new(
+            path,
+            format!(
+                "the file is larger than {} MiB ({MAX_FILE_BYTES} bytes), the most a project file may hold",
+                MAX_FILE_BYTES >> 20
+            ),
+        )
+        .hint("a project file is a few kilobytes: keep prompts in their own files ([prompt] files)"));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        std::fs::write(&path, "schema_version = 1\n").unwrap();
+        assert_eq!(read_project_file(&path).unwrap(), "schema_version = 1\n");
+    }
+
+    #[test]
+    fn refuses_a_fifo_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let problem = read_project_file(&path).unwrap_err();
+        assert!(
+            problem.message.contains("a FIFO, not a regular file"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn refuses_a_directory_and_a_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let problem = read_project_file(dir.path()).unwrap_err();
+        assert!(problem.message.contains("a directory"), "{problem}");
+        let problem = read_project_file(Path::new("/dev/zero")).unwrap_err();
+        assert!(problem.message.contains("a device"), "{problem}");
+    }
+
+    #[test]
+    fn refuses_a_file_over_the_cap_and_accepts_one_at_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        let at_cap = usize::try_from(MAX_FILE_BYTES).unwrap();
+        std::fs::write(&path, "#".repeat(at_cap)).unwrap();
+        assert_eq!(read_project_file(&path).unwrap().len(), at_cap);
+        std::fs::write(&path, "#".repeat(at_cap + 1)).unwrap();
+        let problem = read_project_file(&path).unwrap_err();
+        assert!(problem.message.contains("larger than 1 MiB"), "{problem}");
+    }
+}
