@@ -13,10 +13,6 @@ use std::path::Path;
 
 use crate::error::ConfigProblem;
 
-pub(super) fn has_control_chars(s: &str) -> bool {
-    s.chars().any(char::is_control)
-}
-
 /// The first control character of `s`, spelt the way Rust and TOML write it (`\n`, `\u{7f}`).
 pub(super) fn first_control_char(s: &str) -> Option<String> {
     s.chars()
@@ -24,22 +20,23 @@ pub(super) fn first_control_char(s: &str) -> Option<String> {
         .map(|c| c.escape_debug().to_string())
 }
 
-/// `path` for a message: control characters spelt as escapes, so that the message itself stays
-/// on one line and cannot forge another.
-pub(crate) fn printable(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    if !has_control_chars(&text) {
-        return text.into_owned();
+/// `text` for a message: control characters spelt as escapes, so that the message stays on its
+/// line and cannot forge another (in a terminal, the journal or a kernel log record).
+pub(super) fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
     }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_debug().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    out
+}
+
+/// `path` for a message, as [`escaped`] spells text.
+pub(super) fn printable(path: &Path) -> String {
+    escaped(&path.to_string_lossy())
 }
 
 /// The project file's own path reaches every unit rendered from it (the header, `SourcePath=`,
@@ -74,10 +71,10 @@ mod tests {
             "\u{85}",
             "\0",
         ] {
-            assert!(has_control_chars(bad), "{bad:?}");
+            assert!(first_control_char(bad).is_some(), "{bad:?}");
         }
         for good in ["/srv/a b", "/srv/ä", "/srv/\u{202e}x", "%h/$x"] {
-            assert!(!has_control_chars(good), "{good:?}");
+            assert!(first_control_char(good).is_none(), "{good:?}");
         }
     }
 

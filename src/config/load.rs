@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::de::DeTable;
 
-use super::controls::check_file_path;
+use super::controls::{check_file_path, escaped};
 use super::model::{PROJECT_NAME_RULE, Project, valid_project_name};
+use super::problems::echoed;
 use super::raw::RawConfig;
 use super::read::read_project_file;
 use super::spans::{Located, key_at, line_col, value_span};
@@ -92,15 +93,15 @@ fn toml_problem(file: &Path, text: &str, err: &toml::de::Error) -> ConfigProblem
         problem.position = Some(line_col(text, span.start));
         // Type errors point at a value: name the key it belongs to.
         if let Ok(root) = DeTable::parse(text) {
-            problem.key = key_at(root.get_ref(), span.start, &mut Vec::new());
+            problem.key = key_at(root.get_ref(), span.start, &mut Vec::new()).map(|k| echoed(&k));
         }
     }
     problem
 }
 
-/// serde's vocabulary in the operator's words.
+/// serde's vocabulary in the operator's words, on one line.
 fn humanize(message: &str) -> String {
-    let mut m = message.trim().replace('\n', " ");
+    let mut m = escaped(&message.trim().replace('\n', " "));
     for (from, to) in [
         ("expected i64", "expected an integer"),
         ("expected a sequence", "expected a list"),

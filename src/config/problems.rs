@@ -7,20 +7,22 @@
 
 use std::path::Path;
 
+use super::controls::escaped;
 use crate::error::ConfigProblem;
 
 /// How many problems of one file are listed; the rest are counted.
 pub(super) const MAX_LISTED: usize = 20;
 
-/// The longest name (a key, a dotted key path) a problem echoes in full.
+/// The longest name or value (a key, a dotted key path, a preset name) a problem echoes in full.
 const MAX_ECHOED_CHARS: usize = 80;
 
-/// `name` as a problem echoes it: cut to [`MAX_ECHOED_CHARS`], since a key may be as long as the
+/// `text` from the file as a problem echoes it: control characters spelt as escapes, so that a
+/// problem stays on its line, and cut to [`MAX_ECHOED_CHARS`], since a key may be as long as the
 /// file.
-pub(super) fn echoed(name: &str) -> String {
-    match name.char_indices().nth(MAX_ECHOED_CHARS) {
-        None => name.to_string(),
-        Some((cut, _)) => format!("{}…", &name[..cut]),
+pub(super) fn echoed(text: &str) -> String {
+    match text.char_indices().nth(MAX_ECHOED_CHARS) {
+        None => escaped(text),
+        Some((cut, _)) => format!("{}…", escaped(&text[..cut])),
     }
 }
 
@@ -95,6 +97,7 @@ mod tests {
         assert_eq!(echoed("runtime.work_dir"), "runtime.work_dir");
         let long = "ä".repeat(1000);
         assert_eq!(echoed(&long).chars().count(), MAX_ECHOED_CHARS + 1);
+        assert_eq!(echoed("a\nb\u{7f}"), "a\\nb\\u{7f}");
     }
 
     #[test]

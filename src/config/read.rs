@@ -13,7 +13,7 @@ use super::controls::check_file_path;
 use crate::error::ConfigProblem;
 
 /// The largest project file accepted (1 MiB), documented in agent-runner.toml(5).
-pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
+pub(super) const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// The text of the project file at `path`, or the problem that keeps it from being read.
 pub(super) fn read_project_file(path: &Path) -> Result<String, ConfigProblem> {

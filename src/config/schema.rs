@@ -193,7 +193,7 @@ impl Unknown<'_> {
         let place = if path.is_empty() {
             "at the top level".to_string()
         } else {
-            format!("in [{}]", path.join("."))
+            format!("in [{}]", echoed(&path.join(".")))
         };
         let mut problem = doc.problem_at(span, &full, format!("unknown {what} `{shown}` {place}"));
         problem.hint = suggestion(name, allowed);

@@ -18,7 +18,7 @@ pub(super) fn preset(c: &mut Checker<'_, '_>, name: Option<&str>) -> Option<&'st
     if found.is_none() {
         c.fail_hint(
             &["agent", "preset"],
-            format!("unknown preset \"{name}\""),
+            format!("unknown preset \"{}\"", echoed(name)),
             format!("known presets: {}", presets::names().join(", ")),
         );
     }

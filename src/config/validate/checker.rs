@@ -2,7 +2,7 @@
 //! that one `check` shows every mistake in the file (the first ones listed, the rest counted).
 
 use crate::config::controls::first_control_char;
-use crate::config::problems::Problems;
+use crate::config::problems::{Problems, echoed};
 use crate::config::spans::Located;
 use crate::error::ConfigProblem;
 
@@ -107,7 +107,10 @@ impl<'a, 'b> Checker<'a, 'b> {
             return *t;
         }
         let names: Vec<String> = options.iter().map(|(n, _)| format!("\"{n}\"")).collect();
-        self.fail(path, format!("\"{v}\" is not one of {}", names.join(", ")));
+        self.fail(
+            path,
+            format!("\"{}\" is not one of {}", echoed(v), names.join(", ")),
+        );
         default
     }
 }

@@ -6,11 +6,12 @@ use super::checker::Checker;
 use super::prompt::prompt_spec;
 use super::resolve::Resolver;
 use crate::config::model::{PROJECT_NAME_RULE, Phase, PromptSpec, valid_project_name};
+use crate::config::problems::echoed;
 use crate::config::raw::{RawPhase, RawPhases};
 
 /// The most phases a project may list. Each phase holds its prompt's file list (inherited ones
 /// are copies), so the bound keeps a project's size linear in its file.
-pub(crate) const MAX_PHASES: usize = 100;
+pub(super) const MAX_PHASES: usize = 100;
 
 /// The phases in `list` order; a phase without its own table inherits `prompt` and
 /// `round_timeout_s`.
@@ -68,7 +69,7 @@ pub(super) fn phases(
         if !in_list.contains(name.as_str()) {
             c.fail_hint(
                 &["phases", name],
-                format!("[phases.{name}] is not in phases.list"),
+                format!("[phases.{}] is not in phases.list", echoed(name)),
                 "add it to `list` or remove the table",
             );
         }

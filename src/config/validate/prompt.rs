@@ -7,7 +7,7 @@ use crate::config::raw::RawPrompt;
 
 /// The most files one prompt may be made of (see [`super::phases::MAX_PHASES`] for why there is
 /// a bound).
-pub(crate) const MAX_PROMPT_FILES: usize = 100;
+pub(super) const MAX_PROMPT_FILES: usize = 100;
 
 /// The prompt at `path` (`["prompt"]` or `["phases", NAME, "prompt"]`). Keys it leaves out come
 /// from `fallback` (a phase's prompt falls back to `[prompt]`); `required` prompts must list files.

@@ -8,11 +8,16 @@ use super::checker::Checker;
 use super::resolve::{Resolver, resolve};
 use crate::config::model::{Phase, Runtime, TransientAction};
 use crate::config::presets::Preset;
+use crate::config::problems::echoed;
 use crate::config::raw::RawRuntime;
 use crate::config::schedule;
 use crate::paths::Scope;
 
 const DEFAULT_ROUND_TIMEOUT_S: i64 = 1800;
+
+/// The most grace-kill ignore patterns a project may set: each one is compiled at every load
+/// (100,000 of them took a second and 345 MB) and matched against every lingering process.
+pub(super) const MAX_IGNORE_PATTERNS: usize = 100;
 
 /// `work_dir`, resolved against the directory of the TOML file. A missing or unusable one is a
 /// problem; the TOML file's directory then stands in so that the other checks can go on.
@@ -200,6 +205,17 @@ fn grace_kill_ignore_patterns(
                 .collect()
         })
         .unwrap_or_default();
+    let key = ["runtime", "grace_kill_ignore_patterns"];
+    if raw.grace_kill_ignore_patterns.len() > MAX_IGNORE_PATTERNS {
+        c.fail(
+            &key,
+            format!(
+                "lists {} patterns; a project may set at most {MAX_IGNORE_PATTERNS}",
+                raw.grace_kill_ignore_patterns.len()
+            ),
+        );
+        return Vec::new();
+    }
     all_patterns.extend(raw.grace_kill_ignore_patterns.iter().cloned());
     let mut patterns = Vec::new();
     for (i, p) in all_patterns.iter().enumerate() {
@@ -214,8 +230,12 @@ fn grace_kill_ignore_patterns(
                     .trim()
                     .to_string();
                 c.fail(
-                    &["runtime", "grace_kill_ignore_patterns"],
-                    format!("pattern {} ({p:?}) is not a valid regex: {first}", i + 1),
+                    &key,
+                    format!(
+                        "pattern {} (\"{}\") is not a valid regex: {first}",
+                        i + 1,
+                        echoed(p)
+                    ),
                 );
             }
         }
