@@ -117,7 +117,7 @@ fn toml_list(items: &[&str]) -> String {
 }
 
 /// The project file `init` writes for `preset`.
-fn project_toml(preset: &Preset, name: &str, work_dir: &Path, prompt: &Path) -> String {
+pub(super) fn project_toml(preset: &Preset, name: &str, work_dir: &Path, prompt: &Path) -> String {
     let mut t = String::new();
     let delivery = match preset.prompt_delivery {
         PromptDelivery::Stdin => "stdin",

@@ -15,6 +15,8 @@
 pub(crate) mod battery;
 pub(crate) mod check;
 mod controls;
+#[cfg(test)]
+mod fuzz;
 pub(crate) mod init;
 mod load;
 mod model;
