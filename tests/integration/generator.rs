@@ -54,6 +54,36 @@ fn a_broken_file_is_reported_and_the_rest_rendered() {
 }
 
 #[test]
+fn a_file_named_with_a_newline_is_reported_and_skipped() {
+    // `name` makes the project valid; only the file name carries a second unit line.
+    let evil = "evil\nExecStopPost=+touch injected\n.toml";
+    let test = good(Test::new(), "fine");
+    let work = test.path().join("work").display().to_string();
+    let toml = format!("name = \"evil\"\n{}", GOOD.replace("{work}", &work));
+    let test = test
+        .file(&format!("etc/{evil}"), &toml)
+        .env("SYSTEMD_LOG_TARGET", "console")
+        .args(["generator", "{dir}/out"]);
+    let run = test.run();
+    run.status(1)
+        .output_contains("evil\\nExecStopPost")
+        .output_contains("control character (\\n)")
+        .no_panic();
+    assert_eq!(
+        run.stderr.lines().count(),
+        1,
+        "one report line: {}",
+        run.stderr
+    );
+    assert!(!test.path().join("out/agent-runner@evil.service.d").exists());
+    assert!(
+        test.path()
+            .join("out/agent-runner@fine.service.d/50-agent-runner.conf")
+            .exists()
+    );
+}
+
+#[test]
 fn routine_lines_stay_out_of_the_log() {
     let run = good(Test::new(), "quiet")
         .env("SYSTEMD_LOG_TARGET", "console")

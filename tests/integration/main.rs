@@ -4,6 +4,7 @@
 mod harness;
 
 mod cli;
+mod config_bounds;
 mod config_corpus;
 mod generator;
 mod observe;

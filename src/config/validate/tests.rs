@@ -192,3 +192,19 @@ fn unknown_keys_are_all_reported_with_positions() {
     assert_eq!(positions.len(), 2);
     assert_ne!(positions[0], positions[1]);
 }
+
+#[test]
+fn the_limits_are_documented() {
+    use crate::config::problems::MAX_LISTED;
+    use crate::config::read::MAX_FILE_BYTES;
+    let page = include_str!("../../../man/agent-runner.toml.5");
+    for fact in [
+        format!("at most 1 MiB ({MAX_FILE_BYTES} bytes)"),
+        format!("the first {MAX_LISTED} problems"),
+        format!("at most {} phases", super::phases::MAX_PHASES),
+        format!("at most {} files", super::prompt::MAX_PROMPT_FILES),
+        format!("at most {} patterns", super::runtime::MAX_IGNORE_PATTERNS),
+    ] {
+        assert!(page.contains(&fact), "agent-runner.toml(5) lacks {fact:?}");
+    }
+}
