@@ -310,8 +310,8 @@ mod tests {
     fn units_page_names_every_template_and_exit_status() {
         use crate::error::exit;
         let page = include_str!("../../man/agent-runner.units.7");
-        for unit in crate::render::TEMPLATE_UNITS {
-            let instance = unit.replace('@', "@NAME").replace('-', "\\-");
+        for unit in crate::systemd::units::Unit::TEMPLATES {
+            let instance = unit.template().replace('@', "@NAME").replace('-', "\\-");
             assert!(
                 page.contains(&instance),
                 "{instance} not in agent-runner.units(7)"

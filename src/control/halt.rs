@@ -16,10 +16,7 @@
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
-use std::time::Duration;
-
-use zbus::{OwnedObjectPath, Variant as Value};
+use std::path::{Path, PathBuf};
 
 use crate::cli::args::HaltStep;
 use crate::config::Project;
@@ -30,6 +27,8 @@ use crate::events::Emitter;
 use crate::events::payload::{AgentSelfTerminated, LoopHalted, StopFileDetected};
 use crate::paths::Scope;
 use crate::round::state::{self, State};
+use crate::systemd::bus::{Bus, TransientTimer};
+use crate::systemd::units::Units;
 
 /// `.agent-done` content kept as the reason, in characters.
 const REASON_MAX_CHARS: usize = 200;
@@ -183,13 +182,8 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
         (Err(_), ProjectRef::Name(n)) => n.clone(),
         // A broken TOML may set a `name` other than its file name: systemd's own
         // $STATE_DIRECTORY (…/agent-runner/NAME) still names the instance.
-        (Err(_), ProjectRef::File(f)) => std::env::var_os("STATE_DIRECTORY")
-            .and_then(|d| {
-                let first = d.to_string_lossy().split(':').next().map(str::to_string)?;
-                Path::new(&first)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-            })
+        (Err(_), ProjectRef::File(f)) => systemd_state_directory()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
             .or_else(|| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_default(),
     };
@@ -197,12 +191,7 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
     // A round that exited 78 and wrote its halt request is halted by the path unit already.
     let state_dir = match &project {
         Ok(p) => Some(state::dir(p)),
-        Err(_) => std::env::var_os("STATE_DIRECTORY").and_then(|d| {
-            d.to_string_lossy()
-                .split(':')
-                .next()
-                .map(std::path::PathBuf::from)
-        }),
+        Err(_) => systemd_state_directory(),
     };
     let requested = state_dir.is_some_and(|d| d.join(state::HALT_REQUEST_FILE).exists());
     let config_broken = std::env::var("EXIT_CODE").is_ok_and(|c| c == "exited")
@@ -215,22 +204,26 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
     if !config_broken && wake_at.is_none() {
         return Ok(());
     }
-    zbus::block_on(async {
-        let bus = Bus::connect(scope).await?;
-        if !bus.loop_running(&name).await? {
-            return Ok(()); // stopped or halted meanwhile: nothing to reschedule
-        }
-        if config_broken {
-            println!("round exited 78 (configuration broken): halting the loop of {name}");
-            return bus
-                .start(&format!("agent-runner-halt@{name}.service"))
-                .await;
-        }
-        if let Some(at) = wake_at {
-            bus.park_until(scope, &name, at).await?;
-        }
-        Ok(())
-    })
+    let bus = Bus::connect(scope, None)?;
+    let units = Units::of(&name);
+    let (loop_state, loop_job_queued) = bus.activity(&units.loop_unit)?;
+    if loop_state != "active" || loop_job_queued {
+        return Ok(()); // stopped or halted meanwhile: nothing to reschedule
+    }
+    if config_broken {
+        println!("round exited 78 (configuration broken): halting the loop of {name}");
+        return bus.start_nowait(&units.halt);
+    }
+    if let Some(at) = wake_at {
+        park_until(&bus, &units, &name, at)?;
+    }
+    Ok(())
+}
+
+/// The first directory of systemd's `$STATE_DIRECTORY` (…/agent-runner/NAME), when set.
+fn systemd_state_directory() -> Option<PathBuf> {
+    let dirs = std::env::var_os("STATE_DIRECTORY")?;
+    dirs.to_string_lossy().split(':').next().map(PathBuf::from)
 }
 
 /// The not-before time the round left, when it lies beyond the periodic timer's next firing.
@@ -241,180 +234,50 @@ fn back_off_until(project: &Project) -> Option<u64> {
     (at > now + project.runtime.restart_delay_s + 1).then_some(at)
 }
 
-// crate::systemd::bus::Bus has no StartTransientUnit nor a unit's queued job; these few calls are ours.
-#[zbus::proxy(
-    interface = "org.freedesktop.systemd1.Manager",
-    default_service = "org.freedesktop.systemd1",
-    default_path = "/org/freedesktop/systemd1"
-)]
-trait LoopManager {
-    fn start_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
-    fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
-    fn load_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
-    #[allow(clippy::type_complexity)]
-    fn start_transient_unit(
-        &self,
-        name: &str,
-        mode: &str,
-        properties: &[(&str, Value<'_>)],
-        aux: &[(&str, Vec<(&str, Value<'_>)>)],
-    ) -> zbus::Result<OwnedObjectPath>;
+/// Parks the periodic timer of `name` and wakes the loop at epoch second `at` with a transient
+/// timer, PartOf= the loop so that a stop or a halt removes it too. Its service starts the round
+/// service, whose Wants= brings the periodic timer back.
+fn park_until(bus: &Bus, units: &Units, name: &str, at: u64) -> Result<()> {
+    let delay = state::epoch_time(at)
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    let exec_start = start_without_waiting(bus.scope(), &units.service)?;
+    bus.stop_nowait(&units.timer)?;
+    if bus.activity(&units.backoff)?.0 != "inactive" {
+        bus.stop_nowait(&units.backoff)?;
+    }
+    let description = format!("agent-runner: {name} backs off until epoch {at}");
+    bus.start_transient_timer(&TransientTimer {
+        timer: &units.backoff,
+        service: &units.backoff_service,
+        description: &description,
+        fires_in: delay,
+        part_of: &units.loop_unit,
+        exec_start: &exec_start,
+    })?;
+    println!(
+        "backing off: the next round of {name} runs in {}s ({})",
+        delay.as_secs(),
+        units.backoff
+    );
+    Ok(())
 }
 
-#[zbus::proxy(
-    interface = "org.freedesktop.systemd1.Unit",
-    default_service = "org.freedesktop.systemd1"
-)]
-trait LoopUnit {
-    #[zbus(property)]
-    fn active_state(&self) -> zbus::Result<String>;
-    #[zbus(property)]
-    fn job(&self) -> zbus::Result<(u32, OwnedObjectPath)>;
-}
-
-/// The few manager calls the helper steps make.
-struct Bus {
-    scope: Scope,
-    connection: zbus::Connection,
-    manager: LoopManagerProxy<'static>,
-}
-
-impl Bus {
-    async fn connect(scope: Scope) -> Result<Self> {
-        let unreachable =
-            |e: zbus::Error| crate::systemd::bus::unreachable_error(scope, None, &e.to_string());
-        let connection = match scope {
-            Scope::System => zbus::Connection::system().await,
-            Scope::User => zbus::Connection::session().await,
-        }
-        .map_err(unreachable)?;
-        let manager = LoopManagerProxy::new(&connection)
-            .await
-            .map_err(unreachable)?;
-        Ok(Self {
-            scope,
-            connection,
-            manager,
-        })
+/// `systemctl [--user] start --no-block UNIT`, with systemctl's absolute path (ExecStart= of a
+/// transient unit is not looked up in $PATH).
+fn start_without_waiting(scope: Scope, unit: &str) -> Result<Vec<String>> {
+    let Some(systemctl) = ["/usr/bin/systemctl", "/bin/systemctl"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        return Err(Error::Failed("systemctl not found".into()));
+    };
+    let mut argv = vec![systemctl.to_string()];
+    if scope == Scope::User {
+        argv.push("--user".into());
     }
-
-    fn fail(&self, what: &str, e: &zbus::Error) -> Error {
-        crate::systemd::bus::call_error(self.scope, what, e)
-    }
-
-    /// `(ActiveState, has a queued job)` of `unit`.
-    async fn unit_state(&self, unit: &str) -> Result<(String, bool)> {
-        let path = self
-            .manager
-            .load_unit(unit)
-            .await
-            .map_err(|e| self.fail(&format!("loading {unit}"), &e))?;
-        let proxy = LoopUnitProxy::builder(&self.connection)
-            .path(path)
-            .build()
-            .await
-            .map_err(|e| self.fail(unit, &e))?;
-        let state = proxy
-            .active_state()
-            .await
-            .map_err(|e| self.fail(unit, &e))?;
-        let job = proxy.job().await.map_err(|e| self.fail(unit, &e))?;
-        Ok((state, job.0 != 0))
-    }
-
-    /// Whether the loop is running and nothing is stopping it.
-    async fn loop_running(&self, name: &str) -> Result<bool> {
-        let (state, queued) = self
-            .unit_state(&format!("agent-runner-loop@{name}.service"))
-            .await?;
-        Ok(state == "active" && !queued)
-    }
-
-    async fn start(&self, unit: &str) -> Result<()> {
-        self.manager
-            .start_unit(unit, "replace")
-            .await
-            .map(drop)
-            .map_err(|e| self.fail(&format!("starting {unit}"), &e))
-    }
-
-    async fn stop(&self, unit: &str) -> Result<()> {
-        self.manager
-            .stop_unit(unit, "replace")
-            .await
-            .map(drop)
-            .map_err(|e| self.fail(&format!("stopping {unit}"), &e))
-    }
-
-    /// Parks the periodic timer of `name` and wakes the loop at epoch second `at` with a transient
-    /// timer, PartOf= the loop so that a stop or a halt removes it too. Its service starts the
-    /// round service, whose Wants= brings the periodic timer back.
-    async fn park_until(&self, scope: Scope, name: &str, at: u64) -> Result<()> {
-        let timer = format!("agent-runner-backoff@{name}.timer");
-        let service = format!("agent-runner-backoff@{name}.service");
-        let loop_unit = format!("agent-runner-loop@{name}.service");
-        let delay = (crate::round::state::epoch_time(at))
-            .duration_since(std::time::SystemTime::now())
-            .unwrap_or_default();
-        let Some(systemctl) = ["/usr/bin/systemctl", "/bin/systemctl"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-        else {
-            return Err(Error::Failed("systemctl not found".into()));
-        };
-        let mut argv = vec![systemctl.to_string()];
-        if scope == Scope::User {
-            argv.push("--user".into());
-        }
-        argv.extend(["start", "--no-block"].map(String::from));
-        argv.push(format!("agent-runner@{name}.service"));
-
-        self.stop(&format!("agent-runner@{name}.timer")).await?;
-        if self.unit_state(&timer).await?.0 != "inactive" {
-            self.stop(&timer).await?;
-        }
-        let usec = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
-        let description = format!("agent-runner: {name} backs off until epoch {at}");
-        let timer_props = [
-            ("Description", Value::from(description.as_str())),
-            ("OnActiveSec", Value::from(usec)),
-            ("AccuracySec", Value::from(100_000_u64)),
-            ("RemainAfterElapse", Value::from(false)),
-            ("PartOf", Value::from(vec![loop_unit.as_str()])),
-        ];
-        let service_props = vec![
-            ("Description", Value::from(description.as_str())),
-            (
-                "ExecStart",
-                Value::from(vec![(argv[0].clone(), argv.clone(), false)]),
-            ),
-            ("PartOf", Value::from(vec![loop_unit.as_str()])),
-        ];
-        let aux = [(service.as_str(), service_props)];
-        // A previous back-off timer that was just stopped may linger until the manager collects it.
-        let mut attempt = 0;
-        loop {
-            match self
-                .manager
-                .start_transient_unit(&timer, "replace", &timer_props, &aux)
-                .await
-            {
-                Ok(_) => break,
-                Err(zbus::Error::MethodError(e, _, _))
-                    if e.as_str() == "org.freedesktop.systemd1.UnitExists" && attempt < 20 =>
-                {
-                    attempt += 1;
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => return Err(self.fail(&format!("starting {timer}"), &e)),
-            }
-        }
-        println!(
-            "backing off: the next round of {name} runs in {}s ({timer})",
-            delay.as_secs()
-        );
-        Ok(())
-    }
+    argv.extend(["start", "--no-block", unit].map(String::from));
+    Ok(argv)
 }
 
 #[cfg(test)]

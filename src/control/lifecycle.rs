@@ -12,62 +12,8 @@ use crate::context::Context;
 use crate::error::{Error, Result, exit};
 use crate::observe::events::human_duration;
 use crate::paths::Scope;
-use crate::systemd::bus::{Bus, UnitInfo};
-
-/// The unit names of one project's loop.
-#[derive(Debug, Clone)]
-pub(crate) struct Units {
-    /// `agent-runner@NAME.service`: one round.
-    pub service: String,
-    /// `agent-runner@NAME.timer`: the next round.
-    pub timer: String,
-    /// `agent-runner@NAME.path`: the stop triggers.
-    pub path: String,
-    /// `agent-runner-halt@NAME.service`: acts on a stop trigger.
-    pub halt: String,
-    /// `agent-runner-loop@NAME.service`: active while the loop runs (timer and path are part of
-    /// it).
-    pub loop_unit: String,
-    /// `agent-runner-backoff@NAME.timer`: the transient timer a long back-off parks the loop on.
-    pub backoff: String,
-}
-
-impl Units {
-    /// The units of project `name`.
-    pub(crate) fn of(name: &str) -> Self {
-        Self {
-            service: format!("agent-runner@{name}.service"),
-            timer: format!("agent-runner@{name}.timer"),
-            path: format!("agent-runner@{name}.path"),
-            halt: format!("agent-runner-halt@{name}.service"),
-            loop_unit: format!("agent-runner-loop@{name}.service"),
-            backoff: format!("agent-runner-backoff@{name}.timer"),
-        }
-    }
-
-    /// The four units every project has, service first.
-    pub(crate) fn all(&self) -> [&str; 4] {
-        [&self.service, &self.timer, &self.path, &self.halt]
-    }
-
-    /// The four units, the loop unit and the back-off timer.
-    pub(crate) fn all_with_loop(&self) -> [&str; 6] {
-        [
-            &self.service,
-            &self.timer,
-            &self.path,
-            &self.halt,
-            &self.loop_unit,
-            &self.backoff,
-        ]
-    }
-
-    /// The units that keep the loop going between rounds: the loop unit (when the installed
-    /// templates have it), the timer, a back-off timer and the path unit.
-    pub(crate) fn between_rounds(&self) -> [&str; 4] {
-        [&self.loop_unit, &self.timer, &self.backoff, &self.path]
-    }
-}
+use crate::systemd::bus::{Bus, JobResult, UnitInfo};
+use crate::systemd::units::{Units, project_of};
 
 /// What the lifecycle commands need of a project: its name, and (locally) its loaded config.
 struct Target {
@@ -155,7 +101,7 @@ fn reset_all(bus: &Bus, units: &Units) -> Result<()> {
     Ok(())
 }
 
-fn job_done(result: &crate::systemd::bus::JobResult, bus: &Bus, verb: &str) -> Result<()> {
+fn job_done(result: &JobResult, bus: &Bus, verb: &str) -> Result<()> {
     if result.result == "done" {
         return Ok(());
     }
@@ -241,13 +187,6 @@ pub(crate) fn stop(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8>
     };
     println!("stopped {} in {}{note}", target.name, seconds(took));
     Ok(exit::OK)
-}
-
-/// `agent-runner@NAME.service` → NAME.
-fn project_of(unit: &str) -> &str {
-    unit.split_once('@')
-        .and_then(|(_, rest)| rest.rsplit_once('.'))
-        .map_or(unit, |(name, _)| name)
 }
 
 fn seconds(d: Duration) -> String {
@@ -391,7 +330,7 @@ pub(crate) fn disable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<
 /// Runs this same command on `host` with the agent-runner installed there (`ssh HOST
 /// agent-runner …`): the read commands need its files and journal, not only its bus.
 pub(crate) fn remote(ctx: &Context, host: &str) -> Result<u8> {
-    crate::systemd::bus::validate_host(host)?;
+    crate::systemd::host::validate_host(host)?;
     let mut args: Vec<String> = Vec::new();
     let mut skip = false;
     for arg in std::env::args().skip(1) {
@@ -409,12 +348,12 @@ pub(crate) fn remote(ctx: &Context, host: &str) -> Result<u8> {
         args.push(arg);
     }
     let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
-    let status = std::process::Command::new(crate::systemd::bus::ssh_program())
+    let status = std::process::Command::new(crate::systemd::host::ssh_program())
         .args(["-xT", "--", host])
         .arg(format!("agent-runner {}", quoted.join(" ")))
         .status()
         .map_err(|e| {
-            crate::systemd::bus::unreachable_error(
+            crate::systemd::errors::unreachable_error(
                 ctx.scope,
                 Some(host),
                 &format!("cannot run ssh: {e}"),
@@ -422,7 +361,7 @@ pub(crate) fn remote(ctx: &Context, host: &str) -> Result<u8> {
         })?;
     match status.code() {
         // ssh's own failure (cannot connect, no such host).
-        Some(255) => Err(crate::systemd::bus::unreachable_error(
+        Some(255) => Err(crate::systemd::errors::unreachable_error(
             ctx.scope,
             Some(host),
             "ssh could not connect",
@@ -447,13 +386,6 @@ fn shell_quote(arg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unit_names_use_the_project_name_as_instance() {
-        let u = Units::of("my-proj.v2");
-        assert_eq!(u.service, "agent-runner@my-proj.v2.service");
-        assert_eq!(u.halt, "agent-runner-halt@my-proj.v2.service");
-    }
 
     #[test]
     fn remote_arguments_are_quoted() {

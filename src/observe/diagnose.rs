@@ -15,13 +15,13 @@ use crate::config::Project;
 use crate::config::ProjectRef;
 use crate::config::battery::{self, Severity};
 use crate::context::Context;
-use crate::control::lifecycle::Units;
 use crate::error::{Error, Result, exit};
 use crate::events::read::{self, Query, Record};
 use crate::events::{Event, Priority};
 use crate::observe::events as observe;
 use crate::observe::status::{self, LoopState, Snapshot};
 use crate::systemd::bus::Bus;
+use crate::systemd::units::{Unit, Units};
 
 /// Below this much free space (or 2 %) a file system counts as full.
 const MIN_FREE_BYTES: u64 = 100 * 1024 * 1024;
@@ -335,7 +335,7 @@ fn layer_unit_state(p: &mut Probe) -> Layer {
         Err(e) => return Layer::new("unit_state", Status::Fail, e.to_string()),
     };
     let evidence = unit_evidence(&snap);
-    let journal = format!("journalctl -u agent-runner@{} -n 50", p.project.name);
+    let journal = format!("journalctl -u {} -n 50", Unit::Round.short(&p.project.name));
     let layer = match (snap.state, snap.reason.as_deref()) {
         (LoopState::StartLimitHit, _) => Layer::new(
             "unit_state",

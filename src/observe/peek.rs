@@ -16,8 +16,9 @@ use crate::events::Kind;
 use crate::events::read::{self, Query, Record, Source};
 use crate::observe::events as observe;
 use crate::paths::Scope;
-use crate::render::{self, DROP_IN_NAME};
+use crate::render;
 use crate::systemd::bus::Bus;
+use crate::systemd::units::{self, Units};
 
 /// How many recent rounds `peek` lists.
 const RECENT_ROUNDS: usize = 10;
@@ -58,14 +59,14 @@ pub(crate) fn drift(project: &Project, scope: Scope) -> Drift {
         scope.unit_dir(),
         crate::systemd::generator::normal_dir(scope),
     ];
-    let units = crate::control::lifecycle::Units::of(&project.name);
+    let units = Units::of(&project.name);
     let drop_ins: Vec<DropIn> = units
         .all()
         .iter()
         .map(|unit| {
             let candidates: Vec<PathBuf> = unit_dirs
                 .iter()
-                .map(|dir| dir.join(format!("{unit}.d")).join(DROP_IN_NAME))
+                .map(|dir| dir.join(units::drop_in_path(unit)))
                 .collect();
             let path = candidates
                 .iter()

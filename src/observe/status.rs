@@ -13,7 +13,6 @@ use serde_json::Value;
 use crate::config::ProjectRef;
 use crate::config::{self, Project};
 use crate::context::Context;
-use crate::control::lifecycle::Units;
 use crate::error::{Error, Result, exit};
 use crate::events::read::{self, Query, Record};
 use crate::events::{Event, Kind};
@@ -21,6 +20,7 @@ use crate::observe::events::relative;
 use crate::paths::Scope;
 use crate::round::state::HaltReason;
 use crate::systemd::bus::{Bus, ListedUnit, UnitInfo};
+use crate::systemd::units::{self, Unit, Units};
 use crate::time::{iso_utc_s, iso_utc_us, now_us, parse_iso_us};
 
 /// Event kinds that end a loop; the newest of them explains a halt.
@@ -460,12 +460,7 @@ fn halt_reason_of(event: &Record) -> Option<String> {
 
 /// The loaded agent-runner units of a manager.
 pub(crate) fn loaded_units(bus: &Bus) -> Result<Vec<ListedUnit>> {
-    bus.list(&[
-        "agent-runner@*",
-        "agent-runner-halt@*",
-        "agent-runner-loop@*",
-        "agent-runner-backoff@*",
-    ])
+    bus.list(&units::ALL_PROJECTS_PATTERNS)
 }
 
 /// `agent-runner status [NAME] [--json]`.
@@ -494,9 +489,13 @@ pub(crate) fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> R
             let wanted: Vec<&ListedUnit> = loaded
                 .iter()
                 .filter(|l| {
-                    let name = l.info.name.as_str();
-                    (name.starts_with("agent-runner@") || name.starts_with("agent-runner-backoff@"))
-                        && matches!(name.rsplit('.').next(), Some("service" | "timer"))
+                    matches!(
+                        Unit::parse(&l.info.name),
+                        Some((
+                            Unit::Round | Unit::Timer | Unit::BackoffTimer | Unit::BackoffService,
+                            _
+                        ))
+                    )
                 })
                 .collect();
             let details = bus.listed_units(&wanted)?;

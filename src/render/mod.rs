@@ -18,6 +18,7 @@ use crate::config::Project;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::paths::Scope;
+use crate::systemd::units::{Unit, drop_in_path};
 use crate::systemd::version::Features;
 
 /// The header line that marks a file as written by `agent-runner generate`.
@@ -26,18 +27,6 @@ pub(crate) const SOURCE_MARK: &str = "# agent-runner-source: ";
 pub(crate) const HASH_MARK: &str = "# agent-runner-inputs: sha256:";
 /// The header line that marks a template unit installed by `generate` (no package present).
 pub(crate) const TEMPLATE_MARK: &str = "# agent-runner-template: ";
-
-/// The drop-in file name inside each `UNIT.d/` directory.
-pub(crate) const DROP_IN_NAME: &str = "50-agent-runner.conf";
-
-/// Names of the template units, in rendering order.
-pub(crate) const TEMPLATE_UNITS: &[&str] = &[
-    "agent-runner@.service",
-    "agent-runner@.timer",
-    "agent-runner@.path",
-    "agent-runner-loop@.service",
-    "agent-runner-halt@.service",
-];
 
 /// One file to write, relative to the unit directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,46 +48,33 @@ pub(crate) struct RenderOptions {
     pub source_path: bool,
 }
 
-/// The static template for `unit` in `scope`, exactly as shipped in units/.
-pub(crate) fn template_text(scope: Scope, unit: &str) -> Option<&'static str> {
+/// The static template of `unit` in `scope`, exactly as shipped in units/; `None` for the
+/// transient units, which have none.
+pub(crate) fn template_text(scope: Scope, unit: Unit) -> Option<&'static str> {
     Some(match (scope, unit) {
-        (Scope::System, "agent-runner@.service") => {
-            include_str!("../../units/system/agent-runner@.service")
-        }
-        (Scope::System, "agent-runner@.timer") => {
-            include_str!("../../units/system/agent-runner@.timer")
-        }
-        (Scope::System, "agent-runner@.path") => {
-            include_str!("../../units/system/agent-runner@.path")
-        }
-        (Scope::System, "agent-runner-loop@.service") => {
+        (Scope::System, Unit::Round) => include_str!("../../units/system/agent-runner@.service"),
+        (Scope::System, Unit::Timer) => include_str!("../../units/system/agent-runner@.timer"),
+        (Scope::System, Unit::Path) => include_str!("../../units/system/agent-runner@.path"),
+        (Scope::System, Unit::Loop) => {
             include_str!("../../units/system/agent-runner-loop@.service")
         }
-        (Scope::System, "agent-runner-halt@.service") => {
+        (Scope::System, Unit::Halt) => {
             include_str!("../../units/system/agent-runner-halt@.service")
         }
-        (Scope::User, "agent-runner@.service") => {
-            include_str!("../../units/user/agent-runner@.service")
-        }
-        (Scope::User, "agent-runner@.timer") => {
-            include_str!("../../units/user/agent-runner@.timer")
-        }
-        (Scope::User, "agent-runner@.path") => include_str!("../../units/user/agent-runner@.path"),
-        (Scope::User, "agent-runner-loop@.service") => {
-            include_str!("../../units/user/agent-runner-loop@.service")
-        }
-        (Scope::User, "agent-runner-halt@.service") => {
-            include_str!("../../units/user/agent-runner-halt@.service")
-        }
-        _ => return None,
+        (Scope::User, Unit::Round) => include_str!("../../units/user/agent-runner@.service"),
+        (Scope::User, Unit::Timer) => include_str!("../../units/user/agent-runner@.timer"),
+        (Scope::User, Unit::Path) => include_str!("../../units/user/agent-runner@.path"),
+        (Scope::User, Unit::Loop) => include_str!("../../units/user/agent-runner-loop@.service"),
+        (Scope::User, Unit::Halt) => include_str!("../../units/user/agent-runner-halt@.service"),
+        (_, Unit::BackoffTimer | Unit::BackoffService) => return None,
     })
 }
 
 /// The template units for `scope`, with every command pointing at `exec`, marked as generated.
 pub(crate) fn templates(scope: Scope, exec: &Path) -> Vec<UnitFile> {
     let exec = sd_word(&exec.to_string_lossy());
-    TEMPLATE_UNITS
-        .iter()
+    Unit::TEMPLATES
+        .into_iter()
         .filter_map(|unit| {
             let text = template_text(scope, unit)?;
             let body = text.replace("/usr/bin/agent-runner ", &format!("{exec} "));
@@ -106,7 +82,10 @@ pub(crate) fn templates(scope: Scope, exec: &Path) -> Vec<UnitFile> {
                 "{TEMPLATE_MARK}{}\n# Installed by agent-runner generate because no packaged template exists.\n{body}",
                 env!("CARGO_PKG_VERSION")
             );
-            Some(UnitFile { path: PathBuf::from(unit), contents })
+            Some(UnitFile {
+                path: PathBuf::from(unit.template()),
+                contents,
+            })
         })
         .collect()
 }
@@ -278,35 +257,27 @@ pub(crate) fn render_project(
         schedule: rt.schedule.as_deref(),
         features: options.features,
     };
-    let drop_in = |unit: &str| PathBuf::from(format!("{unit}.d")).join(DROP_IN_NAME);
     let render = |template: &str| -> Result<String> {
         env.get_template(template)
             .and_then(|t| t.render(minijinja::value::Serde(&ctx)))
             .map(|s| tidy(&s))
             .map_err(|e| Error::Failed(format!("rendering {template} for {name}: {e}")))
     };
-    Ok(vec![
-        UnitFile {
-            path: drop_in(&format!("agent-runner@{name}.service")),
-            contents: render("service.conf")?,
-        },
-        UnitFile {
-            path: drop_in(&format!("agent-runner@{name}.timer")),
-            contents: render("timer.conf")?,
-        },
-        UnitFile {
-            path: drop_in(&format!("agent-runner@{name}.path")),
-            contents: render("path.conf")?,
-        },
-        UnitFile {
-            path: drop_in(&format!("agent-runner-loop@{name}.service")),
-            contents: render("loop.conf")?,
-        },
-        UnitFile {
-            path: drop_in(&format!("agent-runner-halt@{name}.service")),
-            contents: render("halt.conf")?,
-        },
-    ])
+    [
+        (Unit::Round, "service.conf"),
+        (Unit::Timer, "timer.conf"),
+        (Unit::Path, "path.conf"),
+        (Unit::Loop, "loop.conf"),
+        (Unit::Halt, "halt.conf"),
+    ]
+    .into_iter()
+    .map(|(unit, template)| {
+        Ok(UnitFile {
+            path: drop_in_path(&unit.of(name)),
+            contents: render(template)?,
+        })
+    })
+    .collect()
 }
 
 /// The files whose existence ends the loop, in the order the halt step reports them: the

@@ -9,7 +9,8 @@ use crate::config::{self, Project};
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result};
 use crate::fsutil;
-use crate::render::{self, DROP_IN_NAME, RenderOptions, SOURCE_MARK, UnitFile};
+use crate::render::{self, RenderOptions, SOURCE_MARK, UnitFile};
+use crate::systemd::units::{DROP_IN_NAME, Unit};
 use crate::systemd::version::{self, Features};
 
 /// Options of `generate`, validated.
@@ -110,7 +111,7 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     let unit_dir = options.output.clone().unwrap_or_else(|| scope.unit_dir());
     let packaged = scope
         .packaged_unit_dir()
-        .join("agent-runner@.service")
+        .join(Unit::Round.template())
         .exists();
     if options.output.is_some() || !packaged {
         files.splice(0..0, render::templates(scope, &render_options.exec));

@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use crate::config;
 use crate::error::{Error, Result, exit};
 use crate::paths::Scope;
-use crate::render::{self, DROP_IN_NAME, HASH_MARK, RenderOptions, UnitFile};
+use crate::render::{self, HASH_MARK, RenderOptions, UnitFile};
 use crate::systemd::generate::write_files;
+use crate::systemd::units::{Unit, drop_in_path};
 use crate::systemd::version::{self, Features};
 
 /// What the generator was asked to do.
@@ -101,7 +102,7 @@ pub(crate) fn run(user_flag: bool, dirs: &[PathBuf]) -> Result<u8> {
         exec: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/usr/bin/agent-runner")),
         templates_installed: scope
             .packaged_unit_dir()
-            .join("agent-runner@.service")
+            .join(Unit::Round.template())
             .exists(),
         systemd_version: version::installed_version()
             .unwrap_or(version::FLOOR)
@@ -205,8 +206,7 @@ fn one(
     }
     let drop_in = options
         .generated_dir
-        .join(format!("agent-runner@{}.service.d", project.name))
-        .join(DROP_IN_NAME);
+        .join(drop_in_path(&Unit::Round.of(&project.name)));
     if let Ok(existing) = std::fs::read_to_string(&drop_in)
         && render::parse_header(&existing).is_some()
     {
@@ -272,6 +272,7 @@ impl Kmsg {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::systemd::units::DROP_IN_NAME;
 
     fn project_toml(dir: &Path, name: &str, work: &Path) -> PathBuf {
         let path = dir.join(format!("{name}.toml"));
