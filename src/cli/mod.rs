@@ -3,6 +3,7 @@
 pub(crate) mod args;
 pub(crate) mod completions;
 pub(crate) mod manpages;
+pub(crate) mod remote;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -24,7 +25,8 @@ use crate::systemd::{generate, generator};
 
 /// Parses `args`, runs the command, prints any error once, and returns the exit status.
 pub(crate) fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -35,7 +37,7 @@ pub(crate) fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -
             });
         }
     };
-    match dispatch(cli) {
+    match dispatch(cli, &args) {
         Ok(code) => ExitCode::from(code),
         Err(e) if output::reader_gone(&e) => ExitCode::from(exit::OK),
         Err(e) => {
@@ -46,11 +48,17 @@ pub(crate) fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -
     }
 }
 
-fn dispatch(cli: Cli) -> Result<u8> {
+/// Runs the parsed command; `args` is the command line as given, for `--host` to forward.
+fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
     let ctx = Context {
         scope: cli.scope(),
         host: cli.host.clone(),
     };
+    if let Some(host) = &ctx.host
+        && remote::runs_on_host(&cli.command)
+    {
+        return remote::forward(ctx.scope, host, args);
+    }
     match cli.command {
         CliCommand::Init {
             preset,

@@ -105,9 +105,6 @@ const LAYERS: &[&str] = &[
 
 /// Runs the layers top-down and stops at the first failing one.
 pub(crate) fn run(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<u8> {
-    if let Some(host) = &ctx.host {
-        return crate::control::lifecycle::remote(ctx, host);
-    }
     let project = crate::config::load_project(reference, ctx.scope)?;
     let (report, unreachable) = diagnose(&project);
     if json {

@@ -98,9 +98,6 @@ fn print_followed(event: &Record, json: bool) -> bool {
 
 /// `agent-runner events NAME`.
 pub(crate) fn events(ctx: &Context, project: &ProjectRef, options: &EventsOptions) -> Result<u8> {
-    if let Some(host) = &ctx.host {
-        return crate::control::lifecycle::remote(ctx, host);
-    }
     let project = crate::config::load_project(project, ctx.scope)?;
     // Following starts from here when no past event gives a cursor: nothing that happens while
     // the history is read may fall between the read and the follow.
@@ -275,9 +272,6 @@ pub(crate) fn logs(
     follow: bool,
     json: bool,
 ) -> Result<u8> {
-    if let Some(host) = &ctx.host {
-        return crate::control::lifecycle::remote(ctx, host);
-    }
     let project = crate::config::load_project(project, ctx.scope)?;
     let log_dir = &project.runtime.log_dir;
     let Some(path) = round_log_path(log_dir, round) else {

@@ -113,9 +113,6 @@ pub(crate) fn run(
     log: bool,
     json_out: bool,
 ) -> Result<u8> {
-    if let Some(host) = &ctx.host {
-        return crate::control::lifecycle::remote(ctx, host);
-    }
     let project = crate::config::load_project(reference, ctx.scope)?;
     let bus = Bus::connect(ctx.scope, None)?;
     let snap = crate::observe::status::snapshot(&project, &bus, None)?;

@@ -465,9 +465,6 @@ pub(crate) fn loaded_units(bus: &Bus) -> Result<Vec<ListedUnit>> {
 
 /// `agent-runner status [NAME] [--json]`.
 pub(crate) fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u8> {
-    if let Some(host) = &ctx.host {
-        return crate::control::lifecycle::remote(ctx, host);
-    }
     if let Some(r) = reference {
         let project = crate::config::load_project(&r, ctx.scope)?;
         let bus = Bus::connect(ctx.scope, None)?;

@@ -182,3 +182,43 @@ fn unknown_projects_and_bad_hosts_are_clear_errors() {
         .status(2)
         .output_contains("invalid --host");
 }
+
+#[test]
+fn read_commands_run_on_the_host_without_the_host_flag() {
+    // An ssh stand-in that records its arguments and exits as a remote command would.
+    let t = project().file(
+        "fake-ssh",
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"${0%/*}/ssh-args\"\nexit 3\n",
+    );
+    let ssh = t.path().join("fake-ssh");
+    std::fs::set_permissions(&ssh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let t = t.env("AGENT_RUNNER_SSH", &ssh.display().to_string());
+    for (args, remote) in [
+        (
+            &["--host", "alice@far", "status", "obs", "--json"][..],
+            "agent-runner status obs --json",
+        ),
+        (
+            &["events", "-Hfar", "obs", "--since", "1h ago"][..],
+            "agent-runner events obs --since '1h ago'",
+        ),
+        (
+            &["--host=far", "diagnose", "obs"][..],
+            "agent-runner diagnose obs",
+        ),
+    ] {
+        t.run_with(args).status(3).no_panic();
+        let recorded = std::fs::read_to_string(t.path().join("ssh-args")).unwrap();
+        let host = if args.contains(&"--host") {
+            "alice@far"
+        } else {
+            "far"
+        };
+        assert_eq!(recorded, format!("-xT\n--\n{host}\n{remote}\n"), "{args:?}");
+    }
+    project()
+        .args(["--host=-oProxyCommand=x", "status"])
+        .run()
+        .status(2)
+        .output_contains("invalid --host");
+}
