@@ -19,6 +19,7 @@ mod render;
 mod round;
 mod systemd;
 mod time;
+mod units;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

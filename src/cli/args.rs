@@ -73,6 +73,16 @@ pub(crate) enum HaltStep {
     AfterRound,
 }
 
+impl From<HaltStep> for crate::control::halt::Step {
+    fn from(step: HaltStep) -> Self {
+        match step {
+            HaltStep::Trigger => Self::Trigger,
+            HaltStep::LoopStart => Self::LoopStart,
+            HaltStep::AfterRound => Self::AfterRound,
+        }
+    }
+}
+
 /// Shells `completions` can write scripts for.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum Shell {

@@ -310,7 +310,7 @@ mod tests {
     fn units_page_names_every_template_and_exit_status() {
         use crate::error::exit;
         let page = include_str!("../../man/agent-runner.units.7");
-        for unit in crate::systemd::units::Unit::TEMPLATES {
+        for unit in crate::units::Unit::TEMPLATES {
             let instance = unit.template().replace('@', "@NAME").replace('-', "\\-");
             assert!(
                 page.contains(&instance),

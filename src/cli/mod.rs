@@ -144,7 +144,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
             completions::generate(shell, &mut std::io::stdout());
             Ok(exit::OK)
         }
-        CliCommand::Halt { project, step } => halt::run(&ctx, &project.to_ref()?, step),
+        CliCommand::Halt { project, step } => halt::run(&ctx, &project.to_ref()?, step.into()),
         CliCommand::Man { output } => manpages::write(&output).map(|()| exit::OK),
         CliCommand::Catalog => catalog::print(),
         CliCommand::Generator { dirs } => generator::run(ctx.scope == paths::Scope::User, &dirs),

@@ -17,8 +17,8 @@ use super::presets;
 use super::problems::MAX_LISTED;
 use crate::error::Error;
 use crate::paths::Scope;
+use crate::render::features::Features;
 use crate::render::{RenderOptions, render_project};
-use crate::systemd::version::Features;
 
 const DEFAULT_SEED: u64 = 0x5eed_0f11_c0f1_9000;
 const DEFAULT_CASES: usize = 1200;

@@ -18,7 +18,6 @@ use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::cli::args::HaltStep;
 use crate::config::Project;
 use crate::config::ProjectRef;
 use crate::context::Context;
@@ -28,20 +27,31 @@ use crate::events::payload::{AgentSelfTerminated, LoopHalted, StopFileDetected};
 use crate::paths::Scope;
 use crate::round::state::{self, State};
 use crate::systemd::bus::{Bus, TransientTimer};
-use crate::systemd::units::Units;
+use crate::units::Units;
 
 /// `.agent-done` content kept as the reason, in characters.
 const REASON_MAX_CHARS: usize = 200;
 
+/// The steps of `agent-runner halt`, one per helper unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// agent-runner-halt@.service: record which stop trigger fired.
+    Trigger,
+    /// agent-runner-loop@.service: clear the previous loop's sentinels, start a new loop.
+    LoopStart,
+    /// ExecStopPost= of the round service: stretch the schedule over a long back-off.
+    AfterRound,
+}
+
 /// Runs one helper step.
-pub(crate) fn run(ctx: &Context, project: &ProjectRef, step: HaltStep) -> Result<u8> {
+pub(crate) fn run(ctx: &Context, project: &ProjectRef, step: Step) -> Result<u8> {
     match step {
-        HaltStep::Trigger => {
+        Step::Trigger => {
             trigger(&crate::config::load_project(project, ctx.scope)?);
             Ok(exit::OK)
         }
-        HaltStep::LoopStart => loop_start(&crate::config::load_project(project, ctx.scope)?),
-        HaltStep::AfterRound => {
+        Step::LoopStart => loop_start(&crate::config::load_project(project, ctx.scope)?),
+        Step::AfterRound => {
             // Never fail: a failing ExecStopPost= would mark a good round failed.
             if let Err(e) = after_round(ctx.scope, project) {
                 eprintln!("agent-runner: after round: {e}");

@@ -13,7 +13,7 @@ use crate::error::{Error, Result, exit};
 use crate::observe::events::human_duration;
 use crate::paths::Scope;
 use crate::systemd::bus::{Bus, JobResult, UnitInfo};
-use crate::systemd::units::{Units, project_of};
+use crate::units::{Units, project_of};
 
 /// What the lifecycle commands need of a project: its name, and (locally) its loaded config.
 struct Target {

@@ -21,7 +21,7 @@ use crate::events::{Event, Priority};
 use crate::observe::events as observe;
 use crate::observe::status::{self, LoopState, Snapshot};
 use crate::systemd::bus::Bus;
-use crate::systemd::units::{Unit, Units};
+use crate::units::{Unit, Units};
 
 /// Below this much free space (or 2 %) a file system counts as full.
 const MIN_FREE_BYTES: u64 = 100 * 1024 * 1024;

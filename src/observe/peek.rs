@@ -18,7 +18,7 @@ use crate::observe::events as observe;
 use crate::paths::Scope;
 use crate::render;
 use crate::systemd::bus::Bus;
-use crate::systemd::units::{self, Units};
+use crate::units::{self, Units};
 
 /// How many recent rounds `peek` lists.
 const RECENT_ROUNDS: usize = 10;

@@ -20,8 +20,8 @@ use crate::observe::events::relative;
 use crate::paths::Scope;
 use crate::round::state::HaltReason;
 use crate::systemd::bus::{Bus, ListedUnit, UnitInfo};
-use crate::systemd::units::{self, Unit, Units};
 use crate::time::{iso_utc_s, iso_utc_us, now_us, parse_iso_us};
+use crate::units::{self, Unit, Units};
 
 /// Event kinds that end a loop; the newest of them explains a halt.
 const HALT_KINDS: [Kind; 8] = [

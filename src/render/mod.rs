@@ -7,6 +7,8 @@
 //! before it reaches a template, and every generated file starts with a header naming its source
 //! and the hash of its inputs, which is how `generate` recognises its own files and `peek` drift.
 
+pub(crate) mod features;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -14,12 +16,12 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use self::features::Features;
 use crate::config::Project;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::paths::Scope;
-use crate::systemd::units::{Unit, drop_in_path};
-use crate::systemd::version::Features;
+use crate::units::{Unit, drop_in_path};
 
 /// The header line that marks a file as written by `agent-runner generate`.
 pub(crate) const SOURCE_MARK: &str = "# agent-runner-source: ";

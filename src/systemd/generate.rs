@@ -9,9 +9,12 @@ use crate::config::{self, Project};
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result};
 use crate::fsutil;
+use crate::paths::Scope;
+use crate::render::features::Features;
 use crate::render::{self, RenderOptions, SOURCE_MARK, UnitFile};
-use crate::systemd::units::{DROP_IN_NAME, Unit};
-use crate::systemd::version::{self, Features};
+use crate::systemd::bus;
+use crate::systemd::version;
+use crate::units::{DROP_IN_NAME, Unit};
 
 /// Options of `generate`, validated.
 #[derive(Debug, Clone, Default)]
@@ -57,7 +60,7 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
         None if options.output.is_some() || options.dry_run || options.no_reload => {
             version::installed_version().unwrap_or(version::FLOOR)
         }
-        None => version::detect(scope),
+        None => running_version(scope),
     };
     if version < version::FLOOR {
         return Err(Error::Usage(format!(
@@ -224,4 +227,13 @@ fn report(outcome: &Outcome, names: &BTreeSet<String>) {
     for path in &outcome.removed {
         println!("  removed {}", path.display());
     }
+}
+
+/// The version to render for: the running manager's, else the installed `systemctl`'s, else the
+/// floor (a manager that cannot be asked must not stop `generate` from writing files).
+fn running_version(scope: Scope) -> u32 {
+    bus::manager_version(scope)
+        .ok()
+        .or_else(version::installed_version)
+        .unwrap_or(version::FLOOR)
 }

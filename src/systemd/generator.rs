@@ -15,10 +15,11 @@ use std::path::{Path, PathBuf};
 use crate::config;
 use crate::error::{Error, Result, exit};
 use crate::paths::Scope;
+use crate::render::features::Features;
 use crate::render::{self, HASH_MARK, RenderOptions, UnitFile};
 use crate::systemd::generate::write_files;
-use crate::systemd::units::{Unit, drop_in_path};
-use crate::systemd::version::{self, Features};
+use crate::systemd::version;
+use crate::units::{Unit, drop_in_path};
 
 /// What the generator was asked to do.
 #[derive(Debug, Clone)]
@@ -272,7 +273,7 @@ impl Kmsg {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::systemd::units::DROP_IN_NAME;
+    use crate::units::DROP_IN_NAME;
 
     fn project_toml(dir: &Path, name: &str, work: &Path) -> PathBuf {
         let path = dir.join(format!("{name}.toml"));

@@ -9,5 +9,4 @@ pub(crate) mod generator;
 pub(crate) mod host;
 pub(crate) mod proxy;
 pub(crate) mod unit_info;
-pub(crate) mod units;
 pub(crate) mod version;
