@@ -4,7 +4,7 @@
 #   * `peek --json` of a project with 100k events in the journal, and in the JSON mirror;
 #   * `events -n 20` and `diagnose` on the same history.
 # Not a test: it prints numbers (wall time mean/min/max over RUNS runs, and the peak RSS of the
-# process tree) to compare with the seed system (reference/peer-cli-agent-runner.md §12:
+# process tree) to compare with the seed system (cli-agent-runner 0.3.14, measured on this VM class:
 # `status` 282 ms, `peek --json` 305 ms empty, 2.94 s at 100k events, 8.61 s / 360 MB at 300k).
 #
 # Usage (root): bench/status-peek.sh            builds a release binary first

@@ -1,5 +1,6 @@
-//! Where things live (DESIGN §2): config, rendered units, packaged templates, state and logs, for
-//! the system manager and for a user's manager.
+//! Where things live: config, rendered units, packaged templates, state and logs, for the system
+//! manager (/etc/agent-runner, /etc/systemd/system, /var/lib and /var/log/agent-runner/NAME) and
+//! for a user's manager (the XDG directories).
 
 use std::env;
 use std::path::{Path, PathBuf};
