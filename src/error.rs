@@ -1,7 +1,7 @@
 //! The crate-wide error type and the exit statuses it maps to: the sysexits-style codes the
 //! round and every command share (0 ok, 1 failure, 2 usage, 69 unreachable, 75 try later,
-//! 78 configuration, 124 timeout), so scripts and the units' `SuccessExitStatus=`/`RestartPreventExitStatus=` can
-//! tell them apart.
+//! 78 configuration, 124 timeout), so that scripts and the units' `SuccessExitStatus=` and
+//! `RestartPreventExitStatus=` can tell them apart.
 
 use std::fmt;
 use std::path::PathBuf;
