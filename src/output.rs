@@ -18,6 +18,12 @@ pub(crate) fn to_stdout(present: impl FnOnce(&mut dyn Write) -> io::Result<()>) 
         .map_err(Error::Output)
 }
 
+/// Prints one line of a command's report (progress of start, stop, generate…) with the error
+/// handling of [`to_stdout`]: `println!` would panic on a closed pipe.
+pub(crate) fn line(text: std::fmt::Arguments<'_>) -> Result<()> {
+    to_stdout(|out| writeln!(out, "{text}"))
+}
+
 /// Whether `error` only says that whoever read our output has gone away.
 pub(crate) fn reader_gone(error: &Error) -> bool {
     matches!(error, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)

@@ -188,7 +188,7 @@ pub(crate) fn write(dir: &Path) -> Result<()> {
     fsutil::create_dir_all(dir)?;
     let path = dir.join(PAGE_NAME);
     fsutil::write_atomic(&path, page().as_bytes(), 0o644)?;
-    println!("{}", path.display());
+    crate::output::line(format_args!("{}", path.display()))?;
     Ok(())
 }
 

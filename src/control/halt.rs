@@ -174,14 +174,17 @@ fn loop_start(project: &Project) -> Result<u8> {
         dir.join(state::HALT_REQUEST_FILE),
     ] {
         match std::fs::remove_file(&path) {
-            Ok(()) => println!("cleared {} left by the previous loop", path.display()),
+            Ok(()) => crate::output::line(format_args!(
+                "cleared {} left by the previous loop",
+                path.display()
+            ))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io("cannot remove", &path, e)),
         }
     }
     // The next round sees the mark, starts fresh loop counters and emits `loop_started`.
     State::end_loop(&dir)?;
-    println!("loop of {} starting", project.name);
+    crate::output::line(format_args!("loop of {} starting", project.name))?;
     Ok(exit::OK)
 }
 
@@ -221,7 +224,9 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
         return Ok(()); // stopped or halted meanwhile: nothing to reschedule
     }
     if config_broken {
-        println!("round exited 78 (configuration broken): halting the loop of {name}");
+        crate::output::line(format_args!(
+            "round exited 78 (configuration broken): halting the loop of {name}"
+        ))?;
         return bus.start_nowait(&units.halt);
     }
     if let Some(at) = wake_at {
@@ -265,11 +270,11 @@ fn park_until(bus: &Bus, units: &Units, name: &str, at: u64) -> Result<()> {
         part_of: &units.loop_unit,
         exec_start: &exec_start,
     })?;
-    println!(
+    crate::output::line(format_args!(
         "backing off: the next round of {name} runs in {}s ({})",
         delay.as_secs(),
         units.backoff
-    );
+    ))?;
     Ok(())
 }
 

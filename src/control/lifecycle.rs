@@ -135,7 +135,7 @@ pub(crate) fn start(ctx: &Context, project: &ProjectRef) -> Result<u8> {
     require_loaded(&before, &target.name, ctx.scope)?;
     let timer = bus.unit(&units.timer)?;
     if before.is_up() && timer.is_up() {
-        println!("{} is already running", target.name);
+        crate::output::line(format_args!("{} is already running", target.name))?;
         return Ok(exit::OK);
     }
     // Start limits and failed states would refuse or confuse the start: clear them first.
@@ -143,12 +143,12 @@ pub(crate) fn start(ctx: &Context, project: &ProjectRef) -> Result<u8> {
     let started = Instant::now();
     let result = bus.start(&units.service)?;
     job_done(&result, &bus, "starting")?;
-    println!(
+    crate::output::line(format_args!(
         "started {} ({}): first round running, checked in after {:.1}s",
         target.name,
         units.service,
         started.elapsed().as_secs_f64()
-    );
+    ))?;
     Ok(exit::OK)
 }
 
@@ -168,11 +168,11 @@ pub(crate) fn restart(ctx: &Context, project: &ProjectRef) -> Result<u8> {
     for unit in [&units.timer, &units.path] {
         job_done(&bus.start(unit)?, &bus, "starting")?;
     }
-    println!(
+    crate::output::line(format_args!(
         "restarted {} in {:.1}s: a new round is running",
         target.name,
         started.elapsed().as_secs_f64()
-    );
+    ))?;
     Ok(exit::OK)
 }
 
@@ -185,7 +185,11 @@ pub(crate) fn stop(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8>
     } else {
         stop_graceful(&bus, &Units::of(&target.name))?
     };
-    println!("stopped {} in {}{note}", target.name, seconds(took));
+    crate::output::line(format_args!(
+        "stopped {} in {}{note}",
+        target.name,
+        seconds(took)
+    ))?;
     Ok(exit::OK)
 }
 
@@ -276,7 +280,7 @@ pub(crate) fn kill(ctx: &Context, project: &ProjectRef) -> Result<u8> {
     bus.kill(&units.service, nix::sys::signal::Signal::SIGKILL as i32)?;
     job_done(&bus.stop(&units.service)?, &bus, "stopping")?;
     settle_stopped(&bus, &units)?;
-    println!(
+    crate::output::line(format_args!(
         "killed {} in {}{}",
         target.name,
         seconds(started.elapsed()),
@@ -285,7 +289,7 @@ pub(crate) fn kill(ctx: &Context, project: &ProjectRef) -> Result<u8> {
         } else {
             " (no round was running)"
         }
-    );
+    ))?;
     Ok(exit::OK)
 }
 
@@ -298,9 +302,12 @@ pub(crate) fn enable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u
     let changes = bus.enable(&[units.service.as_str()])?;
     bus.reload()?;
     for line in &changes {
-        println!("{line}");
+        crate::output::line(format_args!("{line}"))?;
     }
-    println!("enabled {}: its loop starts at boot", target.name);
+    crate::output::line(format_args!(
+        "enabled {}: its loop starts at boot",
+        target.name
+    ))?;
     if now {
         return start(ctx, project);
     }
@@ -315,12 +322,12 @@ pub(crate) fn disable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<
     let changes = bus.disable(&[units.service.as_str()])?;
     bus.reload()?;
     for line in &changes {
-        println!("{line}");
+        crate::output::line(format_args!("{line}"))?;
     }
-    println!(
+    crate::output::line(format_args!(
         "disabled {}: its loop no longer starts at boot",
         target.name
-    );
+    ))?;
     if now {
         return stop(ctx, project, false);
     }

@@ -1,7 +1,6 @@
 //! `agent-runner generate`: projects' TOML → unit files on disk → systemd reloaded.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::config::ProjectRef;
@@ -121,18 +120,19 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     }
 
     if options.dry_run {
-        let mut out = std::io::stdout().lock();
-        for file in &files {
-            let _ = write!(
-                out,
-                "---{}---\n{}",
-                unit_dir.join(&file.path).display(),
-                file.contents
-            );
-        }
+        crate::output::to_stdout(|out| {
+            files.iter().try_for_each(|file| {
+                write!(
+                    out,
+                    "---{}---\n{}",
+                    unit_dir.join(&file.path).display(),
+                    file.contents
+                )
+            })
+        })?;
     } else {
         let outcome = write_files(&unit_dir, &files, all_projects && options.output.is_none())?;
-        report(&outcome, &names);
+        report(&outcome, &names)?;
         let reload = !options.no_reload && options.output.is_none();
         if reload && (!outcome.written.is_empty() || !outcome.removed.is_empty()) {
             crate::systemd::bus::reload(scope).map_err(|e| match e {
@@ -211,22 +211,23 @@ pub(crate) fn remove_stale(unit_dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-fn report(outcome: &Outcome, names: &BTreeSet<String>) {
+fn report(outcome: &Outcome, names: &BTreeSet<String>) -> Result<()> {
     let projects = if names.is_empty() {
         "no projects".to_string()
     } else {
         names.iter().cloned().collect::<Vec<_>>().join(", ")
     };
-    println!(
+    crate::output::line(format_args!(
         "generated {projects}: {} file{} written, {} unchanged, {} stale removed",
         outcome.written.len(),
         if outcome.written.len() == 1 { "" } else { "s" },
         outcome.unchanged,
         outcome.removed.len()
-    );
+    ))?;
     for path in &outcome.removed {
-        println!("  removed {}", path.display());
+        crate::output::line(format_args!("  removed {}", path.display()))?;
     }
+    Ok(())
 }
 
 /// The version to render for: the running manager's, else the installed `systemctl`'s, else the
