@@ -273,7 +273,7 @@ fn execute(project: &Project) -> Result<u8> {
     }
 
     // A back-off in force: do not run the agent, exit quickly with EX_TEMPFAIL.
-    let now = state::now_epoch();
+    let now = crate::time::now_epoch();
     if let Some(until) = st.not_before(now) {
         let reason = st
             .throttle_class
@@ -284,7 +284,7 @@ fn execute(project: &Project) -> Result<u8> {
         let message = format!(
             "{}: backing off ({reason}) until {} (in {}s); no round started",
             project.name,
-            crate::time::timestamp(crate::round::state::epoch_time(until)),
+            crate::time::timestamp(crate::time::epoch_time(until)),
             until - now
         );
         notify(&[NotifyState::Ready, NotifyState::Status(&message)]);
@@ -644,7 +644,7 @@ fn execute(project: &Project) -> Result<u8> {
             .map_or(60, classify::Transient::default_back_off_s),
         duration_ms,
     };
-    let ended_epoch = state::now_epoch();
+    let ended_epoch = crate::time::now_epoch();
     let halt = st.finish_round(&finished, &Policy::of(project), ended_epoch);
     if let Some(reason) = halt {
         let message = halt_event(
@@ -699,7 +699,7 @@ fn execute(project: &Project) -> Result<u8> {
                 let _ = write!(
                     summary,
                     "; backing off until {}",
-                    crate::time::timestamp(crate::round::state::epoch_time(until))
+                    crate::time::timestamp(crate::time::epoch_time(until))
                 );
             }
         }
@@ -939,7 +939,7 @@ fn finding_events(
                 &match reset {
                     Some(r) => format!(
                         "round {round}: transient error {class}; resets at {}",
-                        crate::time::timestamp(crate::round::state::epoch_time(r))
+                        crate::time::timestamp(crate::time::epoch_time(r))
                     ),
                     None => format!("round {round}: transient error {class}"),
                 },

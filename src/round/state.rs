@@ -7,7 +7,6 @@
 //! and `diagnose` use this module's API to read it or to end a loop.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -24,21 +23,6 @@ pub(crate) const HALT_REQUEST_FILE: &str = "halt-request";
 pub(crate) const MAX_CRASH_DELAY_S: u64 = 1800;
 /// Transient back-offs never exceed this (an account limit resets within hours).
 pub(crate) const MAX_THROTTLE_S: u64 = 8 * 3600;
-
-/// The instant `secs` seconds after the epoch (clamped far in the future instead of overflowing).
-pub(crate) fn epoch_time(secs: u64) -> SystemTime {
-    // State files are written by the agent's user: an absurd value must not overflow.
-    UNIX_EPOCH
-        .checked_add(std::time::Duration::from_secs(secs))
-        .unwrap_or_else(|| UNIX_EPOCH + std::time::Duration::from_secs(u64::from(u32::MAX)))
-}
-
-/// The current time in seconds since the epoch.
-pub(crate) fn now_epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// Where the project's state lives: `$AGENT_RUNNER_STATE_DIR` (tests), else systemd's
 /// `$STATE_DIRECTORY` (the service), else the scope's state directory when it exists or can be
@@ -613,15 +597,6 @@ pub(crate) fn read_halt_request(dir: &Path) -> Result<Option<HaltRequest>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn absurd_epoch_values_do_not_overflow() {
-        assert!(epoch_time(u64::MAX) > UNIX_EPOCH);
-        assert_eq!(
-            epoch_time(5),
-            UNIX_EPOCH + std::time::Duration::from_secs(5)
-        );
-    }
 
     fn policy() -> Policy {
         Policy {
