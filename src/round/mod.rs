@@ -5,12 +5,15 @@
 //! grace, signals) → classify → VCS → verdict → state, events, log retention → exit status.
 
 pub(crate) mod classify;
+mod findings;
 pub(crate) mod procs;
 pub(crate) mod prompt;
+mod scan;
 pub(crate) mod spawn;
 pub(crate) mod state;
 pub(crate) mod supervise;
 pub(crate) mod vcs;
+mod verdict;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -29,9 +32,11 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use sd_notify::NotifyState;
 
-use self::classify::{Classified, Ending, Scanner, classify};
-use self::state::{Finished, HaltReason, HaltRequest, Outcome, Policy, State};
+use self::classify::{Classified, Ending, Outcome, classify};
+use self::scan::Scanner;
+use self::state::{HaltReason, HaltRequest, State};
 use self::supervise::{Limits, Note, Report, Watch, Why, notify};
+use self::verdict::{Finished, Policy};
 use crate::config::ProjectRef;
 use crate::config::battery::{self, Severity};
 use crate::config::{Project, PromptDelivery, StopSignal};
@@ -641,7 +646,7 @@ fn execute(project: &Project) -> Result<u8> {
         default_back_off_s: classified
             .transient
             .as_ref()
-            .map_or(60, classify::Transient::default_back_off_s),
+            .map_or(60, findings::Transient::default_back_off_s),
         duration_ms,
     };
     let ended_epoch = crate::time::now_epoch();
@@ -724,12 +729,7 @@ fn execute(project: &Project) -> Result<u8> {
             agent_signal: report.signal,
             duration_ms,
             output_bytes: report.bytes,
-            verdict: match st.verdict.action {
-                state::Action::Continue => "continue",
-                state::Action::BackOff => "back_off",
-                state::Action::Halt => "halt",
-            }
-            .into(),
+            verdict: st.verdict.action.as_str().into(),
             until: st.verdict.until,
             log: log_path.display().to_string(),
             runner_peak_rss_kb: peak,
@@ -946,7 +946,7 @@ fn finding_events(
                 TransientErrorDetected {
                     classification: class.into(),
                     reset_at: reset,
-                    default_back_off_s: t.map(classify::Transient::default_back_off_s),
+                    default_back_off_s: t.map(findings::Transient::default_back_off_s),
                     raw: c.evidence.clone(),
                 },
             );

@@ -20,8 +20,9 @@ use nix::unistd::Pid;
 use regex::Regex;
 use sd_notify::NotifyState;
 
-use super::classify::{Ending, Scanner};
+use super::classify::Ending;
 use super::procs::{self, Proc};
+use super::scan::Scanner;
 
 /// Read buffer size: the only buffer output passes through.
 const CHUNK: usize = 64 * 1024;
