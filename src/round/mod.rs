@@ -6,6 +6,7 @@
 
 pub(crate) mod classify;
 mod findings;
+mod mask;
 pub(crate) mod procs;
 pub(crate) mod prompt;
 mod scan;
@@ -35,11 +36,13 @@ use sd_notify::NotifyState;
 use self::classify::{Classified, Ending, Outcome, classify};
 use self::scan::Scanner;
 use self::state::{HaltReason, HaltRequest, State};
-use self::supervise::{Limits, Note, Report, Watch, Why, notify};
+use self::supervise::{
+    KillReason as Why, Limits, Note, Supervised as Report, TERM_GRACE, Watch, notify,
+};
 use self::verdict::{Finished, Policy};
 use crate::config::ProjectRef;
 use crate::config::battery::{self, Severity};
-use crate::config::{Project, PromptDelivery, StopSignal};
+use crate::config::{Project, PromptDelivery};
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result, exit};
 use crate::events::payload::{
@@ -52,10 +55,6 @@ use crate::events::payload::{
 use crate::events::{Emitter, Event};
 use crate::{fsutil, redact};
 
-/// How long the agent's cooperative stop signal is given before SIGTERM.
-const COOP_GRACE: Duration = Duration::from_secs(5);
-/// How long SIGTERM is given before SIGKILL.
-const TERM_GRACE: Duration = Duration::from_secs(5);
 /// How much of the log a crash_loop event carries.
 const CRASH_TAIL_CHARS: usize = 2000;
 /// The environment variable naming the check-in socket for `agent-runner checkin`.
@@ -543,23 +542,7 @@ fn execute(project: &Project) -> Result<u8> {
         },
     );
 
-    let limits = Limits {
-        timeout: Duration::from_secs(timeout_s),
-        checkin_timeout: Duration::from_secs(project.runtime.checkin_timeout_s),
-        grace_after_result: project
-            .runtime
-            .max_grace_after_result_s
-            .filter(|_| project.agent.terminal_marker.is_some())
-            .map(Duration::from_secs),
-        watchdog: project.runtime.watchdog_s.map(Duration::from_secs),
-        stop_signal: match project.agent.stop_signal {
-            StopSignal::Int => Signal::SIGINT,
-            StopSignal::Term => Signal::SIGTERM,
-        },
-        coop_grace: COOP_GRACE,
-        term_grace: TERM_GRACE,
-        ignore: project.runtime.grace_kill_ignore_patterns.clone(),
-    };
+    let limits = Limits::of(project, timeout_s);
     let mut scanner = Scanner::new(
         project.agent.output_format,
         project.agent.terminal_marker.as_deref(),
@@ -577,7 +560,7 @@ fn execute(project: &Project) -> Result<u8> {
         signals: &signals,
         checkin: checkin.as_ref(),
         limits: &limits,
-        label: label.clone(),
+        label: &label,
         secrets: secrets
             .iter()
             .map(|(_, v)| v.as_bytes().to_vec())
