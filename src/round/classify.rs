@@ -76,7 +76,15 @@ pub(crate) enum Ending {
     Interrupted,
 }
 
-/// The verdict on a round: outcome plus the detail (transient class, auth/network excerpt).
+impl Ending {
+    /// Whether the agent failed on its own: a non-zero exit, or a signal the runner did not send.
+    pub(crate) fn failed(self) -> bool {
+        matches!(self, Ending::Exited(c) if c != 0) || matches!(self, Ending::Signaled(_))
+    }
+}
+
+/// How a round ended, classified: the outcome plus its detail (transient class, auth/network
+/// excerpt).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Classified {
     /// The outcome.

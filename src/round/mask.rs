@@ -41,6 +41,15 @@ impl Masker {
     }
 }
 
+/// The credential values the round log masks: those of six bytes or more.
+pub(crate) fn maskable(secrets: &[(String, String)]) -> Vec<Vec<u8>> {
+    secrets
+        .iter()
+        .map(|(_, v)| v.as_bytes().to_vec())
+        .filter(|v| v.len() >= 6)
+        .collect()
+}
+
 fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(haystack.len());
     let mut rest = haystack;

@@ -7,6 +7,7 @@
 //! written atomically (write, fsync, rename). The round owns the file; `halt`, `status`, `peek`
 //! and `diagnose` use this module's API to read it or to end a loop.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -195,6 +196,16 @@ pub(crate) struct HaltRequest {
     pub message: String,
 }
 
+impl HaltRequest {
+    /// A request to halt for `reason`, its `message` redacted.
+    pub(crate) fn new(reason: HaltReason, message: &str) -> Self {
+        Self {
+            reason,
+            message: crate::redact::redact(message).into_owned(),
+        }
+    }
+}
+
 /// What [`State::begin_round`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Begun {
@@ -263,6 +274,16 @@ impl State {
         let mut state = State::load(dir)?;
         state.loop_ended = true;
         state.save(dir)
+    }
+
+    /// Records a halt the verdict decided: `message` becomes the last error, and the halt
+    /// request is written for the path unit (a failure to write it is reported on stderr).
+    pub(crate) fn request_halt(&mut self, dir: &Path, reason: HaltReason, message: &str) {
+        let request = HaltRequest::new(reason, message);
+        self.last_error = Some(request.message.clone());
+        if let Err(e) = write_halt_request(dir, &request) {
+            let _ = writeln!(std::io::stderr(), "agent-runner: {e}");
+        }
     }
 
     /// Epoch seconds before which no agent may run, when that is in the future.

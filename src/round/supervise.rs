@@ -3,7 +3,7 @@
 //! grace after the terminal marker, watchdog, kill escalation) turned into the poll timeout.
 //!
 //! Output goes from a fixed 64 KiB buffer straight to the round log and through the line scanner;
-//! nothing grows with the volume of output.
+//! nothing grows with the volume of output. When and how the agent is stopped is [`super::stop`]'s.
 
 use std::fs::File;
 use std::io::Write;
@@ -17,14 +17,14 @@ use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
-use regex::Regex;
 use sd_notify::NotifyState;
 
 use super::classify::Ending;
 use super::mask::Masker;
+use super::notify::{EXTEND_SLACK, SysWatchdog, notify, usec};
 use super::procs::{self, Proc};
 use super::scan::Scanner;
-use crate::config::{Project, StopSignal};
+use super::stop::{AFTER_KILL, KillReason, Killing, Limits, Stage, kill_survivors};
 
 /// Read buffer size: the only buffer output passes through.
 const CHUNK: usize = 64 * 1024;
@@ -32,122 +32,14 @@ const CHUNK: usize = 64 * 1024;
 const STATUS_EVERY: Duration = Duration::from_secs(10);
 /// WATCHDOG=1 is sent at most this often while output flows.
 const PING_EVERY: Duration = Duration::from_secs(1);
-/// After SIGKILL, how long to wait for the pipe to close before giving up on it.
-const AFTER_KILL: Duration = Duration::from_secs(2);
 /// Once the leader has exited, how often /proc is scanned for what it left behind.
 const MEMBERS_EVERY: Duration = Duration::from_millis(100);
 /// Once the leader has exited and its group is gone, how long the pipe may stay open (a
 /// descendant outside the group holding it).
 const PIPE_AFTER_EXIT: Duration = Duration::from_secs(1);
-/// How long the agent's cooperative stop signal is given before SIGTERM.
-const COOP_GRACE: Duration = Duration::from_secs(5);
-/// How long SIGTERM is given before SIGKILL.
-pub(crate) const TERM_GRACE: Duration = Duration::from_secs(5);
-/// How much longer than a kill needs the service's start/stop timeout is extended.
-const EXTEND_SLACK: Duration = Duration::from_secs(10);
-
-/// systemd's watchdog (`WatchdogSec=` → `$WATCHDOG_USEC`). It is fed by output while the agent's
-/// silence counts (checked in, working, watchdog_s set), and kept alive otherwise (before check-in,
-/// during grace and kills, when no watchdog_s is configured): systemd then only fires for a wedged
-/// runner, and the runner ends a silent agent itself just before systemd would, so the round still
-/// gets its events and state.
-struct SysWatchdog {
-    period: Option<Duration>,
-    last: Instant,
-}
-
-impl SysWatchdog {
-    fn new(now: Instant) -> Self {
-        let mut w = Self {
-            period: sd_notify::watchdog_enabled(),
-            last: now,
-        };
-        w.ping(now);
-        w
-    }
-
-    fn ping(&mut self, now: Instant) {
-        if self.period.is_some() {
-            notify(&[NotifyState::Watchdog]);
-            self.last = now;
-        }
-    }
-
-    /// When the next keep-alive ping is due.
-    fn due(&self) -> Option<Instant> {
-        self.period.map(|p| self.last + p / 3)
-    }
-
-    /// When the runner must act on a silent agent so that systemd does not fire first.
-    fn expires(&self) -> Option<Instant> {
-        self.period
-            .map(|p| self.last + p.saturating_sub((p / 4).min(Duration::from_secs(1))))
-    }
-}
-
-/// The time limits of one round.
-#[derive(Debug, Clone)]
-pub(crate) struct Limits {
-    /// Hard limit.
-    pub timeout: Duration,
-    /// Time to first output or check-in.
-    pub checkin_timeout: Duration,
-    /// Grace after the terminal marker (`None`: no grace kill).
-    pub grace_after_result: Option<Duration>,
-    /// Longest silence once checked in (`None`: no watchdog).
-    pub watchdog: Option<Duration>,
-    /// The agent's cooperative stop signal.
-    pub stop_signal: Signal,
-    /// How long the cooperative signal is given before SIGTERM.
-    pub coop_grace: Duration,
-    /// How long SIGTERM is given before SIGKILL.
-    pub term_grace: Duration,
-    /// Command lines that never keep a finished round alive.
-    pub ignore: Vec<Regex>,
-}
-
-impl Limits {
-    /// The limits of a round of `project` whose hard limit is `timeout_s` (its phase's, if any).
-    pub(crate) fn of(project: &Project, timeout_s: u64) -> Self {
-        Self {
-            timeout: Duration::from_secs(timeout_s),
-            checkin_timeout: Duration::from_secs(project.runtime.checkin_timeout_s),
-            grace_after_result: project
-                .runtime
-                .max_grace_after_result_s
-                .filter(|_| project.agent.terminal_marker.is_some())
-                .map(Duration::from_secs),
-            watchdog: project.runtime.watchdog_s.map(Duration::from_secs),
-            stop_signal: match project.agent.stop_signal {
-                StopSignal::Int => Signal::SIGINT,
-                StopSignal::Term => Signal::SIGTERM,
-            },
-            coop_grace: COOP_GRACE,
-            term_grace: TERM_GRACE,
-            ignore: project.runtime.grace_kill_ignore_patterns.clone(),
-        }
-    }
-}
-
-/// Why the runner is killing the agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KillReason {
-    /// round_timeout_s.
-    Timeout,
-    /// No output for watchdog_s.
-    Watchdog,
-    /// Lingering after the terminal marker with no live workers.
-    GraceKill,
-    /// No check-in in time.
-    NoCheckin,
-    /// The runner got this signal.
-    Interrupted(Signal),
-    /// The agent exited and left processes behind.
-    Orphans,
-}
 
 /// Things worth an event while the round runs.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Note<'a> {
     /// The agent showed life: `via` is `output` or `checkin`.
     CheckedIn {
@@ -190,16 +82,6 @@ pub(crate) struct Supervised {
     pub survivors: usize,
     /// A problem writing the round log (disk full…), if any.
     pub log_error: Option<String>,
-}
-
-/// Tells systemd (a no-op without `$NOTIFY_SOCKET`).
-pub(crate) fn notify(states: &[NotifyState<'_>]) {
-    let _ = sd_notify::notify(states);
-}
-
-/// `d` in whole microseconds, as EXTEND_TIMEOUT_USEC= takes it.
-pub(crate) fn usec(d: Duration) -> u32 {
-    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }
 
 /// The running agent and everything needed to watch it.
@@ -259,20 +141,6 @@ struct Ready {
     signals: bool,
     output: bool,
     checkin: bool,
-}
-
-/// A kill in progress: the stage reached and when the next, harsher one is due.
-struct Killing {
-    why: KillReason,
-    stage: Stage,
-    next: Instant,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    Coop,
-    Term,
-    Kill,
 }
 
 /// The watch while it runs: every timer and what has been seen so far.
@@ -359,9 +227,7 @@ impl<'a> Watching<'a> {
         } else if !self.pipe_open || now - ended > PIPE_AFTER_EXIT {
             return true;
         }
-        self.killing
-            .as_ref()
-            .is_some_and(|k| k.stage == Stage::Kill && now >= k.next + AFTER_KILL)
+        self.killing.as_ref().is_some_and(|k| k.given_up(now))
     }
 
     /// The hard timeout, the check-in deadline and the watchdog, while the agent runs and nothing
@@ -564,11 +430,7 @@ impl<'a> Watching<'a> {
             // A repeated signal escalates at once.
             self.escalate();
         } else {
-            let first = if lim.stop_signal == Signal::SIGTERM {
-                Stage::Term
-            } else {
-                Stage::Coop
-            };
+            let first = Killing::first_stage_when_interrupted(lim);
             self.start_kill(KillReason::Interrupted(sig), first);
         }
     }
@@ -635,33 +497,15 @@ impl<'a> Watching<'a> {
         });
     }
 
-    /// Sends the signal of `stage` to the whole round and notes when the next stage is due.
     fn start_kill(&mut self, why: KillReason, stage: Stage) {
-        let lim = self.watch.limits;
-        let (signal, wait) = match stage {
-            Stage::Coop => (lim.stop_signal, lim.coop_grace),
-            Stage::Term => (Signal::SIGTERM, lim.term_grace),
-            Stage::Kill => (Signal::SIGKILL, Duration::from_millis(500)),
-        };
-        procs::signal_all(self.watch.pid, self.me, signal);
-        self.killing = Some(Killing {
-            why,
-            stage,
-            next: Instant::now() + wait,
-        });
+        let killing = Killing::start(why, stage, self.watch.pid, self.me, self.watch.limits);
+        self.killing = Some(killing);
     }
 
-    /// Moves a kill in progress to the next, harsher stage (SIGKILL is repeated to catch late
-    /// forks).
     fn escalate(&mut self) {
-        let Some(Killing { why, stage, .. }) = self.killing else {
-            return;
-        };
-        let harsher = match stage {
-            Stage::Coop => Stage::Term,
-            Stage::Term | Stage::Kill => Stage::Kill,
-        };
-        self.start_kill(why, harsher);
+        if let Some(k) = &mut self.killing {
+            k.escalate(self.watch.pid, self.me, self.watch.limits);
+        }
     }
 
     /// After the loop: the last partial line, the held-back masked bytes, no survivors, and what
@@ -673,7 +517,7 @@ impl<'a> Watching<'a> {
             let _ = self.watch.log.write_all(m.rest());
         }
         let _ = self.watch.log.flush();
-        let survivors = self.kill_survivors();
+        let survivors = kill_survivors(self.watch.pid, self.me);
         reap(self.watch.pid, &mut self.leader);
 
         let (ended, status) = self
@@ -697,25 +541,6 @@ impl<'a> Watching<'a> {
             survivors,
             log_error: self.log_error,
         }
-    }
-
-    /// Nothing of the round may survive it: SIGKILL to whatever still lives. Returns how many
-    /// processes resisted.
-    fn kill_survivors(&self) -> usize {
-        let pgid = self.watch.pid;
-        let live = || {
-            procs::round_members(pgid, self.me)
-                .iter()
-                .filter(|p| p.live())
-                .count()
-        };
-        let survivors = if procs::maybe_alive(pgid) { live() } else { 0 };
-        if survivors == 0 {
-            return 0;
-        }
-        procs::signal_all(pgid, self.me, Signal::SIGKILL);
-        std::thread::sleep(Duration::from_millis(50));
-        live()
     }
 }
 

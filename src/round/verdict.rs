@@ -2,7 +2,10 @@
 //! loop — continue, back off until a time, or halt (and why). Pure and unit-tested: the round
 //! hands in what happened, the state comes out changed.
 
-use super::classify::Outcome;
+use std::time::Duration;
+
+use super::classify::{Classified, Outcome};
+use super::findings::Transient;
 use super::state::{Action, HaltReason, LastOutcome, State, Verdict};
 use crate::config::{Project, TransientAction};
 
@@ -58,6 +61,21 @@ pub(crate) struct Finished {
     pub default_back_off_s: u64,
     /// Agent run time.
     pub duration_ms: u64,
+}
+
+impl Finished {
+    /// Round `round`, classified, whose agent ran for `duration`.
+    pub(crate) fn of(round: u64, c: &Classified, duration: Duration) -> Self {
+        let transient = c.transient.as_ref();
+        Self {
+            round,
+            outcome: c.outcome,
+            classification: c.classification.clone(),
+            reset_at: transient.and_then(|t| t.reset_at),
+            default_back_off_s: transient.map_or(60, Transient::default_back_off_s),
+            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
 }
 
 impl State {
