@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::findings::{Findings, Transient};
+use super::findings::{Findings, Transient, transient_class};
 
 /// How a round ended: what the agent's run came to, plus the two ways a round can end without a
 /// judgement on the agent (it never checked in, or the runner was told to stop).
@@ -99,84 +99,80 @@ pub(crate) struct Classified {
 
 /// Classifies a round from how it ended and what its output said.
 pub(crate) fn classify(ending: Ending, f: &Findings) -> Classified {
-    let plain = |outcome: Outcome, classification: Option<String>| Classified {
-        outcome,
-        classification,
-        transient: None,
-        evidence: None,
-    };
     match ending {
-        Ending::NoCheckin => return plain(Outcome::NoCheckin, Some("checkin_failed".into())),
-        Ending::Interrupted => return plain(Outcome::Stopped, Some("signal".into())),
+        Ending::NoCheckin => return Classified::plain(Outcome::NoCheckin, Some("checkin_failed")),
+        Ending::Interrupted => return Classified::plain(Outcome::Stopped, Some("signal")),
         _ => {}
     }
     if let Some(t) = &f.transient {
-        return Classified {
-            outcome: Outcome::Transient,
-            classification: Some(t.class.into()),
-            transient: Some(t.clone()),
-            evidence: Some(t.raw.clone()),
-        };
+        return Classified::transient(t.clone());
     }
     if let Some(raw) = &f.auth_structured {
-        return Classified {
-            outcome: Outcome::AuthFail,
-            classification: Some("auth".into()),
-            transient: None,
-            evidence: Some(raw.clone()),
-        };
+        return Classified::auth(raw);
     }
     let failed = match ending {
-        Ending::Timeout => return plain(Outcome::Timeout, None),
-        Ending::GraceKill => return plain(Outcome::GraceKill, None),
-        Ending::Exited(0) => return plain(Outcome::Ok, None),
+        Ending::Timeout => return Classified::plain(Outcome::Timeout, None),
+        Ending::GraceKill => return Classified::plain(Outcome::GraceKill, None),
+        Ending::Exited(0) => return Classified::plain(Outcome::Ok, None),
         Ending::Exited(code) => format!("exit_{code}"),
         Ending::Signaled(sig) => format!("signal_{sig}"),
         Ending::NoCheckin | Ending::Interrupted => unreachable!("handled above"),
     };
+    // A failed run: what its last lines and retry records say, else a crash.
     if let Some(raw) = &f.auth_text {
-        return Classified {
-            outcome: Outcome::AuthFail,
-            classification: Some("auth".into()),
-            transient: None,
-            evidence: Some(raw.clone()),
-        };
+        return Classified::auth(raw);
     }
-    if let Some((code, raw)) = &f.retry_status {
-        let class = match code {
-            429 => Some("rate_limit_model"),
-            500 | 502 | 503 | 504 | 529 => Some("api_transient_5xx"),
-            408 => Some("api_timeout"),
-            _ => None,
-        };
-        if let Some(class) = class {
-            let t = Transient {
-                class,
-                reset_at: None,
-                raw: raw.clone(),
-            };
-            return Classified {
-                outcome: Outcome::Transient,
-                classification: Some(class.into()),
-                evidence: Some(t.raw.clone()),
-                transient: Some(t),
-            };
-        }
+    if let Some((code, raw)) = &f.retry_status
+        && let Some(class) = transient_class(*code)
+    {
+        return Classified::transient(Transient {
+            class,
+            reset_at: None,
+            raw: raw.clone(),
+        });
     }
     if let Some(raw) = &f.network_text {
-        let t = Transient {
+        return Classified::transient(Transient {
             class: "network",
             reset_at: None,
             raw: raw.clone(),
-        };
-        return Classified {
-            outcome: Outcome::Transient,
-            classification: Some("network".into()),
-            evidence: Some(raw.clone()),
-            transient: Some(t),
-        };
+        });
     }
-    plain(Outcome::Crash, Some(failed))
+    Classified {
+        outcome: Outcome::Crash,
+        classification: Some(failed),
+        transient: None,
+        evidence: None,
+    }
+}
+
+impl Classified {
+    fn plain(outcome: Outcome, classification: Option<&str>) -> Self {
+        Self {
+            outcome,
+            classification: classification.map(str::to_string),
+            transient: None,
+            evidence: None,
+        }
+    }
+
+    fn transient(t: Transient) -> Self {
+        Self {
+            outcome: Outcome::Transient,
+            classification: Some(t.class.into()),
+            evidence: Some(t.raw.clone()),
+            transient: Some(t),
+        }
+    }
+
+    fn auth(raw: &str) -> Self {
+        Self {
+            outcome: Outcome::AuthFail,
+            classification: Some("auth".into()),
+            transient: None,
+            evidence: Some(raw.to_string()),
+        }
+    }
 }
 
 #[cfg(test)]

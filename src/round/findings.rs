@@ -292,16 +292,11 @@ impl Findings {
     /// a transient server error, 408 a request timeout, 401/403 an authentication failure; an
     /// account limit seen already outranks them all. Anything else is left to the text patterns.
     fn status(&mut self, status: Option<u16>, text: &str) {
-        let class = match status {
-            Some(429) => Some("rate_limit_model"),
-            Some(500 | 502 | 503 | 504 | 529) => Some("api_transient_5xx"),
-            Some(408) => Some("api_timeout"),
-            Some(401 | 403) => {
-                self.auth_structured = Some(excerpt(text));
-                return;
-            }
-            _ => None,
-        };
+        if matches!(status, Some(401 | 403)) {
+            self.auth_structured = Some(excerpt(text));
+            return;
+        }
+        let class = status.and_then(transient_class);
         match class {
             Some(class) => {
                 let outranked = self
@@ -318,6 +313,17 @@ impl Findings {
             }
             None => self.text(text),
         }
+    }
+}
+
+/// The transient class of a failed request's HTTP status: 429 a model rate limit, 500/502/503/
+/// 504/529 a transient server error, 408 a request timeout; anything else is none.
+pub(crate) fn transient_class(status: u16) -> Option<&'static str> {
+    match status {
+        429 => Some("rate_limit_model"),
+        500 | 502 | 503 | 504 | 529 => Some("api_transient_5xx"),
+        408 => Some("api_timeout"),
+        _ => None,
     }
 }
 

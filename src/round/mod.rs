@@ -26,7 +26,6 @@ mod supervise;
 mod vcs;
 mod verdict;
 
-use std::io::Write as _;
 use std::time::Instant;
 
 use self::classify::{Outcome, classify};
@@ -68,21 +67,11 @@ fn execute(project: &Project) -> Result<u8> {
     // After the spawn, before the first byte of output is read: the round log and
     // `round-current.log` (new inodes the agent need not wait for), then bookkeeping.
     let (mut log, log_path) = logs::create(&dirs, round.number, agent.pid, round.runner_pid)?;
-    if let Err(e) = st.save_quick(&dirs.state) {
-        // The agent runs already; the round's end writes the state again.
-        let _ = writeln!(std::io::stderr(), "agent-runner: warning: {e}");
-    }
-    let final_save = state::PendingSave::prepare(&dirs.state);
+    let final_save = st.record_start(&dirs.state);
     let events = RoundEvents::new(&emitter, round.number, round.phase);
-    events.started(
-        project,
-        &round,
-        &prompt,
-        agent.pid,
-        &log_path,
-        spawn_latency,
-    );
+    events.started(project, &round, &prompt, &agent, &log_path, spawn_latency);
 
+    // The agent runs: watch it until it and everything it started are gone.
     let limits = Limits::of(project, round.timeout_s);
     let mut scanner = Scanner::new(
         project.agent.output_format,
@@ -106,6 +95,7 @@ fn execute(project: &Project) -> Result<u8> {
     drop(agent.checkin);
     drop(log);
 
+    // How it ended.
     if supervised.ending.failed() {
         // Auth and network patterns only decide failed rounds; a clean one skips the regexes.
         scanner.scan_tail();
@@ -114,12 +104,8 @@ fn execute(project: &Project) -> Result<u8> {
     let classified = classify(supervised.ending, &scanner.findings);
     events.findings(&classified, &scanner.findings);
 
-    let vcs = vcs::after_round(
-        project,
-        round.number,
-        round.phase,
-        std::slice::from_ref(&dirs.state),
-    );
+    // The work tree.
+    let vcs = vcs::after_round(project, &round, &dirs.state);
     for (message, event) in vcs.events {
         events.emit(&message, event);
     }
@@ -127,6 +113,7 @@ fn execute(project: &Project) -> Result<u8> {
         st.last_stash = vcs.stash;
     }
 
+    // The verdict, and the end.
     let finished = Finished::of(round.number, &classified, supervised.duration);
     let halt = st.finish_round(&finished, &Policy::of(project), crate::time::now_epoch());
     if let Some(reason) = halt {
@@ -135,10 +122,7 @@ fn execute(project: &Project) -> Result<u8> {
     } else if matches!(classified.outcome, Outcome::Ok | Outcome::GraceKill) {
         st.last_error = None;
     }
-    match final_save {
-        Ok(pending) => pending.commit(&st)?,
-        Err(_) => st.save(&dirs.state)?,
-    }
+    st.save_final(final_save, &dirs.state)?;
     prompt.remove_file();
     logs::prune(
         &dirs.rounds,

@@ -10,7 +10,7 @@ use sd_notify::NotifyState;
 
 use super::classify::{Classified, Outcome};
 use super::findings::{Findings, Transient};
-use super::launch::Round;
+use super::launch::{Agent, Round};
 use super::notify::notify;
 use super::procs;
 use super::prompt::{self, Prompt};
@@ -59,11 +59,12 @@ impl<'a> RoundEvents<'a> {
         project: &Project,
         round: &Round<'_>,
         prompt: &Prompt,
-        agent_pid: i32,
+        agent: &Agent,
         log: &Path,
         spawn_latency: Duration,
     ) {
         let n = self.round;
+        let agent_pid = agent.pid;
         if round.begun.new_loop {
             self.emit(
                 &format!("loop of {} started at round {n}", project.name),

@@ -248,6 +248,25 @@ impl State {
         self.write(dir, false)
     }
 
+    /// The round-start record and the final save's temporary file: bookkeeping the agent need not
+    /// wait for, done after its spawn. A failed quick save is only a warning (the agent runs
+    /// already; the round's end writes the state again).
+    pub(crate) fn record_start(&self, dir: &Path) -> Result<PendingSave> {
+        if let Err(e) = self.save_quick(dir) {
+            let _ = writeln!(std::io::stderr(), "agent-runner: warning: {e}");
+        }
+        PendingSave::prepare(dir)
+    }
+
+    /// The round's final save, durable: into the temporary file [`State::record_start`]
+    /// prepared, else from scratch.
+    pub(crate) fn save_final(&self, prepared: Result<PendingSave>, dir: &Path) -> Result<()> {
+        match prepared {
+            Ok(pending) => pending.commit(self),
+            Err(_) => self.save(dir),
+        }
+    }
+
     fn write(&self, dir: &Path, durable: bool) -> Result<()> {
         fsutil::create_dir_all(dir)?;
         let mut text = serde_json::to_vec_pretty(self).map_err(|e| Error::Failed(e.to_string()))?;

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::launch::Round;
 use crate::config::{DirtyAction, Project};
 use crate::events::Event;
 use crate::events::payload::{DirtyActionFailed, DirtyCommitted, DirtyDetected, DirtyStashed};
@@ -70,10 +71,13 @@ fn canonical(path: &Path) -> PathBuf {
 }
 
 /// `:/` plus one top-relative literal exclude per protected path inside the repository.
-fn pathspecs(project: &Project, top: &Path, extra: &[PathBuf]) -> Vec<String> {
+fn pathspecs(project: &Project, top: &Path, state_dir: &Path) -> Vec<String> {
     let mut specs = vec![":/".to_string()];
-    let mut protected = vec![project.source.clone(), project.runtime.log_dir.clone()];
-    protected.extend(extra.iter().cloned());
+    let mut protected = vec![
+        project.source.clone(),
+        project.runtime.log_dir.clone(),
+        state_dir.to_path_buf(),
+    ];
     protected.extend(project.vcs.protect.iter().cloned());
     // Prompts are the operator's, like the TOML: an edit in progress must not be swept away.
     protected.extend(project.prompt.files.iter().cloned());
@@ -121,14 +125,10 @@ fn dirty_files(dir: &Path, specs: &[String]) -> Result<Vec<String>, String> {
     Ok(files)
 }
 
-/// Runs the project's dirty_action after round `round`. `extra` are more paths never touched
-/// (agent-runner's own state directory when it lies in the work tree).
-pub(crate) fn after_round(
-    project: &Project,
-    round: u64,
-    phase: Option<&str>,
-    extra: &[PathBuf],
-) -> AfterRound {
+/// Runs the project's dirty_action after `round`. `state_dir` is never touched either (it may lie
+/// in the work tree).
+pub(crate) fn after_round(project: &Project, round: &Round<'_>, state_dir: &Path) -> AfterRound {
+    let (phase, round) = (round.phase, round.number);
     let mut out = AfterRound::default();
     let dir = &project.runtime.work_dir;
     let action = project.vcs.dirty_action;
@@ -136,7 +136,7 @@ pub(crate) fn after_round(
         // Nothing will be done about it, so git is not even asked (it costs a process per round).
         return out;
     }
-    let (specs, files) = match dirty(project, dir, extra) {
+    let (specs, files) = match dirty(project, dir, state_dir) {
         Ok(found) => found,
         Err(e) => {
             out.failed(round, "status", e);
@@ -181,12 +181,12 @@ pub(crate) fn after_round(
 fn dirty(
     project: &Project,
     dir: &Path,
-    extra: &[PathBuf],
+    state_dir: &Path,
 ) -> Result<(Vec<String>, Vec<String>), String> {
     let top = canonical(Path::new(
         git(dir, &["rev-parse", "--show-toplevel"])?.trim(),
     ));
-    let specs = pathspecs(project, &top, extra);
+    let specs = pathspecs(project, &top, state_dir);
     let files = dirty_files(dir, &specs)?;
     Ok((specs, files))
 }
