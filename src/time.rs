@@ -1,5 +1,6 @@
 //! Points in time as events write and read them: ISO 8601 UTC text, microseconds since the epoch,
-//! and the subset of journalctl's `--since` syntax the JSON mirror understands.
+//! the subset of journalctl's `--since` syntax the JSON mirror understands, and the whole seconds
+//! since the epoch the round's state file keeps.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -43,6 +44,21 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// The current time in seconds since the epoch.
+pub(crate) fn now_epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The instant `secs` seconds after the epoch (clamped far in the future instead of overflowing).
+pub(crate) fn epoch_time(secs: u64) -> SystemTime {
+    // State files are written by the agent's user: an absurd value must not overflow.
+    UNIX_EPOCH
+        .checked_add(Duration::from_secs(secs))
+        .unwrap_or_else(|| UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX)))
 }
 
 /// Microseconds since the epoch, now.
@@ -141,6 +157,15 @@ pub(crate) fn parse_since(text: &str, now: u64) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_epoch_values_do_not_overflow() {
+        assert!(epoch_time(u64::MAX) > UNIX_EPOCH);
+        assert_eq!(
+            epoch_time(5),
+            UNIX_EPOCH + std::time::Duration::from_secs(5)
+        );
+    }
 
     #[test]
     fn timestamps_are_utc_iso() {

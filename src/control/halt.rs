@@ -244,7 +244,7 @@ fn systemd_state_directory() -> Option<PathBuf> {
 /// The not-before time the round left, when it lies beyond the periodic timer's next firing.
 fn back_off_until(project: &Project) -> Option<u64> {
     let state = State::load(&state::dir(project)).ok()?;
-    let now = state::now_epoch();
+    let now = crate::time::now_epoch();
     let at = state.not_before(now)?;
     (at > now + project.runtime.restart_delay_s + 1).then_some(at)
 }
@@ -253,7 +253,7 @@ fn back_off_until(project: &Project) -> Option<u64> {
 /// timer, PartOf= the loop so that a stop or a halt removes it too. Its service starts the round
 /// service, whose Wants= brings the periodic timer back.
 fn park_until(bus: &Bus, units: &Units, name: &str, at: u64) -> Result<()> {
-    let delay = state::epoch_time(at)
+    let delay = crate::time::epoch_time(at)
         .duration_since(std::time::SystemTime::now())
         .unwrap_or_default();
     let exec_start = start_without_waiting(bus.scope(), &units.service)?;

@@ -1,9 +1,34 @@
-//! Assembling the round's prompt and the agent's argv (DESIGN §4 step 1).
+//! The round's prompt: assembled from its files, then delivered as the project says — on stdin
+//! (an in-memory file), in a scratch file the agent's arguments name (`{prompt_file}`), or in the
+//! arguments themselves (`{prompt}`).
 
-use std::path::Path;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 
 use crate::config::{Project, PromptDelivery, PromptSpec};
 use crate::error::{ConfigProblem, Error, Result};
+
+/// The prompt on its way to the agent.
+pub(crate) struct Prompt {
+    /// The agent's argv, prompt arguments substituted.
+    pub argv: Vec<String>,
+    /// The scratch copy the agent reads (file delivery), removed after the round.
+    pub file: Option<PathBuf>,
+    /// The prompt's size.
+    pub bytes: usize,
+}
+
+impl Prompt {
+    /// Removes the scratch copy, if there is one.
+    pub(crate) fn remove_file(&self) {
+        if let Some(path) = &self.file {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
 
 /// The prompt files of `spec`, read and joined with its separator.
 pub(crate) fn assemble(spec: &PromptSpec, source: &Path) -> Result<String> {
@@ -21,6 +46,68 @@ pub(crate) fn assemble(spec: &PromptSpec, source: &Path) -> Result<String> {
         parts.push(text);
     }
     Ok(parts.join(&spec.concat_separator))
+}
+
+/// Delivers the assembled prompt `text` of round `round`: returns the prompt with the agent's argv,
+/// and the agent's stdin (the prompt for stdin delivery, else /dev/null).
+pub(crate) fn deliver(
+    project: &Project,
+    text: &str,
+    state_dir: &Path,
+    round: u64,
+) -> Result<(Prompt, OwnedFd)> {
+    let delivery = project.agent.prompt_delivery;
+    let file = (delivery == PromptDelivery::File)
+        .then(|| state_dir.join(format!("prompt-round-{round}.md")));
+    if let Some(path) = &file {
+        // A scratch copy for the agent to read: no fsync, it is removed after the round.
+        write_private(path, text.as_bytes())?;
+    }
+    let argv = argv(project, text, file.as_deref());
+    let stdin = OwnedFd::from(if delivery == PromptDelivery::Stdin {
+        memory_file(text.as_bytes())?
+    } else {
+        File::open("/dev/null").map_err(|e| Error::io("cannot open", "/dev/null", e))?
+    });
+    let bytes = text.len();
+    Ok((Prompt { argv, file, bytes }, stdin))
+}
+
+/// The name of a delivery, as the `round_start` event gives it.
+pub(crate) fn delivery_name(d: PromptDelivery) -> &'static str {
+    match d {
+        PromptDelivery::Stdin => "stdin",
+        PromptDelivery::Argv => "argv",
+        PromptDelivery::File => "file",
+    }
+}
+
+/// The prompt as an in-memory file for the agent's stdin: no disk write, no size limit, and the
+/// agent can read it at its own pace (a pipe would need a writer thread for large prompts).
+fn memory_file(data: &[u8]) -> Result<File> {
+    use std::io::{Seek, SeekFrom};
+    let fd = nix::sys::memfd::memfd_create(
+        c"agent-runner-prompt",
+        nix::sys::memfd::MFdFlags::MFD_CLOEXEC,
+    )
+    .map_err(|e| Error::Failed(format!("cannot create the prompt buffer: {e}")))?;
+    let mut file = File::from(fd);
+    file.write_all(data)
+        .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
+        .map_err(|e| Error::Failed(format!("cannot write the prompt buffer: {e}")))?;
+    Ok(file)
+}
+
+/// Writes a 0600 file (replacing it), without the fsync of [`crate::fsutil::write_atomic`].
+fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    let _ = std::fs::remove_file(path);
+    OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(data))
+        .map_err(|e| Error::io("cannot write", path, e))
 }
 
 /// The agent's argv: the command, then the prompt arguments with `{prompt}` (argv delivery) or

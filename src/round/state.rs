@@ -1,17 +1,19 @@
 //! A project's state between rounds (`state.json` in the state directory), the loop verdict a round
-//! leaves behind, and the `halt-request` file the stop machinery acts on.
+//! leaves behind (decided in [`super::verdict`]), and the `halt-request` file the stop machinery
+//! acts on.
 //!
 //! Nothing of agent-runner stays resident between rounds, so everything one round must tell the
 //! next — the round counter, crash and check-in streaks, a transient back-off — lives here and is
 //! written atomically (write, fsync, rename). The round owns the file; `halt`, `status`, `peek`
 //! and `diagnose` use this module's API to read it or to end a loop.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Project, TransientAction};
+use super::classify::Outcome;
+use crate::config::Project;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::paths::Scope;
@@ -20,26 +22,6 @@ use crate::paths::Scope;
 pub(crate) const STATE_FILE: &str = "state.json";
 /// The halt request's name inside the state directory (watched by the path unit).
 pub(crate) const HALT_REQUEST_FILE: &str = "halt-request";
-/// Crash back-offs never exceed this.
-pub(crate) const MAX_CRASH_DELAY_S: u64 = 1800;
-/// Transient back-offs never exceed this (an account limit resets within hours).
-pub(crate) const MAX_THROTTLE_S: u64 = 8 * 3600;
-
-/// The instant `secs` seconds after the epoch (clamped far in the future instead of overflowing).
-pub(crate) fn epoch_time(secs: u64) -> SystemTime {
-    // State files are written by the agent's user: an absurd value must not overflow.
-    UNIX_EPOCH
-        .checked_add(std::time::Duration::from_secs(secs))
-        .unwrap_or_else(|| UNIX_EPOCH + std::time::Duration::from_secs(u64::from(u32::MAX)))
-}
-
-/// The current time in seconds since the epoch.
-pub(crate) fn now_epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// Where the project's state lives: `$AGENT_RUNNER_STATE_DIR` (tests), else systemd's
 /// `$STATE_DIRECTORY` (the service), else the scope's state directory when it exists or can be
 /// created, else `LOG_DIR/state` (a round run by hand without access to /var/lib).
@@ -85,6 +67,17 @@ pub(crate) enum Action {
     Halt,
 }
 
+impl Action {
+    /// The snake_case name used in events and state.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Action::Continue => "continue",
+            Action::BackOff => "back_off",
+            Action::Halt => "halt",
+        }
+    }
+}
+
 /// The round's decision for the loop.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Verdict {
@@ -94,60 +87,6 @@ pub(crate) struct Verdict {
     pub until: Option<u64>,
     /// Why (a halt reason, a transient class, `short_crash`).
     pub reason: Option<String>,
-}
-
-/// How a round ended (DESIGN §4 step 6, plus the two ways a round can end without a verdict on
-/// the agent: it never checked in, or the runner was told to stop).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Outcome {
-    /// The agent exited 0.
-    Ok,
-    /// The agent failed (non-zero exit or killed by a signal it did not ask for).
-    Crash,
-    /// The hard round timeout (or the runner's own watchdog) ended it.
-    Timeout,
-    /// It finished its work (terminal marker) but lingered and was stopped.
-    GraceKill,
-    /// A rate limit, server error, request timeout or network failure.
-    Transient,
-    /// An authentication failure (401, invalid key, expired OAuth token).
-    AuthFail,
-    /// The configuration or startup battery failed; never retried.
-    ConfigBroken,
-    /// No output and no check-in within checkin_timeout_s.
-    NoCheckin,
-    /// The runner got SIGTERM/SIGINT and stopped the agent.
-    Stopped,
-}
-
-impl Outcome {
-    /// The snake_case name used in events and state.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Crash => "crash",
-            Outcome::Timeout => "timeout",
-            Outcome::GraceKill => "grace_kill",
-            Outcome::Transient => "transient",
-            Outcome::AuthFail => "auth_fail",
-            Outcome::ConfigBroken => "config_broken",
-            Outcome::NoCheckin => "no_checkin",
-            Outcome::Stopped => "stopped",
-        }
-    }
-
-    /// The round's exit status (DESIGN §4): 0 ok, 75 transient, 78 config, 1 failure, 124 timeout.
-    pub(crate) fn exit_code(self) -> u8 {
-        use crate::error::exit;
-        match self {
-            Outcome::Ok | Outcome::GraceKill | Outcome::Stopped => exit::OK,
-            Outcome::Transient => exit::TEMPFAIL,
-            Outcome::ConfigBroken => exit::CONFIG,
-            Outcome::Timeout => exit::TIMEOUT,
-            Outcome::Crash | Outcome::AuthFail | Outcome::NoCheckin => exit::FAILURE,
-        }
-    }
 }
 
 /// The last finished round, for `status` and for the next round.
@@ -257,53 +196,14 @@ pub(crate) struct HaltRequest {
     pub message: String,
 }
 
-/// The knobs of the verdict logic, from the project's `[runtime]`.
-#[derive(Debug, Clone)]
-pub(crate) struct Policy {
-    /// restart_delay_s.
-    pub restart_delay_s: u64,
-    /// max_rounds.
-    pub max_rounds: Option<u64>,
-    /// crash_loop_threshold.
-    pub crash_loop_threshold: u32,
-    /// short_crash_s.
-    pub short_crash_s: u64,
-    /// checkin_attempts.
-    pub checkin_attempts: u32,
-    /// transient_error_action.
-    pub transient_action: TransientAction,
-}
-
-impl Policy {
-    /// The policy of `project`.
-    pub(crate) fn of(project: &Project) -> Self {
-        let rt = &project.runtime;
+impl HaltRequest {
+    /// A request to halt for `reason`, its `message` redacted.
+    pub(crate) fn new(reason: HaltReason, message: &str) -> Self {
         Self {
-            restart_delay_s: rt.restart_delay_s,
-            max_rounds: rt.max_rounds,
-            crash_loop_threshold: rt.crash_loop_threshold,
-            short_crash_s: rt.short_crash_s,
-            checkin_attempts: rt.checkin_attempts,
-            transient_action: rt.transient_error_action,
+            reason,
+            message: crate::redact::redact(message).into_owned(),
         }
     }
-}
-
-/// A finished round, as the verdict logic needs it.
-#[derive(Debug, Clone)]
-pub(crate) struct Finished {
-    /// Round number.
-    pub round: u64,
-    /// How it ended.
-    pub outcome: Outcome,
-    /// Transient class / detail.
-    pub classification: Option<String>,
-    /// Server-given reset time (epoch seconds), already validated.
-    pub reset_at: Option<u64>,
-    /// Default back-off of the transient class, seconds.
-    pub default_back_off_s: u64,
-    /// Agent run time.
-    pub duration_ms: u64,
 }
 
 /// What [`State::begin_round`] found.
@@ -348,6 +248,25 @@ impl State {
         self.write(dir, false)
     }
 
+    /// The round-start record and the final save's temporary file: bookkeeping the agent need not
+    /// wait for, done after its spawn. A failed quick save is only a warning (the agent runs
+    /// already; the round's end writes the state again).
+    pub(crate) fn record_start(&self, dir: &Path) -> Result<PendingSave> {
+        if let Err(e) = self.save_quick(dir) {
+            let _ = writeln!(std::io::stderr(), "agent-runner: warning: {e}");
+        }
+        PendingSave::prepare(dir)
+    }
+
+    /// The round's final save, durable: into the temporary file [`State::record_start`]
+    /// prepared, else from scratch.
+    pub(crate) fn save_final(&self, prepared: Result<PendingSave>, dir: &Path) -> Result<()> {
+        match prepared {
+            Ok(pending) => pending.commit(self),
+            Err(_) => self.save(dir),
+        }
+    }
+
     fn write(&self, dir: &Path, durable: bool) -> Result<()> {
         fsutil::create_dir_all(dir)?;
         let mut text = serde_json::to_vec_pretty(self).map_err(|e| Error::Failed(e.to_string()))?;
@@ -374,6 +293,16 @@ impl State {
         let mut state = State::load(dir)?;
         state.loop_ended = true;
         state.save(dir)
+    }
+
+    /// Records a halt the verdict decided: `message` becomes the last error, and the halt
+    /// request is written for the path unit (a failure to write it is reported on stderr).
+    pub(crate) fn request_halt(&mut self, dir: &Path, reason: HaltReason, message: &str) {
+        let request = HaltRequest::new(reason, message);
+        self.last_error = Some(request.message.clone());
+        if let Err(e) = write_halt_request(dir, &request) {
+            let _ = writeln!(std::io::stderr(), "agent-runner: {e}");
+        }
     }
 
     /// Epoch seconds before which no agent may run, when that is in the future.
@@ -433,112 +362,6 @@ impl State {
             new_loop,
             recovered,
         }
-    }
-
-    /// Records a finished round and decides the verdict. Returns the halt reason when the loop
-    /// must stop (the caller emits the event and writes the halt request).
-    pub(crate) fn finish_round(
-        &mut self,
-        f: &Finished,
-        policy: &Policy,
-        now: u64,
-    ) -> Option<HaltReason> {
-        self.running = None;
-        self.last_outcome = Some(LastOutcome {
-            round: f.round,
-            outcome: f.outcome,
-            classification: f.classification.clone(),
-            exit_code: f.outcome.exit_code(),
-            duration_ms: f.duration_ms,
-            ended_at: now,
-        });
-        self.verdict = Verdict::default();
-        let short = f.duration_ms < policy.short_crash_s.saturating_mul(1000);
-        // `now` is whole seconds, rounded down: a delay counted from it could be up to a second
-        // short, so back-offs count from the next whole second.
-        let ceil_now = now + 1;
-        let mut halt = None;
-        match f.outcome {
-            Outcome::Ok | Outcome::GraceKill | Outcome::Timeout | Outcome::Stopped => {
-                self.consecutive_short_crashes = 0;
-                self.consecutive_checkin_failures = 0;
-                self.consecutive_transients = 0;
-            }
-            Outcome::Crash | Outcome::AuthFail => {
-                self.consecutive_checkin_failures = 0;
-                self.consecutive_transients = 0;
-                if short {
-                    self.consecutive_short_crashes += 1;
-                    let n = self.consecutive_short_crashes;
-                    if n >= policy.crash_loop_threshold {
-                        halt = Some(HaltReason::CrashLoop);
-                    } else {
-                        let delay = policy
-                            .restart_delay_s
-                            .saturating_mul(1u64 << n.min(20))
-                            .min(MAX_CRASH_DELAY_S);
-                        self.verdict = Verdict {
-                            action: Action::BackOff,
-                            until: Some(ceil_now + delay),
-                            reason: Some("short_crash".into()),
-                        };
-                    }
-                } else {
-                    self.consecutive_short_crashes = 0;
-                }
-            }
-            Outcome::NoCheckin => {
-                self.consecutive_checkin_failures += 1;
-                if self.consecutive_checkin_failures >= policy.checkin_attempts {
-                    halt = Some(HaltReason::Offline);
-                }
-            }
-            Outcome::Transient => {
-                self.consecutive_short_crashes = 0;
-                self.consecutive_checkin_failures = 0;
-                self.consecutive_transients += 1;
-                match policy.transient_action {
-                    TransientAction::Ignore => {}
-                    TransientAction::Stop => halt = Some(HaltReason::TransientError),
-                    TransientAction::BackOff => {
-                        let until = match f.reset_at {
-                            Some(t) if t > now => t.min(now + MAX_THROTTLE_S),
-                            _ => {
-                                let n = self.consecutive_transients.saturating_sub(1).min(5);
-                                ceil_now
-                                    + f.default_back_off_s
-                                        .saturating_mul(1u64 << n)
-                                        .min(MAX_CRASH_DELAY_S)
-                            }
-                        };
-                        self.throttle_until = Some(until);
-                        self.throttle_class.clone_from(&f.classification);
-                        self.throttle_since = Some(now);
-                        self.verdict = Verdict {
-                            action: Action::BackOff,
-                            until: Some(until),
-                            reason: f.classification.clone(),
-                        };
-                    }
-                }
-            }
-            Outcome::ConfigBroken => halt = Some(HaltReason::ConfigBroken),
-        }
-        if halt.is_none()
-            && policy
-                .max_rounds
-                .is_some_and(|max| self.rounds_this_loop >= max)
-        {
-            halt = Some(HaltReason::MaxRounds);
-        }
-        if let Some(reason) = halt {
-            self.verdict = Verdict {
-                action: Action::Halt,
-                until: None,
-                reason: Some(reason.as_str().into()),
-            };
-        }
-        halt
     }
 }
 
@@ -613,159 +436,6 @@ pub(crate) fn read_halt_request(dir: &Path) -> Result<Option<HaltRequest>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn absurd_epoch_values_do_not_overflow() {
-        assert!(epoch_time(u64::MAX) > UNIX_EPOCH);
-        assert_eq!(
-            epoch_time(5),
-            UNIX_EPOCH + std::time::Duration::from_secs(5)
-        );
-    }
-
-    fn policy() -> Policy {
-        Policy {
-            restart_delay_s: 3,
-            max_rounds: None,
-            crash_loop_threshold: 3,
-            short_crash_s: 60,
-            checkin_attempts: 2,
-            transient_action: TransientAction::BackOff,
-        }
-    }
-
-    fn finished(round: u64, outcome: Outcome, duration_ms: u64) -> Finished {
-        Finished {
-            round,
-            outcome,
-            classification: None,
-            reset_at: None,
-            default_back_off_s: 60,
-            duration_ms,
-        }
-    }
-
-    #[test]
-    fn rounds_count_and_phases_rotate() {
-        let mut s = State::default();
-        let b = s.begin_round(100, 3, 1);
-        assert_eq!((b.round, b.phase_index, b.new_loop), (1, Some(0), true));
-        s.finish_round(&finished(1, Outcome::Ok, 10), &policy(), 101);
-        let indexes: Vec<_> = (0..4)
-            .map(|_| s.begin_round(102, 3, 1).phase_index)
-            .collect();
-        assert_eq!(indexes, [Some(1), Some(2), Some(0), Some(1)]);
-        assert_eq!(s.begin_round(103, 0, 1).phase_index, None);
-    }
-
-    #[test]
-    fn short_crashes_escalate_then_halt() {
-        let mut s = State::default();
-        let mut delays = Vec::new();
-        for i in 1..=3 {
-            s.begin_round(1000, 0, 1);
-            let halt = s.finish_round(&finished(i, Outcome::Crash, 500), &policy(), 1000);
-            if i < 3 {
-                assert_eq!(halt, None);
-                assert_eq!(s.verdict.action, Action::BackOff);
-                delays.push(s.verdict.until.unwrap() - 1001);
-                assert_eq!(s.not_before(1000), s.verdict.until);
-            } else {
-                assert_eq!(halt, Some(HaltReason::CrashLoop));
-                assert_eq!(s.verdict.action, Action::Halt);
-            }
-        }
-        assert_eq!(delays, [6, 12]);
-    }
-
-    #[test]
-    fn long_crash_and_ok_reset_the_streak() {
-        let mut s = State::default();
-        s.begin_round(0, 0, 1);
-        s.finish_round(&finished(1, Outcome::Crash, 500), &policy(), 0);
-        assert_eq!(s.consecutive_short_crashes, 1);
-        s.begin_round(0, 0, 1);
-        s.finish_round(&finished(2, Outcome::Crash, 120_000), &policy(), 0);
-        assert_eq!(s.consecutive_short_crashes, 0);
-        assert_eq!(s.verdict.action, Action::Continue);
-    }
-
-    #[test]
-    fn checkin_failures_mark_offline() {
-        let mut s = State::default();
-        s.begin_round(0, 0, 1);
-        assert_eq!(
-            s.finish_round(&finished(1, Outcome::NoCheckin, 30_000), &policy(), 0),
-            None
-        );
-        s.begin_round(0, 0, 1);
-        assert_eq!(
-            s.finish_round(&finished(2, Outcome::NoCheckin, 30_000), &policy(), 0),
-            Some(HaltReason::Offline)
-        );
-        // A restarted loop starts the streak afresh.
-        let b = s.begin_round(10, 0, 1);
-        assert!(b.new_loop);
-        assert_eq!(s.consecutive_checkin_failures, 0);
-    }
-
-    #[test]
-    fn transient_backs_off_to_reset_time_then_recovers() {
-        let mut s = State::default();
-        s.begin_round(1000, 0, 1);
-        let mut f = finished(1, Outcome::Transient, 500);
-        f.classification = Some("rate_limit_account".into());
-        f.reset_at = Some(5000);
-        assert_eq!(s.finish_round(&f, &policy(), 1000), None);
-        assert_eq!(s.throttle_until, Some(5000));
-        assert_eq!(s.not_before(4999), Some(5000));
-        assert_eq!(s.not_before(5000), None);
-        assert_eq!(s.consecutive_short_crashes, 0);
-        let b = s.begin_round(5001, 0, 1);
-        assert_eq!(b.recovered, Some(("rate_limit_account".into(), 4001)));
-        assert_eq!(s.throttle_until, None);
-        // Only once.
-        s.finish_round(&finished(2, Outcome::Ok, 5), &policy(), 5002);
-        assert_eq!(s.begin_round(5003, 0, 1).recovered, None);
-    }
-
-    #[test]
-    fn estimated_transients_escalate_and_stop_action_halts() {
-        let mut s = State::default();
-        let mut f = finished(1, Outcome::Transient, 500);
-        f.classification = Some("rate_limit_model".into());
-        s.begin_round(0, 0, 1);
-        s.finish_round(&f, &policy(), 0);
-        assert_eq!(s.throttle_until, Some(61));
-        s.begin_round(100, 0, 1);
-        s.finish_round(&f, &policy(), 100);
-        assert_eq!(s.throttle_until, Some(221));
-        let mut stop = policy();
-        stop.transient_action = TransientAction::Stop;
-        s.begin_round(300, 0, 1);
-        assert_eq!(
-            s.finish_round(&f, &stop, 300),
-            Some(HaltReason::TransientError)
-        );
-    }
-
-    #[test]
-    fn max_rounds_counts_this_loop_only() {
-        let mut p = policy();
-        p.max_rounds = Some(2);
-        let mut s = State::default();
-        s.begin_round(0, 0, 1);
-        assert_eq!(s.finish_round(&finished(1, Outcome::Ok, 5), &p, 0), None);
-        s.begin_round(0, 0, 1);
-        assert_eq!(
-            s.finish_round(&finished(2, Outcome::Ok, 5), &p, 0),
-            Some(HaltReason::MaxRounds)
-        );
-        // After the halt, the next round is a new loop: counting starts again.
-        assert!(s.begin_round(0, 0, 1).new_loop);
-        assert_eq!(s.rounds_this_loop, 1);
-        assert_eq!(s.round, 3);
-    }
 
     #[test]
     fn state_and_halt_request_round_trip() {

@@ -3,7 +3,7 @@
 //! grace after the terminal marker, watchdog, kill escalation) turned into the poll timeout.
 //!
 //! Output goes from a fixed 64 KiB buffer straight to the round log and through the line scanner;
-//! nothing grows with the volume of output.
+//! nothing grows with the volume of output. When and how the agent is stopped is [`super::stop`]'s.
 
 use std::fs::File;
 use std::io::Write;
@@ -17,11 +17,14 @@ use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
-use regex::Regex;
 use sd_notify::NotifyState;
 
-use super::classify::{Ending, Scanner};
+use super::classify::Ending;
+use super::mask::Masker;
+use super::notify::{EXTEND_SLACK, SysWatchdog, notify, usec};
 use super::procs::{self, Proc};
+use super::scan::Scanner;
+use super::stop::{AFTER_KILL, KillReason, Killing, Limits, Stage, kill_survivors};
 
 /// Read buffer size: the only buffer output passes through.
 const CHUNK: usize = 64 * 1024;
@@ -29,88 +32,14 @@ const CHUNK: usize = 64 * 1024;
 const STATUS_EVERY: Duration = Duration::from_secs(10);
 /// WATCHDOG=1 is sent at most this often while output flows.
 const PING_EVERY: Duration = Duration::from_secs(1);
-
-/// systemd's watchdog (`WatchdogSec=` → `$WATCHDOG_USEC`). It is fed by output while the agent's
-/// silence counts (checked in, working, watchdog_s set), and kept alive otherwise (before check-in,
-/// during grace and kills, when no watchdog_s is configured): systemd then only fires for a wedged
-/// runner, and the runner ends a silent agent itself just before systemd would, so the round still
-/// gets its events and state.
-struct SysWatchdog {
-    period: Option<Duration>,
-    last: Instant,
-}
-
-impl SysWatchdog {
-    fn new(now: Instant) -> Self {
-        let mut w = Self {
-            period: sd_notify::watchdog_enabled(),
-            last: now,
-        };
-        w.ping(now);
-        w
-    }
-
-    fn ping(&mut self, now: Instant) {
-        if self.period.is_some() {
-            notify(&[NotifyState::Watchdog]);
-            self.last = now;
-        }
-    }
-
-    /// When the next keep-alive ping is due.
-    fn due(&self) -> Option<Instant> {
-        self.period.map(|p| self.last + p / 3)
-    }
-
-    /// When the runner must act on a silent agent so that systemd does not fire first.
-    fn expires(&self) -> Option<Instant> {
-        self.period
-            .map(|p| self.last + p.saturating_sub((p / 4).min(Duration::from_secs(1))))
-    }
-}
-/// After SIGKILL, how long to wait for the pipe to close before giving up on it.
-const AFTER_KILL: Duration = Duration::from_secs(2);
-
-/// The time limits of one round.
-#[derive(Debug, Clone)]
-pub(crate) struct Limits {
-    /// Hard limit.
-    pub timeout: Duration,
-    /// Time to first output or check-in.
-    pub checkin_timeout: Duration,
-    /// Grace after the terminal marker (`None`: no grace kill).
-    pub grace_after_result: Option<Duration>,
-    /// Longest silence once checked in (`None`: no watchdog).
-    pub watchdog: Option<Duration>,
-    /// The agent's cooperative stop signal.
-    pub stop_signal: Signal,
-    /// How long the cooperative signal is given before SIGTERM.
-    pub coop_grace: Duration,
-    /// How long SIGTERM is given before SIGKILL.
-    pub term_grace: Duration,
-    /// Command lines that never keep a finished round alive.
-    pub ignore: Vec<Regex>,
-}
-
-/// Why the runner is killing the agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Why {
-    /// round_timeout_s.
-    Timeout,
-    /// No output for watchdog_s.
-    Watchdog,
-    /// Lingering after the terminal marker with no live workers.
-    GraceKill,
-    /// No check-in in time.
-    NoCheckin,
-    /// The runner got this signal.
-    Interrupted(Signal),
-    /// The agent exited and left processes behind.
-    Orphans,
-}
+/// Once the leader has exited, how often /proc is scanned for what it left behind.
+const MEMBERS_EVERY: Duration = Duration::from_millis(100);
+/// Once the leader has exited and its group is gone, how long the pipe may stay open (a
+/// descendant outside the group holding it).
+const PIPE_AFTER_EXIT: Duration = Duration::from_secs(1);
 
 /// Things worth an event while the round runs.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Note<'a> {
     /// The agent showed life: `via` is `output` or `checkin`.
     CheckedIn {
@@ -130,9 +59,9 @@ pub(crate) enum Note<'a> {
     },
 }
 
-/// What happened.
+/// What the supervision saw of the agent's run.
 #[derive(Debug)]
-pub(crate) struct Report {
+pub(crate) struct Supervised {
     /// How the agent's run ended.
     pub ending: Ending,
     /// Its exit code, when it exited.
@@ -146,58 +75,13 @@ pub(crate) struct Report {
     /// Output bytes.
     pub bytes: u64,
     /// Why the runner killed it, if it did.
-    pub killed: Option<Why>,
+    pub killed: Option<KillReason>,
     /// Processes that outlived the agent and were killed.
     pub orphans: Vec<Proc>,
     /// Round processes still alive at the end (0 unless something resisted SIGKILL).
     pub survivors: usize,
     /// A problem writing the round log (disk full…), if any.
     pub log_error: Option<String>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_are_masked_across_chunk_boundaries() {
-        let mut m = Masker::new(vec![b"hunter2-secret".to_vec(), b"abcdef".to_vec()]).unwrap();
-        let mut log = Vec::new();
-        let mut out = Vec::new();
-        for chunk in [
-            &b"pass=hunter2-se"[..],
-            b"cret and abc",
-            b"def, ok\n",
-            b"tail",
-        ] {
-            m.filter(chunk, &mut out);
-            log.extend_from_slice(&out);
-        }
-        log.extend_from_slice(&m.carry);
-        assert_eq!(
-            String::from_utf8(log).unwrap(),
-            "pass=[REDACTED] and [REDACTED], ok\ntail"
-        );
-        assert!(Masker::new(vec![]).is_none());
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    Coop,
-    Term,
-    Kill,
-}
-
-struct Killing {
-    why: Why,
-    stage: Stage,
-    next: Instant,
-}
-
-/// Tells systemd (a no-op without `$NOTIFY_SOCKET`).
-pub(crate) fn notify(states: &[NotifyState<'_>]) {
-    let _ = sd_notify::notify(states);
 }
 
 /// The running agent and everything needed to watch it.
@@ -217,370 +101,281 @@ pub(crate) struct Watch<'a> {
     /// The limits.
     pub limits: &'a Limits,
     /// "round 7 (build)" for STATUS lines.
-    pub label: String,
+    pub label: &'a str,
     /// Credential values to mask in the round log (empty: the log is the raw output).
     pub secrets: Vec<Vec<u8>>,
 }
 
 impl Watch<'_> {
     /// Runs until the agent and everything it started are gone.
-    #[allow(clippy::too_many_lines)]
-    pub(crate) fn run(mut self, note: &mut dyn FnMut(Note<'_>)) -> Report {
-        let start = Instant::now();
-        let me = i32::try_from(std::process::id()).unwrap_or(0);
-        let pgid = self.pid;
-        let lim = self.limits;
-        let mut buf = vec![0u8; CHUNK];
-        let mut pipe_open = true;
-        let mut leader: Option<(Instant, WaitStatus)> = None;
-        let mut checked_in = false;
-        let mut marker_at: Option<Instant> = None;
-        let mut grace_decided = false;
-        let mut killing: Option<Killing> = None;
-        let mut last_output = start;
-        let mut watchdog = SysWatchdog::new(start);
-        let mut last_status = start;
-        let mut bytes: u64 = 0;
-        let mut orphans = Vec::new();
-        let mut log_error = None;
-        let mut members_checked_at: Option<Instant> = None;
-        let mut masker = Masker::new(std::mem::take(&mut self.secrets));
-        let mut to_log = Vec::new();
-
+    pub(crate) fn run(self, note: &mut dyn FnMut(Note<'_>)) -> Supervised {
+        let mut w = Watching::new(self);
         loop {
             let now = Instant::now();
-
-            // The leader is gone: the round ends once the rest of its processes are gone too.
-            if let Some((ended, _)) = leader {
-                if procs::maybe_alive(pgid) {
-                    let scan_due =
-                        members_checked_at.is_none_or(|t| now - t >= Duration::from_millis(100));
-                    if scan_due {
-                        members_checked_at = Some(now);
-                        let live: Vec<Proc> = procs::round_members(pgid, me)
-                            .into_iter()
-                            .filter(Proc::live)
-                            .collect();
-                        if live.is_empty() {
-                            if !pipe_open {
-                                break;
-                            }
-                        } else if killing.is_none() {
-                            orphans = live;
-                            killing = Some(start_kill(Why::Orphans, Stage::Term, pgid, me, lim));
-                        }
-                    }
-                } else if !pipe_open || now - ended > Duration::from_secs(1) {
-                    break;
-                }
-                if let Some(k) = &killing
-                    && k.stage == Stage::Kill
-                    && now >= k.next + AFTER_KILL
-                {
-                    break;
-                }
+            if w.round_over(now) {
+                break;
             }
-
-            // Deadlines.
-            if leader.is_none() && killing.is_none() {
-                let why = if now >= start + lim.timeout {
-                    Some(Why::Timeout)
-                } else if !checked_in && now >= start + lim.checkin_timeout {
-                    Some(Why::NoCheckin)
-                } else if checked_in
-                    && marker_at.is_none()
-                    && lim.watchdog.is_some_and(|w| {
-                        now >= last_output + w || watchdog.expires().is_some_and(|e| now >= e)
-                    })
-                {
-                    Some(Why::Watchdog)
-                } else {
-                    None
-                };
-                if let Some(why) = why {
-                    notify(&[
-                        NotifyState::ExtendTimeoutUsec(usec(
-                            lim.term_grace + Duration::from_secs(10),
-                        )),
-                        NotifyState::Status(&format!(
-                            "{}: stopping the agent ({why:?})",
-                            self.label
-                        )),
-                    ]);
-                    killing = Some(start_kill(why, Stage::Term, pgid, me, lim));
-                }
+            w.check_deadlines(now);
+            w.check_grace(now, note);
+            w.check_kill(now);
+            let silence_counts = w.silence_counts();
+            w.keep_watchdog_alive(now, silence_counts);
+            w.refresh_status(now);
+            let ready = w.wait(now, silence_counts);
+            if ready.signals {
+                w.read_signals();
             }
-            if leader.is_none()
-                && killing.is_none()
-                && !grace_decided
-                && let (Some(at), Some(grace)) = (marker_at, lim.grace_after_result)
-                && now >= at + grace
-            {
-                grace_decided = true;
-                let members = procs::round_members(pgid, me);
-                let (live, ignored) = procs::live_workers(&members, self.pid, &lim.ignore);
+            if ready.output {
+                w.read_output(note);
+            }
+            if ready.checkin {
+                w.read_checkins(note);
+            }
+        }
+        w.finish()
+    }
+}
+
+/// Which of the poll's descriptors have something.
+struct Ready {
+    signals: bool,
+    output: bool,
+    checkin: bool,
+}
+
+/// The watch while it runs: every timer and what has been seen so far.
+struct Watching<'a> {
+    watch: Watch<'a>,
+    start: Instant,
+    /// The runner's own pid (never signalled, the root of the round's process tree).
+    me: i32,
+    buf: Vec<u8>,
+    pipe_open: bool,
+    /// When the leader exited, and how.
+    leader: Option<(Instant, WaitStatus)>,
+    checked_in: bool,
+    marker_at: Option<Instant>,
+    grace_decided: bool,
+    killing: Option<Killing>,
+    last_output: Instant,
+    watchdog: SysWatchdog,
+    last_status: Instant,
+    bytes: u64,
+    orphans: Vec<Proc>,
+    log_error: Option<String>,
+    members_checked_at: Option<Instant>,
+    masker: Option<Masker>,
+    to_log: Vec<u8>,
+}
+
+impl<'a> Watching<'a> {
+    fn new(mut watch: Watch<'a>) -> Self {
+        let start = Instant::now();
+        let me = i32::try_from(std::process::id()).unwrap_or(0);
+        let buf = vec![0u8; CHUNK];
+        let watchdog = SysWatchdog::new(start);
+        let masker = Masker::new(std::mem::take(&mut watch.secrets));
+        Self {
+            watch,
+            start,
+            me,
+            buf,
+            pipe_open: true,
+            leader: None,
+            checked_in: false,
+            marker_at: None,
+            grace_decided: false,
+            killing: None,
+            last_output: start,
+            watchdog,
+            last_status: start,
+            bytes: 0,
+            orphans: Vec::new(),
+            log_error: None,
+            members_checked_at: None,
+            masker,
+            to_log: Vec::new(),
+        }
+    }
+
+    /// Whether the round is over: the leader is gone and so is the rest of its processes (those
+    /// left behind are killed as orphans), or a kill has been given up on.
+    fn round_over(&mut self, now: Instant) -> bool {
+        let Some((ended, _)) = self.leader else {
+            return false;
+        };
+        let pgid = self.watch.pid;
+        if procs::maybe_alive(pgid) {
+            let scan_due = self
+                .members_checked_at
+                .is_none_or(|t| now - t >= MEMBERS_EVERY);
+            if scan_due {
+                self.members_checked_at = Some(now);
+                let live: Vec<Proc> = procs::round_members(pgid, self.me)
+                    .into_iter()
+                    .filter(Proc::live)
+                    .collect();
                 if live.is_empty() {
-                    killing = Some(start_kill(Why::GraceKill, Stage::Term, pgid, me, lim));
-                } else {
-                    note(Note::GraceExtended {
-                        live: &live,
-                        ignored: &ignored,
-                        grace,
-                    });
-                }
-            }
-            if let Some(k) = &mut killing
-                && now >= k.next
-            {
-                advance(k, pgid, me, lim);
-                notify(&[NotifyState::Watchdog]);
-            }
-            let silence_counts = lim.watchdog.is_some()
-                && checked_in
-                && marker_at.is_none()
-                && killing.is_none()
-                && leader.is_none();
-            if !silence_counts && watchdog.due().is_some_and(|d| now >= d) {
-                watchdog.ping(now);
-            }
-            if now - last_status >= STATUS_EVERY {
-                last_status = now;
-                let status = format!(
-                    "{}: running {}s, last output {}s ago",
-                    self.label,
-                    (now - start).as_secs(),
-                    (now - last_output).as_secs()
-                );
-                notify(&[NotifyState::Status(&status)]);
-            }
-
-            // Sleep until something happens or the next deadline.
-            let mut next = self.next_deadline(
-                now,
-                start,
-                checked_in,
-                marker_at,
-                grace_decided,
-                last_output,
-                last_status,
-                killing.as_ref(),
-                leader.is_some(),
-            );
-            let watchdog_at = if silence_counts {
-                watchdog.expires()
-            } else {
-                watchdog.due()
-            };
-            if let Some(t) = watchdog_at {
-                next = next.min(t.max(now));
-            }
-            let timeout = PollTimeout::try_from(next.saturating_duration_since(Instant::now()))
-                .unwrap_or(PollTimeout::MAX);
-            let mut fds = Vec::with_capacity(3);
-            fds.push(PollFd::new(self.signals.as_fd(), PollFlags::POLLIN));
-            if pipe_open {
-                fds.push(PollFd::new(self.output.as_fd(), PollFlags::POLLIN));
-            }
-            if let Some(sock) = self.checkin {
-                fds.push(PollFd::new(sock.as_fd(), PollFlags::POLLIN));
-            }
-            match poll(&mut fds, timeout) {
-                Ok(_) | Err(Errno::EINTR) => {}
-                Err(e) => {
-                    // Cannot wait: fall back to a short sleep rather than spinning or dying.
-                    let _ = writeln!(std::io::stderr(), "agent-runner: poll failed: {e}");
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-            let ready = |i: usize| {
-                fds.get(i)
-                    .and_then(PollFd::revents)
-                    .is_some_and(|r| !r.is_empty())
-            };
-            let sig_ready = ready(0);
-            let pipe_ready = pipe_open && ready(1);
-            let sock_ready = self.checkin.is_some() && ready(if pipe_open { 2 } else { 1 });
-            drop(fds);
-
-            if sig_ready {
-                while let Ok(Some(info)) = self.signals.read_signal() {
-                    let Ok(sig) = Signal::try_from(i32::try_from(info.ssi_signo).unwrap_or(0))
-                    else {
-                        continue;
-                    };
-                    match sig {
-                        Signal::SIGCHLD => reap(self.pid, &mut leader),
-                        Signal::SIGTERM | Signal::SIGINT | Signal::SIGHUP => {
-                            notify(&[
-                                NotifyState::ExtendTimeoutUsec(usec(
-                                    lim.coop_grace + lim.term_grace + Duration::from_secs(10),
-                                )),
-                                NotifyState::Status(&format!(
-                                    "{}: {sig} received, stopping the agent",
-                                    self.label
-                                )),
-                            ]);
-                            match &mut killing {
-                                None => {
-                                    let first = if lim.stop_signal == Signal::SIGTERM {
-                                        Stage::Term
-                                    } else {
-                                        Stage::Coop
-                                    };
-                                    killing = Some(start_kill(
-                                        Why::Interrupted(sig),
-                                        first,
-                                        pgid,
-                                        me,
-                                        lim,
-                                    ));
-                                }
-                                // A repeated signal escalates at once.
-                                Some(k) => advance(k, pgid, me, lim),
-                            }
-                        }
-                        _ => {}
+                    if !self.pipe_open {
+                        return true;
                     }
-                }
-                // SIGCHLD can coalesce: always look for an exited leader.
-                reap(self.pid, &mut leader);
-            }
-
-            if pipe_ready {
-                match nix::unistd::read(&self.output, &mut buf) {
-                    Ok(0) => pipe_open = false,
-                    Ok(n) => {
-                        let chunk = &buf[..n];
-                        bytes += n as u64;
-                        let written = match &mut masker {
-                            None => self.log.write_all(chunk),
-                            Some(m) => {
-                                m.filter(chunk, &mut to_log);
-                                self.log.write_all(&to_log)
-                            }
-                        };
-                        if let Err(e) = written
-                            && log_error.is_none()
-                        {
-                            log_error = Some(e.to_string());
-                        }
-                        let now = Instant::now();
-                        last_output = now;
-                        if !checked_in {
-                            checked_in = true;
-                            self.checked_in("output", start, note);
-                        }
-                        if self.scanner.feed(chunk) {
-                            marker_at = Some(now);
-                        }
-                        if now - watchdog.last >= PING_EVERY {
-                            watchdog.ping(now);
-                        }
-                    }
-                    Err(Errno::EINTR | Errno::EAGAIN) => {}
-                    Err(_) => pipe_open = false,
+                } else if self.killing.is_none() {
+                    self.orphans = live;
+                    self.start_kill(KillReason::Orphans, Stage::Term);
                 }
             }
-
-            if sock_ready && let Some(sock) = self.checkin {
-                let mut small = [0u8; 64];
-                while sock.recv(&mut small).is_ok() {
-                    if !checked_in {
-                        checked_in = true;
-                        self.checked_in("checkin", start, note);
-                    }
-                }
-            }
+        } else if !self.pipe_open || now - ended > PIPE_AFTER_EXIT {
+            return true;
         }
+        self.killing.as_ref().is_some_and(|k| k.given_up(now))
+    }
 
-        if self.scanner.finish() && marker_at.is_none() {
-            marker_at = Some(Instant::now());
+    /// The hard timeout, the check-in deadline and the watchdog, while the agent runs and nothing
+    /// is stopping it yet.
+    fn check_deadlines(&mut self, now: Instant) {
+        if self.leader.is_some() || self.killing.is_some() {
+            return;
         }
-        let _ = marker_at;
-        if let Some(m) = &mut masker {
-            let _ = self.log.write_all(&m.carry);
-        }
-        let _ = self.log.flush();
-
-        // Nothing of the round may survive it.
-        let mut survivors = if procs::maybe_alive(pgid) {
-            procs::round_members(pgid, me)
-                .iter()
-                .filter(|p| p.live())
-                .count()
+        let lim = self.watch.limits;
+        let why = if now >= self.start + lim.timeout {
+            KillReason::Timeout
+        } else if !self.checked_in && now >= self.start + lim.checkin_timeout {
+            KillReason::NoCheckin
+        } else if self.checked_in
+            && self.marker_at.is_none()
+            && lim.watchdog.is_some_and(|w| {
+                now >= self.last_output + w || self.watchdog.expires().is_some_and(|e| now >= e)
+            })
+        {
+            KillReason::Watchdog
         } else {
-            0
+            return;
         };
-        if survivors > 0 {
-            procs::signal_all(pgid, me, Signal::SIGKILL);
-            std::thread::sleep(Duration::from_millis(50));
-            survivors = procs::round_members(pgid, me)
-                .iter()
-                .filter(|p| p.live())
-                .count();
-        }
-        reap(self.pid, &mut leader);
+        notify(&[
+            NotifyState::ExtendTimeoutUsec(usec(lim.term_grace + EXTEND_SLACK)),
+            NotifyState::Status(&format!(
+                "{}: stopping the agent ({why:?})",
+                self.watch.label
+            )),
+        ]);
+        self.start_kill(why, Stage::Term);
+    }
 
-        let (ended, status) = leader.unwrap_or((Instant::now(), WaitStatus::StillAlive));
-        let (exit_code, signal) = match status {
-            WaitStatus::Exited(_, code) => (Some(code), None),
-            WaitStatus::Signaled(_, sig, _) => (None, Some(sig as i32)),
-            _ => (None, None),
+    /// The grace after the terminal marker, once: no live workers left → grace kill; some → an
+    /// event, and the hard timeout decides.
+    fn check_grace(&mut self, now: Instant, note: &mut dyn FnMut(Note<'_>)) {
+        if self.leader.is_some() || self.killing.is_some() || self.grace_decided {
+            return;
+        }
+        let lim = self.watch.limits;
+        let (Some(at), Some(grace)) = (self.marker_at, lim.grace_after_result) else {
+            return;
         };
-        let ending = match killing.as_ref().map(|k| k.why) {
-            Some(Why::Timeout | Why::Watchdog) => Ending::Timeout,
-            Some(Why::GraceKill) => Ending::GraceKill,
-            Some(Why::NoCheckin) => Ending::NoCheckin,
-            Some(Why::Interrupted(_)) => Ending::Interrupted,
-            Some(Why::Orphans) | None => match (exit_code, signal) {
-                (Some(code), _) => Ending::Exited(code),
-                (None, Some(sig)) => Ending::Signaled(sig),
-                (None, None) => Ending::Signaled(Signal::SIGKILL as i32),
-            },
-        };
-        Report {
-            ending,
-            exit_code,
-            signal,
-            duration: ended.saturating_duration_since(start),
-            checked_in,
-            bytes,
-            killed: killing.map(|k| k.why),
-            orphans,
-            survivors,
-            log_error,
+        if now < at + grace {
+            return;
+        }
+        self.grace_decided = true;
+        let members = procs::round_members(self.watch.pid, self.me);
+        let (live, ignored) = procs::live_workers(&members, self.watch.pid, &lim.ignore);
+        if live.is_empty() {
+            self.start_kill(KillReason::GraceKill, Stage::Term);
+        } else {
+            note(Note::GraceExtended {
+                live: &live,
+                ignored: &ignored,
+                grace,
+            });
         }
     }
 
-    fn checked_in(&self, via: &'static str, start: Instant, note: &mut dyn FnMut(Note<'_>)) {
-        let status = format!("{}: agent checked in ({via})", self.label);
-        notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
-        note(Note::CheckedIn {
-            via,
-            after: start.elapsed(),
-        });
+    /// The next, harsher stage of a kill in progress, when it is due.
+    fn check_kill(&mut self, now: Instant) {
+        if self.killing.as_ref().is_some_and(|k| now >= k.next) {
+            self.escalate();
+            notify(&[NotifyState::Watchdog]);
+        }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn next_deadline(
-        &self,
-        now: Instant,
-        start: Instant,
-        checked_in: bool,
-        marker_at: Option<Instant>,
-        grace_decided: bool,
-        last_output: Instant,
-        last_status: Instant,
-        killing: Option<&Killing>,
-        leader_gone: bool,
-    ) -> Instant {
-        let lim = self.limits;
-        let mut next = last_status + STATUS_EVERY;
+    /// Whether the agent's silence counts against watchdog_s (and systemd's watchdog is left to
+    /// expire with it).
+    fn silence_counts(&self) -> bool {
+        self.watch.limits.watchdog.is_some()
+            && self.checked_in
+            && self.marker_at.is_none()
+            && self.killing.is_none()
+            && self.leader.is_none()
+    }
+
+    fn keep_watchdog_alive(&mut self, now: Instant, silence_counts: bool) {
+        if !silence_counts && self.watchdog.due().is_some_and(|d| now >= d) {
+            self.watchdog.ping(now);
+        }
+    }
+
+    fn refresh_status(&mut self, now: Instant) {
+        if now - self.last_status >= STATUS_EVERY {
+            self.last_status = now;
+            let status = format!(
+                "{}: running {}s, last output {}s ago",
+                self.watch.label,
+                (now - self.start).as_secs(),
+                (now - self.last_output).as_secs()
+            );
+            notify(&[NotifyState::Status(&status)]);
+        }
+    }
+
+    /// Sleeps in one poll(2) until something happens or the next deadline.
+    fn wait(&self, now: Instant, silence_counts: bool) -> Ready {
+        let mut next = self.next_deadline(now);
+        let watchdog_at = if silence_counts {
+            self.watchdog.expires()
+        } else {
+            self.watchdog.due()
+        };
+        if let Some(t) = watchdog_at {
+            next = next.min(t.max(now));
+        }
+        let timeout = PollTimeout::try_from(next.saturating_duration_since(Instant::now()))
+            .unwrap_or(PollTimeout::MAX);
+        let mut fds = Vec::with_capacity(3);
+        fds.push(PollFd::new(self.watch.signals.as_fd(), PollFlags::POLLIN));
+        if self.pipe_open {
+            fds.push(PollFd::new(self.watch.output.as_fd(), PollFlags::POLLIN));
+        }
+        if let Some(sock) = self.watch.checkin {
+            fds.push(PollFd::new(sock.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => {
+                // Cannot wait: fall back to a short sleep rather than spinning or dying.
+                let _ = writeln!(std::io::stderr(), "agent-runner: poll failed: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let ready = |i: usize| {
+            fds.get(i)
+                .and_then(PollFd::revents)
+                .is_some_and(|r| !r.is_empty())
+        };
+        Ready {
+            signals: ready(0),
+            output: self.pipe_open && ready(1),
+            checkin: self.watch.checkin.is_some() && ready(if self.pipe_open { 2 } else { 1 }),
+        }
+    }
+
+    /// The earliest of the deadlines that apply now (never in the past).
+    fn next_deadline(&self, now: Instant) -> Instant {
+        let lim = self.watch.limits;
+        let leader_gone = self.leader.is_some();
+        let mut next = self.last_status + STATUS_EVERY;
         let mut consider = |t: Instant| next = next.min(t);
         if leader_gone {
-            consider(now + Duration::from_millis(100));
+            consider(now + MEMBERS_EVERY);
         }
-        match killing {
+        match &self.killing {
             Some(k) => {
                 consider(k.next);
                 if k.stage == Stage::Kill {
@@ -588,99 +383,180 @@ impl Watch<'_> {
                 }
             }
             None if !leader_gone => {
-                consider(start + lim.timeout);
-                if !checked_in {
-                    consider(start + lim.checkin_timeout);
+                consider(self.start + lim.timeout);
+                if !self.checked_in {
+                    consider(self.start + lim.checkin_timeout);
                 }
                 if let (Some(at), Some(grace), false) =
-                    (marker_at, lim.grace_after_result, grace_decided)
+                    (self.marker_at, lim.grace_after_result, self.grace_decided)
                 {
                     consider(at + grace);
                 }
-                if let (Some(w), true, None) = (lim.watchdog, checked_in, marker_at) {
-                    consider(last_output + w);
+                if let (Some(w), true, None) = (lim.watchdog, self.checked_in, self.marker_at) {
+                    consider(self.last_output + w);
                 }
             }
             None => {}
         }
         next.max(now)
     }
-}
 
-/// Masks credential values in the output stream before it reaches the round log. The last
-/// `longest − 1` bytes are held back between chunks, so a secret split across two reads is still
-/// caught; they are written at the end.
-struct Masker {
-    secrets: Vec<Vec<u8>>,
-    keep: usize,
-    carry: Vec<u8>,
-}
-
-impl Masker {
-    fn new(mut secrets: Vec<Vec<u8>>) -> Option<Self> {
-        secrets.retain(|s| !s.is_empty());
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        let keep = secrets.first()?.len() - 1;
-        Some(Self {
-            secrets,
-            keep,
-            carry: Vec::new(),
-        })
-    }
-
-    /// Puts into `out` what can be written now.
-    fn filter(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let mut buf = std::mem::take(&mut self.carry);
-        buf.extend_from_slice(chunk);
-        for secret in &self.secrets {
-            buf = replace_all(&buf, secret, crate::redact::MASK.as_bytes());
+    /// SIGCHLD reaps; a stop signal stops the agent (a repeated one escalates at once).
+    fn read_signals(&mut self) {
+        while let Ok(Some(info)) = self.watch.signals.read_signal() {
+            let Ok(sig) = Signal::try_from(i32::try_from(info.ssi_signo).unwrap_or(0)) else {
+                continue;
+            };
+            match sig {
+                Signal::SIGCHLD => reap(self.watch.pid, &mut self.leader),
+                Signal::SIGTERM | Signal::SIGINT | Signal::SIGHUP => self.interrupted(sig),
+                _ => {}
+            }
         }
-        let cut = buf.len().saturating_sub(self.keep);
-        self.carry = buf.split_off(cut);
-        out.clear();
-        out.extend_from_slice(&buf);
+        // SIGCHLD can coalesce: always look for an exited leader.
+        reap(self.watch.pid, &mut self.leader);
+    }
+
+    fn interrupted(&mut self, sig: Signal) {
+        let lim = self.watch.limits;
+        notify(&[
+            NotifyState::ExtendTimeoutUsec(usec(lim.coop_grace + lim.term_grace + EXTEND_SLACK)),
+            NotifyState::Status(&format!(
+                "{}: {sig} received, stopping the agent",
+                self.watch.label
+            )),
+        ]);
+        if self.killing.is_some() {
+            // A repeated signal escalates at once.
+            self.escalate();
+        } else {
+            let first = Killing::first_stage_when_interrupted(lim);
+            self.start_kill(KillReason::Interrupted(sig), first);
+        }
+    }
+
+    fn read_output(&mut self, note: &mut dyn FnMut(Note<'_>)) {
+        match nix::unistd::read(&self.watch.output, &mut self.buf) {
+            Ok(0) => self.pipe_open = false,
+            Ok(n) => self.took_output(n, note),
+            Err(Errno::EINTR | Errno::EAGAIN) => {}
+            Err(_) => self.pipe_open = false,
+        }
+    }
+
+    /// `n` bytes of output in the buffer: to the round log (masked), through the scanner; the
+    /// first one is the agent's check-in, and output feeds systemd's watchdog.
+    fn took_output(&mut self, n: usize, note: &mut dyn FnMut(Note<'_>)) {
+        let chunk = &self.buf[..n];
+        self.bytes += n as u64;
+        let written = match &mut self.masker {
+            None => self.watch.log.write_all(chunk),
+            Some(m) => {
+                m.filter(chunk, &mut self.to_log);
+                self.watch.log.write_all(&self.to_log)
+            }
+        };
+        if let Err(e) = written
+            && self.log_error.is_none()
+        {
+            self.log_error = Some(e.to_string());
+        }
+        let now = Instant::now();
+        self.last_output = now;
+        if !self.checked_in {
+            self.checked_in = true;
+            self.announce_checkin("output", note);
+        }
+        if self.watch.scanner.feed(&self.buf[..n]) {
+            self.marker_at = Some(now);
+        }
+        if now - self.watchdog.last >= PING_EVERY {
+            self.watchdog.ping(now);
+        }
+    }
+
+    fn read_checkins(&mut self, note: &mut dyn FnMut(Note<'_>)) {
+        let Some(sock) = self.watch.checkin else {
+            return;
+        };
+        let mut small = [0u8; 64];
+        while sock.recv(&mut small).is_ok() {
+            if !self.checked_in {
+                self.checked_in = true;
+                self.announce_checkin("checkin", note);
+            }
+        }
+    }
+
+    fn announce_checkin(&self, via: &'static str, note: &mut dyn FnMut(Note<'_>)) {
+        let status = format!("{}: agent checked in ({via})", self.watch.label);
+        notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
+        note(Note::CheckedIn {
+            via,
+            after: self.start.elapsed(),
+        });
+    }
+
+    fn start_kill(&mut self, why: KillReason, stage: Stage) {
+        let killing = Killing::start(why, stage, self.watch.pid, self.me, self.watch.limits);
+        self.killing = Some(killing);
+    }
+
+    fn escalate(&mut self) {
+        if let Some(k) = &mut self.killing {
+            k.escalate(self.watch.pid, self.me, self.watch.limits);
+        }
+    }
+
+    /// After the loop: the last partial line, the held-back masked bytes, no survivors, and what
+    /// the agent's run came to.
+    fn finish(mut self) -> Supervised {
+        // A last line without a newline still counts.
+        self.watch.scanner.finish();
+        if let Some(m) = &self.masker {
+            let _ = self.watch.log.write_all(m.rest());
+        }
+        let _ = self.watch.log.flush();
+        let survivors = kill_survivors(self.watch.pid, self.me);
+        reap(self.watch.pid, &mut self.leader);
+
+        let (ended, status) = self
+            .leader
+            .unwrap_or((Instant::now(), WaitStatus::StillAlive));
+        let (exit_code, signal) = match status {
+            WaitStatus::Exited(_, code) => (Some(code), None),
+            WaitStatus::Signaled(_, sig, _) => (None, Some(sig as i32)),
+            _ => (None, None),
+        };
+        let killed = self.killing.map(|k| k.why);
+        Supervised {
+            ending: ending(killed, exit_code, signal),
+            exit_code,
+            signal,
+            duration: ended.saturating_duration_since(self.start),
+            checked_in: self.checked_in,
+            bytes: self.bytes,
+            killed,
+            orphans: self.orphans,
+            survivors,
+            log_error: self.log_error,
+        }
     }
 }
 
-fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(haystack.len());
-    let mut rest = haystack;
-    while let Some(pos) = rest.windows(needle.len()).position(|w| w == needle) {
-        out.extend_from_slice(&rest[..pos]);
-        out.extend_from_slice(with);
-        rest = &rest[pos + needle.len()..];
+/// How the agent's run ended: the runner's reason when it killed the agent, else its exit.
+fn ending(killed: Option<KillReason>, exit_code: Option<i32>, signal: Option<i32>) -> Ending {
+    match killed {
+        Some(KillReason::Timeout | KillReason::Watchdog) => Ending::Timeout,
+        Some(KillReason::GraceKill) => Ending::GraceKill,
+        Some(KillReason::NoCheckin) => Ending::NoCheckin,
+        Some(KillReason::Interrupted(_)) => Ending::Interrupted,
+        Some(KillReason::Orphans) | None => match (exit_code, signal) {
+            (Some(code), _) => Ending::Exited(code),
+            (None, Some(sig)) => Ending::Signaled(sig),
+            (None, None) => Ending::Signaled(Signal::SIGKILL as i32),
+        },
     }
-    out.extend_from_slice(rest);
-    out
-}
-
-fn usec(d: Duration) -> u32 {
-    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
-}
-
-fn start_kill(why: Why, stage: Stage, pgid: i32, me: i32, lim: &Limits) -> Killing {
-    let (signal, wait) = match stage {
-        Stage::Coop => (lim.stop_signal, lim.coop_grace),
-        Stage::Term => (Signal::SIGTERM, lim.term_grace),
-        Stage::Kill => (Signal::SIGKILL, Duration::from_millis(500)),
-    };
-    procs::signal_all(pgid, me, signal);
-    Killing {
-        why,
-        stage,
-        next: Instant::now() + wait,
-    }
-}
-
-/// Moves to the next, harsher stage (SIGKILL is repeated to catch late forks).
-fn advance(k: &mut Killing, pgid: i32, me: i32, lim: &Limits) {
-    let stage = match k.stage {
-        Stage::Coop => Stage::Term,
-        Stage::Term | Stage::Kill => Stage::Kill,
-    };
-    let next = start_kill(k.why, stage, pgid, me, lim);
-    k.stage = next.stage;
-    k.next = next.next;
 }
 
 /// Reaps every exited child (the runner is a subreaper: orphans of the agent end up here too) and

@@ -1,22 +1,37 @@
-//! What the agent left in the work tree (DESIGN §4 step 7): detect it, then ignore, stash or
-//! commit it — never touching the project's own config and prompt files, its log_dir or `vcs.protect` paths, which
-//! are excluded by pathspec from every git command (the seed system's default stash swept an
-//! operator's uncommitted config edit away).
+//! What the agent left in the work tree, after its run and before the verdict: detect it, then
+//! ignore, stash or commit it — never touching the project's own config and prompt files, its
+//! log_dir or `vcs.protect` paths, which are excluded by pathspec from every git command (the seed
+//! system's default stash swept an operator's uncommitted config edit away).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::launch::Round;
 use crate::config::{DirtyAction, Project};
 use crate::events::Event;
 use crate::events::payload::{DirtyActionFailed, DirtyCommitted, DirtyDetected, DirtyStashed};
 
 /// What the VCS step did, as events to emit (message, event) and a stash SHA.
 #[derive(Debug, Default)]
-pub(crate) struct Outcome {
+pub(crate) struct AfterRound {
     /// Events to emit, in order.
     pub events: Vec<(String, Event)>,
     /// The stash commit created, if any.
     pub stash: Option<String>,
+}
+
+impl AfterRound {
+    /// Records that git `step` failed.
+    fn failed(&mut self, round: u64, step: &str, reason: String) {
+        self.events.push((
+            format!("round {round}: {step} failed: {reason}"),
+            DirtyActionFailed {
+                step: step.into(),
+                reason,
+            }
+            .into(),
+        ));
+    }
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
@@ -56,10 +71,13 @@ fn canonical(path: &Path) -> PathBuf {
 }
 
 /// `:/` plus one top-relative literal exclude per protected path inside the repository.
-fn pathspecs(project: &Project, top: &Path, extra: &[PathBuf]) -> Vec<String> {
+fn pathspecs(project: &Project, top: &Path, state_dir: &Path) -> Vec<String> {
     let mut specs = vec![":/".to_string()];
-    let mut protected = vec![project.source.clone(), project.runtime.log_dir.clone()];
-    protected.extend(extra.iter().cloned());
+    let mut protected = vec![
+        project.source.clone(),
+        project.runtime.log_dir.clone(),
+        state_dir.to_path_buf(),
+    ];
     protected.extend(project.vcs.protect.iter().cloned());
     // Prompts are the operator's, like the TOML: an edit in progress must not be swept away.
     protected.extend(project.prompt.files.iter().cloned());
@@ -107,43 +125,21 @@ fn dirty_files(dir: &Path, specs: &[String]) -> Result<Vec<String>, String> {
     Ok(files)
 }
 
-/// Runs the project's dirty_action after round `round`. `extra` are more paths never touched
-/// (agent-runner's own state directory when it lies in the work tree).
-pub(crate) fn after_round(
-    project: &Project,
-    round: u64,
-    phase: Option<&str>,
-    extra: &[PathBuf],
-) -> Outcome {
-    let mut out = Outcome::default();
+/// Runs the project's dirty_action after `round`. `state_dir` is never touched either (it may lie
+/// in the work tree).
+pub(crate) fn after_round(project: &Project, round: &Round<'_>, state_dir: &Path) -> AfterRound {
+    let (phase, round) = (round.phase, round.number);
+    let mut out = AfterRound::default();
     let dir = &project.runtime.work_dir;
     let action = project.vcs.dirty_action;
     if action == DirtyAction::Ignore {
         // Nothing will be done about it, so git is not even asked (it costs a process per round).
         return out;
     }
-    let failed = |out: &mut Outcome, step: &str, reason: String| {
-        out.events.push((
-            format!("round {round}: {step} failed: {reason}"),
-            DirtyActionFailed {
-                step: step.into(),
-                reason,
-            }
-            .into(),
-        ));
-    };
-    let top = match git(dir, &["rev-parse", "--show-toplevel"]) {
-        Ok(t) => canonical(Path::new(t.trim())),
+    let (specs, files) = match dirty(project, dir, state_dir) {
+        Ok(found) => found,
         Err(e) => {
-            failed(&mut out, "status", e);
-            return out;
-        }
-    };
-    let specs = pathspecs(project, &top, extra);
-    let files = match dirty_files(dir, &specs) {
-        Ok(f) => f,
-        Err(e) => {
-            failed(&mut out, "status", e);
+            out.failed(round, "status", e);
             return out;
         }
     };
@@ -175,67 +171,83 @@ pub(crate) fn after_round(
     let spec_args: Vec<&str> = specs.iter().map(String::as_str).collect();
     match action {
         DirtyAction::Ignore => {}
-        DirtyAction::Stash => {
-            let before =
-                git(dir, &["rev-parse", "-q", "--verify", "refs/stash"]).unwrap_or_default();
-            let mut args = vec!["stash", "push", "--include-untracked", "-m", &label, "--"];
-            args.extend(&spec_args);
-            if let Err(e) = git(dir, &args) {
-                failed(&mut out, "stash", e);
-            } else {
-                let after = git(dir, &["rev-parse", "-q", "--verify", "refs/stash"])
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string();
-                if after.is_empty() || after == before.trim() {
-                    failed(&mut out, "stash", "git created no stash".into());
-                } else {
-                    out.events.push((
-                        format!("round {round}: stashed {} file(s) as {after}", files.len()),
-                        DirtyStashed {
-                            sha: after.clone(),
-                            count: files.len(),
-                        }
-                        .into(),
-                    ));
-                    out.stash = Some(after);
-                }
-            }
-        }
-        DirtyAction::Commit => {
-            let mut add = vec!["add", "-A", "--"];
-            add.extend(&spec_args);
-            let identity_missing = git(dir, &["config", "user.email"]).is_err()
-                || git(dir, &["config", "user.name"]).is_err();
-            let mut commit: Vec<&str> = vec!["-c", "commit.gpgsign=false"];
-            if identity_missing {
-                commit.extend([
-                    "-c",
-                    "user.name=agent-runner",
-                    "-c",
-                    "user.email=agent-runner@localhost",
-                ]);
-            }
-            commit.extend(["commit", "-q", "-m", &label, "--"]);
-            commit.extend(&spec_args);
-            let result = git(dir, &add)
-                .and_then(|_| git(dir, &commit))
-                .and_then(|_| git(dir, &["rev-parse", "HEAD"]));
-            match result {
-                Err(e) => failed(&mut out, "commit", e),
-                Ok(sha) => {
-                    let sha = sha.trim().to_string();
-                    out.events.push((
-                        format!("round {round}: committed {} file(s) as {sha}", files.len()),
-                        DirtyCommitted {
-                            sha,
-                            count: files.len(),
-                        }
-                        .into(),
-                    ));
-                }
-            }
-        }
+        DirtyAction::Stash => stash(dir, &label, &spec_args, files.len(), round, &mut out),
+        DirtyAction::Commit => commit(dir, &label, &spec_args, files.len(), round, &mut out),
     }
     out
+}
+
+/// The pathspecs that leave the protected paths out, and the files `git status` lists for them.
+fn dirty(
+    project: &Project,
+    dir: &Path,
+    state_dir: &Path,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let top = canonical(Path::new(
+        git(dir, &["rev-parse", "--show-toplevel"])?.trim(),
+    ));
+    let specs = pathspecs(project, &top, state_dir);
+    let files = dirty_files(dir, &specs)?;
+    Ok((specs, files))
+}
+
+/// `git stash push` of the `specs` paths, recording the new stash commit's SHA.
+fn stash(dir: &Path, label: &str, specs: &[&str], count: usize, round: u64, out: &mut AfterRound) {
+    let before = git(dir, &["rev-parse", "-q", "--verify", "refs/stash"]).unwrap_or_default();
+    let mut args = vec!["stash", "push", "--include-untracked", "-m", label, "--"];
+    args.extend(specs);
+    if let Err(e) = git(dir, &args) {
+        out.failed(round, "stash", e);
+        return;
+    }
+    let after = git(dir, &["rev-parse", "-q", "--verify", "refs/stash"])
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    if after.is_empty() || after == before.trim() {
+        out.failed(round, "stash", "git created no stash".into());
+        return;
+    }
+    out.events.push((
+        format!("round {round}: stashed {count} file(s) as {after}"),
+        DirtyStashed {
+            sha: after.clone(),
+            count,
+        }
+        .into(),
+    ));
+    out.stash = Some(after);
+}
+
+/// `git add` + `git commit` of the `specs` paths only (an operator's staged edits elsewhere stay
+/// staged), under a stand-in identity when the repository has none.
+fn commit(dir: &Path, label: &str, specs: &[&str], count: usize, round: u64, out: &mut AfterRound) {
+    let mut add = vec!["add", "-A", "--"];
+    add.extend(specs);
+    let identity_missing =
+        git(dir, &["config", "user.email"]).is_err() || git(dir, &["config", "user.name"]).is_err();
+    let mut commit: Vec<&str> = vec!["-c", "commit.gpgsign=false"];
+    if identity_missing {
+        commit.extend([
+            "-c",
+            "user.name=agent-runner",
+            "-c",
+            "user.email=agent-runner@localhost",
+        ]);
+    }
+    commit.extend(["commit", "-q", "-m", label, "--"]);
+    commit.extend(specs);
+    let result = git(dir, &add)
+        .and_then(|_| git(dir, &commit))
+        .and_then(|_| git(dir, &["rev-parse", "HEAD"]));
+    match result {
+        Err(e) => out.failed(round, "commit", e),
+        Ok(sha) => {
+            let sha = sha.trim().to_string();
+            out.events.push((
+                format!("round {round}: committed {count} file(s) as {sha}"),
+                DirtyCommitted { sha, count }.into(),
+            ));
+        }
+    }
 }
