@@ -405,7 +405,9 @@ impl<'a> RoundEvents<'a> {
         );
         notify(&[NotifyState::Status(&summary)]);
         if !libsystemd::logging::connected_to_journal() {
-            println!("{}", redact::redact(&summary));
+            // The exit status is the round's verdict: a summary line nobody reads (closed pipe,
+            // full disk) must not turn it into a failure, nor panic as println! would.
+            let _ = crate::output::line(format_args!("{}", redact::redact(&summary)));
         }
         code
     }
