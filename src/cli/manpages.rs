@@ -228,6 +228,39 @@ mod tests {
         );
     }
 
+    /// Every exit status the binary has: the constants of `error::exit`, read from its source so
+    /// that a new one cannot be added without the pages below naming it.
+    fn every_exit_status() -> Vec<u8> {
+        let source = include_str!("../error.rs");
+        let module = source
+            .split_once("mod exit {")
+            .and_then(|(_, rest)| rest.split_once("\n}"))
+            .map(|(body, _)| body)
+            .expect("error.rs has a `mod exit`");
+        let codes: Vec<u8> = module
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("pub(crate) const "))
+            .filter_map(|l| l.split_once(": u8 = "))
+            .map(|(_, v)| v.trim_end_matches(';').parse().expect("a u8 literal"))
+            .collect();
+        assert!(
+            codes.contains(&crate::error::exit::OK) && codes.contains(&crate::error::exit::TIMEOUT),
+            "error::exit not read: {codes:?}"
+        );
+        codes
+    }
+
+    #[test]
+    fn page_documents_every_exit_status() {
+        let page = page();
+        for code in every_exit_status() {
+            assert!(
+                page.contains(&format!(".TP\n\\fB{code}\\fR\n")),
+                "exit {code} not in agent-runner(1)"
+            );
+        }
+    }
+
     #[test]
     fn page_is_plain_roff() {
         let page = page();
@@ -317,13 +350,23 @@ mod tests {
                 "{instance} not in agent-runner.units(7)"
             );
         }
-        for code in [
+        // The page lists what a round exits with; usage errors (2) and an unreachable systemd (69)
+        // are the other commands' and are in agent-runner(1).
+        let round_codes = [
             exit::OK,
             exit::FAILURE,
             exit::TEMPFAIL,
             exit::CONFIG,
             exit::TIMEOUT,
-        ] {
+        ];
+        let others = [exit::USAGE, exit::UNAVAILABLE];
+        let mut all = round_codes.to_vec();
+        all.extend(others);
+        all.sort_unstable();
+        let mut every = every_exit_status();
+        every.sort_unstable();
+        assert_eq!(all, every, "a new exit status: is it a round's?");
+        for code in round_codes {
             assert!(
                 page.contains(&format!(".TP\n\\fB{code}\\fR\n")),
                 "exit {code}"

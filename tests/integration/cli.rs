@@ -362,6 +362,8 @@ fn generate_targets_only_keys_the_systemd_version_knows() {
     let t = with_project("demo");
     let render = |version: &str| {
         let run = t.run_with(&["generate", "--dry-run", "--systemd-version", version]);
+        run.status(0);
+        assert!(run.stdout.contains("\n[Service]\n"), "{}", run.stdout);
         run.stdout
             .replace(&format!("systemd {version}"), "systemd VERSION")
     };

@@ -24,7 +24,6 @@ struct Out {
     status: i32,
     stdout: String,
     stderr: String,
-    elapsed: Duration,
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -114,13 +113,11 @@ impl Fx {
     }
 
     fn run(&self) -> Out {
-        let start = Instant::now();
         let out = self.command().output().unwrap();
         Out {
             status: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            elapsed: start.elapsed(),
         }
     }
 
@@ -222,10 +219,6 @@ fn ok_round_streams_log_events_state_and_summary() {
     assert!(
         log.contains("Improve the project step by step"),
         "prompt on stdin: {log}"
-    );
-    assert!(
-        log.contains("notify=unset"),
-        "NOTIFY_SOCKET is not the agent's: {log}"
     );
     let link = std::fs::read_link(fx.logs().join("round-current.log")).unwrap();
     assert_eq!(link, Path::new("rounds/round-1.log"));
@@ -354,12 +347,22 @@ fn result_with_live_child_extends_grace_until_the_timeout() {
         "round_timeout_s = 4\nmax_grace_after_result_s = 1",
         "",
     );
-    let out = fx.run();
-    out.status(124);
-    assert!(out.elapsed >= Duration::from_secs(4), "{:?}", out.elapsed);
+    fx.run().status(124);
     let ext = fx.event("round_grace_extended");
     let live = ext["live_children"].as_array().unwrap();
     assert!(live.iter().any(|c| c["name"] == "sleep"), "{ext}");
+    // The grace was extended, then the hard timeout (not the grace) ended the round.
+    let kinds = fx.kinds();
+    let position = |kind: &str| kinds.iter().position(|k| k == kind);
+    assert!(
+        position("round_grace_extended") < position("round_timeout_kill"),
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.contains(&"round_grace_kill".to_string()),
+        "{kinds:?}"
+    );
+    assert_eq!(fx.event("round_timeout_kill")["reason"], "round_timeout_s");
     assert_eq!(fx.event("round_end")["outcome"], "timeout");
     fx.assert_no_orphans();
 }
@@ -396,8 +399,8 @@ fn hundred_megabytes_of_output_with_bounded_memory() {
         .expect("VmHWM is reported");
 
     // The same binary running a round with almost no output: the difference is what 100 MB of
-    // output cost. (The absolute peak is mostly the binary's own code pages, several MB larger in
-    // a debug build; the release figure is in bench/README.md.)
+    // output cost, in whatever build runs the test. (The absolute peak is mostly the binary's own
+    // code pages, several MB larger in a debug build; bench/flood.sh measures the release build.)
     let quiet = Fx::new(&shell("ok.sh"), "", "");
     quiet.run().status(0);
     let quiet_peak = quiet.event("round_end")["runner_peak_rss_kb"]
@@ -407,9 +410,6 @@ fn hundred_megabytes_of_output_with_bounded_memory() {
         flood_peak < quiet_peak + 2048,
         "100 MB of output grew the runner from {quiet_peak} KiB to {flood_peak} KiB"
     );
-    if !cfg!(debug_assertions) {
-        assert!(flood_peak < 10 * 1024, "runner peak RSS {flood_peak} KiB");
-    }
 }
 
 fn claude(mode: &str, runtime: &str) -> Fx {
@@ -813,9 +813,10 @@ fn prompt_delivery_argv_and_file() {
     assert!(left.is_empty(), "prompt file left behind: {left:?}");
 }
 
-/// The sd_notify protocol as a service manager sees it (the real one is exercised by the system
-/// tests): READY=1 at check-in, STATUS= lines, WATCHDOG=1 pings, EXTEND_TIMEOUT_USEC= before a
-/// kill — and a silent agent is ended by the runner before the manager's watchdog would fire.
+/// The sd_notify protocol as a service manager sees it: READY=1 at check-in, STATUS= lines,
+/// WATCHDOG=1 pings, EXTEND_TIMEOUT_USEC= before a kill — and a silent agent is ended by the
+/// runner before the manager's watchdog would fire. tests/system/scenarios/48-watchdog.sh runs the
+/// same against systemd's own watchdog.
 #[test]
 fn notify_protocol_and_watchdog() {
     let mut fx = Fx::new(&shell("quiet-after-hello.sh"), "watchdog_s = 20", "");
@@ -841,10 +842,67 @@ fn notify_protocol_and_watchdog() {
     );
     assert!(all.contains("EXTEND_TIMEOUT_USEC="), "{all}");
     assert!(all.contains("STATUS=round 1 ended: timeout"), "{all}");
-    // systemd's 2 s watchdog, not watchdog_s = 20, bounded the silence.
-    assert_eq!(fx.event("round_timeout_kill")["reason"], "watchdog_s");
-    assert!(fx.event("agent_exit")["duration_ms"].as_u64().unwrap() < 20_000);
-    fx.assert_no_orphans();
+    // systemd's 2 s watchdog, not watchdog_s = 20, bounded the silence: the runner says so, and
+    // the agent was stopped before its second line, 10 s after its first.
+    let kill = fx.event("round_timeout_kill");
+    assert_eq!(kill["reason"], "watchdog_s");
+    assert_eq!(kill["service_watchdog_ms"], 2000);
     let log = fx.round_log(1);
-    assert!(!log.contains("NOTIFY_SOCKET"), "{log}");
+    assert!(
+        log.contains("hello") && !log.contains("still here"),
+        "{log}"
+    );
+    fx.assert_no_orphans();
+}
+
+/// What systemd hands the round runner is not the agent's: the notify socket, the watchdog, socket
+/// activation, the journal stream and the credentials directory are taken out of the agent's
+/// environment; everything else is inherited.
+#[test]
+fn systemd_variables_never_reach_the_agent() {
+    let mut fx = Fx::new(&shell("env.sh"), "", "");
+    let sock_path = fx.dir.path().join("notify.sock");
+    let _sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    let creds = fx.dir.path().join("creds");
+    std::fs::create_dir_all(&creds).unwrap();
+    let systemds = [
+        ("NOTIFY_SOCKET", sock_path.display().to_string()),
+        ("WATCHDOG_USEC", "600000000".into()),
+        // Another process's watchdog: the runner itself must not feed it either.
+        ("WATCHDOG_PID", "1".into()),
+        ("JOURNAL_STREAM", "8:12345".into()),
+        ("LISTEN_FDS", "1".into()),
+        ("LISTEN_PID", "1".into()),
+        ("LISTEN_FDNAMES", "activation".into()),
+        ("CREDENTIALS_DIRECTORY", creds.display().to_string()),
+    ];
+    for (k, v) in &systemds {
+        fx.env.push(((*k).into(), v.clone()));
+    }
+    fx.env
+        .push(("AGENT_RUNNER_TEST_INHERITED".into(), "kept".into()));
+    fx.run().status(0);
+    let log = fx.round_log(1);
+    let env: Vec<&str> = log
+        .lines()
+        .skip_while(|l| *l != "--- env")
+        .take_while(|l| *l != "--- end")
+        .collect();
+    assert!(
+        env.contains(&"AGENT_RUNNER_TEST_INHERITED=kept"),
+        "the agent inherits the runner's environment: {log}"
+    );
+    assert!(env.contains(&"AGENT_RUNNER_ROUND=1"), "{log}");
+    // The runner's own state directory is not the agent's business either (Fx sets it).
+    for name in systemds
+        .iter()
+        .map(|(k, _)| *k)
+        .chain(["AGENT_RUNNER_STATE_DIR"])
+    {
+        let prefix = format!("{name}=");
+        assert!(
+            !env.iter().any(|l| l.starts_with(&prefix)),
+            "{name} reached the agent: {log}"
+        );
+    }
 }
