@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Renders the unit set of every preset (and of a config using every key), for the system and the
-# user manager, and checks each with `systemd-analyze verify --recursive-errors=yes` (fails on any
-# warning) and scores it with `systemd-analyze security --offline=yes` (printed; system units must
-# stay under the exposure threshold below).
+# user manager, and checks each with `systemd-analyze verify --recursive-errors=yes`: it fails on a
+# non-zero exit and on any output at all, since verify prints some problems (an ordering cycle) and
+# still exits 0. Each set is scored with `systemd-analyze security --offline=yes`: a score that
+# cannot be read fails, and system units must stay under the exposure threshold below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
@@ -21,20 +22,31 @@ verify_set() { # name scope dir
     local flag=() ; [[ $scope == user ]] && flag=(--user)
     for unit in "agent-runner@$name.service" "agent-runner@$name.timer" "agent-runner@$name.path" "agent-runner-loop@$name.service" "agent-runner-halt@$name.service"; do
         if out=$(cd "$dir" && systemd-analyze "${flag[@]}" verify --recursive-errors=yes --man=no "./$unit" 2>&1); then rc=0; else rc=$?; fi
-        # verify also complains about units it cannot find on this host (e.g. network-online.target
-        # in a minimal container); those are not ours.
-        if ((rc != 0)); then
-            echo "FAIL verify $scope $unit:"
+        if ((rc != 0)) || [[ -n $out ]]; then
+            echo "FAIL verify $scope $unit (exit $rc):"
             # shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
             echo "$out" | sed 's/^/    /'
             fail=1
         fi
     done
-    local score
-    score=$(cd "$dir" && systemd-analyze "${flag[@]}" security --offline=yes "./agent-runner@$name.service" 2>/dev/null \
-        | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
-    printf '  %-8s %-6s verify ok   security exposure %s\n' "$name" "$scope" "${score:-?}"
-    if [[ $scope == system && -n $score ]] && awk -v s="$score" -v t="$threshold" 'BEGIN { exit !(s * 10 > t) }'; then
+    local score report
+    if ! report=$(cd "$dir" && systemd-analyze "${flag[@]}" security --offline=yes "./agent-runner@$name.service" 2>&1); then
+        echo "FAIL security $scope $name: systemd-analyze security failed:"
+        # shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
+        echo "$report" | sed 's/^/    /'
+        fail=1
+        return
+    fi
+    score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9][0-9.]*\).*/\1/p' <<<"$report")
+    if [[ -z $score ]]; then
+        echo "FAIL security $scope $name: no exposure score in systemd-analyze's report:"
+        # shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
+        echo "$report" | tail -n 5 | sed 's/^/    /'
+        fail=1
+        return
+    fi
+    printf '  %-8s %-6s verify ok   security exposure %s\n' "$name" "$scope" "$score"
+    if [[ $scope == system ]] && awk -v s="$score" -v t="$threshold" 'BEGIN { exit !(s * 10 > t) }'; then
         echo "FAIL security $name: exposure $score above $((threshold / 10)).$((threshold % 10))"; fail=1
     fi
 }
