@@ -67,11 +67,14 @@ finish() {
 }
 
 # Every agent-runner event the scenario produced carries the MESSAGE_ID the catalog gives its kind
-# (and a project); prints the kinds seen.
+# (and a project); prints the kinds seen. It runs in finish's `(…) || rc=1`, where `set -e` is off:
+# each step checks its own status.
 check_message_ids() {
-    local kinds kind id
-    kinds=$(ct journalctl -o json --no-pager |
-        jq -r 'select(.AGENT_RUNNER_EVENT != null) | "\(.AGENT_RUNNER_EVENT) \(.MESSAGE_ID) \(.AGENT_RUNNER_PROJECT // "")"' | sort -u)
+    local journal kinds kind id project
+    journal=$(ct journalctl -o json --no-pager) || fail "journalctl -o json failed in the container"
+    kinds=$(jq -r 'select(.AGENT_RUNNER_EVENT != null) | "\(.AGENT_RUNNER_EVENT) \(.MESSAGE_ID) \(.AGENT_RUNNER_PROJECT // "")"' <<<"$journal") ||
+        fail "jq could not read the container's journal"
+    kinds=$(sort -u <<<"$kinds")
     [[ -n $kinds ]] || return 0
     while read -r kind id project; do
         [[ $(message_id "$kind") == "$id" ]] ||
@@ -153,11 +156,21 @@ state_field() { ct cat "/var/lib/agent-runner/$1/state.json" 2>/dev/null | jq -r
 
 # journal_events PROJECT EVENT: the journal entries of one event kind, one JSON object a line.
 journal_events() { ct journalctl -o json --no-pager "AGENT_RUNNER_PROJECT=$1" "AGENT_RUNNER_EVENT=$2"; }
-journal_count() { journal_events "$1" "$2" | grep -c . || true; }
+# journal_count PROJECT EVENT: how many there are. A query that fails prints nothing and fails the
+# scenario (a count of 0 would pass assert_no_event).
+journal_count() {
+    local entries
+    entries=$(journal_events "$1" "$2") || fail "journalctl failed reading $2 events of $1"
+    awk 'NF { n++ } END { print n + 0 }' <<<"$entries"
+}
 
 # jq_count FILTER: how many of the JSON values on stdin FILTER selects (`jq -e` is no test: it
-# exits 0 on empty input).
-jq_count() { jq -c "select($1)" 2>/dev/null | grep -c . || true; }
+# exits 0 on empty input). A filter or input jq cannot read fails instead of counting 0.
+jq_count() {
+    local selected
+    selected=$(jq -c "select($1)") || fail "jq could not apply select($1)"
+    awk 'NF { n++ } END { print n + 0 }' <<<"$selected"
+}
 
 # The MESSAGE_ID of an event kind, from the journal catalog (packaging/agent-runner.catalog, which a
 # unit test keeps equal to `agent-runner catalog`): each entry is `-- ID` … `Event KIND of project …`.
@@ -170,7 +183,7 @@ message_id() {
 # MESSAGE_ID, the project, and each FIELD=VALUE (AGENT_RUNNER_FIELD in the journal). Events of a
 # helper unit may land a little after the state change that a scenario waited for.
 assert_event() {
-    local project=$1 event=$2 id entries deadline
+    local project=$1 event=$2 id entries count deadline
     shift 2
     id=$(message_id "$event")
     [[ -n $id ]] || fail "event kind $event is not in the catalog"
@@ -183,8 +196,9 @@ assert_event() {
     done
     deadline=$((SECONDS + 5))
     while :; do
-        entries=$(journal_events "$project" "$event")
-        (($(jq_count "$filter" <<<"$entries") > 0)) && return 0
+        entries=$(journal_events "$project" "$event") || fail "journalctl failed reading $event events of $project"
+        count=$(jq_count "$filter" <<<"$entries") || exit 1
+        ((count > 0)) && return 0
         ((SECONDS < deadline)) || break
         sleep 0.2
     done
@@ -193,7 +207,7 @@ assert_event() {
 }
 assert_no_event() {
     local n
-    n=$(journal_count "$1" "$2")
+    n=$(journal_count "$1" "$2") || exit 1
     [[ $n == 0 ]] || fail "unexpected $2 event(s) for $1: $n"
 }
 

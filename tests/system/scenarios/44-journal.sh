@@ -1,7 +1,8 @@
 # shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # The journal: a loop that ends at max_rounds, read back with `journalctl -o json` — every event
 # kind it produces carries its MESSAGE_ID (from the catalog) and its AGENT_RUNNER_* fields; the
-# catalog explains each MESSAGE_ID (`journalctl -x`); the JSON mirror has the same events.
+# catalog explains each of those MESSAGE_IDs (`journalctl -x` shows the entry's subject with the
+# project substituted); the JSON mirror has the same events.
 n=journal
 AGENT_ENV='FAKE_SLEEP = "0"' new_project $n 'max_rounds = 3'
 
@@ -28,27 +29,40 @@ assert_event $n loop_halted reason=max_rounds
 # Priorities: info for normal operation.
 assert_eq "$(journal_events $n round_end | jq_count '.PRIORITY == "6"')" 3 "round_end events at priority 6 (info)"
 # Every agent-runner event in the journal has a MESSAGE_ID the catalog source knows.
+journal=$(ct journalctl -o json --no-pager AGENT_RUNNER_PROJECT=$n) || fail "journalctl -o json failed"
+seen=$(jq -r 'select(.AGENT_RUNNER_EVENT) | "\(.AGENT_RUNNER_EVENT) \(.MESSAGE_ID)"' <<<"$journal") ||
+    fail "jq could not read the journal of $n"
+seen=$(sort -u <<<"$seen")
+[[ -n $seen ]] || fail "no agent-runner event of $n in the journal"
 while read -r kind id; do
     [[ $(message_id "$kind") == "$id" ]] || fail "event $kind logged with MESSAGE_ID $id, the catalog says $(message_id "$kind")"
-done < <(ct journalctl -o json --no-pager AGENT_RUNNER_PROJECT=$n | jq -r 'select(.AGENT_RUNNER_EVENT) | "\(.AGENT_RUNNER_EVENT) \(.MESSAGE_ID)"' | sort -u)
-log "kinds seen: $(ct journalctl -o json --no-pager AGENT_RUNNER_PROJECT=$n | jq -r '.AGENT_RUNNER_EVENT // empty' | sort -u | paste -sd' ')"
+done <<<"$seen"
+log "kinds seen: $(cut -d' ' -f1 <<<"$seen" | paste -sd' ')"
 
-log "journalctl -x explains the MESSAGE_ID (catalog)"
-if ct test -f /usr/lib/systemd/catalog/agent-runner.catalog; then
-    explained=$(ct journalctl -x --no-pager -n 1 "MESSAGE_ID=$(message_id max_rounds_reached)")
-    # shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
-    sed 's/^/    /' <<<"$explained"
-    { grep -q 'Subject: The loop reached max_rounds' <<<"$explained" && grep -q "project $n" <<<"$explained"; } ||
-        fail "journalctl -x shows no catalog text for max_rounds_reached"
-else
+log "journalctl -x explains every MESSAGE_ID seen (catalog)"
+ct test -f /usr/lib/systemd/catalog/agent-runner.catalog ||
     fail "no journal catalog to install (packaging/agent-runner.catalog is missing)"
-fi
+# catalog_subject ID: the Subject: line of the catalog entry ID.
+catalog_subject() {
+    awk -v id="$1" '$1 == "--" { here = ($2 == id) } here && /^Subject: / { sub(/^Subject: /, ""); print; exit }' \
+        "$ROOT/packaging/agent-runner.catalog"
+}
+while read -r kind id; do
+    subject=$(catalog_subject "$id")
+    [[ -n $subject ]] || fail "the catalog has no subject for $kind ($id)"
+    explained=$(ct journalctl -x --no-pager -n 1 "MESSAGE_ID=$id" "AGENT_RUNNER_PROJECT=$n") ||
+        fail "journalctl -x failed for $kind"
+    { grep -qF "Subject: $subject" <<<"$explained" && grep -qF "Event $kind of project $n." <<<"$explained"; } ||
+        fail "journalctl -x shows no catalog text for $kind: $explained"
+done <<<"$seen"
+# shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
+sed 's/^/    /' <<<"$explained"
 
 log "the JSON mirror holds the same events"
 mirror=$(ct cat /var/log/agent-runner/$n/events.jsonl)
 for kind in round_start round_end max_rounds_reached loop_halted; do
-    (($(jq_count ".event == \"$kind\" and .project == \"$n\"" <<<"$mirror") > 0)) ||
-        fail "events.jsonl has no $kind event"
+    count=$(jq_count ".event == \"$kind\" and .project == \"$n\"" <<<"$mirror") || exit 1
+    ((count > 0)) || fail "events.jsonl has no $kind event"
 done
 
 log "systemctl start begins a new loop: rounds_this_loop starts again, three more rounds"
