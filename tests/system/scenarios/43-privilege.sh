@@ -1,10 +1,17 @@
 # shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # Privilege split: the round and its agent run as the unprivileged user of the config and cannot
-# write outside the work dir, the state and the logs; the halt helpers run unprivileged too, and
-# halting still works. The rendered units pass `systemd-analyze verify` and keep a real
-# hardening score.
+# write outside the work dir, the state and the logs — not even into directories that user owns
+# (the sandbox, ProtectSystem=strict with ReadWritePaths=, stops it, not file permissions); the
+# halt helpers run unprivileged too, and halting still works. The rendered units pass
+# `systemd-analyze verify` and keep a real hardening score.
 n=priv
 AGENT_ENV='FAKE_MODE = "escape"' new_project $n 'stop_file = "/srv/priv.stop"' 'restart_delay_s = 30'
+owned="/srv/agent-owned /opt/agent-owned /var/lib/agent-owned"
+ctsh "mkdir -p $owned && chown $TEST_USER: $owned"
+# Outside the unit, plain permissions let the user write there.
+for dir in $owned; do
+    ct runuser -u "$TEST_USER" -- sh -c "echo x >$dir/probe" || fail "$TEST_USER cannot write $dir outside the unit"
+done
 
 ct systemctl start agent-runner@$n
 wait_for 10 "the escape attempts" ct test -s /srv/$n/escape.log
@@ -12,6 +19,9 @@ wait_for 10 "round 1 to finish" is_state agent-runner@$n.service inactive
 ct cat /srv/$n/escape.log | sed 's/^/    /'
 ct grep -qx "as $TEST_USER" /srv/$n/escape.log || fail "the agent did not run as $TEST_USER"
 ct grep -qx "WROTE /srv/$n/inside" /srv/$n/escape.log || fail "the agent could not write its work dir"
+for dir in $owned; do
+    ct grep -qx "DENIED $dir/escape" /srv/$n/escape.log || fail "the agent was not denied $dir, which its user owns"
+done
 # /tmp is the round's own (PrivateTmp=): writable, but nobody else's /tmp.
 if ct grep '^WROTE' /srv/$n/escape.log | grep -v "/srv/$n/inside\|/tmp/escape"; then
     fail "the agent wrote outside its work dir"
