@@ -43,13 +43,23 @@ assert_event $n loop_halted reason=crash_loop
 crash=$(journal_events $n crash_loop)
 grep -q 'about to fail' <<<"$crash" || fail "crash_loop carries no log tail: $crash"
 grep -q 'SECRETSECRET' <<<"$crash" && fail "crash_loop leaks the secret: $crash"
-# Gaps between the agent runs grow (restart_delay_s 1 → 2 s, then 4 s; the not-before times are
-# whole epoch seconds, so up to a second less).
-mapfile -t starts < <(journal_events $n agent_spawn | jq -r '.__REALTIME_TIMESTAMP')
-((${#starts[@]} == 3)) || fail "expected 3 agent_spawn events, got ${#starts[@]}"
-gap1=$(((starts[1] - starts[0]) / 1000)) gap2=$(((starts[2] - starts[1]) / 1000))
-log "gaps between crashes: ${gap1} ms, ${gap2} ms"
-((gap1 >= 1000 && gap2 >= 2900 && gap2 > gap1)) || fail "crash delays do not escalate: $gap1 ms, $gap2 ms"
+# Each crash's verdict escalates the back-off (restart_delay_s 1 → 2 s, then 4 s: its not-before
+# time minus the second the round ended), then halts; no agent starts before the back-off of the
+# round before it has passed.
+ends=$(journal_events $n round_end) || fail "journalctl failed reading round_end of $n"
+spawns=$(journal_events $n agent_spawn) || fail "journalctl failed reading agent_spawn of $n"
+assert_eq "$(jq -r .AGENT_RUNNER_VERDICT <<<"$ends" | paste -sd' ')" "back_off back_off halt" "verdicts of the crashes"
+mapfile -t until < <(jq -r '.AGENT_RUNNER_UNTIL // "" | select(. != "")' <<<"$ends")
+mapfile -t ended < <(jq -r '.__REALTIME_TIMESTAMP | tonumber / 1000000 | floor' <<<"$ends")
+mapfile -t spawned < <(jq -r .__REALTIME_TIMESTAMP <<<"$spawns")
+((${#until[@]} == 2 && ${#spawned[@]} == 3)) || fail "expected 2 back-offs and 3 agent_spawn events: ${until[*]} / ${spawned[*]}"
+delay1=$((until[0] - ended[0])) delay2=$((until[1] - ended[1]))
+log "crash delays: ${delay1} s, ${delay2} s"
+((delay1 >= 2 && delay2 > delay1)) || fail "crash delays do not escalate: ${delay1} s, then ${delay2} s"
+for k in 0 1; do
+    ((spawned[k + 1] >= until[k] * 1000000)) ||
+        fail "the agent of crash $((k + 2)) started at ${spawned[k + 1]} us, before the back-off until ${until[k]} s"
+done
 ct journalctl -o cat -u agent-runner@$n.service | grep -q "backing off: the next round of $n runs in" ||
     fail "the 4 s crash delay was not parked on a transient timer"
 sleep 3

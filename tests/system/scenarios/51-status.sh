@@ -1,8 +1,8 @@
 # shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # `status` against live units in each state: running, waiting, halted by each stop trigger
 # (stop_file, .agent-done, max_rounds), halted by the defensive stops (config_broken, crash_loop),
-# offline, drifted, not generated; `status --json` parses and carries the documented fields;
-# systemd unreachable → exit 69.
+# offline, drifted, stopped without drop-ins, not generated (no drop-ins and no templates);
+# `status --json` parses and carries the documented fields; systemd unreachable → exit 69.
 
 # state_of NAME: the "state" field of `status NAME --json`.
 state_of() { ct agent-runner status "$1" --json | jq -r .state; }
@@ -31,7 +31,9 @@ assert_eq "$(jq -r '.units.service.invocation_id | length' <<<"$json")" 32 "invo
 wait_for 10 "$r waiting" state_is $r waiting
 json=$(ct agent-runner status $r --json)
 assert_eq "$(jq -r .last_outcome.outcome <<<"$json")" ok "last outcome"
-jq -e '.last_outcome.duration_ms >= 2500' <<<"$json" >/dev/null || fail "duration_ms: $json"
+# The duration the round recorded in its round_end event.
+recorded=$(journal_events $r round_end | jq -r .AGENT_RUNNER_DURATION_MS) || fail "no round_end of $r"
+assert_eq "$(jq -r .last_outcome.duration_ms <<<"$json")" "$recorded" "last_outcome.duration_ms"
 next=$(jq -r .next_round_at <<<"$json")
 [[ $next =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T ]] || fail "no next_round_at while waiting: $json"
 line=$(ct agent-runner status | grep "^$r ")
@@ -112,14 +114,13 @@ ct agent-runner status | grep "^$r " | grep -q drifted || fail "the status line 
 ct agent-runner generate $r >/dev/null
 assert_eq "$(ct agent-runner status $r --json | jq -r .drifted)" false "drifted after generate"
 
-log "not generated"
+log "no drop-ins, but the templates are loaded: stopped (starting it would run a round)"
 g=fresh
 new_project $g
 ct rm -r /etc/systemd/system/agent-runner@$g.service.d /etc/systemd/system/agent-runner@$g.timer.d \
     /etc/systemd/system/agent-runner@$g.path.d /etc/systemd/system/agent-runner-halt@$g.service.d
 ct systemctl daemon-reload
-state=$(state_of $g)
-[[ $state == not-generated || $state == stopped ]] || fail "state of a project without drop-ins: $state"
+assert_eq "$(state_of $g)" stopped "state of a project without drop-ins"
 
 log "all projects: one line each, and a JSON array with every project"
 table=$(ct agent-runner status)
@@ -133,3 +134,13 @@ rc=0
 out=$(ct env DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent agent-runner status 2>&1) || rc=$?
 assert_eq "$rc" 69 "exit status"
 assert_eq "$(grep -c . <<<"$out")" 2 "lines of the error (message + hint)"
+
+log "not generated: no drop-ins and no template units loaded"
+# Last: without the templates every project's units are gone.
+ct rm /etc/systemd/system/agent-runner@.service /etc/systemd/system/agent-runner@.timer \
+    /etc/systemd/system/agent-runner@.path /etc/systemd/system/agent-runner-loop@.service \
+    /etc/systemd/system/agent-runner-halt@.service
+ct systemctl daemon-reload
+assert_eq "$(unit_prop agent-runner@$g.service LoadState)" not-found "LoadState without templates"
+assert_eq "$(state_of $g)" not-generated "state of a project neither generated nor templated"
+ct agent-runner status | grep "^$g " | grep -q not-generated || fail "status line: $(ct agent-runner status | grep "^$g ")"
