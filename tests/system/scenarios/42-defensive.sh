@@ -43,9 +43,9 @@ assert_event $n loop_halted reason=crash_loop
 crash=$(journal_events $n crash_loop)
 grep -q 'about to fail' <<<"$crash" || fail "crash_loop carries no log tail: $crash"
 grep -q 'SECRETSECRET' <<<"$crash" && fail "crash_loop leaks the secret: $crash"
-# Each crash's verdict escalates the back-off (restart_delay_s 1 → 2 s, then 4 s: its not-before
-# time minus the second the round ended), then halts; no agent starts before the back-off of the
-# round before it has passed.
+# Each crash's verdict escalates the back-off (restart_delay_s 1 → 2 s, then 4 s, counted from
+# the next whole second: its not-before time minus the second the round ended), then halts; no
+# agent starts before the back-off of the round before it has passed.
 ends=$(journal_events $n round_end) || fail "journalctl failed reading round_end of $n"
 spawns=$(journal_events $n agent_spawn) || fail "journalctl failed reading agent_spawn of $n"
 assert_eq "$(jq -r .AGENT_RUNNER_VERDICT <<<"$ends" | paste -sd' ')" "back_off back_off halt" "verdicts of the crashes"
