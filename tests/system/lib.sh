@@ -100,9 +100,6 @@ wait_for() {
     done
 }
 
-# Milliseconds since the epoch, on the host (the container shares its clock).
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
 unit_prop() { ct systemctl show -p "$2" --value "$1"; }
 active_state() { unit_prop "$1" ActiveState; }
 is_state() { [[ $(active_state "$1") == "$2" ]]; }
