@@ -868,7 +868,7 @@ fn systemd_variables_never_reach_the_agent() {
     let systemds = [
         ("NOTIFY_SOCKET", sock_path.display().to_string()),
         ("WATCHDOG_USEC", "600000000".into()),
-        // Another process's watchdog: the runner itself must not feed it either.
+        // Another process's watchdog, so that the runner itself does not act on it here.
         ("WATCHDOG_PID", "1".into()),
         ("JOURNAL_STREAM", "8:12345".into()),
         ("LISTEN_FDS", "1".into()),
