@@ -168,6 +168,14 @@ impl Error {
     pub(crate) fn config(problem: ConfigProblem) -> Self {
         Error::Config(vec![problem])
     }
+
+    /// The I/O error underneath, for a caller that words the file and action itself.
+    pub(crate) fn io_source(&self) -> Option<&std::io::Error> {
+        match self {
+            Error::Io { source, .. } | Error::Output(source) => Some(source),
+            _ => None,
+        }
+    }
 }
 
 /// Result alias used throughout the crate.

@@ -3,14 +3,14 @@
 //! every round and the generator at boot, or fill memory; a project file is a few kilobytes.
 
 use std::fs::{File, OpenOptions};
-use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use nix::fcntl::OFlag;
 
 use super::controls::check_file_path;
 use crate::error::ConfigProblem;
+use crate::fsutil;
 
 /// The largest project file accepted (1 MiB), documented in agent-runner.toml(5).
 pub(super) const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -24,7 +24,7 @@ pub(super) fn read_project_file(path: &Path) -> Result<String, ConfigProblem> {
 }
 
 /// Opens `path` non-blocking (opening a FIFO for reading would wait for a writer) and makes sure
-/// it is a regular file.
+/// it is a regular file. The project file is the operator's: a link to it is followed.
 fn open(path: &Path) -> Result<File, ConfigProblem> {
     let file = OpenOptions::new()
         .read(true)
@@ -41,45 +41,30 @@ fn open(path: &Path) -> Result<File, ConfigProblem> {
         .metadata()
         .map_err(|e| ConfigProblem::new(path, format!("cannot read the file: {e}")))?
         .file_type();
-    if kind.is_file() {
-        return Ok(file);
+    match fsutil::kind_of(kind) {
+        None => Ok(file),
+        Some(what) => Err(ConfigProblem::new(
+            path,
+            format!("the project file is {what}, not a regular file"),
+        )
+        .hint("point at the TOML file itself")),
     }
-    let what = if kind.is_dir() {
-        "a directory"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_char_device() || kind.is_block_device() {
-        "a device"
-    } else {
-        "not a regular file"
-    };
-    Err(ConfigProblem::new(
-        path,
-        format!("the project file is {what}, not a regular file"),
-    )
-    .hint("point at the TOML file itself"))
 }
 
 /// At most [`MAX_FILE_BYTES`] of `file`; a larger file (or one that grows while it is read) is a
 /// problem, not a truncated read.
 fn read_capped(file: &File, path: &Path) -> Result<Vec<u8>, ConfigProblem> {
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ConfigProblem::new(path, format!("cannot read the file: {e}")))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(ConfigProblem::new(
+    fsutil::read_capped(file, MAX_FILE_BYTES).map_err(|e| match fsutil::Refusal::of(&e) {
+        Some(fsutil::Refusal::TooLarge(_)) => ConfigProblem::new(
             path,
             format!(
-                "the file is larger than {} MiB ({MAX_FILE_BYTES} bytes), the most a project file may hold",
-                MAX_FILE_BYTES >> 20
+                "the file is larger than {} ({MAX_FILE_BYTES} bytes), the most a project file may hold",
+                fsutil::size(MAX_FILE_BYTES)
             ),
         )
-        .hint("a project file is a few kilobytes: keep prompts in their own files ([prompt] files)"));
-    }
-    Ok(bytes)
+        .hint("a project file is a few kilobytes: keep prompts in their own files ([prompt] files)"),
+        _ => ConfigProblem::new(path, format!("cannot read the file: {e}")),
+    })
 }
 
 #[cfg(test)]
