@@ -115,12 +115,9 @@ fn check_prompts(project: &Project, findings: &mut Vec<Finding>) {
     prompt_specs.extend(project.phases.iter().map(|p| &p.prompt));
     let mut seen: HashSet<&PathBuf> = HashSet::new();
     for spec in prompt_specs {
-        let text = read_prompt(spec, &mut seen, findings);
+        let (text, all_read) = read_prompt(spec, &project.runtime.work_dir, &mut seen, findings);
         let trimmed = text.trim();
-        if !spec.files.is_empty()
-            && spec.files.iter().all(|f| f.is_file())
-            && trimmed.chars().count() < MIN_PROMPT_CHARS
-        {
+        if !spec.files.is_empty() && all_read && trimmed.chars().count() < MIN_PROMPT_CHARS {
             findings.push(Finding::error(
                 "prompt_not_trivial",
                 format!(
@@ -142,25 +139,30 @@ fn check_prompts(project: &Project, findings: &mut Vec<Finding>) {
     }
 }
 
-/// The concatenated text of the files of `spec` that can be read; a file that cannot is an error
-/// unless it is in `seen` already.
+/// The concatenated text of the files of `spec` that can be read, and whether all could; a file
+/// that cannot is an error unless it is in `seen` already. Below `work_dir` the agent may have
+/// planted a link, a FIFO or /dev/zero where a prompt is expected: each is refused without
+/// blocking, as is a file over [`fsutil::PROMPT_MAX_BYTES`].
 fn read_prompt<'p>(
     spec: &'p PromptSpec,
+    work_dir: &Path,
     seen: &mut HashSet<&'p PathBuf>,
     findings: &mut Vec<Finding>,
-) -> String {
+) -> (String, bool) {
     let mut total = String::new();
+    let mut all_read = true;
     for file in &spec.files {
-        match std::fs::read_to_string(file) {
+        match fsutil::read_agent_text(file, work_dir, fsutil::PROMPT_MAX_BYTES) {
             Ok(text) => total.push_str(&text),
             Err(e) => {
+                all_read = false;
                 if !seen.contains(file) {
                     findings.push(Finding::error(
                         "prompt_file_exists",
                         format!(
                             "prompt file {} cannot be read: {}",
                             file.display(),
-                            plain_io(&e)
+                            e.io_source().map_or_else(|| e.to_string(), plain_io)
                         ),
                         "create it, or fix the path in [prompt] files".to_string(),
                     ));
@@ -169,7 +171,7 @@ fn read_prompt<'p>(
         }
         seen.insert(file);
     }
-    total
+    (total, all_read)
 }
 
 fn check_agent_program(project: &Project, findings: &mut Vec<Finding>) {
@@ -394,6 +396,78 @@ mod tests {
             .collect();
         assert_eq!(secrets.len(), 1, "{secrets:?}");
         assert!(secrets[0].message.contains("OPENAI_API_KEY"));
+    }
+
+    #[test]
+    fn a_prompt_that_is_a_fifo_a_device_or_behind_a_link_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().to_path_buf();
+        nix::unistd::mkfifo(
+            &work.join("fifo.md"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("/dev/zero", work.join("zero.md")).unwrap();
+        std::fs::create_dir(work.join("real")).unwrap();
+        std::fs::write(work.join("real/main.md"), "x".repeat(100)).unwrap();
+        std::os::unix::fs::symlink("real", work.join("prompts")).unwrap();
+        let text = format!(
+            "schema_version = 1\n[agent]\ncommand = [\"/bin/sh\"]\n[runtime]\nwork_dir = \"{}\"\n[prompt]\nfiles = [\"fifo.md\", \"zero.md\", \"prompts/main.md\", \"/dev/zero\"]\n",
+            work.display()
+        );
+        let p = crate::config::load_str(&text, &work.join("t.toml"), Scope::User).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(run(&p)));
+        let findings = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the battery does not block on a FIFO");
+        let refused: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.check == "prompt_file_exists")
+            .map(|f| f.message.as_str())
+            .collect();
+        let w = work.display();
+        assert_eq!(
+            refused,
+            [
+                format!("prompt file {w}/fifo.md cannot be read: is a FIFO, not a regular file"),
+                format!("prompt file {w}/zero.md cannot be read: is a symbolic link"),
+                format!(
+                    "prompt file {w}/prompts/main.md cannot be read: {w}/prompts is a symbolic link"
+                ),
+                "prompt file /dev/zero cannot be read: is a device, not a regular file".into(),
+            ]
+        );
+        assert!(
+            !findings.iter().any(|f| f.check == "prompt_not_trivial"),
+            "{findings:?}"
+        );
+    }
+
+    #[test]
+    fn a_prompt_file_over_the_cap_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path();
+        let cap = usize::try_from(fsutil::PROMPT_MAX_BYTES).unwrap();
+        std::fs::write(work.join("big.md"), "x".repeat(cap + 1)).unwrap();
+        std::fs::write(work.join("max.md"), "x".repeat(cap)).unwrap();
+        let text = format!(
+            "schema_version = 1\n[agent]\ncommand = [\"/bin/sh\"]\n[runtime]\nwork_dir = \"{}\"\n[prompt]\nfiles = [\"big.md\", \"max.md\"]\n",
+            work.display()
+        );
+        let p = crate::config::load_str(&text, &work.join("t.toml"), Scope::User).unwrap();
+        let refused: Vec<String> = run(&p)
+            .into_iter()
+            .filter(|f| f.check == "prompt_file_exists")
+            .map(|f| f.message)
+            .collect();
+        assert_eq!(
+            refused,
+            [format!(
+                "prompt file {}/big.md cannot be read: is larger than 1 MiB",
+                work.display()
+            )]
+        );
     }
 
     #[test]

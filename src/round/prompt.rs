@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Project, PromptDelivery, PromptSpec};
 use crate::error::{ConfigProblem, Error, Result};
+use crate::fsutil;
 
 /// The prompt on its way to the agent.
 pub(crate) struct Prompt {
@@ -34,11 +35,17 @@ impl Prompt {
 pub(crate) fn assemble(spec: &PromptSpec, source: &Path) -> Result<String> {
     let mut parts = Vec::with_capacity(spec.files.len());
     for file in &spec.files {
-        let text = std::fs::read_to_string(file).map_err(|e| {
+        // The startup battery, run before, refuses a link anywhere below the work tree; this read
+        // refuses one at the file itself, a FIFO, a device and a file over the cap.
+        let dir = file.parent().unwrap_or(Path::new("/"));
+        let text = fsutil::read_agent_text(file, dir, fsutil::PROMPT_MAX_BYTES).map_err(|e| {
+            let reason = e
+                .io_source()
+                .map_or_else(|| e.to_string(), ToString::to_string);
             Error::config(
                 ConfigProblem::new(
                     source,
-                    format!("prompt file {} cannot be read: {e}", file.display()),
+                    format!("prompt file {} cannot be read: {reason}", file.display()),
                 )
                 .hint("create it, or fix the path in [prompt] files"),
             )
