@@ -3,23 +3,25 @@
 //! terminal instead of the journal — prints a readable line to stderr. Every string is redacted
 //! ([`crate::redact`]) before it leaves the process.
 
-use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
 use super::{Event, Kind, Priority};
+use crate::error::Result;
+use crate::fsutil::{Dir, Existing};
 use crate::redact;
 
 /// The journal's native socket; events go there only when it exists.
 const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+/// The mirror's name in the log directory.
+pub(super) const MIRROR_FILE: &str = "events.jsonl";
 /// The mirror rotates past this size…
-const MIRROR_MAX_BYTES: u64 = 10 * 1024 * 1024;
+pub(super) const MIRROR_MAX_BYTES: u64 = 10 * 1024 * 1024;
 /// …keeping this many old files (`events.jsonl.1` … `.3`).
-const MIRROR_KEEP: u32 = 3;
+pub(super) const MIRROR_KEEP: u32 = 3;
 /// The mirror's own keys, written first; a payload field of the same name is left out.
 const MIRROR_CONTEXT_KEYS: [&str; 6] = ["ts", "event", "project", "round", "phase", "message"];
 
@@ -27,7 +29,8 @@ const MIRROR_CONTEXT_KEYS: [&str; 6] = ["ts", "event", "project", "round", "phas
 #[derive(Debug, Clone)]
 pub(crate) struct Emitter {
     project: String,
-    mirror: Option<PathBuf>,
+    /// The log directory, which holds the mirror.
+    log_dir: Option<PathBuf>,
     journal: bool,
     terminal: bool,
 }
@@ -50,7 +53,7 @@ impl Emitter {
             && Path::new(JOURNAL_SOCKET).exists();
         Self {
             project: project.to_string(),
-            mirror: log_dir.map(|d| d.join("events.jsonl")),
+            log_dir: log_dir.map(Path::to_path_buf),
             journal,
             terminal: !libsystemd::logging::connected_to_journal(),
         }
@@ -82,14 +85,10 @@ impl Emitter {
         if self.journal {
             self.send_to_journal(&out, &payload);
         }
-        if let Some(path) = &self.mirror {
+        if let Some(log_dir) = &self.log_dir {
             let line = self.mirror_line(&out, &payload);
-            if let Err(e) = append_rotating(path, line.as_bytes()) {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "agent-runner: cannot append to {}: {e}",
-                    path.display()
-                );
+            if let Err(e) = append_rotating(log_dir, line.as_bytes()) {
+                let _ = writeln!(std::io::stderr(), "agent-runner: {e}");
             }
         }
         if self.terminal {
@@ -216,31 +215,35 @@ fn journal_value(value: &Value) -> String {
     }
 }
 
-/// Appends `data` with one write (O_APPEND keeps concurrent writers' lines whole), rotating the
-/// file first when it has grown past the cap.
-fn append_rotating(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    if fs::metadata(path).is_ok_and(|m| m.len() + data.len() as u64 > MIRROR_MAX_BYTES) {
+/// Appends `data` to the mirror in `log_dir` with one write (O_APPEND keeps concurrent writers'
+/// lines whole), rotating it first when it has grown past the cap. The agent can write in the log
+/// directory: the mirror is opened with no link followed and only as a regular file, since root's
+/// commands append to it too.
+fn append_rotating(log_dir: &Path, data: &[u8]) -> Result<()> {
+    let dir = Dir::open(log_dir)?;
+    let mirror = Path::new(MIRROR_FILE);
+    let mut file = dir.open_write(mirror, Existing::Append, 0o640)?;
+    if file.metadata().map_or(0, |m| m.len()) + data.len() as u64 > MIRROR_MAX_BYTES {
+        drop(file);
         for i in (1..MIRROR_KEEP).rev() {
-            let _ = fs::rename(rotated(path, i), rotated(path, i + 1));
+            let _ = dir.rename(&rotated(i), &rotated(i + 1));
         }
-        fs::rename(path, rotated(path, 1))?;
+        dir.rename(MIRROR_FILE, &rotated(1))?;
+        file = dir.open_write(mirror, Existing::Append, 0o640)?;
     }
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o640)
-        .open(path)?;
     file.write_all(data)
+        .map_err(|e| crate::error::Error::io("cannot append to", dir.path().join(mirror), e))
 }
 
-fn rotated(path: &Path, n: u32) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".{n}"));
-    PathBuf::from(name)
+/// The name of the mirror's `n`th rotation.
+pub(super) fn rotated(n: u32) -> String {
+    format!("{MIRROR_FILE}.{n}")
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
     use crate::events::payload::{RoundEnd, RoundStart};
 
@@ -255,7 +258,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let emitter = Emitter {
             project: "p".into(),
-            mirror: Some(dir.path().join("events.jsonl")),
+            log_dir: Some(dir.path().to_path_buf()),
             journal: false,
             terminal: false,
         };
@@ -286,10 +289,38 @@ mod tests {
     }
 
     #[test]
+    fn the_mirror_is_never_written_through_a_link_nor_waits_on_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        fs::write(&target, "root's file\n").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join(MIRROR_FILE)).unwrap();
+        let e = append_rotating(dir.path(), b"{}\n").unwrap_err();
+        let mirror = dir.path().join(MIRROR_FILE);
+        assert_eq!(
+            e.to_string(),
+            format!("cannot append to {}: is a symbolic link", mirror.display())
+        );
+        assert_eq!(fs::read_to_string(&target).unwrap(), "root's file\n");
+
+        fs::remove_file(&mirror).unwrap();
+        nix::unistd::mkfifo(&mirror, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log_dir = dir.path().to_path_buf();
+        std::thread::spawn(move || {
+            tx.send(append_rotating(&log_dir, b"{}\n").map_err(|e| e.to_string()))
+        });
+        let e = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("appending to a FIFO does not block")
+            .unwrap_err();
+        assert!(e.ends_with("is a FIFO, not a regular file"), "{e}");
+    }
+
+    #[test]
     fn context_keys_come_first_and_payload_keys_in_order() {
         let emitter = Emitter {
             project: "p".into(),
-            mirror: None,
+            log_dir: None,
             journal: false,
             terminal: false,
         };

@@ -9,15 +9,17 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::emit::{MIRROR_FILE, MIRROR_KEEP, MIRROR_MAX_BYTES, rotated};
 use super::{Event, Kind, KindName};
 use crate::config::Project;
 use crate::error::{Error, Result};
+use crate::fsutil::{Dir, Refusal};
 use crate::time::{iso_utc_us, now_us, parse_iso_us, parse_since};
 
 /// Where events were read from.
@@ -321,29 +323,40 @@ fn typed(text: &str) -> Value {
     }
 }
 
-/// The mirror files, newest first: events.jsonl, events.jsonl.1, events.jsonl.2, …
-fn mirror_files(log_dir: &Path) -> Vec<PathBuf> {
-    let mut rotated: Vec<(u32, PathBuf)> = std::fs::read_dir(log_dir)
-        .into_iter()
-        .flatten()
-        .filter_map(std::result::Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let n = name.strip_prefix("events.jsonl.")?.parse::<u32>().ok()?;
-            Some((n, e.path()))
-        })
-        .collect();
-    rotated.sort();
-    let mut files = vec![log_dir.join("events.jsonl")];
-    files.extend(rotated.into_iter().map(|(_, p)| p));
-    files.retain(|p| p.is_file());
-    files
+/// The most of each mirror file read, from its end. The runner rotates the mirror at
+/// [`MIRROR_MAX_BYTES`]; whatever lies further back was not written by it (the agent can write in
+/// the log directory), and reading it would cost time and memory without bound.
+const MIRROR_WINDOW: u64 = MIRROR_MAX_BYTES + (6 << 20);
+/// The longest mirror line read; a longer one is skipped (an event is a few kilobytes at most).
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The mirror files that exist, newest first: events.jsonl, events.jsonl.1, …, each opened with no
+/// link followed and only as a regular file. A link, a FIFO or a device in their place (planted by
+/// the agent, which can write in the log directory) is an error naming it; a missing or unreadable
+/// file or directory is no events.
+fn mirror_files(log_dir: &Path) -> Result<Vec<File>> {
+    let dir = match Dir::open(log_dir) {
+        Ok(dir) => dir,
+        Err(e) if Refusal::in_error(&e).is_some() => return Err(e),
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut files = Vec::new();
+    let names = std::iter::once(MIRROR_FILE.to_string()).chain((1..=MIRROR_KEEP).map(rotated));
+    for name in names {
+        match dir.open_read(Path::new(&name)) {
+            Ok(file) => files.push(file),
+            Err(e) if Refusal::in_error(&e).is_some() => return Err(e),
+            Err(_) => {}
+        }
+    }
+    Ok(files)
 }
 
 fn mirror_has_events(log_dir: &Path) -> bool {
     mirror_files(log_dir)
+        .unwrap_or_default()
         .iter()
-        .any(|p| p.metadata().is_ok_and(|m| m.len() > 0))
+        .any(|f| f.metadata().is_ok_and(|m| m.len() > 0))
 }
 
 /// One mirror line; `None` for a line that is not a JSON object (cut short, say).
@@ -361,11 +374,8 @@ fn read_mirror(log_dir: &Path, query: &Query) -> Result<Vec<Record>> {
     };
     let mut events = Vec::new();
     let mut scanned = 0usize;
-    'files: for file in mirror_files(log_dir) {
-        let Ok(handle) = File::open(&file) else {
-            continue;
-        };
-        let mut lines = ReverseLines::new(handle);
+    'files: for file in mirror_files(log_dir)? {
+        let mut lines = ReverseLines::new(file, MIRROR_WINDOW);
         while let Some(line) = lines.next_line() {
             scanned += 1;
             if query.scan.is_some_and(|n| scanned > n) {
@@ -392,21 +402,28 @@ fn read_mirror(log_dir: &Path, query: &Query) -> Result<Vec<Record>> {
     Ok(events)
 }
 
-/// Reads a file's lines from the end, in 64 KiB blocks: the newest events cost the same whatever
-/// the size of the history.
+/// Reads a file's lines from the end, in 64 KiB blocks, no further back than a window: the newest
+/// events cost the same whatever the size of the history. A line longer than [`MAX_LINE_BYTES`]
+/// is skipped, so memory stays bounded whatever the file holds.
 struct ReverseLines {
     file: File,
     pos: u64,
+    /// Where the window begins; a line cut by it is skipped.
+    floor: u64,
     buf: Vec<u8>,
+    /// The bytes before `pos`, up to the next newline back, end a line too long to keep.
+    overlong: bool,
 }
 
 impl ReverseLines {
-    fn new(mut file: File) -> Self {
+    fn new(mut file: File, window: u64) -> Self {
         let pos = file.seek(SeekFrom::End(0)).unwrap_or(0);
         Self {
             file,
             pos,
+            floor: pos.saturating_sub(window),
             buf: Vec::new(),
+            overlong: false,
         }
     }
 
@@ -417,17 +434,22 @@ impl ReverseLines {
             if let Some(nl) = self.buf[..trimmed].iter().rposition(|b| *b == b'\n') {
                 let line = self.buf[nl + 1..trimmed].to_vec();
                 self.buf.truncate(nl + 1);
-                if line.is_empty() {
+                if line.is_empty() || std::mem::take(&mut self.overlong) {
                     continue;
                 }
                 return Some(line);
             }
-            if self.pos == 0 {
+            if self.pos == self.floor {
+                let whole = self.floor == 0 && !self.overlong;
                 let line = self.buf[..trimmed].to_vec();
                 self.buf.clear();
-                return (!line.is_empty()).then_some(line);
+                return (whole && !line.is_empty()).then_some(line);
             }
-            let step = self.pos.min(1 << 16);
+            if self.buf.len() > MAX_LINE_BYTES {
+                self.buf.clear();
+                self.overlong = true;
+            }
+            let step = (self.pos - self.floor).min(1 << 16);
             self.pos -= step;
             let mut block = vec![0u8; usize::try_from(step).unwrap_or(0)];
             if self.file.seek(SeekFrom::Start(self.pos)).is_err()
@@ -489,14 +511,15 @@ pub(crate) fn follow_journal(
 }
 
 /// Follows the mirror's new events of `query`'s kinds (whatever their round), through rotations,
-/// handing each to `each` until it returns `false`.
+/// handing each to `each` until it returns `false`. The mirror is opened as [`mirror_files`] does;
+/// while something else stands in its place, nothing is read.
 pub(crate) fn follow_mirror(log_dir: &Path, query: &Query, mut each: impl FnMut(&Record) -> bool) {
     let query = Query {
         round: None,
         ..query.clone()
     };
-    let path = log_dir.join("events.jsonl");
-    let mut offset = path.metadata().map_or(0, |m| m.len());
+    let path = log_dir.join(MIRROR_FILE);
+    let mut offset = path.symlink_metadata().map_or(0, |m| m.len());
     let mut inode = file_id(&path);
     let mut partial = Vec::new();
     loop {
@@ -508,7 +531,8 @@ pub(crate) fn follow_mirror(log_dir: &Path, query: &Query, mut each: impl FnMut(
             offset = 0;
             partial.clear();
         }
-        let Ok(mut file) = File::open(&path) else {
+        let Ok(mut file) = Dir::open(log_dir).and_then(|dir| dir.open_read(Path::new(MIRROR_FILE)))
+        else {
             continue;
         };
         let len = file.metadata().map_or(0, |m| m.len());
@@ -520,7 +544,9 @@ pub(crate) fn follow_mirror(log_dir: &Path, query: &Query, mut each: impl FnMut(
         }
         let _ = file.seek(SeekFrom::Start(offset));
         let mut chunk = Vec::new();
-        let _ = (&mut file).take(len - offset).read_to_end(&mut chunk);
+        let _ = (&mut file)
+            .take((len - offset).min(MIRROR_WINDOW))
+            .read_to_end(&mut chunk);
         offset += chunk.len() as u64;
         partial.extend_from_slice(&chunk);
         while let Some(nl) = partial.iter().position(|b| *b == b'\n') {
@@ -532,12 +558,17 @@ pub(crate) fn follow_mirror(log_dir: &Path, query: &Query, mut each: impl FnMut(
                 return;
             }
         }
+        if partial.len() > MAX_LINE_BYTES {
+            // A line too long to be an event: what of it has arrived is dropped (its rest will
+            // not parse as one either).
+            partial.clear();
+        }
     }
 }
 
 fn file_id(path: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
-    path.metadata().ok().map(|m| (m.dev(), m.ino()))
+    path.symlink_metadata().ok().map(|m| (m.dev(), m.ino()))
 }
 
 #[cfg(test)]
@@ -646,5 +677,68 @@ mod tests {
         let all = read_mirror(dir.path(), &Query::default()).unwrap();
         assert_eq!(all.len(), 601);
         assert_eq!(all[0].fields()["round"], 0, "rotated files come first");
+    }
+
+    #[test]
+    fn a_link_or_a_fifo_in_place_of_the_mirror_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret.json");
+        std::fs::write(&secret, "{\"event\":\"round_end\",\"token\":\"root's\"}\n").unwrap();
+        std::os::unix::fs::symlink(&secret, dir.path().join("events.jsonl")).unwrap();
+        let e = read_mirror(dir.path(), &Query::default()).unwrap_err();
+        let mirror = dir.path().join("events.jsonl");
+        assert_eq!(
+            e.to_string(),
+            format!("cannot read {}: is a symbolic link", mirror.display())
+        );
+        assert!(!mirror_has_events(dir.path()));
+
+        std::fs::remove_file(&mirror).unwrap();
+        std::fs::write(&mirror, "").unwrap();
+        let rotated = dir.path().join("events.jsonl.2");
+        nix::unistd::mkfifo(&rotated, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log_dir = dir.path().to_path_buf();
+        std::thread::spawn(move || {
+            tx.send(read_mirror(&log_dir, &Query::default()).map_err(|e| e.to_string()))
+        });
+        let e = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("a FIFO does not block the reader")
+            .unwrap_err();
+        assert!(
+            e.ends_with("events.jsonl.2: is a FIFO, not a regular file"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_mirror_is_read_within_a_window_and_overlong_lines_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = |round: u32| format!("{{\"event\":\"round_end\",\"round\":{round}}}\n");
+        let mut text = line(1).into_bytes();
+        text.extend(vec![b'x'; MAX_LINE_BYTES + 10]);
+        text.push(b'\n');
+        text.extend(line(2).into_bytes());
+        text.extend(vec![b'y'; 3 * MAX_LINE_BYTES]);
+        text.push(b'\n');
+        text.extend(line(3).into_bytes());
+        let path = dir.path().join("events.jsonl");
+        std::fs::write(&path, &text).unwrap();
+        let rounds = |window: u64| {
+            let mut lines = ReverseLines::new(File::open(&path).unwrap(), window);
+            let mut found = Vec::new();
+            while let Some(line) = lines.next_line() {
+                if let Some(record) = mirror_line_to_record(&line) {
+                    found.push(record.round().unwrap());
+                }
+            }
+            found
+        };
+        assert_eq!(rounds(u64::MAX), [3, 2, 1]);
+        // A window that ends inside round 1's line skips it rather than reading a piece of it.
+        assert_eq!(rounds(text.len() as u64 - 5), [3, 2]);
+        // The newline before a line tells that it is whole.
+        assert_eq!(rounds(line(3).len() as u64 + 1), [3]);
     }
 }
