@@ -230,10 +230,10 @@ fn check_credentials(project: &Project, findings: &mut Vec<Finding>) {
 }
 
 fn warn_about_secrets_in_env(project: &Project, findings: &mut Vec<Finding>) {
-    for key in project.agent.env.keys().filter(|k| looks_like_a_secret(k)) {
+    for (key, _) in project.agent.secret_env() {
         findings.push(Finding::warning(
             "secret_in_env",
-            format!("[agent.env] {key} looks like a secret: it would be readable in the unit's environment and is not masked in round logs"),
+            format!("[agent.env] {key} looks like a secret: its value sits in the project file for whoever can read it, and round logs do not mask it"),
             format!("move it to [agent.credentials] as {key} = \"/path/to/file\" (mode 0600): the agent still gets it as ${key}"),
         ));
     }
@@ -281,14 +281,6 @@ fn warn_about_private_tmp(project: &Project, findings: &mut Vec<Finding>) {
             ));
         }
     }
-}
-
-/// Whether an environment variable name usually holds a secret.
-fn looks_like_a_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"]
-        .iter()
-        .any(|w| upper.contains(w))
 }
 
 fn display_list(files: &[PathBuf]) -> String {

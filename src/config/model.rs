@@ -69,6 +69,25 @@ pub(crate) struct Agent {
     pub output_format: OutputFormat,
 }
 
+impl Agent {
+    /// The `[agent.env]` entries whose names say they hold a secret: `check` warns about each,
+    /// and a round masks their values in every event as it masks the credentials'.
+    pub(crate) fn secret_env(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.env
+            .iter()
+            .filter(|(name, _)| looks_like_a_secret(name))
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+}
+
+/// Whether an environment variable name usually holds a secret.
+fn looks_like_a_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
 /// How the assembled prompt reaches the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -295,12 +295,17 @@ fn backing_off(project: &Project, st: &State, now: u64) -> bool {
 }
 
 /// Credentials: `$CREDENTIALS_DIRECTORY/NAME` under systemd, the configured file by hand. Returns
-/// (environment variable, value) pairs; every value is registered with the redactor.
+/// (environment variable, value) pairs; every value is registered with the redactor, as are the
+/// values of secret-looking `[agent.env]` names (masked in events, not in the round log, which
+/// masks credentials only, as `check` says).
 pub(crate) fn credentials(
     project: &Project,
     state_dir: &Path,
     emitter: &Emitter,
 ) -> Result<Vec<(String, String)>> {
+    for (_, value) in project.agent.secret_env() {
+        redact::register_secret(value);
+    }
     let mut secrets: Vec<(String, String)> = Vec::new();
     let cred_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
     for (name, file) in &project.agent.credentials {

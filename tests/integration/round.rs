@@ -307,6 +307,61 @@ fn crash_backs_off_then_halts_as_crash_loop_with_redacted_tail() {
 }
 
 #[test]
+fn secret_env_values_never_reach_events_nor_the_summary() {
+    const ENV_SECRET: &str = "plain-env-value-7f3a9c2e1d";
+    const CREDENTIAL: &str = "tok-super-secret-value-123";
+    let fx = Fx::new(
+        &format!(
+            "{}\nenv = {{ SERVICE_TOKEN = \"{ENV_SECRET}\" }}\ncredentials = {{ API_TOKEN = \"../token\" }}",
+            shell("auth-leak.sh")
+        ),
+        "",
+        "",
+    );
+    std::fs::write(fx.dir.path().join("token"), format!("{CREDENTIAL}\n")).unwrap();
+    let out = fx.run();
+    out.status(1);
+    assert_eq!(fx.event("round_end")["outcome"], "auth_fail");
+    let raw = fx.event("agent_auth_error_detected")["raw"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        raw.contains("401 Unauthorized: the key [REDACTED] was refused (credential [REDACTED])"),
+        "{raw}"
+    );
+    let mut seen = vec![
+        (
+            "events.jsonl",
+            std::fs::read_to_string(fx.logs().join("events.jsonl")).unwrap(),
+        ),
+        ("the summary", out.stdout.clone()),
+        ("stderr", out.stderr.clone()),
+        ("state.json", fx.state().to_string()),
+    ];
+    if let Ok(request) = std::fs::read_to_string(fx.state_dir().join("halt-request")) {
+        seen.push(("halt-request", request));
+    }
+    for (what, text) in seen {
+        for secret in [ENV_SECRET, CREDENTIAL] {
+            assert!(
+                !text.contains(secret),
+                "{secret} leaked into {what}: {text}"
+            );
+        }
+    }
+    assert!(
+        out.stdout.contains("round 1 ended: auth_fail"),
+        "{}",
+        out.stdout
+    );
+    // The round log masks the credential, as it always has.
+    let log = fx.round_log(1);
+    assert!(log.contains("(credential [REDACTED])"), "{log}");
+    assert!(!log.contains(CREDENTIAL), "{log}");
+}
+
+#[test]
 fn hang_hits_the_hard_timeout_and_leaves_no_process() {
     let fx = Fx::new(
         &shell("hang.sh"),
