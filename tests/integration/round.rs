@@ -362,6 +362,47 @@ fn secret_env_values_never_reach_events_nor_the_summary() {
 }
 
 #[test]
+fn a_prompt_the_agent_swapped_for_a_fifo_or_dev_zero_halts_the_round_at_once() {
+    for (plant, why) in [
+        ("a FIFO", "is a FIFO, not a regular file"),
+        ("a link to /dev/zero", "is a symbolic link"),
+    ] {
+        let fx = Fx::new(&shell("ok.sh"), "", "");
+        let prompt = fx.work().join("prompts/main.md");
+        std::fs::remove_file(&prompt).unwrap();
+        if plant == "a FIFO" {
+            nix::unistd::mkfifo(&prompt, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        } else {
+            std::os::unix::fs::symlink("/dev/zero", &prompt).unwrap();
+        }
+        let mut child = fx.spawn();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the round blocked on {plant} as its prompt");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(status.code(), Some(78), "{plant}");
+        let reason = fx.event("config_broken")["reason"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            reason.contains(&format!(
+                "prompt file {} cannot be read: {why}",
+                prompt.display()
+            )),
+            "{plant}: {reason}"
+        );
+    }
+}
+
+#[test]
 fn hang_hits_the_hard_timeout_and_leaves_no_process() {
     let fx = Fx::new(
         &shell("hang.sh"),
