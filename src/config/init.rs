@@ -156,7 +156,7 @@ pub(super) fn project_toml(preset: &Preset, name: &str, work_dir: &Path, prompt:
     }
     let _ = writeln!(
         t,
-        "\n# Secrets reach the agent as systemd credentials, never in the unit or its environment:"
+        "\n# Secrets stay out of this file: systemd loads each as a credential and the agent gets it as\n# $NAME in its environment (never in the unit or its argv); logs and events mask it:"
     );
     let _ = writeln!(t, "[agent.credentials]\n# {}", preset.credential_hint);
     let _ = writeln!(t, "\n[runtime]");
