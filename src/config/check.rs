@@ -3,6 +3,7 @@
 //! error.
 
 use std::ffi::OsStr;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -38,7 +39,7 @@ pub(crate) fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> R
     if json {
         print_json(&checked)?;
     } else {
-        print_text(&checked);
+        print_text(&checked)?;
     }
     Ok(if all_ok { exit::OK } else { exit::CONFIG })
 }
@@ -134,11 +135,15 @@ fn print_json(checked: &[CheckedProject]) -> Result<()> {
     } else {
         serde_json::to_string_pretty(checked)
     };
-    println!("{}", text.map_err(|e| Error::Failed(e.to_string()))?);
-    Ok(())
+    let text = text.map_err(|e| Error::Failed(e.to_string()))?;
+    crate::output::line(format_args!("{text}"))
 }
 
-fn print_text(checked: &[CheckedProject]) {
+fn print_text(checked: &[CheckedProject]) -> Result<()> {
+    crate::output::to_stdout(|out| write_text(out, checked))
+}
+
+fn write_text(out: &mut dyn Write, checked: &[CheckedProject]) -> std::io::Result<()> {
     for c in checked {
         let errors = c
             .problems
@@ -149,22 +154,24 @@ fn print_text(checked: &[CheckedProject]) {
         let project = printable(Path::new(&c.project));
         let source = printable(&c.source);
         if c.ok {
-            println!("{project}: ok ({source})");
+            writeln!(out, "{project}: ok ({source})")?;
         } else {
-            println!(
+            writeln!(
+                out,
                 "{project}: {errors} problem{} ({source})",
                 if errors == 1 { "" } else { "s" },
-            );
+            )?;
         }
         for p in &c.problems {
             let tag = match p.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
-            println!("  {tag}: {}", p.message.replace('\n', "\n    "));
+            writeln!(out, "  {tag}: {}", p.message.replace('\n', "\n    "))?;
             if let Some(hint) = &p.hint {
-                println!("    hint: {hint}");
+                writeln!(out, "    hint: {hint}")?;
             }
         }
     }
+    Ok(())
 }

@@ -93,18 +93,17 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
         0o644,
     )?;
     fsutil::write_atomic(&toml_path, text.as_bytes(), 0o644)?;
-    println!("wrote {}", toml_path.display());
-    println!("wrote {}", prompt_path.display());
+    crate::output::line(format_args!("wrote {}", toml_path.display()))?;
+    crate::output::line(format_args!("wrote {}", prompt_path.display()))?;
     let config_arg = if options.dir.is_some() {
         format!("--config {}", toml_path.display())
     } else {
         name.clone()
     };
-    println!(
+    crate::output::line(format_args!(
         "next: edit the prompt, then `agent-runner{} check {config_arg}`",
         ctx.scope.flag()
-    );
-    Ok(())
+    ))
 }
 
 fn toml_string(s: &str) -> String {
