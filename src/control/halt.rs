@@ -8,11 +8,12 @@
 //! * `loop-start` (agent-runner-loop@.service, the project's user): a new loop begins. Clears the
 //!   previous loop's `.agent-done` and `halt-request`, and marks the state so that the next round
 //!   starts fresh loop counters.
-//! * `after-round` (ExecStopPost=+ of the round service, privileged, read-only on the project's
-//!   files): when the round left a back-off longer than the timer's delay, parks the periodic
-//!   timer and wakes the loop at the not-before time with a transient timer instead, so systemd
-//!   does not start a round every restart_delay_s only for it to exit at once. A round that
-//!   exited 78 (configuration broken) halts the loop even when it could not say so itself.
+//! * `after-round` (ExecStopPost=! of the round service: root, but in the unit's sandbox and
+//!   read-only on the project's files): when the round left a back-off longer than the timer's
+//!   delay, parks the periodic timer and wakes the loop at the not-before time with a transient
+//!   timer instead, so systemd does not start a round every restart_delay_s only for it to exit
+//!   at once. A round that exited 78 (configuration broken) halts the loop even when it could not
+//!   say so itself.
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;

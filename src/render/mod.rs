@@ -180,10 +180,10 @@ pub(crate) fn render_project(
     };
     let config = sd_word(&project.source.to_string_lossy());
     let exec_start = format!("{exec} {user_flag}round --config {config}");
-    // Privileged in the system manager ("+"): it may reschedule the loop over D-Bus, and it only
-    // reads the project's files.
+    // Root in the system manager ("!"), to reschedule the loop over D-Bus, but inside the unit's
+    // sandbox and with no capabilities: "!" lifts only User=, "+" would lift the sandbox too.
     let privileged = if project.scope == Scope::System {
-        "+"
+        "!"
     } else {
         ""
     };
