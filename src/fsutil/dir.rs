@@ -111,6 +111,17 @@ impl Dir {
             .map_err(|e| self.error(action, rel, e))
     }
 
+    /// The directory `rel` below this one, reached without following a link.
+    pub(crate) fn subdir(&self, rel: &Path) -> Result<Dir> {
+        let path = self.path.join(rel);
+        self.open_at(rel, OFlag::O_PATH | OFlag::O_DIRECTORY, 0)
+            .map(|fd| Dir {
+                fd,
+                path: path.clone(),
+            })
+            .map_err(|e| Error::io("cannot open", path, e))
+    }
+
     /// Renames the entry `from` of this directory to `to` (a link is renamed, not followed).
     pub(crate) fn rename(&self, from: &str, to: &str) -> Result<()> {
         renameat(self.fd.as_fd(), from, self.fd.as_fd(), to)
@@ -136,17 +147,6 @@ impl Dir {
     )
 )]
 impl Dir {
-    /// The directory `rel` below this one, reached without following a link.
-    pub(crate) fn subdir(&self, rel: &Path) -> Result<Dir> {
-        let path = self.path.join(rel);
-        self.open_at(rel, OFlag::O_PATH | OFlag::O_DIRECTORY, 0)
-            .map(|fd| Dir {
-                fd,
-                path: path.clone(),
-            })
-            .map_err(|e| Error::io("cannot open", path, e))
-    }
-
     /// The last `max` bytes of `rel`.
     pub(crate) fn tail(&self, rel: &Path, max: u64) -> Result<Tail> {
         let file = self.open_read(rel)?;

@@ -1,39 +1,40 @@
 //! The round's files in log_dir: `rounds/round-N.log` (the agent's output, as it came), the
 //! `round-current.log` link to the newest one, and their retention.
 
-use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
 
 use super::procs;
 use super::setup::Dirs;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::fsutil::{Dir, Existing};
 
 /// Creates round `round`'s log and points `round-current.log` at it. If the log cannot be created
 /// the agent (`agent_pid`, already running) is killed: it must not outlive this failure.
+///
+/// The agent can write in rounds/: the log is reached from the log directory with no link
+/// followed (neither `rounds` nor the log itself), and an existing one is emptied only when it is
+/// a regular file with no other name, so a link planted there never gets its target truncated.
 pub(crate) fn create(
     dirs: &Dirs,
     round: u64,
     agent_pid: i32,
     runner_pid: u32,
 ) -> Result<(File, PathBuf)> {
-    let path = dirs.rounds.join(format!("round-{round}.log"));
-    let log = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o640)
-        .open(&path)
-        .map_err(|e| {
+    let name = format!("round-{round}.log");
+    let log = Dir::open(&dirs.log)
+        .and_then(|log_dir| log_dir.subdir(Path::new("rounds")))
+        .and_then(|rounds| rounds.open_write(Path::new(&name), Existing::Truncate, 0o640))
+        .inspect_err(|_| {
             procs::signal_all(
                 agent_pid,
                 i32::try_from(runner_pid).unwrap_or(0),
                 Signal::SIGKILL,
             );
-            Error::io("cannot create", &path, e)
         })?;
+    let path = dirs.rounds.join(name);
     link_current(&dirs.log, round, runner_pid);
     Ok((log, path))
 }

@@ -1002,3 +1002,27 @@ fn systemd_variables_never_reach_the_agent() {
         );
     }
 }
+
+#[test]
+fn a_round_log_the_agent_planted_as_a_link_never_truncates_its_target() {
+    let fx = Fx::new(&shell("plant-log-link.sh"), "", "");
+    let secret = fx.dir.path().join("secret");
+    std::fs::write(&secret, "not the runner's to truncate\n").unwrap();
+    fx.run().status(0);
+    let planted = fx.logs().join("rounds/round-2.log");
+    assert!(planted.is_symlink(), "the agent planted its link");
+    let out = fx.run();
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "not the runner's to truncate\n",
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(planted.is_symlink(), "the link is left as it was");
+    assert!(
+        out.stderr.contains("round-2.log") && out.stderr.contains("is a symbolic link"),
+        "{}",
+        out.stderr
+    );
+}
