@@ -33,13 +33,6 @@ pub(crate) enum Existing {
     /// truncated through a link.
     Truncate,
     /// It must not exist (`O_EXCL`).
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the state and round-log call sites move to it next"
-        )
-    )]
     Refuse,
 }
 
@@ -120,6 +113,12 @@ impl Dir {
                 path: path.clone(),
             })
             .map_err(|e| Error::io("cannot open", path, e))
+    }
+
+    /// Removes the entry `name` of this directory if it is there (a link is removed, not
+    /// followed); for temporary files, whose removal is only tidying.
+    pub(crate) fn remove(&self, name: &str) {
+        let _ = unlinkat(self.fd.as_fd(), name, UnlinkatFlags::NoRemoveDir);
     }
 
     /// Renames the entry `from` of this directory to `to` (a link is renamed, not followed).

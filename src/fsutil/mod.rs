@@ -20,13 +20,6 @@ pub(crate) use self::open::{Refusal, kind_of, read_capped, size};
 use crate::error::{Error, Result};
 
 /// The largest state file read (1 MiB): the state is a few hundred bytes.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the state and round-log call sites move to it next"
-    )
-)]
 pub(crate) const STATE_MAX_BYTES: u64 = 1 << 20;
 /// The largest prompt file read (1 MiB each, documented in agent-runner.toml(5)).
 pub(crate) const PROMPT_MAX_BYTES: u64 = 1 << 20;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::classify::Outcome;
 use crate::config::Project;
 use crate::error::{Error, Result};
-use crate::fsutil;
+use crate::fsutil::{self, Dir, Existing, STATE_MAX_BYTES};
 use crate::paths::Scope;
 
 /// The state file's name inside the state directory.
@@ -220,19 +220,19 @@ pub(crate) struct Begun {
 }
 
 impl State {
-    /// Reads `dir/state.json`; a missing file is a fresh state.
+    /// Reads `dir/state.json`; a missing file is a fresh state. The agent can write in `dir`:
+    /// the file is read with no link followed, without waiting on a FIFO, and at most
+    /// [`STATE_MAX_BYTES`].
     pub(crate) fn load(dir: &Path) -> Result<State> {
-        let path = dir.join(STATE_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                Error::Failed(format!(
-                    "{} is not a valid state file ({e}); delete it to start the counters afresh",
-                    path.display()
-                ))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
-            Err(e) => Err(Error::io("cannot read", path, e)),
-        }
+        let Some(bytes) = read_if_present(dir, STATE_FILE)? else {
+            return Ok(State::default());
+        };
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Failed(format!(
+                "{} is not a valid state file ({e}); delete it to start the counters afresh",
+                dir.join(STATE_FILE).display()
+            ))
+        })
     }
 
     /// Writes `dir/state.json` atomically and durably: write, fsync, rename (the directory is
@@ -269,22 +269,8 @@ impl State {
 
     fn write(&self, dir: &Path, durable: bool) -> Result<()> {
         fsutil::create_dir_all(dir)?;
-        let mut text = serde_json::to_vec_pretty(self).map_err(|e| Error::Failed(e.to_string()))?;
-        text.push(b'\n');
-        let path = dir.join(STATE_FILE);
-        let tmp = dir.join(format!(".{STATE_FILE}.{}", std::process::id()));
-        let result = (|| {
-            let mut file = std::fs::File::create(&tmp)?;
-            std::io::Write::write_all(&mut file, &text)?;
-            if durable {
-                file.sync_all()?;
-            }
-            std::fs::rename(&tmp, &path)
-        })();
-        result.map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io("cannot write", &path, e)
-        })
+        let tmp = format!(".{STATE_FILE}.{}", std::process::id());
+        PendingSave::create(dir, tmp)?.finish(self, durable)
     }
 
     /// Marks the loop as ended (for `halt` and `stop`): the next round starts a new loop with
@@ -367,45 +353,72 @@ impl State {
 
 /// A durable state write prepared in advance: the temporary file (a new inode, which can cost
 /// milliseconds on a busy ext4) is created while the agent runs, so that the round's final save is
-/// only write, fsync, rename.
+/// only write, fsync, rename. The temporary file is created new in the held-open state directory
+/// (`O_EXCL`, no link followed): a link the agent planted under its name redirects nothing.
 #[derive(Debug)]
 pub(crate) struct PendingSave {
-    dir: PathBuf,
-    tmp: PathBuf,
+    dir: Dir,
+    tmp: String,
     file: Option<std::fs::File>,
 }
 
 impl PendingSave {
     /// Creates the temporary file in `dir`.
     pub(crate) fn prepare(dir: &Path) -> Result<Self> {
-        let tmp = dir.join(format!(".{STATE_FILE}.{}.final", std::process::id()));
-        let file = std::fs::File::create(&tmp).map_err(|e| Error::io("cannot write", &tmp, e))?;
+        Self::create(dir, format!(".{STATE_FILE}.{}.final", std::process::id()))
+    }
+
+    fn create(dir: &Path, tmp: String) -> Result<Self> {
+        let dir = Dir::open(dir)?;
+        // A temporary file left by a runner that died with this pid, or a link in its place.
+        dir.remove(&tmp);
+        let file = dir.open_write(Path::new(&tmp), Existing::Refuse, 0o644)?;
         Ok(Self {
-            dir: dir.to_path_buf(),
+            dir,
             tmp,
             file: Some(file),
         })
     }
 
     /// Writes `state` durably into place (write, fsync, rename).
-    pub(crate) fn commit(mut self, state: &State) -> Result<()> {
-        let path = self.dir.join(STATE_FILE);
+    pub(crate) fn commit(self, state: &State) -> Result<()> {
+        self.finish(state, true)
+    }
+
+    fn finish(mut self, state: &State, durable: bool) -> Result<()> {
         let mut text =
             serde_json::to_vec_pretty(state).map_err(|e| Error::Failed(e.to_string()))?;
         text.push(b'\n');
-        let mut file = self.file.take().expect("committed once");
-        std::io::Write::write_all(&mut file, &text)
-            .and_then(|()| file.sync_all())
-            .and_then(|()| std::fs::rename(&self.tmp, &path))
-            .map_err(|e| Error::io("cannot write", &path, e))
+        let mut file = self.file.take().expect("finished once");
+        let written = std::io::Write::write_all(&mut file, &text)
+            .and_then(|()| if durable { file.sync_all() } else { Ok(()) })
+            .map_err(|e| Error::io("cannot write", self.dir.path().join(STATE_FILE), e))
+            .and_then(|()| self.dir.rename(&self.tmp, STATE_FILE));
+        if written.is_err() {
+            self.dir.remove(&self.tmp);
+        }
+        written
     }
 }
 
 impl Drop for PendingSave {
     fn drop(&mut self) {
         if self.file.is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
+            self.dir.remove(&self.tmp);
         }
+    }
+}
+
+/// The bytes of the file `name` in `dir`, `None` when it (or `dir`) does not exist; read with no
+/// link followed, never waiting, at most [`STATE_MAX_BYTES`].
+fn read_if_present(dir: &Path, name: &str) -> Result<Option<Vec<u8>>> {
+    let read = Dir::open(dir).and_then(|d| d.read(Path::new(name), STATE_MAX_BYTES));
+    match read {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.io_source().map(std::io::Error::kind) == Some(std::io::ErrorKind::NotFound) => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -420,17 +433,15 @@ pub(crate) fn write_halt_request(dir: &Path, request: &HaltRequest) -> Result<()
 /// Reads `dir/halt-request`, if present. An unreadable or malformed request still means "halt":
 /// it comes back with reason `config_broken`-free defaults only when it parses, else as an error.
 pub(crate) fn read_halt_request(dir: &Path) -> Result<Option<HaltRequest>> {
-    let path = dir.join(HALT_REQUEST_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::Failed(format!(
-                "{} is not a valid halt request: {e}",
-                path.display()
-            ))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("cannot read", path, e)),
-    }
+    let Some(bytes) = read_if_present(dir, HALT_REQUEST_FILE)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        Error::Failed(format!(
+            "{} is not a valid halt request: {e}",
+            dir.join(HALT_REQUEST_FILE).display()
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -477,5 +488,26 @@ mod tests {
                 .to_string()
                 .contains("delete it")
         );
+    }
+
+    #[test]
+    fn a_link_planted_at_a_temporary_name_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(outside.path(), "kept").unwrap();
+        let pid = std::process::id();
+        for tmp in [
+            format!(".{STATE_FILE}.{pid}"),
+            format!(".{STATE_FILE}.{pid}.final"),
+        ] {
+            std::os::unix::fs::symlink(outside.path(), dir.path().join(tmp)).unwrap();
+        }
+        State::default().save_quick(dir.path()).unwrap();
+        PendingSave::prepare(dir.path())
+            .unwrap()
+            .commit(&State::default())
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(outside.path()).unwrap(), "kept");
+        assert!(!dir.path().join(STATE_FILE).is_symlink());
     }
 }

@@ -1026,3 +1026,66 @@ fn a_round_log_the_agent_planted_as_a_link_never_truncates_its_target() {
         out.stderr
     );
 }
+
+/// Runs a round that must end within 20 s (it would block forever on a FIFO, say).
+fn run_within_20s(fx: &Fx, what: &str) -> Out {
+    let mut child = fx.spawn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the round blocked on {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    Out {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// One round ran; then `plant` (what the agent's user can do between rounds) puts something in
+/// place of state.json, and the next round runs.
+fn state_planted(plant: impl FnOnce(&Path)) -> (Fx, Out) {
+    let fx = Fx::new(&shell("ok.sh"), "", "");
+    fx.run().status(0);
+    let state = fx.state_dir().join("state.json");
+    std::fs::remove_file(&state).unwrap();
+    plant(&state);
+    let out = run_within_20s(&fx, "the planted state.json");
+    (fx, out)
+}
+
+#[test]
+fn a_state_file_the_agent_linked_elsewhere_is_not_believed() {
+    let (fx, out) = state_planted(|state| {
+        let elsewhere = state.parent().unwrap().parent().unwrap().join("other.json");
+        std::fs::write(&elsewhere, r#"{"round": 41}"#).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, state).unwrap();
+    });
+    out.status(0);
+    assert_ne!(fx.state()["round"], 42, "the linked file was believed");
+    assert!(out.stderr.contains("is a symbolic link"), "{}", out.stderr);
+}
+
+#[test]
+fn a_state_file_the_agent_made_a_fifo_never_blocks_the_round() {
+    let (_, out) = state_planted(|state| {
+        nix::unistd::mkfifo(state, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    });
+    out.status(0);
+    assert!(
+        out.stderr.contains("is a FIFO, not a regular file"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_state_file_linked_to_dev_zero_is_refused_unread() {
+    let (_, out) = state_planted(|state| std::os::unix::fs::symlink("/dev/zero", state).unwrap());
+    out.status(0);
+    assert!(out.stderr.contains("is a symbolic link"), "{}", out.stderr);
+}
