@@ -3,9 +3,8 @@
 //! in force) and the credentials read. A configuration failure found on the way is recorded as
 //! `config_broken` (event, state, halt request) and ends the round with exit 78.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -18,8 +17,9 @@ use crate::config::{Project, ProjectRef};
 use crate::error::{ConfigProblem, Error, Result, exit};
 use crate::events::Emitter;
 use crate::events::payload::{ConfigBroken, RoundSkipped};
+use crate::fsutil::{self, Dir, Existing};
 use crate::paths::Scope;
-use crate::{fsutil, redact};
+use crate::redact;
 
 /// Where a round keeps its files.
 pub(crate) struct Dirs {
@@ -195,16 +195,13 @@ pub(crate) fn startup_battery(
 }
 
 /// One round at a time per project (a by-hand round next to the service's, say): the lock is
-/// held until the returned guard drops.
+/// held until the returned guard drops. The agent can write in the state directory: the lock is
+/// opened there with no link followed (a link would have root create or lock a file elsewhere),
+/// and never emptied.
 pub(crate) fn lock(project: &Project, state_dir: &Path) -> Result<Flock<File>> {
     let lock_path = state_dir.join("round.lock");
-    let lock_file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o644)
-        .open(&lock_path)
-        .map_err(|e| Error::io("cannot open", &lock_path, e))?;
+    let lock_file =
+        Dir::open(state_dir)?.open_write(Path::new("round.lock"), Existing::Append, 0o644)?;
     Flock::lock(lock_file, FlockArg::LockExclusiveNonblock).map_err(|_| {
         Error::TempFail(format!(
             "another round of {} is running (lock {})",

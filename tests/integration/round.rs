@@ -1089,3 +1089,20 @@ fn a_state_file_linked_to_dev_zero_is_refused_unread() {
     out.status(0);
     assert!(out.stderr.contains("is a symbolic link"), "{}", out.stderr);
 }
+
+#[test]
+fn a_round_lock_the_agent_linked_elsewhere_creates_nothing_there() {
+    let fx = Fx::new(&shell("ok.sh"), "", "");
+    fx.run().status(0);
+    let lock = fx.state_dir().join("round.lock");
+    let elsewhere = fx.dir.path().join("created-by-the-runner");
+    std::fs::remove_file(&lock).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &lock).unwrap();
+    let out = fx.run();
+    assert!(
+        !elsewhere.exists(),
+        "the runner created a file through the link"
+    );
+    assert_ne!(out.status, 0);
+    assert!(out.stderr.contains("is a symbolic link"), "{}", out.stderr);
+}
