@@ -1030,14 +1030,7 @@ fn a_round_log_the_agent_planted_as_a_link_never_truncates_its_target() {
 /// Runs a round that must end within 20 s (it would block forever on a FIFO, say).
 fn run_within_20s(fx: &Fx, what: &str) -> Out {
     let mut child = fx.spawn();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the round blocked on {what}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_within_20s(&mut child, &format!("the round blocked on {what}"));
     let out = child.wait_with_output().unwrap();
     Out {
         status: out.status.code().unwrap_or(-1),
@@ -1105,4 +1098,39 @@ fn a_round_lock_the_agent_linked_elsewhere_creates_nothing_there() {
     );
     assert_ne!(out.status, 0);
     assert!(out.stderr.contains("is a symbolic link"), "{}", out.stderr);
+}
+
+#[test]
+fn the_after_round_step_never_blocks_on_a_state_file_made_a_fifo() {
+    let fx = Fx::new(&shell("ok.sh"), "", "");
+    fx.run().status(0);
+    let state = fx.state_dir().join("state.json");
+    std::fs::remove_file(&state).unwrap();
+    nix::unistd::mkfifo(&state, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let mut step = Command::new(binary());
+    step.args(["halt", "--step", "after-round", "--config"])
+        .arg(fx.work().join("project.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in &fx.env {
+        step.env(k, v);
+    }
+    let mut child = step.spawn().unwrap();
+    wait_within_20s(
+        &mut child,
+        "the after-round step blocked on a FIFO at state.json",
+    );
+}
+
+/// Waits for `child` to end; kills it and fails with `blocked` after 20 s.
+fn wait_within_20s(child: &mut Child, blocked: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{blocked}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
