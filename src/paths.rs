@@ -44,6 +44,21 @@ impl Scope {
         }
     }
 
+    /// Where systemd asks the generator to write (its "normal" directory, `argv[1]`), for commands
+    /// that look for a project's units: /run/systemd/generator, or the user manager's
+    /// `$XDG_RUNTIME_DIR/systemd/generator`.
+    pub(crate) fn generator_dir(self) -> PathBuf {
+        match self {
+            Scope::System => PathBuf::from("/run/systemd/generator"),
+            Scope::User => env::var_os("XDG_RUNTIME_DIR")
+                .map_or_else(
+                    || PathBuf::from(format!("/run/user/{}", nix::unistd::getuid())),
+                    PathBuf::from,
+                )
+                .join("systemd/generator"),
+        }
+    }
+
     /// Where the Debian package installs the static template units.
     pub(crate) fn packaged_unit_dir(self) -> &'static Path {
         match self {
@@ -91,5 +106,19 @@ fn xdg_dir(var: &str, fallback: &str) -> PathBuf {
     match env::var_os(var) {
         Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
         _ => home_dir().join(fallback),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_output_is_run_systemd_generator() {
+        assert_eq!(
+            Scope::System.generator_dir(),
+            PathBuf::from("/run/systemd/generator")
+        );
+        assert!(Scope::User.generator_dir().ends_with("systemd/generator"));
     }
 }

@@ -81,7 +81,7 @@ fn preflight(target: &Target, scope: Scope) -> Result<()> {
             stop.display()
         )));
     }
-    let drift = crate::observe::peek::drift(project, scope);
+    let drift = crate::render::drift::drift(project, scope);
     if drift.generated && !drift.in_sync {
         eprintln!(
             "warning: the units of {} are older than {} (edited after generate)\n  hint: run `agent-runner{} generate {}` to apply the changes",

@@ -216,7 +216,7 @@ fn layer_systemd(p: &mut Probe) -> Layer {
 
 fn layer_units(p: &mut Probe) -> Layer {
     let project = p.project;
-    let drift = crate::observe::peek::drift(project, project.scope);
+    let drift = crate::render::drift::drift(project, project.scope);
     let units = Units::of(&project.name);
     let generate = p.cmd("generate");
     if !drift.generated {

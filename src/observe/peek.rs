@@ -3,94 +3,22 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::PathBuf;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::Project;
 use crate::config::ProjectRef;
 use crate::context::Context;
 use crate::error::{Error, Result, exit};
 use crate::events::Kind;
 use crate::events::read::{self, Query, Record, Source};
 use crate::observe::events as observe;
-use crate::paths::Scope;
-use crate::render;
+use crate::render::drift::drift;
 use crate::systemd::bus::Bus;
-use crate::units::{self, Units};
 
 /// How many recent rounds `peek` lists.
 const RECENT_ROUNDS: usize = 10;
 /// How many log lines `peek --log` shows.
 const LOG_TAIL_LINES: usize = 40;
-
-/// One generated drop-in and whether it matches the TOML.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct DropIn {
-    /// Its path.
-    pub path: PathBuf,
-    /// The inputs hash in its header (`None`: missing file or no header).
-    pub hash: Option<String>,
-    /// The hash equals the TOML's.
-    pub in_sync: bool,
-}
-
-/// Drift between a project's TOML and its generated units.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Drift {
-    /// sha256 of the TOML as it is now.
-    pub config_sha256: String,
-    /// The round service's drop-in exists (the project was generated at least once).
-    pub generated: bool,
-    /// Every drop-in exists and carries the TOML's hash.
-    pub in_sync: bool,
-    /// Each drop-in.
-    pub drop_ins: Vec<DropIn>,
-}
-
-/// Compares `crate::render::inputs_hash` of the TOML with the `# agent-runner-inputs:` header of
-/// each generated drop-in.
-pub(crate) fn drift(project: &Project, scope: Scope) -> Drift {
-    let text = std::fs::read_to_string(&project.source).unwrap_or_default();
-    let config_sha256 = render::inputs_hash(&text);
-    // `generate`d drop-ins in the unit directory win over the generator's (see generator.rs).
-    let unit_dirs = [
-        scope.unit_dir(),
-        crate::systemd::generator::normal_dir(scope),
-    ];
-    let units = Units::of(&project.name);
-    let drop_ins: Vec<DropIn> = units
-        .all()
-        .iter()
-        .map(|unit| {
-            let candidates: Vec<PathBuf> = unit_dirs
-                .iter()
-                .map(|dir| dir.join(units::drop_in_path(unit)))
-                .collect();
-            let path = candidates
-                .iter()
-                .find(|p| p.is_file())
-                .unwrap_or(&candidates[0])
-                .clone();
-            let hash = std::fs::read_to_string(&path)
-                .ok()
-                .and_then(|c| render::parse_header(&c))
-                .map(|(_, h)| h);
-            DropIn {
-                in_sync: hash.as_deref() == Some(config_sha256.as_str()),
-                path,
-                hash,
-            }
-        })
-        .collect();
-    Drift {
-        generated: drop_ins.first().is_some_and(|d| d.hash.is_some()),
-        in_sync: drop_ins.iter().all(|d| d.in_sync),
-        config_sha256,
-        drop_ins,
-    }
-}
 
 /// One finished round, from its `round_end` event, with the values as they were stored.
 fn round_row(event: &Record) -> Value {

@@ -286,7 +286,7 @@ pub(crate) fn snapshot(
         backoff: fetch(&names.backoff, true)?.filter(|u| u.load_state == "loaded"),
     };
     let (state_file, state_raw) = StateView::load(&state_dir(project));
-    let drift = crate::observe::peek::drift(project, project.scope);
+    let drift = crate::render::drift::drift(project, project.scope);
     let now = now_us();
     let mut snap = Snapshot {
         project: project.name.clone(),

@@ -62,21 +62,6 @@ pub(crate) enum Verdict {
 /// One report line for the kernel log: (syslog priority, message).
 pub(crate) type LogLine = (u8, String);
 
-/// Where systemd asks the generator to write (its "normal" directory, `argv[1]`), for commands
-/// that look for a project's units: /run/systemd/generator, or the user manager's
-/// `$XDG_RUNTIME_DIR/systemd/generator`.
-pub(crate) fn normal_dir(scope: Scope) -> PathBuf {
-    match scope {
-        Scope::System => PathBuf::from("/run/systemd/generator"),
-        Scope::User => std::env::var_os("XDG_RUNTIME_DIR")
-            .map_or_else(
-                || PathBuf::from(format!("/run/user/{}", nix::unistd::getuid())),
-                PathBuf::from,
-            )
-            .join("systemd/generator"),
-    }
-}
-
 /// Runs the generator for the command line `agent-runner generator NORMAL [EARLY LATE]`.
 pub(crate) fn run(user_flag: bool, dirs: &[PathBuf]) -> Result<u8> {
     let Some(output) = dirs.first() else {
@@ -298,15 +283,6 @@ mod tests {
             templates_installed: true,
             systemd_version: 252,
         }
-    }
-
-    #[test]
-    fn system_output_is_run_systemd_generator() {
-        assert_eq!(
-            normal_dir(Scope::System),
-            PathBuf::from("/run/systemd/generator")
-        );
-        assert!(normal_dir(Scope::User).ends_with("systemd/generator"));
     }
 
     // One test, because AGENT_RUNNER_CONFIG_DIR is process-wide.

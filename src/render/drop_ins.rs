@@ -1,0 +1,228 @@
+//! What the drop-in templates see: every value of a project's drop-ins, computed from the
+//! validated project and escaped by systemd's rules before it reaches a template.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::escape::sd_word;
+use super::features::Features;
+use crate::config::Project;
+use crate::fsutil;
+use crate::paths::Scope;
+
+/// What rendering needs besides the project.
+#[derive(Debug, Clone)]
+pub(crate) struct RenderOptions {
+    /// The binary ExecStart= runs.
+    pub exec: PathBuf,
+    /// What the target systemd understands.
+    pub features: Features,
+    /// Set `SourcePath=` (generator mode).
+    pub source_path: bool,
+}
+
+/// Everything the drop-in templates may use; strict mode makes any other name an error.
+#[derive(Serialize)]
+pub(crate) struct UnitContext<'a> {
+    header: String,
+    name: &'a str,
+    scope: Scope,
+    source_path: Option<String>,
+    #[serde(flatten)]
+    commands: Commands,
+    work_dir: &'a Path,
+    user: Option<String>,
+    dynamic_user: bool,
+    start_timeout_s: u64,
+    runtime_max_s: u64,
+    watchdog_s: Option<u64>,
+    restart_delay_s: u64,
+    start_limit_interval_s: u64,
+    start_limit_burst: u64,
+    #[serde(flatten)]
+    writable: WritablePaths,
+    credentials: Vec<Credential>,
+    stop_paths: Vec<PathBuf>,
+    schedule: Option<&'a str>,
+    features: Features,
+}
+
+/// The command lines of the units, each word escaped.
+#[derive(Serialize)]
+struct Commands {
+    exec_start: String,
+    after_round_exec: String,
+    loop_exec_start: String,
+    halt_exec_start: String,
+}
+
+/// What the sandbox lets write: the round its work dir, state and logs; the helpers only state
+/// and logs.
+#[derive(Serialize, Default)]
+struct WritablePaths {
+    read_write_paths: Vec<PathBuf>,
+    helper_read_write_paths: Vec<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Credential {
+    name: String,
+    path: PathBuf,
+}
+
+impl<'a> UnitContext<'a> {
+    /// The context of `project`'s drop-ins, under `header`.
+    pub(crate) fn new(project: &'a Project, header: String, options: &RenderOptions) -> Self {
+        let rt = &project.runtime;
+        let (user, dynamic_user) = run_as(project);
+        let (start_limit_interval_s, start_limit_burst) = start_limit(rt.restart_delay_s);
+        Self {
+            header,
+            name: &project.name,
+            scope: project.scope,
+            source_path: options
+                .source_path
+                .then(|| project.source.display().to_string()),
+            commands: Commands::new(project, &options.exec),
+            work_dir: &rt.work_dir,
+            user,
+            dynamic_user,
+            start_timeout_s: rt.checkin_timeout_s + 30,
+            runtime_max_s: longest_round_s(project) + 60,
+            watchdog_s: rt.watchdog_s,
+            restart_delay_s: rt.restart_delay_s,
+            start_limit_interval_s,
+            start_limit_burst,
+            writable: WritablePaths::of(project),
+            credentials: project
+                .agent
+                .credentials
+                .iter()
+                .map(|(name, path)| Credential {
+                    name: name.clone(),
+                    path: path.clone(),
+                })
+                .collect(),
+            stop_paths: stop_paths(project),
+            schedule: rt.schedule.as_deref(),
+            features: options.features,
+        }
+    }
+}
+
+impl Commands {
+    fn new(project: &Project, exec: &Path) -> Self {
+        let exec = sd_word(&exec.to_string_lossy());
+        let user_flag = if project.scope == Scope::User {
+            "--user "
+        } else {
+            ""
+        };
+        let config = sd_word(&project.source.to_string_lossy());
+        // Root in the system manager ("!"), to reschedule the loop over D-Bus, but inside the
+        // unit's sandbox and with no capabilities: "!" lifts only User=, "+" would lift the
+        // sandbox too.
+        let privileged = if project.scope == Scope::System {
+            "!"
+        } else {
+            ""
+        };
+        Self {
+            exec_start: format!("{exec} {user_flag}round --config {config}"),
+            after_round_exec: format!(
+                "{privileged}{exec} {user_flag}halt --step after-round --config {config}"
+            ),
+            loop_exec_start: format!("{exec} {user_flag}halt --step loop-start --config {config}"),
+            halt_exec_start: format!("{exec} {user_flag}halt --config {config}"),
+        }
+    }
+}
+
+impl WritablePaths {
+    /// Only the system manager's sandbox needs them: a user's units can write what the user can.
+    fn of(project: &Project) -> Self {
+        let rt = &project.runtime;
+        let mut paths = Self::default();
+        if project.scope == Scope::System {
+            paths.read_write_paths.push(rt.work_dir.clone());
+            if rt.log_dir_explicit {
+                paths.helper_read_write_paths.push(rt.log_dir.clone());
+                if !rt.log_dir.starts_with(&rt.work_dir) {
+                    paths.read_write_paths.push(rt.log_dir.clone());
+                }
+            }
+        }
+        paths
+    }
+}
+
+/// `User=` and `DynamicUser=`: the configured user, else (system manager) the owner of the work
+/// dir unless that is root, else a dynamic user.
+fn run_as(project: &Project) -> (Option<String>, bool) {
+    match (&project.scope, &project.runtime.user) {
+        (Scope::User, _) => (None, false),
+        (Scope::System, Some(u)) => (Some(u.clone()), false),
+        (Scope::System, None) => match fsutil::owner_unless_root(&project.runtime.work_dir) {
+            Some(owner) => (Some(owner), false),
+            None => (None, true),
+        },
+    }
+}
+
+/// The longest a round may take, over the project and every phase.
+fn longest_round_s(project: &Project) -> u64 {
+    let rt = &project.runtime;
+    project
+        .phases
+        .iter()
+        .map(|p| p.round_timeout_s)
+        .chain([rt.round_timeout_s])
+        .max()
+        .unwrap_or(rt.round_timeout_s)
+}
+
+/// The files whose existence ends the loop, in the order the halt step reports them: the
+/// operator's stop file, the agent's `.agent-done`, and the halt request a round writes.
+pub(crate) fn stop_paths(project: &Project) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    if let Some(stop) = &project.runtime.stop_file {
+        paths.push(stop.clone());
+    }
+    paths.push(project.agent_done_file());
+    paths.push(halt_request_file(project));
+    paths
+}
+
+/// Where a round writes its halt request. The units watch the state directory systemd creates
+/// for the round service (`StateDirectory=`), which is this path.
+pub(crate) fn halt_request_file(project: &Project) -> PathBuf {
+    project.scope.state_dir(&project.name).join("halt-request")
+}
+
+/// `StartLimitIntervalSec=`/`StartLimitBurst=` for a loop whose timer starts at most one round per
+/// `restart_delay_s`: at least a minute, and twice the timer's pace plus room for manual starts,
+/// so that only a runaway (something starting the service in a tight loop) ever reaches it.
+fn start_limit(restart_delay_s: u64) -> (u64, u64) {
+    let delay = restart_delay_s.max(1);
+    let interval = (delay * 10).clamp(60, 3600);
+    (interval, 2 * interval.div_ceil(delay) + 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_limit_stays_far_above_the_timer_pace() {
+        assert_eq!(start_limit(1), (60, 130));
+        assert_eq!(start_limit(3), (60, 50));
+        assert_eq!(start_limit(600), (3600, 22));
+        for delay in [1, 2, 3, 7, 60, 3600, 86_400] {
+            let (interval, burst) = start_limit(delay);
+            // Timer starts in one interval, at most: interval / delay + 1.
+            assert!(burst >= 2 * (interval / delay + 1), "delay {delay}");
+            assert!(interval >= 60);
+        }
+    }
+}
