@@ -7,6 +7,8 @@
 
 use std::io::{self, Write};
 
+use serde::Serialize;
+
 use crate::error::{Error, Result};
 
 /// Runs `present` against standard output (locked once, flushed at the end).
@@ -22,6 +24,12 @@ pub(crate) fn to_stdout(present: impl FnOnce(&mut dyn Write) -> io::Result<()>) 
 /// handling of [`to_stdout`]: `println!` would panic on a closed pipe.
 pub(crate) fn line(text: std::fmt::Arguments<'_>) -> Result<()> {
     to_stdout(|out| writeln!(out, "{text}"))
+}
+
+/// Writes `value` as pretty-printed JSON and a newline: the `--json` form of a report.
+pub(crate) fn json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
 }
 
 /// Whether `error` only says that whoever read our output has gone away.

@@ -1,6 +1,6 @@
 //! Points in time as events write and read them: ISO 8601 UTC text, microseconds since the epoch,
 //! the subset of journalctl's `--since` syntax the JSON mirror understands, and the whole seconds
-//! since the epoch the round's state file keeps.
+//! since the epoch the round's state file keeps; and durations as the commands show them.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -152,6 +152,25 @@ pub(crate) fn parse_since(text: &str, now: u64) -> Result<u64> {
         return Ok(now.saturating_sub(back));
     }
     parse_iso_us(t).ok_or_else(bad)
+}
+
+/// "12s", "4m05s", "3h12m", "2d04h" for a duration in seconds.
+pub(crate) fn human_duration(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        3600..86_400 => format!("{}h{:02}m", secs / 3600, (secs / 60) % 60),
+        _ => format!("{}d{:02}h", secs / 86_400, (secs / 3600) % 24),
+    }
+}
+
+/// "in 12s" / "3m05s ago" relative to now, for a time in µs since the epoch.
+pub(crate) fn relative(us: u64, now: u64) -> String {
+    if us >= now {
+        format!("in {}", human_duration((us - now).div_ceil(1_000_000)))
+    } else {
+        format!("{} ago", human_duration((now - us) / 1_000_000))
+    }
 }
 
 #[cfg(test)]

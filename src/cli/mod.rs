@@ -138,7 +138,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
             round,
             follow,
             json,
-        } => observe::events::logs(&ctx, &project.to_ref()?, round, follow, json),
+        } => observe::logs::logs(&ctx, &project.to_ref()?, round, follow, json),
         CliCommand::Diagnose { project, json } => diagnose::run(&ctx, &project.to_ref()?, json),
         CliCommand::Completions { shell } => {
             completions::generate(shell, &mut std::io::stdout());

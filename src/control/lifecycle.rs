@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use crate::config::ProjectRef;
 use crate::context::Context;
 use crate::error::{Error, Result, exit};
-use crate::observe::events::human_duration;
 use crate::paths::Scope;
 use crate::systemd::bus::{Bus, JobResult, UnitInfo};
+use crate::time::human_duration;
 use crate::units::{Units, project_of};
 
 /// What the lifecycle commands need of a project: its name, and (locally) its loaded config.

@@ -1,24 +1,149 @@
 //! `agent-runner peek NAME`: the full snapshot of one project — units, state file, recent
 //! rounds, config digest and drift between the TOML and the generated units.
 
-use std::fmt::Write as _;
-use std::io::Write;
+use std::io::{self, Write};
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::config::ProjectRef;
+use super::events::human_line;
+use super::logs::{round_log_path, tail};
+use super::snapshot::{Snapshot, snapshot};
+use super::state_file::state_dir;
+use crate::config::{Project, ProjectRef};
 use crate::context::Context;
 use crate::error::{Error, Result, exit};
 use crate::events::Kind;
 use crate::events::read::{self, Query, Record, Source};
-use crate::observe::events as observe;
-use crate::render::drift::drift;
-use crate::systemd::bus::Bus;
+use crate::output;
+use crate::paths::Scope;
+use crate::render::drift::{Drift, drift};
+use crate::systemd::bus::{Bus, UnitInfo};
 
 /// How many recent rounds `peek` lists.
 const RECENT_ROUNDS: usize = 10;
 /// How many log lines `peek --log` shows.
 const LOG_TAIL_LINES: usize = 40;
+/// How many lines of the narrative file `peek` shows.
+const NARRATIVE_LINES: usize = 10;
+
+/// Everything `peek` shows of one project.
+struct Peek {
+    snap: Snapshot,
+    drift: Drift,
+    /// The newest `round_end` events, oldest first.
+    recent: Vec<Record>,
+    /// Where the events were read from.
+    source: Source,
+    /// With `--round N`: that round's events and log.
+    round_detail: Option<RoundDetail>,
+    /// The round log shown: round N's, else the current or newest.
+    log_path: Option<PathBuf>,
+    /// With `--log`: the last lines of that log.
+    log_tail: Option<Vec<String>>,
+    /// The last lines of `runtime.narrative_file`.
+    narrative: Option<Vec<String>>,
+}
+
+/// The events and the log of one round.
+struct RoundDetail {
+    round: u64,
+    events: Vec<Record>,
+    log: Option<PathBuf>,
+}
+
+/// `agent-runner peek NAME [--round N [--log]] [--json]`.
+pub(crate) fn run(
+    ctx: &Context,
+    reference: &ProjectRef,
+    round: Option<u64>,
+    log: bool,
+    json_out: bool,
+) -> Result<u8> {
+    let project = crate::config::load_project(reference, ctx.scope)?;
+    let bus = Bus::connect(ctx.scope, None)?;
+    let peek = gather(&project, &bus, ctx.scope, round, log)?;
+    if json_out {
+        let doc = json_document(&project, &peek, round)?;
+        output::to_stdout(|out| output::json(out, &doc))?;
+    } else {
+        output::to_stdout(|out| present(out, &project, &peek, ctx.scope))?;
+    }
+    Ok(exit::OK)
+}
+
+fn gather(
+    project: &Project,
+    bus: &Bus,
+    scope: Scope,
+    round: Option<u64>,
+    log: bool,
+) -> Result<Peek> {
+    let snap = snapshot(project, bus, None)?;
+    let drift = drift(project, scope);
+    let (recent, source) = read::read(
+        project,
+        &Query {
+            kinds: vec![Kind::RoundEnd.into()],
+            limit: Some(RECENT_ROUNDS),
+            ..Query::default()
+        },
+    )?;
+    let round_detail = match round {
+        Some(n) => Some(round_detail(project, n, scope)?),
+        None => None,
+    };
+    let log_path = match &round_detail {
+        Some(detail) => detail.log.clone(),
+        None => round_log_path(&project.runtime.log_dir, None),
+    };
+    let log_tail = match (&log_path, log) {
+        (Some(p), true) => {
+            Some(tail(p, LOG_TAIL_LINES).map_err(|e| Error::io("cannot read", p, e))?)
+        }
+        _ => None,
+    };
+    let narrative = project
+        .runtime
+        .narrative_file
+        .as_ref()
+        .and_then(|p| tail(p, NARRATIVE_LINES).ok());
+    Ok(Peek {
+        snap,
+        drift,
+        recent,
+        source,
+        round_detail,
+        log_path,
+        log_tail,
+        narrative,
+    })
+}
+
+/// The events and log of round `n`; an error when the round left neither.
+fn round_detail(project: &Project, n: u64, scope: Scope) -> Result<RoundDetail> {
+    let (events, _) = read::read(
+        project,
+        &Query {
+            round: Some(n),
+            ..Query::default()
+        },
+    )?;
+    let log = round_log_path(&project.runtime.log_dir, Some(n));
+    if events.is_empty() && log.is_none() {
+        return Err(Error::Failed(format!(
+            "no trace of round {n} of {} (no events, no log)\n  hint: the recent rounds are listed by `agent-runner{} peek {}`",
+            project.name,
+            scope.flag(),
+            project.name
+        )));
+    }
+    Ok(RoundDetail {
+        round: n,
+        events,
+        log,
+    })
+}
 
 /// One finished round, from its `round_end` event, with the values as they were stored.
 fn round_row(event: &Record) -> Value {
@@ -33,229 +158,163 @@ fn round_row(event: &Record) -> Value {
     })
 }
 
-/// `agent-runner peek NAME [--round N [--log]] [--json]`.
-pub(crate) fn run(
-    ctx: &Context,
-    reference: &ProjectRef,
-    round: Option<u64>,
-    log: bool,
-    json_out: bool,
-) -> Result<u8> {
-    let project = crate::config::load_project(reference, ctx.scope)?;
-    let bus = Bus::connect(ctx.scope, None)?;
-    let snap = crate::observe::status::snapshot(&project, &bus, None)?;
-    let drift = drift(&project, ctx.scope);
-    let (recent, source) = read::read(
-        &project,
-        &Query {
-            kinds: vec![Kind::RoundEnd.into()],
-            limit: Some(RECENT_ROUNDS),
-            ..Query::default()
-        },
-    )?;
-    let recent_rounds: Vec<Value> = recent.iter().rev().map(round_row).collect();
-    let log_dir = &project.runtime.log_dir;
-    let shown_round = round.or(snap.round);
-    let round_detail = match round {
-        Some(n) => {
-            let (events, _) = read::read(
-                &project,
-                &Query {
-                    round: Some(n),
-                    ..Query::default()
-                },
-            )?;
-            let log_path = observe::round_log_path(log_dir, Some(n));
-            if events.is_empty() && log_path.is_none() {
-                return Err(Error::Failed(format!(
-                    "no trace of round {n} of {} (no events, no log)\n  hint: the recent rounds are listed by `agent-runner{} peek {}`",
-                    project.name,
-                    ctx.scope.flag(),
-                    project.name
-                )));
-            }
-            Some((n, events, log_path))
-        }
-        None => None,
-    };
-    let log_path = match &round_detail {
-        Some((_, _, p)) => p.clone(),
-        None => observe::round_log_path(log_dir, None),
-    };
-    let log_tail = if log {
-        match &log_path {
-            Some(p) => {
-                Some(observe::tail(p, LOG_TAIL_LINES).map_err(|e| Error::io("cannot read", p, e))?)
-            }
-            None => None,
-        }
-    } else {
-        None
-    };
-    let narrative = project
-        .runtime
-        .narrative_file
-        .as_ref()
-        .and_then(|p| observe::tail(p, 10).ok());
-
-    if json_out {
-        let mut doc = serde_json::to_value(&snap).map_err(|e| Error::Failed(e.to_string()))?;
-        let obj = doc.as_object_mut().expect("a snapshot is an object");
-        obj.insert(
-            "state_file".into(),
-            snap.state_raw.clone().unwrap_or(Value::Null),
-        );
-        obj.insert(
-            "state_dir".into(),
-            json!(crate::observe::status::state_dir(&project)),
-        );
-        obj.insert("log_dir".into(), json!(log_dir));
-        obj.insert(
-            "config".into(),
-            json!({
-                "source": project.source,
-                "sha256": drift.config_sha256,
-                "generated": drift.generated,
-                "in_sync": drift.in_sync,
-                "drop_ins": drift.drop_ins,
-            }),
-        );
-        obj.insert("events_source".into(), json!(source));
-        obj.insert("recent_rounds".into(), Value::Array(recent_rounds));
-        if let Some((n, events, path)) = &round_detail {
-            let events: Vec<Value> = events.iter().map(Record::to_json).collect();
-            obj.insert(
-                "round_detail".into(),
-                json!({"round": n, "events": events, "log": path}),
-            );
-        }
-        obj.insert(
-            "log".into(),
-            json!({"path": log_path, "round": shown_round, "tail": log_tail}),
-        );
-        obj.insert("narrative".into(), json!(narrative));
-        let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Failed(e.to_string()))?;
-        let _ = writeln!(std::io::stdout().lock(), "{text}");
-        return Ok(exit::OK);
-    }
-
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", project.name);
-    let _ = writeln!(
-        out,
-        "  state:      {}{}",
-        snap.state.as_str(),
-        snap.reason
-            .as_ref()
-            .map(|r| format!(" ({r})"))
-            .unwrap_or_default()
+/// `peek --json`: the snapshot's object with the rest of the peek added.
+fn json_document(project: &Project, peek: &Peek, round: Option<u64>) -> Result<Value> {
+    let mut doc = serde_json::to_value(&peek.snap).map_err(|e| Error::Failed(e.to_string()))?;
+    let obj = doc.as_object_mut().expect("a snapshot is an object");
+    obj.insert(
+        "state_file".into(),
+        peek.snap.state_raw.clone().unwrap_or(Value::Null),
     );
-    for (label, unit) in [
-        ("service", &snap.units.service),
-        ("timer", &snap.units.timer),
-        ("path", &snap.units.path),
-        ("halt", &snap.units.halt),
-        ("loop", &snap.units.loop_unit),
-        ("backoff", &snap.units.backoff),
-    ] {
+    obj.insert("state_dir".into(), json!(state_dir(project)));
+    obj.insert("log_dir".into(), json!(project.runtime.log_dir));
+    obj.insert(
+        "config".into(),
+        json!({
+            "source": project.source,
+            "sha256": peek.drift.config_sha256,
+            "generated": peek.drift.generated,
+            "in_sync": peek.drift.in_sync,
+            "drop_ins": peek.drift.drop_ins,
+        }),
+    );
+    obj.insert("events_source".into(), json!(peek.source));
+    let recent_rounds: Vec<Value> = peek.recent.iter().rev().map(round_row).collect();
+    obj.insert("recent_rounds".into(), Value::Array(recent_rounds));
+    if let Some(detail) = &peek.round_detail {
+        let events: Vec<Value> = detail.events.iter().map(Record::to_json).collect();
+        obj.insert(
+            "round_detail".into(),
+            json!({"round": detail.round, "events": events, "log": detail.log}),
+        );
+    }
+    let shown_round = round.or(peek.snap.round);
+    obj.insert(
+        "log".into(),
+        json!({"path": peek.log_path, "round": shown_round, "tail": peek.log_tail}),
+    );
+    obj.insert("narrative".into(), json!(peek.narrative));
+    Ok(doc)
+}
+
+/// `peek` as text.
+fn present(out: &mut dyn Write, project: &Project, peek: &Peek, scope: Scope) -> io::Result<()> {
+    let snap = &peek.snap;
+    writeln!(out, "{}", project.name)?;
+    let reason = snap
+        .reason
+        .as_ref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    writeln!(out, "  state:      {}{reason}", snap.state.as_str())?;
+    for (label, unit) in snap.units.labelled() {
         // The back-off timer only exists during a long back-off: say nothing otherwise.
         if label == "backoff" && unit.is_none() {
             continue;
         }
-        let text = unit.as_ref().map_or_else(
-            || "not loaded".into(),
-            |u| {
-                let mut t = format!("{} {}/{}", u.name, u.active_state, u.sub_state);
-                if !u.result.is_empty() && u.result != "success" {
-                    let _ = write!(t, " result={}", u.result);
-                }
-                if let Some(n) = u.n_restarts.filter(|n| *n > 0) {
-                    let _ = write!(t, " restarts={n}");
-                }
-                if let Some(id) = &u.invocation_id {
-                    let _ = write!(t, " invocation={id}");
-                }
-                t
-            },
-        );
-        let _ = writeln!(out, "  {label:<8}    {text}");
+        let text = unit.as_ref().map_or_else(|| "not loaded".into(), unit_text);
+        writeln!(out, "  {label:<8}    {text}")?;
     }
-    let _ = writeln!(
+    present_config(out, project, peek, scope)?;
+    present_history(out, peek)?;
+    present_logs(out, peek)
+}
+
+/// One unit: `NAME active/running result=exit-code restarts=2 invocation=…`.
+fn unit_text(u: &UnitInfo) -> String {
+    let details: String = [
+        (!u.result.is_empty() && u.result != "success").then(|| format!(" result={}", u.result)),
+        u.n_restarts
+            .filter(|n| *n > 0)
+            .map(|n| format!(" restarts={n}")),
+        u.invocation_id
+            .as_ref()
+            .map(|id| format!(" invocation={id}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    format!("{} {}/{}{details}", u.name, u.active_state, u.sub_state)
+}
+
+/// The TOML, whether the units match it, and the state.
+fn present_config(
+    out: &mut dyn Write,
+    project: &Project,
+    peek: &Peek,
+    scope: Scope,
+) -> io::Result<()> {
+    writeln!(
         out,
         "  config:     {} sha256:{}",
         project.source.display(),
-        &drift.config_sha256[..16]
-    );
-    let _ = writeln!(
-        out,
-        "  units:      {}",
-        if !drift.generated {
-            format!(
-                "not generated (run `agent-runner{} generate {}`)",
-                ctx.scope.flag(),
-                project.name
-            )
-        } else if drift.in_sync {
-            "in sync with the TOML".into()
-        } else {
-            format!(
-                "DRIFTED: the TOML changed after generate (run `agent-runner{} generate {}`)",
-                ctx.scope.flag(),
-                project.name
-            )
-        }
-    );
-    let _ = writeln!(
-        out,
-        "  state dir:  {}",
-        crate::observe::status::state_dir(&project).display()
-    );
-    match &snap.state_raw {
-        Some(raw) => {
-            let _ = writeln!(
-                out,
-                "  state file: {}",
-                serde_json::to_string(raw).unwrap_or_default()
-            );
-        }
-        None => {
-            let _ = writeln!(out, "  state file: none yet (no round has run)");
-        }
+        &peek.drift.config_sha256[..16]
+    )?;
+    let units = if !peek.drift.generated {
+        format!(
+            "not generated (run `agent-runner{} generate {}`)",
+            scope.flag(),
+            project.name
+        )
+    } else if peek.drift.in_sync {
+        "in sync with the TOML".into()
+    } else {
+        format!(
+            "DRIFTED: the TOML changed after generate (run `agent-runner{} generate {}`)",
+            scope.flag(),
+            project.name
+        )
+    };
+    writeln!(out, "  units:      {units}")?;
+    writeln!(out, "  state dir:  {}", state_dir(project).display())?;
+    match &peek.snap.state_raw {
+        Some(raw) => writeln!(
+            out,
+            "  state file: {}",
+            serde_json::to_string(raw).unwrap_or_default()
+        ),
+        None => writeln!(out, "  state file: none yet (no round has run)"),
     }
-    let _ = writeln!(
-        out,
-        "  recent rounds ({}):",
-        match source {
-            Source::Journal => "journal",
-            Source::Mirror => "events.jsonl",
-        }
-    );
-    if recent.is_empty() {
-        let _ = writeln!(out, "    none");
+}
+
+/// The recent rounds, and the events of the round asked for.
+fn present_history(out: &mut dyn Write, peek: &Peek) -> io::Result<()> {
+    let source = match peek.source {
+        Source::Journal => "journal",
+        Source::Mirror => "events.jsonl",
+    };
+    writeln!(out, "  recent rounds ({source}):")?;
+    if peek.recent.is_empty() {
+        writeln!(out, "    none")?;
     }
-    for e in recent.iter().rev() {
-        let _ = writeln!(out, "    {}", observe::human_line(e));
+    for e in peek.recent.iter().rev() {
+        writeln!(out, "    {}", human_line(e))?;
     }
-    if let Some((n, events, _)) = &round_detail {
-        let _ = writeln!(out, "  round {n}:");
-        for e in events {
-            let _ = writeln!(out, "    {}", observe::human_line(e));
+    if let Some(detail) = &peek.round_detail {
+        writeln!(out, "  round {}:", detail.round)?;
+        for e in &detail.events {
+            writeln!(out, "    {}", human_line(e))?;
         }
     }
-    if let Some(p) = &log_path {
-        let _ = writeln!(out, "  log:        {}", p.display());
+    Ok(())
+}
+
+/// The round log, its tail, and the narrative.
+fn present_logs(out: &mut dyn Write, peek: &Peek) -> io::Result<()> {
+    if let Some(p) = &peek.log_path {
+        writeln!(out, "  log:        {}", p.display())?;
     }
-    if let Some(lines) = &log_tail {
-        let _ = writeln!(out, "  --- last {} lines ---", lines.len());
+    if let Some(lines) = &peek.log_tail {
+        writeln!(out, "  --- last {} lines ---", lines.len())?;
         for l in lines {
-            let _ = writeln!(out, "  {l}");
+            writeln!(out, "  {l}")?;
         }
     }
-    if let Some(lines) = &narrative {
-        let _ = writeln!(out, "  narrative:");
+    if let Some(lines) = &peek.narrative {
+        writeln!(out, "  narrative:")?;
         for l in lines {
-            let _ = writeln!(out, "    {l}");
+            writeln!(out, "    {l}")?;
         }
     }
-    Ok(exit::OK)
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! environment, then assertions on status, stdout and stderr.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The binary under test.
 pub(crate) fn binary() -> PathBuf {
@@ -103,20 +103,7 @@ impl Test {
 
     /// Runs the binary with `extra` arguments after the configured ones.
     pub(crate) fn run_with(&self, extra: &[&str]) -> Run {
-        let mut cmd = Command::new(binary());
-        cmd.args(&self.args)
-            .args(extra)
-            .current_dir(self.dir.path());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        cmd.stdin(if self.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn agent-runner");
+        let mut child = self.spawn(extra);
         if let Some(data) = &self.stdin {
             use std::io::Write;
             let mut stdin = child.stdin.take().unwrap();
@@ -133,6 +120,44 @@ impl Test {
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
         }
+    }
+
+    /// Runs the binary with `extra` arguments and a reader that takes the first `keep` bytes of
+    /// its output and then closes the pipe, as `| head -c KEEP` does; `stdout` is what was read.
+    pub(crate) fn run_into_closed_pipe(&self, extra: &[&str], keep: usize) -> Run {
+        use std::io::Read;
+        let mut child = self.spawn(extra);
+        let mut stdout = vec![0; keep];
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_exact(&mut stdout)
+            .expect("the command writes at least `keep` bytes");
+        // Dropping the pipe above closed it: every further write of the command fails.
+        let Output { status, stderr, .. } = child.wait_with_output().unwrap();
+        Run {
+            status: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    fn spawn(&self, extra: &[&str]) -> Child {
+        let mut cmd = Command::new(binary());
+        cmd.args(&self.args)
+            .args(extra)
+            .current_dir(self.dir.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.spawn().expect("spawn agent-runner")
     }
 }
 

@@ -222,3 +222,33 @@ fn read_commands_run_on_the_host_without_the_host_flag() {
         .status(2)
         .output_contains("invalid --host");
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    // Far more than a pipe holds (64 KiB): the command is still writing when the reader goes.
+    let mut log = String::new();
+    let mut mirror = String::new();
+    for n in 0..40_000 {
+        let _ = writeln!(log, "line {n} of the third round's output");
+        let _ = writeln!(
+            mirror,
+            "{{\"ts\":\"2026-11-22T10:00:00.000Z\",\"event\":\"round_start\",\"project\":\"obs\",\"round\":{n}}}"
+        );
+    }
+    let t = project()
+        .file("logs/rounds/round-3.log", &log)
+        .file("logs/events.jsonl", &mirror);
+    for args in [
+        &["logs", "obs", "--round", "3"][..],
+        &["logs", "obs", "--round", "3", "--json"],
+        &["events", "obs"],
+        &["events", "obs", "--json"],
+    ] {
+        let run = t.run_into_closed_pipe(args, 100);
+        assert_eq!(
+            (run.status, run.stderr.as_str()),
+            (0, ""),
+            "{args:?} (`| head -c 100` should end it quietly)"
+        );
+    }
+}

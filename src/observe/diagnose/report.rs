@@ -1,0 +1,98 @@
+//! What `diagnose` reports: one verdict per layer, and the whole diagnosis, as text or JSON.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+/// The verdict of one layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Status {
+    /// Nothing wrong here.
+    Ok,
+    /// Worth knowing; does not make the project unhealthy.
+    Warn,
+    /// This layer is broken: the diagnosis stops here.
+    Fail,
+    /// Not run, because a layer above failed.
+    Skipped,
+}
+
+/// One layer's result.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Layer {
+    /// Stable identifier: systemd, units, unit_state, battery, events, rounds, disk.
+    #[serde(rename = "layer")]
+    pub name: &'static str,
+    /// ok, warn, fail or skipped.
+    pub status: Status,
+    /// One sentence.
+    pub summary: String,
+    /// What was seen (unit states, event lines, file names).
+    pub evidence: Vec<String>,
+    /// The command (or action) that fixes it.
+    pub fix: Option<String>,
+}
+
+impl Layer {
+    pub(crate) fn new(name: &'static str, status: Status, summary: impl Into<String>) -> Self {
+        Self {
+            name,
+            status,
+            summary: summary.into(),
+            evidence: Vec::new(),
+            fix: None,
+        }
+    }
+
+    pub(crate) fn evidence(mut self, lines: impl IntoIterator<Item = String>) -> Self {
+        self.evidence.extend(lines);
+        self
+    }
+
+    pub(crate) fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// The whole diagnosis.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Report {
+    /// The project.
+    pub project: String,
+    /// No layer failed.
+    pub healthy: bool,
+    /// The first failing layer, if any.
+    pub failed_layer: Option<&'static str>,
+    /// Every layer, in order.
+    pub layers: Vec<Layer>,
+}
+
+/// The diagnosis as text: one line per layer, its evidence and its fix, then the verdict.
+pub(crate) fn present(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    for layer in &report.layers {
+        let tag = match layer.status {
+            Status::Ok => "ok  ",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+            Status::Skipped => "----",
+        };
+        writeln!(out, "[{tag}] {:<10} {}", layer.name, layer.summary)?;
+        if layer.status == Status::Skipped {
+            continue;
+        }
+        for line in &layer.evidence {
+            writeln!(out, "         {line}")?;
+        }
+        if let Some(fix) = &layer.fix
+            && layer.status != Status::Ok
+        {
+            writeln!(out, "       fix: {fix}")?;
+        }
+    }
+    match report.failed_layer {
+        None => writeln!(out, "{}: healthy", report.project),
+        Some(layer) => writeln!(out, "{}: unhealthy (layer {layer})", report.project),
+    }
+}

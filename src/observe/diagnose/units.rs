@@ -1,0 +1,242 @@
+//! The layers about systemd and the units: the manager answers, the units are generated, in
+//! sync with the TOML and loaded, and their state is one the loop can go on from.
+
+use super::probe::Probe;
+use super::report::{Layer, Status};
+use crate::observe::loop_state::LoopState;
+use crate::observe::snapshot::{Snapshot, snapshot};
+use crate::render::drift::{Drift, drift};
+use crate::systemd::bus::Bus;
+use crate::units::{Unit, Units};
+
+/// systemd answers on the bus (the layer keeps the bus for those below).
+pub(crate) fn layer_systemd(p: &mut Probe) -> Layer {
+    let scope = p.project.scope;
+    match Bus::connect(scope, None).and_then(|bus| bus.version().map(|v| (bus, v))) {
+        Ok((bus, version)) => {
+            p.bus = Some(bus);
+            Layer::new(
+                "systemd",
+                Status::Ok,
+                format!("systemd {version} answers on the bus"),
+            )
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let mut lines = text.lines();
+            let summary = lines.next().unwrap_or("systemd is unreachable").to_string();
+            let fix = lines
+                .next()
+                .map(|h| h.trim().trim_start_matches("hint: ").to_string())
+                .unwrap_or_default();
+            Layer::new("systemd", Status::Fail, summary).fix(fix)
+        }
+    }
+}
+
+/// The units are generated, carry the TOML's hash, and systemd has loaded what is on disk.
+pub(crate) fn layer_units(p: &mut Probe) -> Layer {
+    let drift = drift(p.project, p.project.scope);
+    if let Some(failed) = drift_layer(p, &drift) {
+        return failed;
+    }
+    let Some(bus) = &p.bus else {
+        return Layer::new("units", Status::Skipped, "no bus");
+    };
+    loaded_layer(p, bus)
+}
+
+/// The units layer when the drop-ins are missing or older than the TOML.
+fn drift_layer(p: &Probe, drift: &Drift) -> Option<Layer> {
+    let generate = p.cmd("generate");
+    if !drift.generated {
+        let missing = drift
+            .drop_ins
+            .iter()
+            .filter(|d| d.hash.is_none())
+            .map(|d| format!("missing: {}", d.path.display()));
+        return Some(
+            Layer::new(
+                "units",
+                Status::Fail,
+                "the units of this project were never generated",
+            )
+            .evidence(missing)
+            .fix(generate),
+        );
+    }
+    if drift.in_sync {
+        return None;
+    }
+    let drifted = drift.drop_ins.iter().filter(|d| !d.in_sync).map(|d| {
+        format!(
+            "{}: inputs {} ≠ TOML {}",
+            d.path.display(),
+            d.hash
+                .as_deref()
+                .map_or("missing", |h| h.get(..12).unwrap_or(h)),
+            &drift.config_sha256[..12]
+        )
+    });
+    Some(
+        Layer::new(
+            "units",
+            Status::Fail,
+            "the TOML changed after the units were generated (drift)",
+        )
+        .evidence(drifted)
+        .fix(generate),
+    )
+}
+
+/// The units layer once the drop-ins match: systemd loads every unit, from the files on disk.
+fn loaded_layer(p: &Probe, bus: &Bus) -> Layer {
+    let generate = p.cmd("generate");
+    let mut evidence = Vec::new();
+    for unit in Units::of(&p.project.name).all() {
+        match bus.unit(unit) {
+            Ok(info) if info.load_state != "loaded" => {
+                return Layer::new(
+                    "units",
+                    Status::Fail,
+                    format!("systemd cannot load {unit}: {}", info.load_state),
+                )
+                .evidence([format!(
+                    "load state {} (is the agent-runner package, or its template units, installed?)",
+                    info.load_state
+                )])
+                .fix(generate);
+            }
+            Ok(info) if info.need_daemon_reload => evidence.push(format!(
+                "{unit}: changed on disk since the last daemon-reload"
+            )),
+            Ok(_) => {}
+            Err(e) => {
+                return Layer::new("units", Status::Fail, format!("cannot load {unit}"))
+                    .evidence([e.to_string()])
+                    .fix(generate);
+            }
+        }
+    }
+    if !evidence.is_empty() {
+        return Layer::new(
+            "units",
+            Status::Fail,
+            "systemd still runs the old unit files",
+        )
+        .evidence(evidence)
+        .fix(format!("systemctl{} daemon-reload", p.project.scope.flag()));
+    }
+    Layer::new(
+        "units",
+        Status::Ok,
+        "generated, in sync with the TOML, loaded",
+    )
+}
+
+/// The loop is in a state it can go on from (the layer keeps the snapshot for those below).
+pub(crate) fn layer_unit_state(p: &mut Probe) -> Layer {
+    let Some(bus) = &p.bus else {
+        return Layer::new("unit_state", Status::Skipped, "no bus");
+    };
+    let snap = match snapshot(p.project, bus, None) {
+        Ok(s) => s,
+        Err(e) => return Layer::new("unit_state", Status::Fail, e.to_string()),
+    };
+    let layer = state_layer(p, &snap).evidence(unit_evidence(&snap));
+    p.snapshot = Some(snap);
+    layer
+}
+
+/// The verdict on the loop's state, with the command that gets it going again.
+fn state_layer(p: &Probe, snap: &Snapshot) -> Layer {
+    let journal = format!("journalctl -u {} -n 50", Unit::Round.short(&p.project.name));
+    match (snap.state, snap.reason.as_deref()) {
+        (LoopState::StartLimitHit, _) => Layer::new(
+            "unit_state",
+            Status::Fail,
+            "systemd refused to start another round (start-limit-hit)",
+        )
+        .fix(p.cmd("restart")),
+        (LoopState::Failed, reason) => Layer::new(
+            "unit_state",
+            Status::Fail,
+            format!("the round service failed ({})", reason.unwrap_or("?")),
+        )
+        .fix(format!(
+            "read `{journal}`, fix the cause, then `{}`",
+            p.cmd("restart")
+        )),
+        (LoopState::Offline, _) => Layer::new(
+            "unit_state",
+            Status::Fail,
+            "the project is offline: the agent did not check in",
+        )
+        .fix(format!(
+            "check that the agent starts and prints within checkin_timeout_s ({}s), then `{}`",
+            p.project.runtime.checkin_timeout_s,
+            p.cmd("start")
+        )),
+        (LoopState::Halted, Some(r @ ("crash_loop" | "config_broken"))) => Layer::new(
+            "unit_state",
+            Status::Fail,
+            format!("the loop halted itself: {r}"),
+        )
+        .fix(format!(
+            "`{}` shows the failing rounds; fix the cause, then `{}`",
+            p.cmd("peek"),
+            p.cmd("start")
+        )),
+        (LoopState::Halted, reason) => Layer::new(
+            "unit_state",
+            Status::Warn,
+            format!(
+                "the loop was stopped by a stop trigger ({})",
+                reason.unwrap_or("?")
+            ),
+        )
+        .fix(p.cmd("start")),
+        (LoopState::Stopped, _) => {
+            Layer::new("unit_state", Status::Warn, "the loop is not running").fix(p.cmd("start"))
+        }
+        (LoopState::NotGenerated, _) => {
+            Layer::new("unit_state", Status::Fail, "the units are not generated")
+                .fix(p.cmd("generate"))
+        }
+        (state @ (LoopState::Running | LoopState::Waiting | LoopState::Throttled), _) => {
+            Layer::new(
+                "unit_state",
+                Status::Ok,
+                format!("the loop is {}", state.as_str()),
+            )
+        }
+    }
+}
+
+/// The service, timer and path as the evidence of the unit_state layer, and the last error.
+fn unit_evidence(s: &Snapshot) -> Vec<String> {
+    let mut lines: Vec<String> = [&s.units.service, &s.units.timer, &s.units.path]
+        .into_iter()
+        .flatten()
+        .map(|u| {
+            let result = if u.result.is_empty() {
+                String::new()
+            } else {
+                format!(", result {}", u.result)
+            };
+            let status = u
+                .exec_main_status
+                .filter(|c| *c != 0)
+                .map(|code| format!(", exit status {code}"))
+                .unwrap_or_default();
+            format!(
+                "{}: {}/{}{result}{status}",
+                u.name, u.active_state, u.sub_state
+            )
+        })
+        .collect();
+    if let Some(e) = &s.last_error {
+        lines.push(format!("last_error: {e}"));
+    }
+    lines
+}
