@@ -1,4 +1,9 @@
 //! Reading back what happened: status, peek, events, logs, diagnose.
+//!
+//! The snapshot of a project ([`snapshot`]) joins its units as systemd reports them
+//! ([`unit_states`]), the round's state file ([`state_file`]) and the one-word state decided
+//! from both and the newest halt event ([`loop_state`]); the commands show it, each with its
+//! presenter writing into a `&mut dyn Write`.
 
 pub(crate) mod diagnose;
 pub(crate) mod events;
