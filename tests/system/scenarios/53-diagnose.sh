@@ -1,6 +1,6 @@
 # shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
-# `diagnose` runs DESIGN §6's layers top-down and stops at the first failing one with evidence and
-# the fix: healthy (exit 0), drift (units), a failed unit state (crash_loop), a broken startup
+# `diagnose` runs its layers (systemd, units, unit state, battery, events, rounds, disk)
+# top-down and stops at the first failing one with evidence and the fix: healthy (exit 0), drift (units), a failed unit state (crash_loop), a broken startup
 # battery, systemd unreachable (exit 69); --json parses and names the failing layer.
 
 diag_json() { ct agent-runner diagnose "$1" --json; }
