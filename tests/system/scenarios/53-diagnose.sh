@@ -1,7 +1,8 @@
 # shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # `diagnose` runs its layers (systemd, units, unit state, battery, events, rounds, disk)
-# top-down and stops at the first failing one with evidence and the fix: healthy (exit 0), drift (units), a failed unit state (crash_loop), a broken startup
-# battery, systemd unreachable (exit 69); --json parses and names the failing layer.
+# top-down and stops at the first failing one with evidence and the fix: healthy (exit 0),
+# drift (units), a failed unit state (crash_loop), a broken startup battery, systemd
+# unreachable (exit 69); --json parses and names the failing layer.
 
 diag_json() { ct agent-runner diagnose "$1" --json; }
 failed_layer() { diag_json "$1" | jq -r '.failed_layer // "none"'; }
