@@ -18,8 +18,15 @@ use crate::paths::Scope;
 
 /// Reads and validates the project file at `path` for the given manager scope.
 pub(crate) fn load(path: &Path, scope: Scope) -> Result<Project> {
+    load_with_text(path, scope).map(|(project, _)| project)
+}
+
+/// [`load`], also returning the text it read: rendering hashes that very text into the unit
+/// headers, so it is not read a second time (a second read could see another file).
+pub(crate) fn load_with_text(path: &Path, scope: Scope) -> Result<(Project, String)> {
     let text = read_project_file(path).map_err(Error::config)?;
-    load_str(&text, path, scope)
+    let project = load_str(&text, path, scope)?;
+    Ok((project, text))
 }
 
 /// Validates configuration `text` as if read from `path`.
@@ -125,8 +132,16 @@ pub(crate) enum ProjectRef {
 /// Loads the project a command names, with the errors operators need: an invalid name states the
 /// rule, an unknown one lists the known projects.
 pub(crate) fn load_project(reference: &ProjectRef, scope: Scope) -> Result<Project> {
+    load_project_with_text(reference, scope).map(|(project, _)| project)
+}
+
+/// [`load_project`], also returning the text it read (see [`load_with_text`]).
+pub(crate) fn load_project_with_text(
+    reference: &ProjectRef,
+    scope: Scope,
+) -> Result<(Project, String)> {
     match reference {
-        ProjectRef::File(path) => load(path, scope),
+        ProjectRef::File(path) => load_with_text(path, scope),
         ProjectRef::Name(name) => {
             if !valid_project_name(name) {
                 return Err(Error::config(ConfigProblem::new(
@@ -138,7 +153,7 @@ pub(crate) fn load_project(reference: &ProjectRef, scope: Scope) -> Result<Proje
             if !path.exists() {
                 return Err(no_such_project(name, path, scope));
             }
-            load(&path, scope)
+            load_with_text(&path, scope)
         }
     }
 }

@@ -29,7 +29,10 @@ mod schema;
 mod spans;
 mod validate;
 
-pub(crate) use load::{ProjectRef, discover, discover_in, load, load_project, verify_schedule};
+pub(crate) use load::{
+    ProjectRef, discover, discover_in, load, load_project, load_project_with_text, load_with_text,
+    verify_schedule,
+};
 pub(crate) use model::{
     DirtyAction, OutputFormat, PROJECT_NAME_RULE, Project, PromptDelivery, PromptSpec, StopSignal,
     TransientAction, valid_project_name,

@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::config;
 use crate::config::ProjectRef;
-use crate::config::{self, Project};
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result};
 use crate::fsutil;
@@ -87,7 +87,7 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     let mut files: Vec<UnitFile> = Vec::new();
     let mut names = BTreeSet::new();
     for reference in &references {
-        match load_with_text(reference, scope) {
+        match config::load_project_with_text(reference, scope) {
             Ok((project, text)) => {
                 if !names.insert(project.name.clone()) {
                     problems.push(ConfigProblem::new(
@@ -149,13 +149,6 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     } else {
         Err(Error::Config(problems))
     }
-}
-
-fn load_with_text(reference: &ProjectRef, scope: crate::paths::Scope) -> Result<(Project, String)> {
-    let project = crate::config::load_project(reference, scope)?;
-    let text = std::fs::read_to_string(&project.source)
-        .map_err(|e| Error::io("cannot read", &project.source, e))?;
-    Ok((project, text))
 }
 
 /// Writes `files` under `unit_dir` atomically, skipping unchanged ones; with `prune`, removes

@@ -175,13 +175,9 @@ fn one(
         // Multi-line config errors become one kernel log line each would be noise; join them.
         Verdict::Failed(e.to_string().lines().collect::<Vec<_>>().join("; "))
     };
-    let project = match config::load(file, options.scope) {
-        Ok(p) => p,
+    let (project, text) = match config::load_with_text(file, options.scope) {
+        Ok(loaded) => loaded,
         Err(e) => return fail(&e),
-    };
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) => return fail(&Error::io("cannot read", file, e)),
     };
     if !names.insert(project.name.clone()) {
         return Verdict::Failed(format!(
