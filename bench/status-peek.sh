@@ -17,20 +17,9 @@ PROJECTS=${PROJECTS:-50}
 EVENTS=${EVENTS:-100000}
 RUNS=${RUNS:-10}
 export SANDBOX_NAME=${SANDBOX_NAME:-agent-runner-bench}
-if [[ -z ${AGENT_RUNNER_BIN:-} ]]; then
-    (cd "$ROOT" && cargo build --release --quiet)
-    export AGENT_RUNNER_BIN=$ROOT/target/release/agent-runner
-fi
-WORK=$(mktemp -d /tmp/agent-runner-bench.XXXXXX)
-export WORK
-# shellcheck source=tests/system/lib.sh
-source "$ROOT/tests/system/lib.sh"
-cleanup() {
-    shutdown
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-boot >/dev/null 2>&1
+BENCH_PROFILE=release
+# shellcheck source=bench/sandbox.sh
+source "$BENCH_DIR/sandbox.sh"
 
 # measure LABEL CMD...: runs CMD inside the container RUNS times after one warm-up, each under
 # bench/launch.c (wall time from fork to wait4, peak RSS of the command and what it waited for).

@@ -13,20 +13,9 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 RUNS=${RUNS:-5}
 export SANDBOX_NAME=${SANDBOX_NAME:-agent-runner-bench-stop}
-if [[ -z ${AGENT_RUNNER_BIN:-} ]]; then
-    (cd "$ROOT" && cargo build --quiet)
-    export AGENT_RUNNER_BIN=$ROOT/target/debug/agent-runner
-fi
-WORK=$(mktemp -d /tmp/agent-runner-bench.XXXXXX)
-export WORK
-# shellcheck source=tests/system/lib.sh
-source "$ROOT/tests/system/lib.sh"
-cleanup() {
-    shutdown
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-boot >/dev/null 2>&1
+BENCH_PROFILE=debug
+# shellcheck source=bench/sandbox.sh
+source "$BENCH_DIR/sandbox.sh"
 
 n=trig
 AGENT_ENV='FAKE_SLEEP = "3"' new_project $n 'stop_file = "/srv/trig.stop"' 'restart_delay_s = 3'
