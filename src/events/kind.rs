@@ -148,6 +148,9 @@ kinds! {
     RoundOrphansKilled, "round_orphans_killed", "6c4fb7b258c1438799862369d5875b48", Warning,
         "Processes outlived the agent and were killed",
         "The agent exited but left processes behind (background jobs, daemons). They were terminated so that nothing of a round outlives it. If an agent relies on such processes, it should wait for them before exiting.";
+    StateRecovered, "state_recovered", "41b6b7d9c08a4fbc9650e67a566ea9f6", Warning,
+        "The round counter was recovered from the disk",
+        "The state file could not be believed: it was unreadable or not a state file (the agent's user can write the state directory), its round counter could not advance, or the counter was behind the round logs already on disk. The counter was recovered from the highest LOG_DIR/rounds/round-N.log or the newest events of LOG_DIR/events.jsonl (the event says what was wrong and which one), so that no round log is written twice; the recovered state was saved. The crash, check-in and back-off counters of an unreadable file start afresh. Nothing to do unless it happens again: then find out what writes the state directory.";
 }
 
 impl Kind {

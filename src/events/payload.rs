@@ -401,6 +401,18 @@ pub(crate) struct RoundOrphansKilled {
     pub processes: Vec<Process>,
 }
 
+/// `state_recovered`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct StateRecovered {
+    /// What was wrong with the state file.
+    pub problem: String,
+    /// The round counter as recovered: the last round found (the next round is one more).
+    pub recovered_round: u64,
+    /// Where it was found: round_logs, events_mirror or nothing (no trace of an earlier round).
+    pub source: String,
+}
+
 /// Declares [`Event`] over the kinds: the variant, its payload struct and the [`Kind`] share one
 /// name, so that a kind without a payload, or a payload under another kind, does not compile.
 macro_rules! events {
@@ -480,6 +492,7 @@ events! {
     LoopHalted,
     RoundSkipped,
     RoundOrphansKilled,
+    StateRecovered,
 }
 
 #[cfg(test)]

@@ -7,11 +7,12 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use nix::fcntl::{OFlag, openat, renameat};
-use nix::sys::stat::Mode;
+use nix::fcntl::{AtFlags, OFlag, openat, renameat};
+use nix::sys::stat::{Mode, SFlag, fstatat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use super::open::{Refusal, Tail, open_beneath, read_capped, regular, tail, writable};
@@ -22,6 +23,15 @@ use crate::error::{Error, Result};
 pub(crate) struct Dir {
     fd: OwnedFd,
     path: PathBuf,
+}
+
+/// One entry of a directory, as [`Dir::entries`] and [`Dir::entry`] see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// Its name.
+    pub name: OsString,
+    /// What it is when it is not a regular file ("a symbolic link", "a directory", …).
+    pub not_regular: Option<&'static str>,
 }
 
 /// What opening a file for writing does with one that exists.
@@ -125,6 +135,66 @@ impl Dir {
     pub(crate) fn rename(&self, from: &str, to: &str) -> Result<()> {
         renameat(self.fd.as_fd(), from, self.fd.as_fd(), to)
             .map_err(|e| self.error("cannot rename", Path::new(from), e.into()))
+    }
+
+    /// The entries of this directory (`.` and `..` left out), each with what it is when it is not
+    /// a regular file; a link is listed as a link, never followed.
+    pub(crate) fn entries(&self) -> Result<Vec<Entry>> {
+        let listed = || -> io::Result<Vec<Entry>> {
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+            let mut dir = nix::dir::Dir::openat(self.fd.as_fd(), ".", flags, Mode::empty())?;
+            let mut entries = Vec::new();
+            for entry in dir.iter() {
+                let entry = entry?;
+                let name = OsStr::from_bytes(entry.file_name().to_bytes());
+                if name == "." || name == ".." {
+                    continue;
+                }
+                let not_regular = match entry.file_type() {
+                    Some(nix::dir::Type::File) => None,
+                    // Not every file system says what an entry is while listing.
+                    _ => self.stat_kind(name)?,
+                };
+                entries.push(Entry {
+                    name: name.to_os_string(),
+                    not_regular,
+                });
+            }
+            Ok(entries)
+        };
+        listed().map_err(|e| Error::io("cannot list", &self.path, e))
+    }
+
+    /// The entry `name` of this directory, `None` when there is none; a link is reported as a
+    /// link, never followed.
+    pub(crate) fn entry(&self, name: &str) -> Result<Option<Entry>> {
+        if name.contains('/') || name == "." || name == ".." {
+            let e = io::Error::new(io::ErrorKind::InvalidInput, "is not a file name");
+            return Err(self.error("cannot inspect", Path::new(name), e));
+        }
+        match self.stat_kind(OsStr::new(name)) {
+            Ok(not_regular) => Ok(Some(Entry {
+                name: name.into(),
+                not_regular,
+            })),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.error("cannot inspect", Path::new(name), e)),
+        }
+    }
+
+    /// What the entry `name` is when it is not a regular file (a link is not followed).
+    fn stat_kind(&self, name: &OsStr) -> io::Result<Option<&'static str>> {
+        let stat = fstatat(self.fd.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
+        let what = match SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT {
+            SFlag::S_IFREG => return Ok(None),
+            SFlag::S_IFDIR => "a directory",
+            SFlag::S_IFLNK => "a symbolic link",
+            SFlag::S_IFIFO => "a FIFO",
+            SFlag::S_IFSOCK => "a socket",
+            SFlag::S_IFCHR | SFlag::S_IFBLK => "a device",
+            _ => "not a regular file",
+        };
+        Ok(Some(what))
     }
 
     fn open_at(&self, rel: &Path, flags: OFlag, mode: u32) -> io::Result<OwnedFd> {
@@ -454,6 +524,41 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o640);
+    }
+
+    #[test]
+    fn lists_entries_and_says_what_each_is_without_following_links() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        std::fs::create_dir(t.join("elsewhere")).unwrap();
+        std::fs::write(t.join("elsewhere/hidden"), "x").unwrap();
+        std::fs::write(t.join("file"), "x").unwrap();
+        std::fs::create_dir(t.join("sub")).unwrap();
+        symlink(t.join("elsewhere"), t.join("link")).unwrap();
+        nix::unistd::mkfifo(&t.join("fifo"), Mode::from_bits_truncate(0o600)).unwrap();
+        let dir = Dir::open(t).unwrap();
+        let mut listed: Vec<(String, Option<&str>)> = dir
+            .entries()
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name.into_string().unwrap(), e.not_regular))
+            .collect();
+        listed.sort();
+        let expected = [
+            ("elsewhere", Some("a directory")),
+            ("fifo", Some("a FIFO")),
+            ("file", None),
+            ("link", Some("a symbolic link")),
+            ("sub", Some("a directory")),
+        ];
+        assert_eq!(listed, expected.map(|(n, k)| (n.to_string(), k)));
+        let entry = |name| dir.entry(name).unwrap().map(|e| e.not_regular);
+        assert_eq!(entry("file"), Some(None));
+        assert_eq!(entry("link"), Some(Some("a symbolic link")));
+        assert_eq!(entry("missing"), None);
+        // Only a name of this directory: nothing is looked up through a link below it.
+        assert!(dir.entry("link/hidden").is_err());
+        assert!(dir.subdir(Path::new("link")).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use nix::sys::signal::Signal;
 
 use super::procs;
+use super::recover::{log_name, round_of};
 use super::setup::Dirs;
 use crate::error::Result;
 use crate::fsutil::{Dir, Existing};
@@ -15,18 +16,18 @@ use crate::fsutil::{Dir, Existing};
 /// the agent (`agent_pid`, already running) is killed: it must not outlive this failure.
 ///
 /// The agent can write in rounds/: the log is reached from the log directory with no link
-/// followed (neither `rounds` nor the log itself), and an existing one is emptied only when it is
-/// a regular file with no other name, so a link planted there never gets its target truncated.
+/// followed (neither `rounds` nor the log itself), and it must be new. The round number was
+/// chosen so that its log's name was free; whatever holds the name now was put there during this
+/// round, and an earlier round's log is never written again.
 pub(crate) fn create(
     dirs: &Dirs,
     round: u64,
     agent_pid: i32,
     runner_pid: u32,
 ) -> Result<(File, PathBuf)> {
-    let name = format!("round-{round}.log");
-    let log = Dir::open(&dirs.log)
-        .and_then(|log_dir| log_dir.subdir(Path::new("rounds")))
-        .and_then(|rounds| rounds.open_write(Path::new(&name), Existing::Truncate, 0o640))
+    let name = log_name(round);
+    let log = rounds_dir(&dirs.log)
+        .and_then(|rounds| rounds.open_write(Path::new(&name), Existing::Refuse, 0o640))
         .inspect_err(|_| {
             procs::signal_all(
                 agent_pid,
@@ -39,37 +40,41 @@ pub(crate) fn create(
     Ok((log, path))
 }
 
+/// `log_dir/rounds`, reached with no link followed.
+fn rounds_dir(log_dir: &Path) -> Result<Dir> {
+    Dir::open(log_dir).and_then(|log| log.subdir(Path::new("rounds")))
+}
+
 /// Points `round-current.log` at round `round`'s log (relative link, replaced atomically).
 fn link_current(log_dir: &Path, round: u64, runner_pid: u32) {
     let link = log_dir.join("round-current.log");
     let tmp = log_dir.join(format!(".round-current.log.{runner_pid}"));
     let _ = fs::remove_file(&tmp);
-    let target = format!("rounds/round-{round}.log");
+    let target = format!("rounds/{}", log_name(round));
     if std::os::unix::fs::symlink(&target, &tmp).is_ok() && fs::rename(&tmp, &link).is_err() {
         let _ = fs::remove_file(&tmp);
     }
 }
 
-/// Keeps the newest `keep` round logs; never removes the current one.
-pub(crate) fn prune(rounds_dir: &Path, current: u64, keep: u32) {
-    let Ok(entries) = fs::read_dir(rounds_dir) else {
+/// Keeps the newest `keep` round logs in `log_dir/rounds`; never removes the current one. Only
+/// regular files named as round logs are removed, and no link is followed (`rounds` itself
+/// included): the agent can write there.
+pub(crate) fn prune(log_dir: &Path, current: u64, keep: u32) {
+    let Ok(rounds) = rounds_dir(log_dir) else {
+        return;
+    };
+    let Ok(entries) = rounds.entries() else {
         return;
     };
     let mut numbers: Vec<u64> = entries
-        .filter_map(std::result::Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name();
-            let name = name.to_str()?;
-            name.strip_prefix("round-")?
-                .strip_suffix(".log")?
-                .parse()
-                .ok()
-        })
+        .iter()
+        .filter(|e| e.not_regular.is_none())
+        .filter_map(|e| round_of(e.name.to_str()?))
         .collect();
     numbers.sort_unstable_by(|a, b| b.cmp(a));
     for n in numbers.into_iter().skip(keep as usize) {
         if n != current {
-            let _ = fs::remove_file(rounds_dir.join(format!("round-{n}.log")));
+            rounds.remove(&log_name(n));
         }
     }
 }
@@ -78,21 +83,27 @@ pub(crate) fn prune(rounds_dir: &Path, current: u64, keep: u32) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn prune_keeps_newest_and_current() {
-        let dir = tempfile::tempdir().unwrap();
-        for n in 1..=6 {
-            fs::write(dir.path().join(format!("round-{n}.log")), "x").unwrap();
-        }
-        fs::write(dir.path().join("other.txt"), "x").unwrap();
-        prune(dir.path(), 2, 3);
-        let mut left: Vec<String> = fs::read_dir(dir.path())
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        left.sort();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn prune_keeps_newest_and_current() {
+        let log = tempfile::tempdir().unwrap();
+        let dir = log.path().join("rounds");
+        fs::create_dir(&dir).unwrap();
+        for n in 1..=6 {
+            fs::write(dir.join(format!("round-{n}.log")), "x").unwrap();
+        }
+        fs::write(dir.join("other.txt"), "x").unwrap();
+        prune(log.path(), 2, 3);
         assert_eq!(
-            left,
+            names(&dir),
             [
                 "other.txt",
                 "round-2.log",
@@ -101,5 +112,49 @@ mod tests {
                 "round-6.log"
             ]
         );
+    }
+
+    #[test]
+    fn prune_follows_no_link_and_removes_only_round_logs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        fs::create_dir_all(t.join("elsewhere")).unwrap();
+        for n in 1..=4 {
+            fs::write(t.join(format!("elsewhere/round-{n}.log")), "x").unwrap();
+        }
+        fs::create_dir(t.join("log")).unwrap();
+        std::os::unix::fs::symlink(t.join("elsewhere"), t.join("log/rounds")).unwrap();
+        prune(&t.join("log"), 9, 1);
+        assert_eq!(
+            names(&t.join("elsewhere")).len(),
+            4,
+            "pruned through a link"
+        );
+
+        // In a real rounds/: a link, a directory and an odd name are left, whatever their number.
+        fs::create_dir(t.join("own")).unwrap();
+        let rounds = t.join("own/rounds");
+        fs::create_dir(&rounds).unwrap();
+        for n in [1, 2, 3] {
+            fs::write(rounds.join(format!("round-{n}.log")), "x").unwrap();
+        }
+        std::os::unix::fs::symlink(t.join("elsewhere/round-1.log"), rounds.join("round-0.log"))
+            .unwrap();
+        std::os::unix::fs::symlink(t.join("elsewhere/round-2.log"), rounds.join("round-4.log"))
+            .unwrap();
+        fs::create_dir(rounds.join("round-5.log")).unwrap();
+        fs::write(rounds.join("round-01.log"), "x").unwrap();
+        prune(&t.join("own"), 3, 1);
+        assert_eq!(
+            names(&rounds),
+            [
+                "round-0.log",
+                "round-01.log",
+                "round-3.log",
+                "round-4.log",
+                "round-5.log"
+            ]
+        );
+        assert_eq!(names(&t.join("elsewhere")).len(), 4);
     }
 }

@@ -1,11 +1,11 @@
 //! `agent-runner round NAME`: exactly one round, what `ExecStart=` runs. [`execute`] is the round's
 //! steps in order; each lives in the file named after it:
 //!
-//! [`setup`] (config, startup battery, directories, lock, gates, credentials) → [`launch`] (state
-//! bump, [`prompt`], signals, environment, [`spawn`]) → [`logs`] (the round log) → [`supervise`]
-//! (output through [`mask`] to the log and through [`scan`] for [`findings`], check-in, timeouts,
-//! grace, signals, [`procs`]) → [`classify`] → [`vcs`] → [`verdict`] → [`state`] → [`report`]
-//! (events, summary line, exit status).
+//! [`setup`] (config, startup battery, directories, lock, the state ([`recover`]ed when it lies),
+//! gates, credentials) → [`launch`] (state bump, [`prompt`], signals, environment, [`spawn`]) →
+//! [`logs`] (the round log) → [`supervise`] (output through [`mask`] to the log and through
+//! [`scan`] for [`findings`], check-in, timeouts, grace, signals, [`procs`]) → [`classify`] →
+//! [`vcs`] → [`verdict`] → [`state`] → [`report`] (events, summary line, exit status).
 
 mod checkin;
 mod classify;
@@ -16,6 +16,7 @@ mod mask;
 mod notify;
 mod procs;
 mod prompt;
+mod recover;
 mod report;
 mod scan;
 mod setup;
@@ -51,7 +52,7 @@ fn execute(project: &Project) -> Result<u8> {
     let (dirs, emitter) = setup::dirs(project)?;
     setup::startup_battery(project, &dirs.state, &emitter)?;
     let _lock = setup::lock(project, &dirs.state)?;
-    let mut st = setup::load_state(&dirs.state);
+    let mut st = setup::load_state(project, &dirs, &emitter);
     let now = crate::time::now_epoch();
     if let Some(code) = setup::closed_gate(project, &emitter, &st, now) {
         return Ok(code);
@@ -124,11 +125,7 @@ fn execute(project: &Project) -> Result<u8> {
     }
     st.save_final(final_save, &dirs.state)?;
     prompt.remove_file();
-    logs::prune(
-        &dirs.rounds,
-        round.number,
-        project.runtime.round_log_retention,
-    );
+    logs::prune(&dirs.log, round.number, project.runtime.round_log_retention);
     Ok(events.ended(
         &label,
         &classified,

@@ -11,6 +11,7 @@ use nix::fcntl::{Flock, FlockArg};
 use sd_notify::NotifyState;
 
 use super::notify::notify;
+use super::recover;
 use super::state::{self, Action, HaltReason, HaltRequest, State, Verdict};
 use crate::config::battery::{self, Severity};
 use crate::config::{Project, ProjectRef};
@@ -211,18 +212,21 @@ pub(crate) fn lock(project: &Project, state_dir: &Path) -> Result<Flock<File>> {
     })
 }
 
-/// The state the last round left; an unreadable one is replaced by a fresh state, with a warning.
-pub(crate) fn load_state(state_dir: &Path) -> State {
-    match State::load(state_dir) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "agent-runner: warning: {e}; starting from a fresh state"
-            );
-            State::default()
+/// The state the last round left. One that cannot be believed (unreadable, a counter that cannot
+/// advance or one behind the round logs) is recovered from the round logs and the mirror: the
+/// recovery is reported and the recovered state saved, so it is told once.
+pub(crate) fn load_state(project: &Project, dirs: &Dirs, emitter: &Emitter) -> State {
+    let rounds = Dir::open(&dirs.log)
+        .and_then(|log| log.subdir(Path::new("rounds")))
+        .ok();
+    let (st, recovery) = recover::check(project, rounds.as_ref(), State::load(&dirs.state));
+    if let Some(recovery) = recovery {
+        recovery.report(project, emitter);
+        if let Err(e) = st.save(&dirs.state) {
+            let _ = writeln!(std::io::stderr(), "agent-runner: warning: {e}");
         }
     }
+    st
 }
 
 /// The gates before the agent may run. Returns the round's exit status when one is closed.

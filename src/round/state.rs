@@ -222,14 +222,15 @@ pub(crate) struct Begun {
 impl State {
     /// Reads `dir/state.json`; a missing file is a fresh state. The agent can write in `dir`:
     /// the file is read with no link followed, without waiting on a FIFO, and at most
-    /// [`STATE_MAX_BYTES`].
+    /// [`STATE_MAX_BYTES`]. A round recovers from a file that is not a state
+    /// (`super::recover`); no one needs to delete it.
     pub(crate) fn load(dir: &Path) -> Result<State> {
         let Some(bytes) = read_if_present(dir, STATE_FILE)? else {
             return Ok(State::default());
         };
         serde_json::from_slice(&bytes).map_err(|e| {
             Error::Failed(format!(
-                "{} is not a valid state file ({e}); delete it to start the counters afresh",
+                "{} is not a valid state file ({e})",
                 dir.join(STATE_FILE).display()
             ))
         })
@@ -482,11 +483,12 @@ mod tests {
         assert_eq!(read_halt_request(dir.path()).unwrap(), Some(req));
 
         std::fs::write(dir.path().join(STATE_FILE), "{garbage").unwrap();
+        let garbage = State::load(dir.path()).unwrap_err().to_string();
         assert!(
-            State::load(dir.path())
-                .unwrap_err()
-                .to_string()
-                .contains("delete it")
+            garbage.ends_with(
+                "state.json is not a valid state file (key must be a string at line 1 column 2)"
+            ),
+            "{garbage}"
         );
     }
 

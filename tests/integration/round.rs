@@ -1134,3 +1134,105 @@ fn wait_within_20s(child: &mut Child, blocked: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A project that ran `rounds` rounds; round 1's log then holds a line of its own, so that a
+/// round that wrote it again would show.
+fn after_rounds(rounds: u64) -> Fx {
+    let fx = Fx::new(&shell("ok.sh"), "", "");
+    for _ in 0..rounds {
+        fx.run().status(0);
+    }
+    std::fs::write(fx.logs().join("rounds/round-1.log"), "round one, kept\n").unwrap();
+    fx
+}
+
+/// The round after `lie` was written over state.json: it runs round `next`, and no log of an
+/// earlier round was written again.
+#[track_caller]
+fn recovers_to(fx: &Fx, lie: &str, next: u64) -> Value {
+    std::fs::write(fx.state_dir().join("state.json"), lie).unwrap();
+    let out = run_within_20s(fx, "a lying state.json");
+    out.status(0);
+    assert_eq!(fx.state()["round"], next, "stderr:\n{}", out.stderr);
+    assert!(fx.round_log(next).contains(&format!("round={next} ")));
+    assert_eq!(
+        fx.round_log(1),
+        "round one, kept\n",
+        "round 1's log was overwritten"
+    );
+    assert!(
+        out.stderr.contains("state.json"),
+        "the recovery is told: {}",
+        out.stderr
+    );
+    fx.event("state_recovered")
+}
+
+#[test]
+fn a_garbage_state_file_is_recovered_from_the_round_logs() {
+    let fx = after_rounds(3);
+    let event = recovers_to(&fx, "{garbage", 4);
+    assert_eq!(event["recovered_round"], 3);
+    assert_eq!(event["source"], "round_logs");
+    let problem = event["problem"].as_str().unwrap();
+    assert!(problem.contains("is not a valid state file"), "{problem}");
+    // Recovered once: the next round counts on from the saved state, without another recovery.
+    fx.run().status(0);
+    assert_eq!(fx.state()["round"], 5);
+    let recoveries = fx
+        .kinds()
+        .iter()
+        .filter(|k| *k == "state_recovered")
+        .count();
+    assert_eq!(recoveries, 1);
+}
+
+#[test]
+fn a_round_counter_that_cannot_advance_is_recovered_not_frozen() {
+    let fx = after_rounds(2);
+    let event = recovers_to(&fx, r#"{"round": 18446744073709551615}"#, 3);
+    assert!(
+        event["problem"]
+            .as_str()
+            .unwrap()
+            .contains("cannot advance"),
+        "{event}"
+    );
+    // 2^53, past what a JSON reader keeps exact, is as absurd.
+    let event = recovers_to(&fx, r#"{"round": 9007199254740992}"#, 4);
+    assert_eq!(event["recovered_round"], 3);
+    fx.run().status(0);
+    assert_eq!(fx.state()["round"], 5);
+}
+
+#[test]
+fn a_round_counter_behind_the_round_logs_never_overwrites_one() {
+    let fx = after_rounds(2);
+    let event = recovers_to(&fx, r#"{"round": 0}"#, 3);
+    assert!(
+        event["problem"]
+            .as_str()
+            .unwrap()
+            .contains("round-1.log exists"),
+        "{event}"
+    );
+    // A state file deleted outright is as good as a counter at 0.
+    std::fs::remove_file(fx.state_dir().join("state.json")).unwrap();
+    fx.run().status(0);
+    assert_eq!(fx.state()["round"], 4);
+    assert_eq!(fx.round_log(1), "round one, kept\n");
+}
+
+#[test]
+fn without_round_logs_the_counter_comes_back_from_the_events_mirror() {
+    let fx = after_rounds(3);
+    for n in 1..=3 {
+        std::fs::remove_file(fx.logs().join(format!("rounds/round-{n}.log"))).unwrap();
+    }
+    std::fs::write(fx.state_dir().join("state.json"), "null").unwrap();
+    fx.run().status(0);
+    assert_eq!(fx.state()["round"], 4);
+    let event = fx.event("state_recovered");
+    assert_eq!(event["source"], "events_mirror");
+    assert_eq!(event["recovered_round"], 3);
+}
