@@ -112,6 +112,20 @@ pub(crate) struct RoundEnd {
     pub runner_peak_rss_kb: Option<u64>,
     /// From the agent's exit to this event.
     pub exit_latency_us: u64,
+    /// Whether the round log holds all of the output: false when a write failed (a full disk).
+    pub log_complete: LogComplete,
+}
+
+/// Whether a round log holds all of the agent's output. A record written before rounds said so
+/// reads back as complete (the default): nothing in it says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct LogComplete(pub bool);
+
+impl Default for LogComplete {
+    fn default() -> Self {
+        Self(true)
+    }
 }
 
 /// `round_timeout_kill`.

@@ -1,11 +1,13 @@
-//! The round's files in log_dir: `rounds/round-N.log` (the agent's output, as it came), the
-//! `round-current.log` link to the newest one, and their retention.
+//! The round's files in log_dir: `rounds/round-N.log` (the agent's output, as it came, written
+//! through a [`LogWriter`]), the `round-current.log` link to the newest one, and their retention.
 
 use std::fs::{self, File};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
 
+use super::mask::Masker;
 use super::procs;
 use super::recover::{log_name, round_of};
 use super::setup::Dirs;
@@ -56,6 +58,59 @@ fn link_current(log_dir: &Path, round: u64, runner_pid: u32) {
     }
 }
 
+/// The round log as the agent's output reaches it: credential values masked on the way, and the
+/// first write that failed remembered. A failed write (a full disk) does not end the round — the
+/// agent's work matters more than its log — but the round says its log is incomplete.
+pub(crate) struct LogWriter<'a> {
+    out: &'a mut dyn Write,
+    masker: Option<Masker>,
+    masked: Vec<u8>,
+    error: Option<String>,
+}
+
+impl<'a> LogWriter<'a> {
+    /// A writer into `out` masking `secrets` (none: the log is the raw output).
+    pub(crate) fn new(out: &'a mut dyn Write, secrets: Vec<Vec<u8>>) -> Self {
+        Self {
+            out,
+            masker: Masker::new(secrets),
+            masked: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Writes one chunk of output.
+    pub(crate) fn write(&mut self, chunk: &[u8]) {
+        let written = match &mut self.masker {
+            None => self.out.write_all(chunk),
+            Some(m) => {
+                m.filter(chunk, &mut self.masked);
+                self.out.write_all(&self.masked)
+            }
+        };
+        self.failed(written);
+    }
+
+    /// Writes what the masker held back and flushes; returns why the log is incomplete, if it is.
+    pub(crate) fn finish(&mut self) -> Option<String> {
+        if let Some(m) = &self.masker {
+            let rest = self.out.write_all(m.rest());
+            self.failed(rest);
+        }
+        let flushed = self.out.flush();
+        self.failed(flushed);
+        self.error.clone()
+    }
+
+    fn failed(&mut self, written: std::io::Result<()>) {
+        if let Err(e) = written
+            && self.error.is_none()
+        {
+            self.error = Some(e.to_string());
+        }
+    }
+}
+
 /// Keeps the newest `keep` round logs in `log_dir/rounds`; never removes the current one. Only
 /// regular files named as round logs are removed, and no link is followed (`rounds` itself
 /// included): the agent can write there.
@@ -81,6 +136,8 @@ pub(crate) fn prune(log_dir: &Path, current: u64, keep: u32) {
 
 #[cfg(test)]
 mod tests {
+    use std::io;
+
     use super::*;
 
     fn names(dir: &Path) -> Vec<String> {
@@ -156,5 +213,59 @@ mod tests {
             ]
         );
         assert_eq!(names(&t.join("elsewhere")).len(), 4);
+    }
+
+    /// Takes `room` bytes, then fails as a full disk does.
+    struct FullDisk {
+        kept: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.room - self.kept.len());
+            if n == 0 {
+                return Err(io::Error::from_raw_os_error(nix::libc::ENOSPC));
+            }
+            self.kept.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_log_that_missed_a_write_says_why_and_takes_the_rest() {
+        let mut disk = FullDisk {
+            kept: Vec::new(),
+            room: 10,
+        };
+        let mut log = LogWriter::new(&mut disk, Vec::new());
+        log.write(b"0123456");
+        log.write(b"789abc");
+        log.write(b"more");
+        let error = log.finish().expect("incomplete");
+        assert!(error.starts_with("No space left on device"), "{error}");
+        assert_eq!(disk.kept, b"0123456789");
+
+        let mut out = Vec::new();
+        let mut log = LogWriter::new(&mut out, vec![b"hunter2-secret".to_vec()]);
+        log.write(b"key=hunter2-se");
+        log.write(b"cret done");
+        assert_eq!(log.finish(), None);
+        assert_eq!(out, b"key=[REDACTED] done");
+    }
+
+    #[test]
+    fn the_held_back_tail_that_cannot_be_written_makes_the_log_incomplete() {
+        let mut disk = FullDisk {
+            kept: Vec::new(),
+            room: 4,
+        };
+        let mut log = LogWriter::new(&mut disk, vec![b"abcdefgh".to_vec()]);
+        log.write(b"12345");
+        assert!(log.finish().is_some());
     }
 }

@@ -83,13 +83,12 @@ fn execute(project: &Project) -> Result<u8> {
     let supervised = Watch {
         pid: agent.pid,
         output: agent.output,
-        log: &mut log,
+        log: logs::LogWriter::new(&mut log, mask::maskable(&secrets)),
         scanner: &mut scanner,
         signals: &agent.signals,
         checkin: agent.checkin.as_ref(),
         limits: &limits,
         label: &label,
-        secrets: mask::maskable(&secrets),
     }
     .run(&mut |note| events.note(note));
     let agent_done_at = Instant::now();
@@ -115,7 +114,7 @@ fn execute(project: &Project) -> Result<u8> {
     }
 
     // The verdict, and the end.
-    let finished = Finished::of(round.number, &classified, supervised.duration);
+    let finished = Finished::of(round.number, &classified, &supervised);
     let halt = st.finish_round(&finished, &Policy::of(project), crate::time::now_epoch());
     if let Some(reason) = halt {
         let message = events.halt(project, &st, reason, &classified, scanner.tail());

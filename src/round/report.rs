@@ -20,9 +20,10 @@ use super::supervise::{Note, Supervised};
 use crate::config::Project;
 use crate::events::payload::{
     AgentAuthErrorDetected, AgentCheckin, AgentExit, AgentNetworkErrorDetected, AgentSpawn,
-    CheckinFailed, ConfigBroken, CrashLoop, LoopStarted, MaxRoundsReached, ProjectOffline,
-    RoundEnd, RoundGraceExtended, RoundGraceKill, RoundInterrupted, RoundOrphansKilled, RoundStart,
-    RoundTimeoutKill, TransientErrorDetected, TransientErrorRecovered, TransientErrorStop,
+    CheckinFailed, ConfigBroken, CrashLoop, LogComplete, LoopStarted, MaxRoundsReached,
+    ProjectOffline, RoundEnd, RoundGraceExtended, RoundGraceKill, RoundInterrupted,
+    RoundOrphansKilled, RoundStart, RoundTimeoutKill, TransientErrorDetected,
+    TransientErrorRecovered, TransientErrorStop,
 };
 use crate::events::{Emitter, Event};
 use crate::redact;
@@ -384,7 +385,7 @@ impl<'a> RoundEvents<'a> {
     ) -> u8 {
         let outcome = c.outcome;
         let code = outcome.exit_code();
-        let summary = summary(label, c, s.duration, st);
+        let summary = summary(label, c, s, st);
         let peak = procs::peak_rss_kib();
         self.emit(
             &summary,
@@ -401,6 +402,7 @@ impl<'a> RoundEvents<'a> {
                 log: log.display().to_string(),
                 runner_peak_rss_kb: peak,
                 exit_latency_us: micros(agent_done_at.elapsed()),
+                log_complete: LogComplete(s.log_complete()),
             },
         );
         notify(&[NotifyState::Status(&summary)]);
@@ -413,8 +415,9 @@ impl<'a> RoundEvents<'a> {
     }
 }
 
-/// "round 7 (build) ended: transient (rate_limit_model) in 3.2s; backing off until …".
-fn summary(label: &str, c: &Classified, duration: Duration, st: &State) -> String {
+/// "round 7 (build) ended: transient (rate_limit_model) in 3.2s; backing off until …", and a
+/// word when its log is incomplete.
+fn summary(label: &str, c: &Classified, s: &Supervised, st: &State) -> String {
     let outcome = c.outcome;
     let mut summary = format!(
         "{label} ended: {}{} in {:.1}s",
@@ -424,8 +427,11 @@ fn summary(label: &str, c: &Classified, duration: Duration, st: &State) -> Strin
             .filter(|_| outcome != Outcome::Stopped)
             .map(|c| format!(" ({c})"))
             .unwrap_or_default(),
-        duration.as_secs_f64()
+        s.duration.as_secs_f64()
     );
+    if let Some(e) = &s.log_error {
+        let _ = write!(summary, "; round log incomplete ({e})");
+    }
     match st.verdict.action {
         Action::Continue => {}
         Action::BackOff => {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::classify::Outcome;
 use crate::config::Project;
 use crate::error::{Error, Result};
+use crate::events::payload::LogComplete;
 use crate::fsutil::{self, Dir, Existing, STATE_MAX_BYTES};
 use crate::paths::Scope;
 
@@ -105,6 +106,12 @@ pub(crate) struct LastOutcome {
     pub duration_ms: u64,
     /// Epoch seconds.
     pub ended_at: u64,
+    /// Whether its log holds all of the agent's output: false when a write failed (a full disk).
+    #[serde(default)]
+    pub log_complete: LogComplete,
+    /// Why its log is incomplete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_error: Option<String>,
 }
 
 /// The round currently running, so `status` can show it and a crashed runner is noticed.

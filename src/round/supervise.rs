@@ -5,7 +5,6 @@
 //! Output goes from a fixed 64 KiB buffer straight to the round log and through the line scanner;
 //! nothing grows with the volume of output. When and how the agent is stopped is [`super::stop`]'s.
 
-use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixDatagram;
@@ -20,7 +19,7 @@ use nix::unistd::Pid;
 use sd_notify::NotifyState;
 
 use super::classify::Ending;
-use super::mask::Masker;
+use super::logs::LogWriter;
 use super::notify::{EXTEND_SLACK, SysWatchdog, notify, usec};
 use super::procs::{self, Proc};
 use super::scan::Scanner;
@@ -80,8 +79,15 @@ pub(crate) struct Supervised {
     pub orphans: Vec<Proc>,
     /// Round processes still alive at the end (0 unless something resisted SIGKILL).
     pub survivors: usize,
-    /// A problem writing the round log (disk full…), if any.
+    /// Why the round log is incomplete (a full disk…), if a write failed.
     pub log_error: Option<String>,
+}
+
+impl Supervised {
+    /// Whether the round log holds all of the output.
+    pub(crate) fn log_complete(&self) -> bool {
+        self.log_error.is_none()
+    }
 }
 
 /// The running agent and everything needed to watch it.
@@ -91,7 +97,7 @@ pub(crate) struct Watch<'a> {
     /// Read end of the merged stdout+stderr pipe.
     pub output: OwnedFd,
     /// The round log.
-    pub log: &'a mut File,
+    pub log: LogWriter<'a>,
     /// The line scanner.
     pub scanner: &'a mut Scanner,
     /// The signalfd (SIGCHLD, SIGTERM, SIGINT, SIGHUP blocked and routed here).
@@ -102,8 +108,6 @@ pub(crate) struct Watch<'a> {
     pub limits: &'a Limits,
     /// "round 7 (build)" for STATUS lines.
     pub label: &'a str,
-    /// Credential values to mask in the round log (empty: the log is the raw output).
-    pub secrets: Vec<Vec<u8>>,
 }
 
 impl Watch<'_> {
@@ -162,19 +166,15 @@ struct Watching<'a> {
     last_status: Instant,
     bytes: u64,
     orphans: Vec<Proc>,
-    log_error: Option<String>,
     members_checked_at: Option<Instant>,
-    masker: Option<Masker>,
-    to_log: Vec<u8>,
 }
 
 impl<'a> Watching<'a> {
-    fn new(mut watch: Watch<'a>) -> Self {
+    fn new(watch: Watch<'a>) -> Self {
         let start = Instant::now();
         let me = i32::try_from(std::process::id()).unwrap_or(0);
         let buf = vec![0u8; CHUNK];
         let watchdog = SysWatchdog::new(start);
-        let masker = Masker::new(std::mem::take(&mut watch.secrets));
         Self {
             watch,
             start,
@@ -191,10 +191,7 @@ impl<'a> Watching<'a> {
             last_status: start,
             bytes: 0,
             orphans: Vec::new(),
-            log_error: None,
             members_checked_at: None,
-            masker,
-            to_log: Vec::new(),
         }
     }
 
@@ -447,20 +444,8 @@ impl<'a> Watching<'a> {
     /// `n` bytes of output in the buffer: to the round log (masked), through the scanner; the
     /// first one is the agent's check-in, and output feeds systemd's watchdog.
     fn took_output(&mut self, n: usize, note: &mut dyn FnMut(Note<'_>)) {
-        let chunk = &self.buf[..n];
         self.bytes += n as u64;
-        let written = match &mut self.masker {
-            None => self.watch.log.write_all(chunk),
-            Some(m) => {
-                m.filter(chunk, &mut self.to_log);
-                self.watch.log.write_all(&self.to_log)
-            }
-        };
-        if let Err(e) = written
-            && self.log_error.is_none()
-        {
-            self.log_error = Some(e.to_string());
-        }
+        self.watch.log.write(&self.buf[..n]);
         let now = Instant::now();
         self.last_output = now;
         if !self.checked_in {
@@ -513,10 +498,7 @@ impl<'a> Watching<'a> {
     fn finish(mut self) -> Supervised {
         // A last line without a newline still counts.
         self.watch.scanner.finish();
-        if let Some(m) = &self.masker {
-            let _ = self.watch.log.write_all(m.rest());
-        }
-        let _ = self.watch.log.flush();
+        let log_error = self.watch.log.finish();
         let survivors = kill_survivors(self.watch.pid, self.me);
         reap(self.watch.pid, &mut self.leader);
 
@@ -539,7 +521,7 @@ impl<'a> Watching<'a> {
             killed,
             orphans: self.orphans,
             survivors,
-            log_error: self.log_error,
+            log_error,
         }
     }
 }

@@ -2,12 +2,12 @@
 //! loop — continue, back off until a time, or halt (and why). Pure and unit-tested: the round
 //! hands in what happened, the state comes out changed.
 
-use std::time::Duration;
-
 use super::classify::{Classified, Outcome};
 use super::findings::Transient;
 use super::state::{Action, HaltReason, LastOutcome, State, Verdict};
+use super::supervise::Supervised;
 use crate::config::{Project, TransientAction};
+use crate::events::payload::LogComplete;
 
 /// Crash back-offs never exceed this.
 const MAX_CRASH_DELAY_S: u64 = 1800;
@@ -61,11 +61,13 @@ pub(crate) struct Finished {
     pub default_back_off_s: u64,
     /// Agent run time.
     pub duration_ms: u64,
+    /// Why the round log is incomplete, if it is.
+    pub log_error: Option<String>,
 }
 
 impl Finished {
-    /// Round `round`, classified, whose agent ran for `duration`.
-    pub(crate) fn of(round: u64, c: &Classified, duration: Duration) -> Self {
+    /// Round `round`, classified, as the supervision saw it.
+    pub(crate) fn of(round: u64, c: &Classified, s: &Supervised) -> Self {
         let transient = c.transient.as_ref();
         Self {
             round,
@@ -73,7 +75,8 @@ impl Finished {
             classification: c.classification.clone(),
             reset_at: transient.and_then(|t| t.reset_at),
             default_back_off_s: transient.map_or(60, Transient::default_back_off_s),
-            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            duration_ms: u64::try_from(s.duration.as_millis()).unwrap_or(u64::MAX),
+            log_error: s.log_error.clone(),
         }
     }
 }
@@ -95,6 +98,8 @@ impl State {
             exit_code: f.outcome.exit_code(),
             duration_ms: f.duration_ms,
             ended_at: now,
+            log_complete: LogComplete(f.log_error.is_none()),
+            log_error: f.log_error.clone(),
         });
         self.verdict = Verdict::default();
         let mut halt = match f.outcome {
@@ -219,6 +224,7 @@ mod tests {
             reset_at: None,
             default_back_off_s: 60,
             duration_ms,
+            log_error: None,
         }
     }
 

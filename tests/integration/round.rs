@@ -1236,3 +1236,50 @@ fn without_round_logs_the_counter_comes_back_from_the_events_mirror() {
     assert_eq!(event["source"], "events_mirror");
     assert_eq!(event["recovered_round"], 3);
 }
+
+#[test]
+fn a_round_log_cut_short_by_a_full_disk_is_said_to_be_incomplete() {
+    // The runner may write no file past 1 MiB (2 MiB where the shell counts in KiB), and ignores
+    // SIGXFSZ as a program that checks its writes does: the agent's 4 MiB do not fit in the log,
+    // as on a full disk.
+    let fx = Fx::new(
+        r#"command = ["/bin/sh", "-c", "yes aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa | head -c 4194304"]"#,
+        "",
+        "",
+    );
+    let plain = fx.command();
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args(["-c", "trap '' XFSZ; ulimit -f 2048; exec \"$0\" \"$@\""])
+        .arg(plain.get_program())
+        .args(plain.get_args())
+        .current_dir(fx.dir.path())
+        .stdin(Stdio::null());
+    for (k, v) in plain.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "the round goes on: {stderr}");
+    let end = fx.event("round_end");
+    assert_eq!(end["outcome"], "ok");
+    assert_eq!(end["output_bytes"], 4_194_304);
+    assert_eq!(end["log_complete"], false, "{end}");
+    let logged = std::fs::metadata(fx.logs().join("rounds/round-1.log"))
+        .unwrap()
+        .len();
+    assert!(logged < 4_194_304, "{logged}");
+    let last = &fx.state()["last_outcome"];
+    assert_eq!(last["log_complete"], false, "{last}");
+    assert!(
+        last["log_error"].as_str().unwrap().contains("too large"),
+        "{last}"
+    );
+    // A round whose log took everything says so as plainly.
+    let fine = Fx::new(&shell("ok.sh"), "", "");
+    fine.run().status(0);
+    assert_eq!(fine.event("round_end")["log_complete"], true);
+    assert_eq!(fine.state()["last_outcome"]["log_complete"], true);
+}
