@@ -137,9 +137,10 @@ impl Dir {
             .map_err(|e| self.error("cannot rename", Path::new(from), e.into()))
     }
 
-    /// The entries of this directory (`.` and `..` left out), each with what it is when it is not
-    /// a regular file; a link is listed as a link, never followed.
-    pub(crate) fn entries(&self) -> Result<Vec<Entry>> {
+    /// The entries of this directory whose name is `wanted` (`.` and `..` left out), each with
+    /// what it is when it is not a regular file; a link is listed as a link, never followed. Only
+    /// the wanted ones are kept: the agent may fill the directory with anything.
+    pub(crate) fn entries(&self, wanted: impl Fn(&OsStr) -> bool) -> Result<Vec<Entry>> {
         let listed = || -> io::Result<Vec<Entry>> {
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
             let mut dir = nix::dir::Dir::openat(self.fd.as_fd(), ".", flags, Mode::empty())?;
@@ -147,7 +148,7 @@ impl Dir {
             for entry in dir.iter() {
                 let entry = entry?;
                 let name = OsStr::from_bytes(entry.file_name().to_bytes());
-                if name == "." || name == ".." {
+                if name == "." || name == ".." || !wanted(name) {
                     continue;
                 }
                 let not_regular = match entry.file_type() {
@@ -537,8 +538,9 @@ mod tests {
         symlink(t.join("elsewhere"), t.join("link")).unwrap();
         nix::unistd::mkfifo(&t.join("fifo"), Mode::from_bits_truncate(0o600)).unwrap();
         let dir = Dir::open(t).unwrap();
+        assert_eq!(dir.entries(|name| name == "fifo").unwrap().len(), 1);
         let mut listed: Vec<(String, Option<&str>)> = dir
-            .entries()
+            .entries(|_| true)
             .unwrap()
             .into_iter()
             .map(|e| (e.name.into_string().unwrap(), e.not_regular))

@@ -9,7 +9,7 @@ use nix::sys::signal::Signal;
 
 use super::mask::Masker;
 use super::procs;
-use super::recover::{log_name, round_of};
+use super::recover::{is_log_name, log_name, round_of};
 use super::setup::Dirs;
 use crate::error::Result;
 use crate::fsutil::{Dir, Existing};
@@ -118,7 +118,7 @@ pub(crate) fn prune(log_dir: &Path, current: u64, keep: u32) {
     let Ok(rounds) = rounds_dir(log_dir) else {
         return;
     };
-    let Ok(entries) = rounds.entries() else {
+    let Ok(entries) = rounds.entries(is_log_name) else {
         return;
     };
     let mut numbers: Vec<u64> = entries
@@ -137,6 +137,7 @@ pub(crate) fn prune(log_dir: &Path, current: u64, keep: u32) {
 #[cfg(test)]
 mod tests {
     use std::io;
+    use std::os::unix::process::CommandExt;
 
     use super::*;
 
@@ -147,6 +148,42 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn a_round_log_name_already_taken_is_never_written_and_the_agent_ends() {
+        let log = tempfile::tempdir().unwrap();
+        let dirs = Dirs {
+            log: log.path().to_path_buf(),
+            rounds: log.path().join("rounds"),
+            state: log.path().join("state"),
+        };
+        fs::create_dir(&dirs.rounds).unwrap();
+        fs::write(
+            dirs.rounds.join("round-5.log"),
+            "an earlier round's output\n",
+        )
+        .unwrap();
+        // The agent, in a process group of its own; as its own root nothing else is signalled.
+        let mut agent = std::process::Command::new("sleep")
+            .arg("60")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = agent.id();
+        let e = create(&dirs, 5, i32::try_from(pid).unwrap(), pid).unwrap_err();
+        assert!(e.to_string().contains("round-5.log"), "{e}");
+        assert_eq!(
+            fs::read_to_string(dirs.rounds.join("round-5.log")).unwrap(),
+            "an earlier round's output\n"
+        );
+        let status = agent.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+        let (_, path) = create(&dirs, 6, i32::MAX, pid).unwrap();
+        assert_eq!(path, dirs.rounds.join("round-6.log"));
     }
 
     #[test]

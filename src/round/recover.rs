@@ -139,6 +139,11 @@ pub(crate) fn round_of(name: &str) -> Option<u64> {
         .filter(|n| log_name(*n) == name)
 }
 
+/// Whether `name` is a round log's (for listing `rounds/`).
+pub(crate) fn is_log_name(name: &std::ffi::OsStr) -> bool {
+    name.to_str().and_then(round_of).is_some()
+}
+
 /// Why the counter `round` cannot be believed when the next round's log is already there.
 fn next_log_taken(rounds: &Dir, round: u64) -> Option<String> {
     let name = log_name(round + 1);
@@ -156,7 +161,7 @@ fn next_log_taken(rounds: &Dir, round: u64) -> Option<String> {
 /// directory blocks the name as much as a log does.
 fn log_numbers(rounds: &Dir) -> BTreeSet<u64> {
     rounds
-        .entries()
+        .entries(is_log_name)
         .unwrap_or_default()
         .iter()
         .filter_map(|e| round_of(e.name.to_str()?))
