@@ -108,6 +108,45 @@ pub(crate) enum Error {
     /// Any other failure, already phrased for the operator (exit 1).
     #[error("{0}")]
     Failed(String),
+    /// A read command could not see what it would have answered from (exit 1): its answer
+    /// would be a guess, so it says what it could not read instead.
+    #[error("{}", unseen_lines(.0))]
+    Unseen(Vec<Unseen>),
+}
+
+/// A source a read command could not see (the state file, the events, a round log, the
+/// journal), so that what it shows is partial.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Unseen {
+    /// Which source: `state`, `events`, `journal`, `log`, `stop_trigger`, `narrative`.
+    pub source: &'static str,
+    /// Where it is.
+    pub path: PathBuf,
+    /// Why it could not be read: "permission denied", "is a symbolic link", …
+    pub reason: String,
+    /// What to do about it.
+    #[serde(skip)]
+    pub hint: &'static str,
+}
+
+impl fmt::Display for Unseen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot read {}: {} — {}",
+            self.path.display(),
+            self.reason,
+            self.hint
+        )
+    }
+}
+
+fn unseen_lines(unseen: &[Unseen]) -> String {
+    unseen
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn io_message(action: &str, path: &std::path::Path, source: &std::io::Error) -> String {
@@ -147,7 +186,9 @@ impl Error {
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
                 exit::CONFIG
             }
-            Error::Io { .. } | Error::Output(_) | Error::Failed(_) => exit::FAILURE,
+            Error::Io { .. } | Error::Output(_) | Error::Failed(_) | Error::Unseen(_) => {
+                exit::FAILURE
+            }
         }
     }
 

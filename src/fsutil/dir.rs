@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use nix::fcntl::{AtFlags, OFlag, openat, renameat};
+use nix::fcntl::{AtFlags, OFlag, openat, readlinkat, renameat};
 use nix::sys::stat::{Mode, SFlag, fstatat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
@@ -207,15 +207,6 @@ impl Dir {
     }
 }
 
-// What the readers and writers of the state, the round logs and their tails need; they move to
-// [`Dir`] after this.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the state and round-log call sites move to it next"
-    )
-)]
 impl Dir {
     /// The last `max` bytes of `rel`.
     pub(crate) fn tail(&self, rel: &Path, max: u64) -> Result<Tail> {
@@ -223,6 +214,19 @@ impl Dir {
         tail(&file, max).map_err(|e| self.error("cannot read", rel, e))
     }
 
+    /// Where the entry `name` of this directory points when it is a symbolic link, read without
+    /// following it; `None` when it is missing or no link.
+    pub(crate) fn link_target(&self, name: &str) -> Option<PathBuf> {
+        readlinkat(self.fd.as_fd(), name).ok().map(PathBuf::from)
+    }
+}
+
+// What the writer of the state needs; it moves to [`Dir`] next.
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "the state writer moves to it next")
+)]
+impl Dir {
     /// Replaces the file `name` of this directory atomically (see [`super::write_atomic`]).
     pub(crate) fn write_atomic(&self, name: &str, contents: &[u8], mode: u32) -> Result<()> {
         replace(self.fd.as_fd(), OsStr::new(name), contents, mode)
@@ -254,6 +258,14 @@ pub(crate) fn read_agent_text(path: &Path, agent_dir: &Path, max: u64) -> Result
     Dir::open(dir)
         .map_err(|e| reword(e, dir, path))?
         .read_text(rel, max)
+}
+
+/// The last `max` bytes of the file at `path`, reached as [`read_agent_text`] reaches it.
+pub(crate) fn tail_agent_file(path: &Path, agent_dir: &Path, max: u64) -> Result<Tail> {
+    let (dir, rel) = split_below(path, agent_dir);
+    Dir::open(dir)
+        .map_err(|e| reword(e, dir, path))?
+        .tail(rel, max)
 }
 
 /// The directory to hold open and the rest of `path` below it: `agent_dir` when `path` lies
@@ -629,5 +641,46 @@ mod tests {
             e.ends_with(&format!("{} is a symbolic link", t.join("logs").display())),
             "{e}"
         );
+    }
+
+    #[test]
+    fn reads_where_a_link_points_without_following_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        std::fs::create_dir_all(t.join("real/rounds")).unwrap();
+        std::fs::write(t.join("real/rounds/round-1.log"), "x").unwrap();
+        symlink("rounds/round-1.log", t.join("real/round-current.log")).unwrap();
+        symlink(t.join("real/rounds"), t.join("real/linked")).unwrap();
+        let dir = Dir::open(&t.join("real")).unwrap();
+        assert_eq!(
+            dir.link_target("round-current.log"),
+            Some(PathBuf::from("rounds/round-1.log"))
+        );
+        assert_eq!(dir.link_target("rounds"), None);
+        assert_eq!(dir.link_target("missing"), None);
+        // A directory reached through a link is refused, and says so.
+        let e = reason(dir.subdir(Path::new("linked")));
+        assert_eq!(
+            e,
+            format!(
+                "cannot open {}: is a symbolic link",
+                t.join("real/linked").display()
+            )
+        );
+    }
+
+    #[test]
+    fn the_tail_of_an_agent_file_follows_no_link_below_the_work_tree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        std::fs::create_dir_all(t.join("work")).unwrap();
+        std::fs::write(t.join("work/notes.md"), "one\ntwo\n").unwrap();
+        std::fs::write(t.join("secret"), "TOP SECRET").unwrap();
+        symlink(t.join("secret"), t.join("work/linked.md")).unwrap();
+        let work = t.join("work");
+        let tail = tail_agent_file(&work.join("notes.md"), &work, 4).unwrap();
+        assert_eq!((tail.bytes.as_slice(), tail.skipped), (&b"two\n"[..], 4));
+        let e = reason(tail_agent_file(&work.join("linked.md"), &work, 100));
+        assert!(e.ends_with("linked.md: is a symbolic link"), "{e}");
     }
 }

@@ -12,12 +12,13 @@ mod dir;
 mod open;
 
 use std::fs;
+use std::io;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-pub(crate) use self::dir::{Dir, Existing, read_agent_text};
-pub(crate) use self::open::{Refusal, kind_of, read_capped, size};
-use crate::error::{Error, Result};
+pub(crate) use self::dir::{Dir, Existing, read_agent_text, tail_agent_file};
+pub(crate) use self::open::{Refusal, Tail, kind_of, read_capped, size, tail};
+use crate::error::{Error, Result, Unseen};
 
 /// The largest state file read (1 MiB): the state is a few hundred bytes.
 pub(crate) const STATE_MAX_BYTES: u64 = 1 << 20;
@@ -36,6 +37,62 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()
     dir::open_dir_following(dir)
         .and_then(|fd| dir::replace(fd.as_fd(), name, contents, mode))
         .map_err(|e| Error::io("cannot write", path, e))
+}
+
+/// What a denied permission asks of whoever reads the project's files.
+pub(crate) const HINT_DENIED: &str = "run it with sudo, or as the user the project's rounds run as";
+/// What a refused file asks for: agent-runner never puts a link, a FIFO or a device there.
+pub(crate) const HINT_REFUSED: &str = "the agent can write there: look at it, then remove it";
+
+/// The file of `source` as a read command could not see it, from the error reading it; `None`
+/// when the file is only missing (there is nothing to see) or the error is about no file.
+pub(crate) fn unseen(source: &'static str, error: &Error) -> Option<Unseen> {
+    let Error::Io {
+        path, source: io, ..
+    } = error
+    else {
+        return None;
+    };
+    let (reason, hint) = match Refusal::in_error(error) {
+        Some(refusal) => (refusal.to_string(), HINT_REFUSED),
+        None if io.kind() == io::ErrorKind::NotFound => return None,
+        None if io.kind() == io::ErrorKind::PermissionDenied => {
+            ("permission denied".to_string(), HINT_DENIED)
+        }
+        None => (io.to_string(), HINT_REFUSED),
+    };
+    Some(Unseen {
+        source,
+        path: path.clone(),
+        reason,
+        hint,
+    })
+}
+
+/// `error` as the one a read command ends with: a file of `source` it could not see, or else
+/// `error` as it is.
+pub(crate) fn unseen_error(source: &'static str, error: Error) -> Error {
+    match unseen(source, &error) {
+        Some(unseen) => Error::Unseen(vec![unseen]),
+        None => error,
+    }
+}
+
+/// What the entry at `path` is, the entry itself and not what a link there points at; `None`
+/// when there is none. Never opens it, so a FIFO or a device there costs nothing.
+pub(crate) fn entry_kind(path: &Path) -> io::Result<Option<fs::FileType>> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => Ok(Some(meta.file_type())),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Creates `dir` and its parents, mapping the error to one that names the directory.
@@ -75,6 +132,46 @@ mod tests {
             0o600
         );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn what_could_not_be_read_is_named_with_what_to_do() {
+        let io = |kind: io::ErrorKind| Error::io("cannot read", "/s/state.json", kind.into());
+        let denied = unseen("state", &io(io::ErrorKind::PermissionDenied)).unwrap();
+        assert_eq!(
+            denied.to_string(),
+            format!("cannot read /s/state.json: permission denied — {HINT_DENIED}")
+        );
+        let link = Error::io("cannot read", "/s/x", Refusal::SymbolicLink.into());
+        let refused = unseen("log", &link).unwrap();
+        assert_eq!((refused.source, refused.hint), ("log", HINT_REFUSED));
+        assert_eq!(refused.reason, "is a symbolic link");
+        assert_eq!(unseen("state", &io(io::ErrorKind::NotFound)), None);
+        assert_eq!(unseen("state", &Error::Failed("no file".into())), None);
+        assert!(matches!(
+            unseen_error("log", io(io::ErrorKind::PermissionDenied)),
+            Error::Unseen(_)
+        ));
+    }
+
+    #[test]
+    fn an_entry_is_what_is_there_not_what_a_link_points_at() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path();
+        std::os::unix::fs::symlink("/nonexistent", t.join("dangling")).unwrap();
+        nix::unistd::mkfifo(
+            &t.join("fifo"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        std::fs::write(t.join("file"), "").unwrap();
+        let kind = |name: &str| entry_kind(&t.join(name)).unwrap();
+        assert!(kind("dangling").unwrap().is_symlink());
+        assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+            &kind("fifo").unwrap()
+        ));
+        assert!(kind("missing").is_none());
+        assert!(kind("file/below").is_none());
     }
 
     #[test]

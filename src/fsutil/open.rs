@@ -149,9 +149,10 @@ pub(super) fn open_beneath_by(
         match openat2(dir, rel, how) {
             Ok(fd) => return Ok(fd),
             Err(Errno::ENOSYS) => OPENAT2_MISSING.store(true, Ordering::Relaxed),
-            // A link (ELOOP), a seccomp filter (EPERM) or a FIFO without a reader (ENXIO): the
-            // walk below finds out which, and names the link.
-            Err(Errno::ELOOP | Errno::EPERM | Errno::ENXIO) => {}
+            // A link (ELOOP; ENOTDIR when a directory was asked for with O_PATH, which opens
+            // the link itself), a seccomp filter (EPERM) or a FIFO without a reader (ENXIO):
+            // the walk below finds out which, and names the link.
+            Err(Errno::ELOOP | Errno::ENOTDIR | Errno::EPERM | Errno::ENXIO) => {}
             Err(e) => return Err(e.into()),
         }
     }
