@@ -12,6 +12,7 @@ pub(crate) mod emit;
 pub(crate) mod kind;
 pub(crate) mod payload;
 pub(crate) mod read;
+mod record;
 
 pub(crate) use emit::Emitter;
 pub(crate) use kind::{Kind, KindName, Priority};

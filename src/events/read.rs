@@ -3,9 +3,13 @@
 //! `LOG_DIR/events.jsonl`. Both are read newest first and only as far back as asked, so the cost
 //! does not grow with the history.
 //!
-//! Each event comes back as a [`Record`]: the object as it was stored, in the mirror's format (what
-//! `events` prints, losslessly, whatever version wrote it), and its [`Kind`] when this version
-//! knows it, from which [`Record::event`] parses the typed payload.
+//! Each event comes back as a [`Record`] (`record.rs`): the object as it was stored, in the
+//! mirror's format (what `events` prints, losslessly, whatever version wrote it), and its
+//! [`Kind`](super::Kind) when this version knows it, from which [`Record::event`] parses the
+//! typed payload.
+//!
+//! A reader who may see only part of the journal (journalctl says so on stderr) or none of the
+//! mirror gets an error naming what it could not read, never an empty answer.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -15,150 +19,46 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::KindName;
 use super::emit::{MIRROR_FILE, MIRROR_KEEP, MIRROR_MAX_BYTES, rotated};
-use super::{Event, Kind, KindName};
+pub(crate) use super::record::{Query, Record, Source};
 use crate::config::Project;
-use crate::error::{Error, Result};
-use crate::fsutil::{Dir, Refusal};
-use crate::time::{iso_utc_us, now_us, parse_iso_us, parse_since};
+use crate::error::{Error, Result, Unseen};
+use crate::fsutil::{self, Dir};
+use crate::time::{iso_utc_us, now_us, parse_since};
 
-/// Where events were read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Source {
-    /// The systemd journal.
-    Journal,
-    /// `LOG_DIR/events.jsonl` (and its rotations).
-    Mirror,
+/// What the journal answered.
+enum Journal {
+    /// Nothing: journalctl is missing or failed.
+    Unavailable,
+    /// The events it holds.
+    Seen(Vec<Record>),
+    /// Only part of it could be read (an unprivileged reader sees no more than its own
+    /// entries): silence there says nothing.
+    Partial,
 }
 
-/// Which events to read.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Query {
-    /// Only these kinds (all when empty).
-    pub kinds: Vec<KindName>,
-    /// Only this round.
-    pub round: Option<u64>,
-    /// Only events at or after this time (journalctl syntax; the mirror understands a subset).
-    pub since: Option<String>,
-    /// The newest `limit` events (all when `None`).
-    pub limit: Option<usize>,
-    /// Look at no more than this many of the newest events of the mirror (all when `None`): a
-    /// question about "lately" must not cost the whole history.
-    pub scan: Option<usize>,
-}
+/// Where the journal lives, for messages.
+const JOURNAL_DIR: &str = "/var/log/journal";
+/// What a reader who sees only part of the journal can do about it.
+const JOURNAL_HINT: &str = "run it with sudo, or join group systemd-journal (or adm)";
 
-/// One event as read back: the stored object (`{"ts","event","project","round",…payload}`, plus
-/// `priority` and `__cursor` from the journal) and the kind it names, when this version knows it.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Record {
-    fields: Map<String, Value>,
-    kind: Option<Kind>,
-}
-
-impl Record {
-    /// The record of a stored object.
-    pub(crate) fn from_fields(fields: Map<String, Value>) -> Self {
-        let kind = fields
-            .get("event")
-            .and_then(Value::as_str)
-            .and_then(Kind::from_name);
-        Self { fields, kind }
-    }
-
-    /// The kind, when this version knows it.
-    pub(crate) fn kind(&self) -> Option<Kind> {
-        self.kind
-    }
-
-    /// The kind's name as stored, known to this version or not.
-    pub(crate) fn name(&self) -> Option<&str> {
-        self.fields.get("event").and_then(Value::as_str)
-    }
-
-    /// The event with its typed payload; `None` for a kind this version does not know or a
-    /// payload of the wrong shape. The journal gives a null back as an empty string, so empty and
-    /// null fields count as absent (and take their default).
-    pub(crate) fn event(&self) -> Option<Event> {
-        let kind = self.kind?;
-        let present: Map<String, Value> = self
-            .fields
-            .iter()
-            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        Event::from_payload(kind, Value::Object(present)).ok()
-    }
-
-    /// The round the event belongs to (a number, or a numeric string from the journal).
-    pub(crate) fn round(&self) -> Option<u64> {
-        match self.fields.get("round")? {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.parse().ok(),
-            _ => None,
-        }
-    }
-
-    /// When it happened, in µs since the epoch.
-    pub(crate) fn ts_us(&self) -> Option<u64> {
-        self.fields
-            .get("ts")
-            .and_then(Value::as_str)
-            .and_then(parse_iso_us)
-    }
-
-    /// Its journal priority (the mirror carries none).
-    pub(crate) fn priority(&self) -> Option<u64> {
-        self.fields.get("priority").and_then(Value::as_u64)
-    }
-
-    /// Its journal cursor (the mirror has none).
-    pub(crate) fn cursor(&self) -> Option<&str> {
-        self.fields.get("__cursor").and_then(Value::as_str)
-    }
-
-    /// The stored object, field by field, in its order.
-    pub(crate) fn fields(&self) -> &Map<String, Value> {
-        &self.fields
-    }
-
-    /// One stored field.
-    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
-        self.fields.get(key)
-    }
-
-    /// The stored object as JSON output shows it: without the journal's cursor.
-    pub(crate) fn to_json(&self) -> Value {
-        let mut fields = self.fields.clone();
-        fields.remove("__cursor");
-        Value::Object(fields)
-    }
-
-    fn matches(&self, query: &Query) -> bool {
-        let name = self.name().unwrap_or("");
-        if !query.kinds.is_empty() && !query.kinds.iter().any(|k| k.as_str() == name) {
-            return false;
-        }
-        if let Some(round) = query.round
-            && self.round() != Some(round)
-        {
-            return false;
-        }
-        true
-    }
-}
-
-/// Events oldest first, and where they came from.
+/// Events oldest first, and where they came from. The journal answers when it can be read and
+/// has them; else the mirror. When neither can be read the error names both: an empty answer
+/// would say "nothing happened" where the truth is "cannot see".
 pub(crate) fn read(project: &Project, query: &Query) -> Result<(Vec<Record>, Source)> {
-    if let Some(events) = read_journal(&project.name, query)?
-        && (!events.is_empty() || !mirror_has_events(&project.runtime.log_dir))
+    let log_dir = &project.runtime.log_dir;
+    let journal = read_journal(&project.name, query)?;
+    if let Journal::Seen(events) = &journal
+        && (!events.is_empty() || !mirror_has_events(log_dir))
     {
-        return Ok((events, Source::Journal));
+        return Ok((events.clone(), Source::Journal));
     }
-    Ok((
-        read_mirror(&project.runtime.log_dir, query)?,
-        Source::Mirror,
-    ))
+    match read_mirror(log_dir, query) {
+        Ok(events) => Ok((events, Source::Mirror)),
+        Err(e) if matches!(journal, Journal::Partial) => Err(blind(e)),
+        Err(e) => Err(e),
+    }
 }
 
 /// Events of the mirror alone (what `status` uses: no process to spawn per project).
@@ -172,10 +72,37 @@ pub(crate) fn answering_source(project: &Project, query: &Query) -> Result<Sourc
         limit: Some(1),
         ..query.clone()
     };
-    Ok(match read_journal(&project.name, &one)? {
-        Some(e) if !e.is_empty() || !mirror_has_events(&project.runtime.log_dir) => Source::Journal,
-        _ => Source::Mirror,
-    })
+    let log_dir = &project.runtime.log_dir;
+    let journal = read_journal(&project.name, &one)?;
+    if let Journal::Seen(events) = &journal
+        && (!events.is_empty() || !mirror_has_events(log_dir))
+    {
+        return Ok(Source::Journal);
+    }
+    match mirror_files(log_dir) {
+        Ok(_) => Ok(Source::Mirror),
+        Err(e) if matches!(journal, Journal::Partial) => Err(blind(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The error of a reader who sees part of the journal and none of the mirror (`mirror`).
+fn blind(mirror: Error) -> Error {
+    let journal = Unseen {
+        source: "journal",
+        path: JOURNAL_DIR.into(),
+        reason: "only your own entries are readable".into(),
+        hint: JOURNAL_HINT,
+    };
+    let mut unseen = vec![journal];
+    match mirror {
+        Error::Unseen(more) => unseen.extend(more),
+        other => match fsutil::unseen("events", &other) {
+            Some(more) => unseen.push(more),
+            None => return other,
+        },
+    }
+    Error::Unseen(unseen)
 }
 
 fn journal_args(name: &str, query: &Query) -> Vec<String> {
@@ -183,7 +110,6 @@ fn journal_args(name: &str, query: &Query) -> Vec<String> {
         "-o".into(),
         "json".into(),
         "--no-pager".into(),
-        "-q".into(),
         format!("AGENT_RUNNER_PROJECT={name}"),
     ];
     if let Some(round) = query.round {
@@ -198,8 +124,9 @@ fn journal_args(name: &str, query: &Query) -> Vec<String> {
     args
 }
 
-/// `None` when the journal cannot be read at all (no journalctl, or it refused).
-fn read_journal(name: &str, query: &Query) -> Result<Option<Vec<Record>>> {
+/// The journal's events of `query`. journalctl is not asked to be quiet: what it says on stderr
+/// tells whether it could read all of the journal.
+fn read_journal(name: &str, query: &Query) -> Result<Journal> {
     let mut args = journal_args(name, query);
     // Newest first, so reading can stop as soon as `limit` events are in.
     args.push("--reverse".into());
@@ -210,7 +137,7 @@ fn read_journal(name: &str, query: &Query) -> Result<Option<Vec<Record>>> {
         .stderr(Stdio::piped())
         .spawn()
     else {
-        return Ok(None);
+        return Ok(Journal::Unavailable);
     };
     let mut events = Vec::new();
     let mut ended_early = false;
@@ -231,8 +158,11 @@ fn read_journal(name: &str, query: &Query) -> Result<Option<Vec<Record>>> {
     }
     let status = child.wait();
     let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut stderr);
+    if let Some(e) = child.stderr.take() {
+        let _ = e.take(1 << 16).read_to_string(&mut stderr);
+    }
+    if journal_partly_hidden(&stderr) {
+        return Ok(Journal::Partial);
     }
     if !ended_early && !status.is_ok_and(|s| s.success()) && events.is_empty() {
         if stderr.contains("--since") || stderr.contains("Failed to parse timestamp") {
@@ -241,10 +171,16 @@ fn read_journal(name: &str, query: &Query) -> Result<Option<Vec<Record>>> {
                 stderr.lines().next().unwrap_or("invalid time").trim()
             )));
         }
-        return Ok(None);
+        return Ok(Journal::Unavailable);
     }
     events.reverse();
-    Ok(Some(events))
+    Ok(Journal::Seen(events))
+}
+
+/// Whether journalctl said (on stderr) that it could not open every journal file: the hint it
+/// gives a reader outside the journal's groups, or its error when it could open none.
+fn journal_partly_hidden(stderr: &str) -> bool {
+    stderr.contains("not seeing messages from") || stderr.contains("insufficient permissions")
 }
 
 /// One `journalctl -o json` line → the event in the mirror format; `None` for entries that are
@@ -331,25 +267,39 @@ const MIRROR_WINDOW: u64 = MIRROR_MAX_BYTES + (6 << 20);
 const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// The mirror files that exist, newest first: events.jsonl, events.jsonl.1, …, each opened with no
-/// link followed and only as a regular file. A link, a FIFO or a device in their place (planted by
-/// the agent, which can write in the log directory) is an error naming it; a missing or unreadable
-/// file or directory is no events.
+/// link followed and only as a regular file. A missing file or directory is no events; one that
+/// cannot be read (no permission, or a link, a FIFO or a device the agent planted in its place:
+/// it can write in the log directory) is an error naming it.
 fn mirror_files(log_dir: &Path) -> Result<Vec<File>> {
     let dir = match Dir::open(log_dir) {
         Ok(dir) => dir,
-        Err(e) if Refusal::in_error(&e).is_some() => return Err(e),
-        Err(_) => return Ok(Vec::new()),
+        Err(e) if is_missing(&e) => return Ok(Vec::new()),
+        Err(e) => return Err(denied_is_unseen(e)),
     };
     let mut files = Vec::new();
     let names = std::iter::once(MIRROR_FILE.to_string()).chain((1..=MIRROR_KEEP).map(rotated));
     for name in names {
         match dir.open_read(Path::new(&name)) {
             Ok(file) => files.push(file),
-            Err(e) if Refusal::in_error(&e).is_some() => return Err(e),
-            Err(_) => {}
+            Err(e) if is_missing(&e) => {}
+            Err(e) => return Err(denied_is_unseen(e)),
         }
     }
     Ok(files)
+}
+
+fn is_missing(error: &Error) -> bool {
+    error.io_source().map(std::io::Error::kind) == Some(std::io::ErrorKind::NotFound)
+}
+
+/// A permission the reader lacks, as a source it could not see (with what to do about it); any
+/// other error as it is.
+fn denied_is_unseen(error: Error) -> Error {
+    if error.io_source().map(std::io::Error::kind) == Some(std::io::ErrorKind::PermissionDenied) {
+        fsutil::unseen_error("events", error)
+    } else {
+        error
+    }
 }
 
 fn mirror_has_events(log_dir: &Path) -> bool {
@@ -484,7 +434,7 @@ pub(crate) fn follow_journal(
         ..Query::default()
     };
     let mut args = journal_args(name, &query);
-    args.push("--follow".into());
+    args.extend(["--follow".into(), "-q".into()]);
     match start {
         JournalStart::AfterCursor(c) => args.push(format!("--after-cursor={c}")),
         JournalStart::Since(t) => args.push(format!("--since=@{t}")),
@@ -577,6 +527,20 @@ mod tests {
 
     use super::*;
     use crate::events::payload::{LoopHalted, RoundEnd};
+    use crate::events::{Event, Kind};
+
+    #[test]
+    fn journalctl_saying_it_cannot_see_everything_is_heard() {
+        // What journalctl 252 prints to a user outside the journal's groups: the hint when it
+        // opened some files, the error when it opened none.
+        let hint = "Hint: You are currently not seeing messages from other users and the system.\n      Users in groups 'adm', 'systemd-journal' can see all messages.\n      Pass -q to turn off this notice.\n";
+        assert!(journal_partly_hidden(hint));
+        assert!(journal_partly_hidden(
+            "No journal files were opened due to insufficient permissions.\n"
+        ));
+        assert!(!journal_partly_hidden("No journal files were found.\n"));
+        assert!(!journal_partly_hidden(""));
+    }
 
     #[test]
     fn journal_entries_become_mirror_events() {
