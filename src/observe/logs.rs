@@ -2,66 +2,113 @@
 //! line), and where round logs are for `peek`.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::ProjectRef;
 use crate::context::Context;
 use crate::error::{Error, Result, exit};
+use crate::fsutil::{self, Dir, Tail};
 use crate::output;
+use crate::round::recover::{is_log_name, log_name, round_of};
 
 /// How often `logs --follow` looks for more output.
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
+/// The most of a log `peek` reads for its last lines.
+const TAIL_BYTES: u64 = 256 * 1024;
+/// The most read at once while following, and the longest line `logs --json` holds back waiting
+/// for its newline: a log the agent made sparse and huge costs no more memory than this.
+const CHUNK_BYTES: usize = 1 << 20;
 
-/// The log of round `round`, or the running round's (`round-current.log`), or the newest.
-pub(crate) fn round_log_path(log_dir: &Path, round: Option<u64>) -> Option<PathBuf> {
-    let rounds = log_dir.join("rounds");
+/// A round log, opened for reading with no link followed (the agent can write in log_dir and
+/// rounds/: a link there could point at any file root can read, a FIFO would block).
+pub(crate) struct RoundLog {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its round.
+    pub round: u64,
+    file: File,
+}
+
+impl RoundLog {
+    /// The last `max_lines` lines (from the last [`TAIL_BYTES`] at most).
+    pub(crate) fn last_lines(&self, max_lines: usize) -> Result<Vec<String>> {
+        fsutil::tail(&self.file, TAIL_BYTES)
+            .map(|t| last_lines(&t, max_lines))
+            .map_err(|e| Error::io("cannot read", &self.path, e))
+    }
+}
+
+/// The log of round `round`, else the running round's (the one `round-current.log` names), else
+/// the newest; `None` when there is none. `round-current.log` is only read as a name: whatever
+/// it points at, the log opened is a `rounds/round-N.log`.
+pub(crate) fn open_round_log(log_dir: &Path, round: Option<u64>) -> Result<Option<RoundLog>> {
+    let Some(log_dir) = missing_is_none(Dir::open(log_dir))? else {
+        return Ok(None);
+    };
+    let Some(rounds) = missing_is_none(log_dir.subdir(Path::new("rounds")))? else {
+        return Ok(None);
+    };
     if let Some(n) = round {
-        let path = rounds.join(format!("round-{n}.log"));
-        return path.is_file().then_some(path);
+        return missing_is_none(open_in(&rounds, n));
     }
-    let current = log_dir.join("round-current.log");
-    if let Ok(target) = std::fs::canonicalize(&current)
-        && target.is_file()
+    // The current round's log may be gone (pruned): then the newest there is.
+    if let Some(n) = current_round(&log_dir)
+        && let Some(log) = missing_is_none(open_in(&rounds, n))?
     {
-        return Some(target);
+        return Ok(Some(log));
     }
-    latest_round_log(&rounds).map(|(_, p)| p)
+    match latest_round(&rounds)? {
+        Some(n) => missing_is_none(open_in(&rounds, n)),
+        None => Ok(None),
+    }
 }
 
-/// The highest-numbered `round-N.log` in `rounds`.
-fn latest_round_log(rounds: &Path) -> Option<(u64, PathBuf)> {
-    std::fs::read_dir(rounds)
-        .ok()?
-        .filter_map(std::result::Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let n = name
-                .strip_prefix("round-")?
-                .strip_suffix(".log")?
-                .parse()
-                .ok()?;
-            Some((n, e.path()))
-        })
-        .max_by_key(|(n, _)| *n)
+fn open_in(rounds: &Dir, n: u64) -> Result<RoundLog> {
+    let name = PathBuf::from(log_name(n));
+    let file = rounds.open_read(&name)?;
+    Ok(RoundLog {
+        path: rounds.path().join(name),
+        round: n,
+        file,
+    })
 }
 
-/// The last `max_lines` lines of a file (reading at most the last 256 KiB).
-pub(crate) fn tail(path: &Path, max_lines: usize) -> io::Result<Vec<String>> {
-    let mut file = File::open(path)?;
-    let len = file.metadata()?.len();
-    let start = len.saturating_sub(256 * 1024);
-    file.seek(SeekFrom::Start(start))?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    let text = String::from_utf8_lossy(&bytes);
+/// `Ok(None)` for a file or directory that does not exist.
+fn missing_is_none<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(found) => Ok(Some(found)),
+        Err(e) if e.io_source().map(io::Error::kind) == Some(io::ErrorKind::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The round `round-current.log` names, when it is the link the round makes.
+fn current_round(log_dir: &Dir) -> Option<u64> {
+    let target = log_dir.link_target("round-current.log")?;
+    round_of(target.strip_prefix("rounds").ok()?.to_str()?)
+}
+
+/// The highest N of the `round-N.log` in `rounds`.
+fn latest_round(rounds: &Dir) -> Result<Option<u64>> {
+    Ok(rounds
+        .entries(is_log_name)?
+        .iter()
+        .filter_map(|entry| round_of(entry.name.to_str()?))
+        .max())
+}
+
+/// The last `max_lines` lines of a tail; the first is dropped when the tail began inside it.
+pub(crate) fn last_lines(tail: &Tail, max_lines: usize) -> Vec<String> {
+    let text = String::from_utf8_lossy(&tail.bytes);
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    if start > 0 && !lines.is_empty() {
+    if tail.skipped > 0 && !lines.is_empty() {
         lines.remove(0); // probably cut in the middle
     }
     let skip = lines.len().saturating_sub(max_lines);
-    Ok(lines.split_off(skip))
+    lines.split_off(skip)
 }
 
 /// Where `logs` writes: the raw bytes, or one JSON object per complete line (`--json`).
@@ -74,15 +121,10 @@ struct LogOutput<W: Write> {
 }
 
 impl<W: Write> LogOutput<W> {
-    fn new(out: W, json: bool, path: &Path) -> Self {
-        let round = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .and_then(|s| s.strip_prefix("round-"))
-            .and_then(|n| n.parse().ok());
+    fn new(out: W, json: bool, round: u64) -> Self {
         Self {
             out,
-            round,
+            round: Some(round),
             pending: json.then(Vec::new),
         }
     }
@@ -101,13 +143,15 @@ impl<W: Write> Write for LogOutput<W> {
         };
         let mut result = Ok(buf.len());
         for &byte in buf {
-            if byte == b'\n' {
+            // A line longer than the cap is cut into pieces rather than held without bound.
+            if byte == b'\n' || pending.len() >= CHUNK_BYTES {
                 if let Err(e) = self.emit(&pending) {
                     result = Err(e);
                     break;
                 }
                 pending.clear();
-            } else {
+            }
+            if byte != b'\n' {
                 pending.push(byte);
             }
         }
@@ -137,7 +181,8 @@ pub(crate) fn logs(
 ) -> Result<u8> {
     let project = crate::config::load_project(project, ctx.scope)?;
     let log_dir = &project.runtime.log_dir;
-    let Some(path) = round_log_path(log_dir, round) else {
+    let opened = open_round_log(log_dir, round).map_err(|e| fsutil::unseen_error("log", e))?;
+    let Some(mut log) = opened else {
         let what = round.map_or_else(
             || "no round log yet".to_string(),
             |n| format!("no log of round {n}"),
@@ -149,97 +194,107 @@ pub(crate) fn logs(
             project.name
         )));
     };
-    let mut file = File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+    let mut offset = 0;
     let mut read_failed = None;
     output::to_stdout(|out| {
-        let mut log = LogOutput::new(out, json, &path);
-        copy_log(&mut file, &mut log, &mut read_failed)?;
-        log.flush()
+        let mut out = LogOutput::new(out, json, log.round);
+        offset = copy_log(&log.file, &mut out, &mut read_failed)?;
+        out.flush()
     })?;
     if let Some(e) = read_failed {
-        return Err(Error::io("cannot read", &path, e));
+        return Err(Error::io("cannot read", &log.path, e));
     }
     if follow {
-        let offset = file.stream_position().unwrap_or(0);
-        follow_log(log_dir, round, path, offset, json)?;
+        loop {
+            std::thread::sleep(FOLLOW_INTERVAL);
+            follow_step(log_dir, round, &mut log, &mut offset, json)?;
+        }
     }
     Ok(exit::OK)
 }
 
-/// Copies `file` to `out`. Its read errors land in `read_failed`, so that only what failed to
-/// be written reaches the caller as an error of the output.
+/// Copies `file` as long as it was when the copy began (what is added later is for `--follow`)
+/// to `out`, and says how much it copied. Its read errors land in `read_failed`, so that only
+/// what failed to be written reaches the caller as an error of the output.
 fn copy_log(
-    file: &mut File,
+    file: &File,
     out: &mut dyn Write,
     read_failed: &mut Option<io::Error>,
-) -> io::Result<()> {
+) -> io::Result<u64> {
+    let len = file.metadata().map_or(0, |m| m.len());
     let mut buf = vec![0; 64 * 1024];
+    let mut copied = 0;
+    let mut source = file.take(len);
     loop {
-        match file.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => out.write_all(&buf[..n])?,
+        match source.read(&mut buf) {
+            Ok(0) => return Ok(copied),
+            Ok(n) => {
+                out.write_all(&buf[..n])?;
+                copied += n as u64;
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 *read_failed = Some(e);
-                return Ok(());
+                return Ok(copied);
             }
         }
     }
 }
 
-/// Follows the log at `current` from `offset`; when following the current round (no `round`)
-/// and a new round starts, switches to its log. Ends only when stdout is gone.
-fn follow_log(
+/// One look at the followed log: when following the current round (no `round`) and a newer
+/// round has begun, switches to its log; then prints what the log gained since `offset`.
+fn follow_step(
     log_dir: &Path,
     round: Option<u64>,
-    mut current: PathBuf,
-    mut offset: u64,
+    log: &mut RoundLog,
+    offset: &mut u64,
     json: bool,
 ) -> Result<()> {
-    loop {
-        std::thread::sleep(FOLLOW_INTERVAL);
-        if round.is_none()
-            && let Some(newer) = round_log_path(log_dir, None)
-            && newer != current
-        {
-            if !json {
-                output::line(format_args!("==> {} <==", newer.display()))?;
-            }
-            current = newer;
-            offset = 0;
+    if round.is_none()
+        && let Ok(Some(newer)) = open_round_log(log_dir, None)
+        && newer.round != log.round
+    {
+        if !json {
+            output::line(format_args!("==> {} <==", newer.path.display()))?;
         }
-        let Some(chunk) = new_output(&current, &mut offset, json) else {
-            continue;
-        };
-        output::to_stdout(|out| {
-            let mut log = LogOutput::new(out, json, &current);
-            log.write_all(&chunk)?;
-            log.flush()
-        })?;
-        offset += chunk.len() as u64;
+        *log = newer;
+        *offset = 0;
     }
+    let Some(chunk) = new_output(&log.file, offset, json) else {
+        return Ok(());
+    };
+    output::to_stdout(|out| {
+        let mut out = LogOutput::new(out, json, log.round);
+        out.write_all(&chunk)?;
+        out.flush()
+    })?;
+    *offset += chunk.len() as u64;
+    Ok(())
 }
 
-/// What the log at `path` holds past `offset` (whole lines only for JSON: the rest is read again
-/// once its newline has arrived); `None` when there is nothing new or it cannot be read now. A
-/// log that shrank is followed from its new end.
-fn new_output(path: &Path, offset: &mut u64, json: bool) -> Option<Vec<u8>> {
-    let mut file = File::open(path).ok()?;
+/// What `file` holds past `offset`, at most [`CHUNK_BYTES`] (whole lines only for JSON: the
+/// rest is read again once its newline has arrived, unless no newline came in a whole chunk);
+/// `None` when there is nothing new or it cannot be read now. A log that shrank is followed from
+/// its new end.
+fn new_output(file: &File, offset: &mut u64, json: bool) -> Option<Vec<u8>> {
     let len = file.metadata().map_or(0, |m| m.len());
     if len <= *offset {
         *offset = (*offset).min(len);
         return None;
     }
-    file.seek(SeekFrom::Start(*offset)).ok()?;
-    let mut chunk = Vec::new();
-    (&mut file)
-        .take(len - *offset)
-        .read_to_end(&mut chunk)
-        .ok()?;
+    let want = usize::try_from(len - *offset).map_or(CHUNK_BYTES, |n| n.min(CHUNK_BYTES));
+    let mut chunk = vec![0; want];
+    let got = file.read_at(&mut chunk, *offset).ok()?;
+    chunk.truncate(got);
     if json {
-        chunk.truncate(chunk.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1));
+        match chunk.iter().rposition(|&b| b == b'\n') {
+            Some(end) => chunk.truncate(end + 1),
+            None if chunk.len() < CHUNK_BYTES => chunk.clear(),
+            // A line longer than a whole chunk goes out in pieces.
+            None => {}
+        }
     }
-    Some(chunk)
+    (!chunk.is_empty()).then_some(chunk)
 }
 
 #[cfg(test)]
@@ -247,10 +302,92 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tail_returns_last_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("l");
-        std::fs::write(&p, "a\nb\nc\n").unwrap();
-        assert_eq!(tail(&p, 2).unwrap(), ["b", "c"]);
+    fn last_lines_drop_the_line_the_tail_began_in() {
+        let whole = Tail {
+            bytes: b"a\nb\nc\n".to_vec(),
+            skipped: 0,
+        };
+        assert_eq!(last_lines(&whole, 2), ["b", "c"]);
+        assert_eq!(last_lines(&whole, 5), ["a", "b", "c"]);
+        let cut = Tail {
+            bytes: b"ld\nb\n".to_vec(),
+            skipped: 3,
+        };
+        assert_eq!(last_lines(&cut, 5), ["b"]);
+    }
+
+    #[test]
+    fn a_line_without_end_is_cut_not_held() {
+        let mut out = Vec::new();
+        {
+            let mut log = LogOutput::new(&mut out, true, 4);
+            log.write_all(&vec![b'x'; CHUNK_BYTES * 2 + 10]).unwrap();
+            log.write_all(b"\nlast").unwrap();
+            log.flush().unwrap();
+        }
+        let lines: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let lengths: Vec<usize> = lines
+            .iter()
+            .map(|l| l["line"].as_str().unwrap().len())
+            .collect();
+        assert_eq!(lengths, [CHUNK_BYTES, CHUNK_BYTES, 10, 4]);
+        assert!(lines.iter().all(|l| l["round"] == 4));
+    }
+
+    #[test]
+    fn following_reads_at_most_a_chunk_and_whole_lines_for_json() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("round-1.log");
+        std::fs::write(&path, "one\ntw").unwrap();
+        let file = File::open(&path).unwrap();
+        let mut offset = 0;
+        assert_eq!(new_output(&file, &mut offset, true).unwrap(), b"one\n");
+        assert_eq!(new_output(&file, &mut offset, false).unwrap(), b"one\ntw");
+        // A log made sparse and huge is read a chunk at a time.
+        let writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        writer.set_len(1 << 36).unwrap();
+        assert_eq!(
+            new_output(&file, &mut offset, false).unwrap().len(),
+            CHUNK_BYTES
+        );
+        offset = 1 << 37;
+        assert_eq!(new_output(&file, &mut offset, false), None);
+        assert_eq!(offset, 1 << 36);
+    }
+
+    #[test]
+    fn the_current_round_is_known_by_the_link_s_name_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        std::fs::create_dir(t.join("rounds")).unwrap();
+        for n in [2, 10] {
+            std::fs::write(
+                t.join(format!("rounds/round-{n}.log")),
+                format!("round {n}\n"),
+            )
+            .unwrap();
+        }
+        let open = |round| open_round_log(t, round).unwrap().map(|l| l.round);
+        assert_eq!(open(None), Some(10));
+        std::os::unix::fs::symlink("rounds/round-2.log", t.join("round-current.log")).unwrap();
+        assert_eq!(open(None), Some(2));
+        std::fs::remove_file(t.join("round-current.log")).unwrap();
+        std::os::unix::fs::symlink("/etc/shadow", t.join("round-current.log")).unwrap();
+        assert_eq!(open(None), Some(10));
+        // The current round's log was pruned: the newest there is.
+        std::fs::remove_file(t.join("round-current.log")).unwrap();
+        std::os::unix::fs::symlink("rounds/round-7.log", t.join("round-current.log")).unwrap();
+        assert_eq!(open(None), Some(10));
+        assert_eq!(open(Some(5)), None);
+        assert_eq!(
+            open_round_log(&t.join("missing"), None)
+                .unwrap()
+                .map(|l| l.round),
+            None
+        );
     }
 }

@@ -1,13 +1,18 @@
 //! What the loop of a project is doing, in one word, and why a loop that is down stopped: decided
 //! from the units, the state file and the newest halt event of the JSON mirror.
 
+use std::path::Path;
+
 use serde::Serialize;
 
+use super::partial;
 use super::state_file::StateView;
 use super::unit_states::UnitStates;
 use crate::config::Project;
+use crate::error::{Error, Unseen};
 use crate::events::read::{self, Query, Record};
 use crate::events::{Event, Kind};
+use crate::fsutil;
 use crate::round::state::HaltReason;
 use crate::systemd::bus::UnitInfo;
 
@@ -82,8 +87,13 @@ pub(crate) struct Evidence<'a> {
     pub generated: bool,
 }
 
-/// Decides the one-word state, and the reason when the loop is halted, offline or failed.
-pub(crate) fn classify(evidence: &Evidence, project: &Project) -> (LoopState, Option<String>) {
+/// Decides the one-word state, and the reason when the loop is halted, offline or failed. A
+/// source it looked at and could not read lands in `unseen`.
+pub(crate) fn classify(
+    evidence: &Evidence,
+    project: &Project,
+    unseen: &mut Vec<Unseen>,
+) -> (LoopState, Option<String>) {
     let units = evidence.units;
     let service = units.service.clone().unwrap_or_default();
     if !evidence.generated && service.load_state != "loaded" {
@@ -109,7 +119,7 @@ pub(crate) fn classify(evidence: &Evidence, project: &Project) -> (LoopState, Op
         };
         return (state, None);
     }
-    match halt_reason(evidence.state_file, project, &service) {
+    match halt_reason(evidence.state_file, project, &service, unseen) {
         Some(r) if r == "offline" => (LoopState::Offline, Some(r)),
         Some(r) => (LoopState::Halted, Some(r)),
         None if service.active_state == "failed" => {
@@ -134,11 +144,12 @@ fn halt_reason(
     state_file: Option<&StateView>,
     project: &Project,
     service: &UnitInfo,
+    unseen: &mut Vec<Unseen>,
 ) -> Option<String> {
     if let Some(r) = state_file.and_then(StateView::verdict_halt_reason) {
         return Some(r);
     }
-    if let Some(event) = newest_loop_event(project) {
+    if let Some(event) = newest_loop_event(project, unseen) {
         let current = event
             .ts_us()
             .is_some_and(|ts| ts + 1_000_000 >= service.active_enter_us);
@@ -149,23 +160,35 @@ fn halt_reason(
             return None;
         }
     }
-    if project
-        .runtime
-        .stop_file
-        .as_ref()
-        .is_some_and(|p| p.exists())
-    {
-        return Some("stop_file".into());
+    let triggers = [
+        project.runtime.stop_file.clone().map(|f| (f, "stop_file")),
+        Some((project.agent_done_file(), "agent_done")),
+    ];
+    triggers
+        .into_iter()
+        .flatten()
+        .find(|(file, _)| trigger_present(file, unseen))
+        .map(|(_, reason)| reason.to_string())
+}
+
+/// Whether a stop trigger is at `file`: whatever is there counts, a link included, and nothing
+/// there is opened or followed (the agent can put a link, a FIFO or a device in its place).
+fn trigger_present(file: &Path, unseen: &mut Vec<Unseen>) -> bool {
+    match fsutil::entry_kind(file) {
+        Ok(found) => found.is_some(),
+        Err(e) => {
+            unseen.extend(fsutil::unseen(
+                "stop_trigger",
+                &Error::io("cannot read", file, e),
+            ));
+            false
+        }
     }
-    project
-        .agent_done_file()
-        .exists()
-        .then(|| "agent_done".to_string())
 }
 
 /// The newest event of the mirror that halted, started or stopped the loop.
-fn newest_loop_event(project: &Project) -> Option<Record> {
-    read::read_mirror_only(
+fn newest_loop_event(project: &Project, unseen: &mut Vec<Unseen>) -> Option<Record> {
+    let newest = read::read_mirror_only(
         project,
         &Query {
             kinds: HALT_KINDS
@@ -178,9 +201,14 @@ fn newest_loop_event(project: &Project) -> Option<Record> {
             scan: Some(HALT_SCAN),
             ..Query::default()
         },
-    )
-    .ok()
-    .and_then(|mut v| v.pop())
+    );
+    match newest {
+        Ok(mut events) => events.pop(),
+        Err(e) => {
+            unseen.extend(partial::unseen_in("events", e).unwrap_or_default());
+            None
+        }
+    }
 }
 
 /// The halt reason (the vocabulary of `loop_halted` and the state's verdict) a halt event

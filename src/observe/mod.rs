@@ -3,12 +3,14 @@
 //! The snapshot of a project ([`snapshot`]) joins its units as systemd reports them
 //! ([`unit_states`]), the round's state file ([`state_file`]) and the one-word state decided
 //! from both and the newest halt event ([`loop_state`]); the commands show it, each with its
-//! presenter writing into a `&mut dyn Write`.
+//! presenter writing into a `&mut dyn Write`. What they could not read is said, not guessed
+//! around ([`partial`]).
 
 pub(crate) mod diagnose;
 pub(crate) mod events;
 pub(crate) mod logs;
 mod loop_state;
+mod partial;
 pub(crate) mod peek;
 mod snapshot;
 mod state_file;

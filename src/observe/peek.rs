@@ -2,19 +2,21 @@
 //! rounds, config digest and drift between the TOML and the generated units.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
 use super::events::human_line;
-use super::logs::{round_log_path, tail};
+use super::logs::{last_lines, open_round_log};
+use super::partial;
 use super::snapshot::{Snapshot, snapshot};
 use super::state_file::state_dir;
 use crate::config::{Project, ProjectRef};
 use crate::context::Context;
-use crate::error::{Error, Result, exit};
+use crate::error::{Error, Result, Unseen};
 use crate::events::Kind;
 use crate::events::read::{self, Query, Record, Source};
+use crate::fsutil::tail_agent_file;
 use crate::output;
 use crate::paths::Scope;
 use crate::render::drift::{Drift, drift};
@@ -26,15 +28,18 @@ const RECENT_ROUNDS: usize = 10;
 const LOG_TAIL_LINES: usize = 40;
 /// How many lines of the narrative file `peek` shows.
 const NARRATIVE_LINES: usize = 10;
+/// The most of the narrative file read for them.
+const NARRATIVE_BYTES: u64 = 64 * 1024;
 
 /// Everything `peek` shows of one project.
 struct Peek {
+    /// The snapshot; its `unreadable` also names what peek itself could not read.
     snap: Snapshot,
     drift: Drift,
     /// The newest `round_end` events, oldest first.
     recent: Vec<Record>,
-    /// Where the events were read from.
-    source: Source,
+    /// Where the events were read from (`None`: they could not be read).
+    source: Option<Source>,
     /// With `--round N`: that round's events and log.
     round_detail: Option<RoundDetail>,
     /// The round log shown: round N's, else the current or newest.
@@ -69,7 +74,7 @@ pub(crate) fn run(
     } else {
         output::to_stdout(|out| present(out, &project, &peek, ctx.scope))?;
     }
-    Ok(exit::OK)
+    partial::finish(&peek.snap.unreadable)
 }
 
 fn gather(
@@ -79,58 +84,107 @@ fn gather(
     round: Option<u64>,
     log: bool,
 ) -> Result<Peek> {
-    let snap = snapshot(project, bus, None)?;
+    let mut snap = snapshot(project, bus, None)?;
+    let unseen = &mut snap.unreadable;
     let drift = drift(project, scope);
-    let (recent, source) = read::read(
-        project,
-        &Query {
-            kinds: vec![Kind::RoundEnd.into()],
-            limit: Some(RECENT_ROUNDS),
-            ..Query::default()
-        },
-    )?;
+    let recent_query = Query {
+        kinds: vec![Kind::RoundEnd.into()],
+        limit: Some(RECENT_ROUNDS),
+        ..Query::default()
+    };
+    let (recent, source) = match read::read(project, &recent_query) {
+        Ok((events, source)) => (events, Some(source)),
+        Err(e) => {
+            unseen.extend(partial::unseen_in("events", e)?);
+            (Vec::new(), None)
+        }
+    };
     let round_detail = match round {
-        Some(n) => Some(round_detail(project, n, scope)?),
+        Some(n) => Some(round_detail(project, n, scope, unseen)?),
         None => None,
     };
-    let log_path = match &round_detail {
-        Some(detail) => detail.log.clone(),
-        None => round_log_path(&project.runtime.log_dir, None),
+    let shown = match &round_detail {
+        Some(detail) => open_round_log(&project.runtime.log_dir, Some(detail.round)),
+        None => open_round_log(&project.runtime.log_dir, None),
     };
-    let log_tail = match (&log_path, log) {
-        (Some(p), true) => {
-            Some(tail(p, LOG_TAIL_LINES).map_err(|e| Error::io("cannot read", p, e))?)
-        }
+    let shown = seen_or(shown, "log", unseen)?.flatten();
+    let log_tail = match (&shown, log) {
+        (Some(l), true) => seen_or(l.last_lines(LOG_TAIL_LINES), "log", unseen)?,
         _ => None,
     };
-    let narrative = project
-        .runtime
-        .narrative_file
-        .as_ref()
-        .and_then(|p| tail(p, NARRATIVE_LINES).ok());
+    let narrative = match &project.runtime.narrative_file {
+        Some(path) => narrative(path, &project.runtime.work_dir, unseen)?,
+        None => None,
+    };
     Ok(Peek {
         snap,
         drift,
         recent,
         source,
         round_detail,
-        log_path,
+        log_path: shown.map(|l| l.path),
         log_tail,
         narrative,
     })
 }
 
+/// `result`'s value, or `None` with what could not be read (`source`) added to `unseen`.
+fn seen_or<T>(
+    result: Result<T>,
+    source: &'static str,
+    unseen: &mut Vec<Unseen>,
+) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) => {
+            unseen.extend(partial::unseen_in(source, e)?);
+            Ok(None)
+        }
+    }
+}
+
+/// The last lines of the narrative file the agent keeps, read as it reads the agent's files
+/// (no link followed below the work tree nor at the file); nothing when there is none.
+fn narrative(
+    path: &Path,
+    work_dir: &Path,
+    unseen: &mut Vec<Unseen>,
+) -> Result<Option<Vec<String>>> {
+    match tail_agent_file(path, work_dir, NARRATIVE_BYTES) {
+        Ok(tail) => Ok(Some(last_lines(&tail, NARRATIVE_LINES))),
+        Err(e) if e.io_source().map(io::Error::kind) == Some(io::ErrorKind::NotFound) => Ok(None),
+        Err(e) => {
+            unseen.extend(partial::unseen_in("narrative", e)?);
+            Ok(None)
+        }
+    }
+}
+
 /// The events and log of round `n`; an error when the round left neither.
-fn round_detail(project: &Project, n: u64, scope: Scope) -> Result<RoundDetail> {
-    let (events, _) = read::read(
-        project,
-        &Query {
-            round: Some(n),
-            ..Query::default()
-        },
+fn round_detail(
+    project: &Project,
+    n: u64,
+    scope: Scope,
+    unseen: &mut Vec<Unseen>,
+) -> Result<RoundDetail> {
+    let query = Query {
+        round: Some(n),
+        ..Query::default()
+    };
+    let events = seen_or(
+        read::read(project, &query).map(|(e, _)| e),
+        "events",
+        unseen,
     )?;
-    let log = round_log_path(&project.runtime.log_dir, Some(n));
-    if events.is_empty() && log.is_none() {
+    let log = seen_or(
+        open_round_log(&project.runtime.log_dir, Some(n)),
+        "log",
+        unseen,
+    )?;
+    let blind = events.is_none() || log.is_none();
+    let events = events.unwrap_or_default();
+    let log = log.flatten().map(|l| l.path);
+    if events.is_empty() && log.is_none() && !blind {
         return Err(Error::Failed(format!(
             "no trace of round {n} of {} (no events, no log)\n  hint: the recent rounds are listed by `agent-runner{} peek {}`",
             project.name,
@@ -206,7 +260,12 @@ fn present(out: &mut dyn Write, project: &Project, peek: &Peek, scope: Scope) ->
         .as_ref()
         .map(|r| format!(" ({r})"))
         .unwrap_or_default();
-    writeln!(out, "  state:      {}{reason}", snap.state.as_str())?;
+    writeln!(
+        out,
+        "  state:      {}{reason}{}",
+        snap.state.as_str(),
+        partial::mark(&snap.unreadable)
+    )?;
     for (label, unit) in snap.units.labelled() {
         // The back-off timer only exists during a long back-off: say nothing otherwise.
         if label == "backoff" && unit.is_none() {
@@ -217,7 +276,8 @@ fn present(out: &mut dyn Write, project: &Project, peek: &Peek, scope: Scope) ->
     }
     present_config(out, project, peek, scope)?;
     present_history(out, peek)?;
-    present_logs(out, peek)
+    present_logs(out, peek)?;
+    partial::present(out, &snap.unreadable)
 }
 
 /// One unit: `NAME active/running result=exit-code restarts=2 invocation=…`.
@@ -273,6 +333,9 @@ fn present_config(
             "  state file: {}",
             serde_json::to_string(raw).unwrap_or_default()
         ),
+        None if peek.snap.unreadable.iter().any(|u| u.source == "state") => {
+            writeln!(out, "  state file: unreadable")
+        }
         None => writeln!(out, "  state file: none yet (no round has run)"),
     }
 }
@@ -280,8 +343,9 @@ fn present_config(
 /// The recent rounds, and the events of the round asked for.
 fn present_history(out: &mut dyn Write, peek: &Peek) -> io::Result<()> {
     let source = match peek.source {
-        Source::Journal => "journal",
-        Source::Mirror => "events.jsonl",
+        Some(Source::Journal) => "journal",
+        Some(Source::Mirror) => "events.jsonl",
+        None => "unreadable",
     };
     writeln!(out, "  recent rounds ({source}):")?;
     if peek.recent.is_empty() {

@@ -1,7 +1,8 @@
 //! The per-project snapshot `status`, `peek` and `diagnose` show. One snapshot joins three
 //! sources: the units' states over D-Bus, the round's state file, and the newest events of the
 //! JSON mirror (for why a loop halted). Everything is read, nothing is changed; a source that is
-//! missing makes its fields null, never the command fail.
+//! missing makes its fields null, never the command fail, and a source that is there but cannot
+//! be read (no permission, or a link or a FIFO in its place) is named in `unreadable`.
 
 use std::path::PathBuf;
 
@@ -9,10 +10,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::loop_state::{self, Evidence, LoopState};
-use super::state_file::{LastOutcome, StateView, state_dir};
+use super::state_file::{LastOutcome, Loaded, StateView, state_dir};
 use super::unit_states::UnitStates;
 use crate::config::Project;
-use crate::error::Result;
+use crate::error::{Result, Unseen};
 use crate::paths::Scope;
 use crate::render::drift::drift;
 use crate::systemd::bus::{Bus, ListedUnit};
@@ -51,6 +52,9 @@ pub(crate) struct Snapshot {
     pub drifted: bool,
     /// The units.
     pub units: UnitStates,
+    /// What could not be read (the state file, the events, a stop trigger): when any, the
+    /// snapshot is partial and its state a guess.
+    pub unreadable: Vec<Unseen>,
     /// The parsed state file (absent before round 1).
     #[serde(skip)]
     pub state_file: Option<StateView>,
@@ -67,7 +71,15 @@ pub(crate) fn snapshot(
     listed: Option<&[ListedUnit]>,
 ) -> Result<Snapshot> {
     let units = UnitStates::read(bus, &project.name, listed)?;
-    let (state_file, state_raw) = StateView::load(&state_dir(project));
+    let mut unreadable = Vec::new();
+    let (state_file, state_raw) = match StateView::load(&state_dir(project)) {
+        Loaded::Absent => (None, None),
+        Loaded::Read(view, raw) => (Some(*view), Some(raw)),
+        Loaded::Unseen(unseen) => {
+            unreadable.push(unseen);
+            (None, None)
+        }
+    };
     let drift = drift(project, project.scope);
     let state = state_file.as_ref();
     let mut snap = Snapshot {
@@ -89,6 +101,7 @@ pub(crate) fn snapshot(
             .is_some_and(|s| s.unit_file_state == "enabled"),
         drifted: drift.generated && !drift.in_sync,
         units,
+        unreadable,
         state_file,
         state_raw,
     };
@@ -113,7 +126,7 @@ impl Snapshot {
             throttled: self.throttle_until.is_some(),
             generated,
         };
-        (self.state, self.reason) = loop_state::classify(&evidence, project);
+        (self.state, self.reason) = loop_state::classify(&evidence, project, &mut self.unreadable);
     }
 }
 
@@ -133,6 +146,31 @@ fn next_round_at(units: &UnitStates) -> Option<String> {
         .filter_map(|t| t.next_elapse_us)
         .min()
         .map(iso_utc_us)
+}
+
+/// A snapshot of project `t` in `state`, for the presenters' tests.
+#[cfg(test)]
+pub(crate) fn example(state: LoopState, reason: Option<&str>, unreadable: Vec<Unseen>) -> Snapshot {
+    Snapshot {
+        project: "t".into(),
+        scope: Scope::System,
+        source: PathBuf::from("/etc/agent-runner/t.toml"),
+        state,
+        reason: reason.map(str::to_string),
+        round: Some(3),
+        phase: None,
+        last_outcome: None,
+        next_round_at: None,
+        throttle_until: None,
+        throttle_class: None,
+        last_error: None,
+        enabled: false,
+        drifted: false,
+        units: UnitStates::default(),
+        unreadable,
+        state_file: None,
+        state_raw: None,
+    }
 }
 
 #[cfg(test)]
@@ -163,20 +201,7 @@ mod tests {
 
     fn snap(service: UnitInfo, timer: UnitInfo, state: Option<Value>) -> Snapshot {
         Snapshot {
-            project: "t".into(),
-            scope: Scope::System,
-            source: PathBuf::from("t.toml"),
-            state: LoopState::Stopped,
-            reason: None,
             round: None,
-            phase: None,
-            last_outcome: None,
-            next_round_at: None,
-            throttle_until: None,
-            throttle_class: None,
-            last_error: None,
-            enabled: false,
-            drifted: false,
             units: UnitStates {
                 service: Some(service),
                 timer: Some(timer),
@@ -184,6 +209,7 @@ mod tests {
             },
             state_file: state.as_ref().map(StateView::from_value),
             state_raw: state,
+            ..example(LoopState::Stopped, None, Vec::new())
         }
     }
 
@@ -277,5 +303,48 @@ mod tests {
             classified(snap(dead, idle, None), &p),
             (LoopState::Halted, Some("stop_file".into()))
         );
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_named_not_guessed_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        let idle = unit("t.timer", "inactive", "dead", "success");
+        let dead = unit("s", "inactive", "dead", "success");
+        // The mirror replaced by a link to a file that would explain a halt: it is not read,
+        // and it is named.
+        std::fs::create_dir_all(dir.path().join("log")).unwrap();
+        std::fs::write(
+            dir.path().join("elsewhere.jsonl"),
+            "{\"ts\":\"2026-11-22T10:00:01.000Z\",\"event\":\"agent_self_terminated\"}\n",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("elsewhere.jsonl"),
+            dir.path().join("log/events.jsonl"),
+        )
+        .unwrap();
+        let mut s = snap(dead.clone(), idle.clone(), None);
+        s.classify(&p, true);
+        assert_eq!(s.state, LoopState::Stopped);
+        let sources: Vec<_> = s.unreadable.iter().map(|u| (u.source, &u.reason)).collect();
+        assert_eq!(sources, [("events", &"is a symbolic link".to_string())]);
+        assert!(
+            serde_json::to_value(&s).unwrap()["unreadable"][0]["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("log/events.jsonl")
+        );
+
+        // A stop trigger is the entry itself: a dangling link the agent left counts, unfollowed.
+        std::fs::remove_file(dir.path().join("log/events.jsonl")).unwrap();
+        std::os::unix::fs::symlink("/nonexistent", dir.path().join("log/.agent-done")).unwrap();
+        let mut s = snap(dead, idle, None);
+        s.classify(&p, true);
+        assert_eq!(
+            (s.state, s.reason.as_deref()),
+            (LoopState::Halted, Some("agent_done"))
+        );
+        assert!(s.unreadable.is_empty());
     }
 }

@@ -7,6 +7,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::Project;
+use crate::error::Unseen;
+use crate::fsutil::{self, Dir, STATE_MAX_BYTES};
+use crate::round::state::STATE_FILE;
 use crate::time::iso_utc_s;
 
 /// The round's last outcome, as the state file records it.
@@ -52,16 +55,35 @@ pub(crate) struct StateView {
     pub verdict: Option<Value>,
 }
 
+/// The state file as a read command found it.
+#[derive(Debug)]
+pub(crate) enum Loaded {
+    /// There is none: no round has run yet.
+    Absent,
+    /// Its fields, and the file as it is on disk.
+    Read(Box<StateView>, Value),
+    /// It is there but could not be read or understood.
+    Unseen(Unseen),
+}
+
 impl StateView {
-    /// Reads `state.json` from `dir`; `(None, raw)` never fails: an unreadable file is absent.
-    pub(crate) fn load(dir: &Path) -> (Option<Self>, Option<Value>) {
-        let Ok(text) = std::fs::read(dir.join("state.json")) else {
-            return (None, None);
+    /// Reads `state.json` from `dir`. The agent can write there: the file is read with no link
+    /// followed, without waiting on a FIFO, and only up to [`STATE_MAX_BYTES`].
+    pub(crate) fn load(dir: &Path) -> Loaded {
+        let read = Dir::open(dir).and_then(|d| d.read(Path::new(STATE_FILE), STATE_MAX_BYTES));
+        let bytes = match read {
+            Ok(bytes) => bytes,
+            Err(e) => return fsutil::unseen("state", &e).map_or(Loaded::Absent, Loaded::Unseen),
         };
-        let Ok(raw) = serde_json::from_slice::<Value>(&text) else {
-            return (None, None);
-        };
-        (Some(Self::from_value(&raw)), Some(raw))
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(raw) if raw.is_object() => Loaded::Read(Box::new(Self::from_value(&raw)), raw),
+            _ => Loaded::Unseen(Unseen {
+                source: "state",
+                path: dir.join(STATE_FILE),
+                reason: "is not a JSON object".into(),
+                hint: fsutil::HINT_REFUSED,
+            }),
+        }
     }
 
     pub(crate) fn from_value(v: &Value) -> Self {
@@ -125,7 +147,63 @@ pub(crate) fn state_dir(project: &Project) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::symlink;
+    use std::time::Duration;
+
     use super::*;
+
+    /// What `load` says of `dir`, failing the test if it takes more than five seconds.
+    fn load_within_seconds(dir: &Path) -> Loaded {
+        let dir = dir.to_path_buf();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(StateView::load(&dir)));
+        rx.recv_timeout(Duration::from_secs(5))
+            .expect("returned without blocking")
+    }
+
+    fn unseen_reason(dir: &Path) -> String {
+        match load_within_seconds(dir) {
+            Loaded::Unseen(u) => {
+                assert_eq!(u.source, "state");
+                assert_eq!(u.path, dir.join("state.json"));
+                u.reason
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_planted_state_file_is_named_never_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        std::fs::write(
+            t.join("secret.json"),
+            r#"{"round": 7, "last_error": "TOP SECRET"}"#,
+        )
+        .unwrap();
+        let state = t.join("state.json");
+        assert!(matches!(load_within_seconds(t), Loaded::Absent));
+
+        symlink(t.join("secret.json"), &state).unwrap();
+        assert_eq!(unseen_reason(t), "is a symbolic link");
+        std::fs::remove_file(&state).unwrap();
+        symlink("/dev/zero", &state).unwrap();
+        assert_eq!(unseen_reason(t), "is a symbolic link");
+        std::fs::remove_file(&state).unwrap();
+        nix::unistd::mkfifo(&state, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert_eq!(unseen_reason(t), "is a FIFO, not a regular file");
+        std::fs::remove_file(&state).unwrap();
+        std::fs::write(&state, vec![b' '; 2 << 20]).unwrap();
+        assert_eq!(unseen_reason(t), "is larger than 1 MiB");
+        std::fs::write(&state, "[1, 2]").unwrap();
+        assert_eq!(unseen_reason(t), "is not a JSON object");
+
+        std::fs::write(&state, r#"{"round": 3}"#).unwrap();
+        let Loaded::Read(view, raw) = load_within_seconds(t) else {
+            panic!("a state file that is a regular file is read");
+        };
+        assert_eq!((view.round, raw["round"].as_u64()), (Some(3), Some(3)));
+    }
 
     #[test]
     fn odd_state_files_degrade_to_unknown() {

@@ -7,28 +7,32 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::loop_state::LoopState;
+use super::partial;
 use super::snapshot::{Snapshot, snapshot};
 use super::state_file::LastOutcome;
 use super::unit_states::loaded_units_in_detail;
 use crate::config::{self, ProjectRef};
 use crate::context::Context;
-use crate::error::{Error, Result, exit};
+use crate::error::{Error, Result, Unseen};
 use crate::output;
 use crate::paths::Scope;
 use crate::systemd::bus::{Bus, UnitInfo};
 use crate::time::{now_us, parse_iso_us, relative};
 
 /// `agent-runner status [NAME] [--json]`.
+/// When a project's view is partial (its state or events could not be read), that is said on
+/// stderr after the report and the exit status is 1.
 pub(crate) fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u8> {
-    match reference {
-        Some(reference) => one(ctx, &reference, json)?,
+    let snaps = match reference {
+        Some(reference) => vec![one(ctx, &reference, json)?],
         None => all(ctx, json)?,
-    }
-    Ok(exit::OK)
+    };
+    let unseen: Vec<Unseen> = snaps.into_iter().flat_map(|s| s.unreadable).collect();
+    partial::finish(&unseen)
 }
 
 /// One project in detail.
-fn one(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<()> {
+fn one(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<Snapshot> {
     let project = config::load_project(reference, ctx.scope)?;
     let bus = Bus::connect(ctx.scope, None)?;
     let snap = snapshot(&project, &bus, None)?;
@@ -38,11 +42,12 @@ fn one(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<()> {
         } else {
             present_detail(out, &snap)
         }
-    })
+    })?;
+    Ok(snap)
 }
 
 /// Every project of the config directory; a TOML that does not load is listed as broken.
-fn all(ctx: &Context, json: bool) -> Result<()> {
+fn all(ctx: &Context, json: bool) -> Result<Vec<Snapshot>> {
     let files = config::discover(ctx.scope)?;
     let bus = Bus::connect(ctx.scope, None)?;
     let loaded = loaded_units_in_detail(&bus)?;
@@ -60,7 +65,8 @@ fn all(ctx: &Context, json: bool) -> Result<()> {
         } else {
             present_table(out, &snaps, &broken, ctx.scope)
         }
-    })
+    })?;
+    Ok(snaps)
 }
 
 /// The `status --json` array: one object per snapshot, then one per TOML that does not load.
@@ -127,6 +133,9 @@ fn present_table(
         if s.drifted {
             state.push_str(" drifted");
         }
+        if !s.unreadable.is_empty() {
+            state.push_str(" partial");
+        }
         writeln!(
             out,
             "{:<20} {:<28} {:>6} {:<10} {:<16} {}",
@@ -179,7 +188,12 @@ fn present_detail(out: &mut dyn Write, s: &Snapshot) -> io::Result<()> {
         Scope::User => "user",
     };
     writeln!(out, "{} ({}, {scope})", s.project, s.source.display())?;
-    writeln!(out, "  state:       {}", state_text(s))?;
+    writeln!(
+        out,
+        "  state:       {}{}",
+        state_text(s),
+        partial::mark(&s.unreadable)
+    )?;
     if s.state == LoopState::Offline
         && let Some(e) = &s.last_error
     {
@@ -207,7 +221,7 @@ fn present_detail(out: &mut dyn Write, s: &Snapshot) -> io::Result<()> {
             .map_or_else(|| "not loaded".to_string(), |u| unit_text(u, now));
         writeln!(out, "  {label:<8}     {text}")?;
     }
-    Ok(())
+    partial::present(out, &s.unreadable)
 }
 
 /// The round lines of the detail: the current round, the last one, the next, the back-off.
@@ -265,4 +279,62 @@ fn unit_text(u: &UnitInfo, now: u64) -> String {
         "{} {}/{}{result}{since}",
         u.name, u.active_state, u.sub_state
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::observe::snapshot::example;
+
+    fn unseen_state() -> Unseen {
+        Unseen {
+            source: "state",
+            path: PathBuf::from("/var/lib/agent-runner/t/state.json"),
+            reason: "permission denied".into(),
+            hint: crate::fsutil::HINT_DENIED,
+        }
+    }
+
+    fn text(present: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> String {
+        let mut out = Vec::new();
+        present(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_partial_view_is_marked_in_text_and_json() {
+        let seen = example(LoopState::Failed, Some("exit-code"), Vec::new());
+        let blind = example(LoopState::Failed, Some("exit-code"), vec![unseen_state()]);
+
+        let detail = text(|out| present_detail(out, &seen));
+        assert!(
+            detail.contains("  state:       failed(exit-code)\n"),
+            "{detail}"
+        );
+        assert!(!detail.contains("unreadable"), "{detail}");
+        let detail = text(|out| present_detail(out, &blind));
+        assert!(
+            detail.contains("  state:       failed(exit-code) (partial view)\n"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains(
+                "  unreadable:\n    state /var/lib/agent-runner/t/state.json: permission denied\n"
+            ),
+            "{detail}"
+        );
+
+        let table = text(|out| present_table(out, &[seen, blind.clone()], &[], Scope::System));
+        let rows: Vec<&str> = table.lines().skip(1).collect();
+        assert!(!rows[0].contains("partial"), "{table}");
+        assert!(rows[1].contains("failed(exit-code) partial"), "{table}");
+
+        let json = serde_json::to_value(&blind).unwrap();
+        assert_eq!(
+            json["unreadable"],
+            serde_json::json!([{"source": "state", "path": "/var/lib/agent-runner/t/state.json", "reason": "permission denied"}])
+        );
+    }
 }

@@ -16,7 +16,7 @@ mod mask;
 mod notify;
 mod procs;
 mod prompt;
-mod recover;
+pub(crate) mod recover;
 mod report;
 mod scan;
 mod setup;

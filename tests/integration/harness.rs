@@ -15,7 +15,12 @@ pub(crate) struct Test {
     args: Vec<String>,
     env: Vec<(String, String)>,
     stdin: Option<Vec<u8>>,
+    /// Run as this uid and gid (through setpriv) instead of the test's own user.
+    as_uid: Option<u32>,
 }
+
+/// The uid (and gid) of `nobody`, which unprivileged runs use.
+pub(crate) const NOBODY: u32 = 65534;
 
 /// What a run produced.
 #[derive(Debug)]
@@ -23,6 +28,18 @@ pub(crate) struct Run {
     pub status: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+/// Where setpriv is (the tests' PATH may leave it out).
+fn setpriv() -> Option<&'static str> {
+    ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+}
+
+/// Whether this process can run the binary as another user: it is root and has setpriv.
+pub(crate) fn can_switch_user() -> bool {
+    nix::unistd::geteuid().is_root() && setpriv().is_some()
 }
 
 impl Test {
@@ -45,7 +62,15 @@ impl Test {
             ],
             dir,
             stdin: None,
+            as_uid: None,
         }
+    }
+
+    /// Runs the binary as `uid` (its own group, no supplementary groups); see
+    /// [`can_switch_user`].
+    pub(crate) fn run_as(mut self, uid: u32) -> Self {
+        self.as_uid = Some(uid);
+        self
     }
 
     /// The scratch directory.
@@ -143,8 +168,60 @@ impl Test {
         }
     }
 
+    /// Runs the binary with `extra` arguments after the configured ones and ends it after
+    /// `limit` if it has not ended by then (the status is then -1). At most 1 MiB of each output
+    /// is kept, the rest is read and dropped, so that a command that writes without end neither
+    /// blocks on its pipe nor fills the test's memory.
+    pub(crate) fn run_within(&self, extra: &[&str], limit: std::time::Duration) -> Run {
+        use std::io::Read;
+        fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+            std::thread::spawn(move || {
+                let mut kept = Vec::new();
+                let mut buf = vec![0u8; 1 << 16];
+                while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                    let room = (1_usize << 20).saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+                String::from_utf8_lossy(&kept).into_owned()
+            })
+        }
+        let mut child = self.spawn(extra);
+        let stdout = drain(child.stdout.take().unwrap());
+        let stderr = drain(child.stderr.take().unwrap());
+        let deadline = std::time::Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status.code().unwrap_or(-1);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break -1;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        Run {
+            status,
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        }
+    }
+
     fn spawn(&self, extra: &[&str]) -> Child {
-        let mut cmd = Command::new(binary());
+        let mut cmd = match self.as_uid {
+            Some(uid) => {
+                let mut c = Command::new(setpriv().expect("setpriv, see can_switch_user"));
+                c.args([
+                    format!("--reuid={uid}"),
+                    format!("--regid={uid}"),
+                    "--clear-groups".into(),
+                    "--".into(),
+                ])
+                .arg(binary());
+                c
+            }
+            None => Command::new(binary()),
+        };
         cmd.args(&self.args)
             .args(extra)
             .current_dir(self.dir.path());

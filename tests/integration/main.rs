@@ -8,6 +8,7 @@ mod cli;
 mod config_bounds;
 mod config_corpus;
 mod generator;
+mod hostile_reads;
 mod observe;
 mod render_snapshots;
 mod round;

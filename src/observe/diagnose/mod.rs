@@ -3,7 +3,8 @@
 //! Layers run top-down — systemd reachable → units generated and in sync → unit states →
 //! startup battery → recent error events → last rounds → disk space — and the first failing
 //! one stops the run with its evidence and the command that fixes it. Exit 0 when healthy (a
-//! warning does not count), 69 when systemd is unreachable, 1 otherwise.
+//! warning does not count), 69 when systemd is unreachable, 1 otherwise. A layer that cannot
+//! read what it judges from (no permission, a planted link) fails: silence is not health.
 
 mod probe;
 mod project;
@@ -17,6 +18,7 @@ use self::units::{layer_systemd, layer_unit_state, layer_units};
 use crate::config::{Project, ProjectRef};
 use crate::context::Context;
 use crate::error::{Result, exit};
+use crate::observe::partial;
 use crate::output;
 
 /// One layer's check: its verdict, from what the layers above left in the probe.
@@ -44,6 +46,7 @@ pub(crate) fn run(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<u
             present(out, &report)
         }
     })?;
+    partial::finish(&report.unreadable)?;
     Ok(if report.healthy {
         exit::OK
     } else if unreachable {
@@ -60,6 +63,7 @@ fn diagnose(project: &Project) -> (Report, bool) {
         project,
         bus: None,
         snapshot: None,
+        unseen: Vec::new(),
     };
     for (i, (_, layer)) in LAYERS.iter().enumerate() {
         let result = layer(&mut probe);
@@ -81,6 +85,7 @@ fn diagnose(project: &Project) -> (Report, bool) {
         healthy: failed_layer.is_none(),
         failed_layer,
         layers,
+        unreadable: probe.unseen,
     };
     (report, failed_layer == Some("systemd"))
 }

@@ -2,6 +2,7 @@
 //! found that a layer below reads (the bus, the snapshot).
 
 use crate::config::Project;
+use crate::error::Unseen;
 use crate::observe::snapshot::Snapshot;
 use crate::systemd::bus::Bus;
 
@@ -13,9 +14,19 @@ pub(crate) struct Probe<'a> {
     pub bus: Option<Bus>,
     /// The project's snapshot, once the unit_state layer took it.
     pub snapshot: Option<Snapshot>,
+    /// What the layers could not read: any of it makes the diagnosis unhealthy, since the
+    /// layers would judge from silence.
+    pub unseen: Vec<Unseen>,
 }
 
 impl Probe<'_> {
+    /// The fix for what could not be read: the hint of its first source.
+    pub(crate) fn unseen_fix(unseen: &[Unseen]) -> String {
+        unseen
+            .first()
+            .map_or_else(String::new, |u| u.hint.to_string())
+    }
+
     /// `agent-runner [--user] VERB NAME`, for a fix.
     pub(crate) fn cmd(&self, verb: &str) -> String {
         format!(

@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use super::probe::Probe;
 use super::report::{Layer, Status};
 use crate::config::battery::{self, Severity};
+use crate::error::Error;
 use crate::events::read::{self, Query, Record};
 use crate::events::{Event, Priority};
 use crate::observe::events::human_line;
+use crate::observe::partial;
 use crate::observe::state_file::state_dir;
 
 /// Below this much free space (or 2 %) a file system counts as full.
@@ -75,7 +77,7 @@ pub(crate) fn layer_events(p: &mut Probe) -> Layer {
         },
     ) {
         Ok((events, _)) => events,
-        Err(e) => return Layer::new("events", Status::Warn, format!("cannot read events: {e}")),
+        Err(e) => return events_unseen(p, e),
     };
     // Errors that a later successful round has put behind us do not count.
     let since_ok = events
@@ -109,6 +111,21 @@ pub(crate) fn layer_events(p: &mut Probe) -> Layer {
         p.project.name,
         p.cmd("restart")
     ))
+}
+
+/// The events layer when the events could not be read: a failure when the journal and the
+/// mirror are out of sight (no error seen would be no news), a warning for anything else.
+fn events_unseen(p: &mut Probe, error: Error) -> Layer {
+    match partial::unseen_in("events", error) {
+        Ok(unseen) => {
+            let layer = Layer::new("events", Status::Fail, "cannot read the events")
+                .evidence(unseen.iter().map(ToString::to_string))
+                .fix(Probe::unseen_fix(&unseen));
+            p.unseen.extend(unseen);
+            layer
+        }
+        Err(e) => Layer::new("events", Status::Warn, format!("cannot read events: {e}")),
+    }
 }
 
 /// The last rounds authenticate, do not crash, and are not backing off.

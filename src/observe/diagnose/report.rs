@@ -4,6 +4,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::error::Unseen;
+
 /// The verdict of one layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -67,6 +69,8 @@ pub(crate) struct Report {
     pub failed_layer: Option<&'static str>,
     /// Every layer, in order.
     pub layers: Vec<Layer>,
+    /// What the layers could not read (the state file, the events, the journal…).
+    pub unreadable: Vec<Unseen>,
 }
 
 /// The diagnosis as text: one line per layer, its evidence and its fix, then the verdict.

@@ -143,9 +143,35 @@ pub(crate) fn layer_unit_state(p: &mut Probe) -> Layer {
         Ok(s) => s,
         Err(e) => return Layer::new("unit_state", Status::Fail, e.to_string()),
     };
-    let layer = state_layer(p, &snap).evidence(unit_evidence(&snap));
+    let layer = if snap.unreadable.is_empty() {
+        state_layer(p, &snap)
+    } else {
+        unseen_layer(&snap)
+    };
+    let layer = layer.evidence(unit_evidence(&snap));
+    p.unseen.extend(snap.unreadable.iter().cloned());
     p.snapshot = Some(snap);
     layer
+}
+
+/// The verdict when part of what the loop's state is decided from could not be read: the
+/// state word is then a guess, and no verdict can rest on it.
+fn unseen_layer(snap: &Snapshot) -> Layer {
+    let reason = snap
+        .reason
+        .as_ref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    Layer::new(
+        "unit_state",
+        Status::Fail,
+        format!(
+            "cannot read all the loop's state is decided from; it looks {}{reason}",
+            snap.state.as_str()
+        ),
+    )
+    .evidence(snap.unreadable.iter().map(ToString::to_string))
+    .fix(Probe::unseen_fix(&snap.unreadable))
 }
 
 /// The verdict on the loop's state, with the command that gets it going again.
@@ -239,4 +265,38 @@ fn unit_evidence(s: &Snapshot) -> Vec<String> {
         lines.push(format!("last_error: {e}"));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::error::Unseen;
+    use crate::observe::snapshot::example;
+
+    #[test]
+    fn a_loop_state_read_in_part_fails_the_layer_whatever_it_looks_like() {
+        let journal_hint = "run it with sudo, or join group systemd-journal (or adm)";
+        let unseen = vec![Unseen {
+            source: "events",
+            path: PathBuf::from("/var/log/agent-runner/t/events.jsonl"),
+            reason: "permission denied".into(),
+            hint: journal_hint,
+        }];
+        let snap = example(LoopState::Waiting, None, unseen);
+        let layer = unseen_layer(&snap);
+        assert_eq!(layer.status, Status::Fail);
+        assert_eq!(
+            layer.summary,
+            "cannot read all the loop's state is decided from; it looks waiting"
+        );
+        assert_eq!(
+            layer.evidence,
+            [format!(
+                "cannot read /var/log/agent-runner/t/events.jsonl: permission denied — {journal_hint}"
+            )]
+        );
+        assert_eq!(layer.fix.as_deref(), Some(journal_hint));
+    }
 }
