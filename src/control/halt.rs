@@ -25,6 +25,7 @@ use crate::context::Context;
 use crate::error::{Error, Result, exit};
 use crate::events::Emitter;
 use crate::events::payload::{AgentSelfTerminated, LoopHalted, StopFileDetected};
+use crate::fsutil;
 use crate::paths::Scope;
 use crate::round::state::{self, State};
 use crate::systemd::bus::{Bus, TransientTimer};
@@ -207,7 +208,7 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
         Ok(p) => Some(state::dir(p)),
         Err(_) => systemd_state_directory(),
     };
-    let requested = state_dir.is_some_and(|d| d.join(state::HALT_REQUEST_FILE).exists());
+    let requested = state_dir.is_some_and(|d| halt_requested(&d));
     let config_broken = std::env::var("EXIT_CODE").is_ok_and(|c| c == "exited")
         && exit_status == "78"
         && !requested;
@@ -234,6 +235,15 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
         park_until(&bus, &units, &name, at)?;
     }
     Ok(())
+}
+
+/// Whether the round left its halt request in `state_dir`, for the path unit to act on. Only a
+/// regular file counts, and nothing is followed or opened (this step runs as root and the agent
+/// can write there); for anything else the step halts the loop itself, which at worst starts the
+/// halt unit a second time.
+fn halt_requested(state_dir: &Path) -> bool {
+    fsutil::entry_kind(&state_dir.join(state::HALT_REQUEST_FILE))
+        .is_ok_and(|kind| kind.is_some_and(|k| k.is_file()))
 }
 
 /// The first directory of systemd's `$STATE_DIRECTORY` (…/agent-runner/NAME), when set.
@@ -322,6 +332,22 @@ mod tests {
         t.agent_done = None;
         assert_eq!(t.reason().0, "stop_file");
         assert_eq!(Triggers::default().reason().0, "requested");
+    }
+
+    #[test]
+    fn only_a_regular_halt_request_counts_as_the_round_s() {
+        let dir = tempfile::tempdir().unwrap();
+        let request = dir.path().join(state::HALT_REQUEST_FILE);
+        assert!(!halt_requested(dir.path()));
+        std::fs::write(dir.path().join("real"), "{}").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real"), &request).unwrap();
+        assert!(!halt_requested(dir.path()));
+        std::fs::remove_file(&request).unwrap();
+        nix::unistd::mkfifo(&request, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(!halt_requested(dir.path()));
+        std::fs::remove_file(&request).unwrap();
+        std::fs::write(&request, "{}").unwrap();
+        assert!(halt_requested(dir.path()));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::config::ProjectRef;
 use crate::context::Context;
 use crate::error::{Error, Result, exit};
+use crate::fsutil;
 use crate::paths::Scope;
 use crate::systemd::bus::{Bus, JobResult, UnitInfo};
 use crate::time::human_duration;
@@ -73,8 +74,9 @@ fn preflight(target: &Target, scope: Scope) -> Result<()> {
     let Some(project) = &target.project else {
         return Ok(());
     };
+    // The stop file's entry itself: a link the agent put there is not followed.
     if let Some(stop) = &project.runtime.stop_file
-        && stop.exists()
+        && fsutil::entry_kind(stop).is_ok_and(|kind| kind.is_some())
     {
         return Err(Error::Failed(format!(
             "the stop file {} exists, so the loop would halt at once\n  hint: remove it, then run this again",
