@@ -140,9 +140,19 @@ impl LastOutcome {
     }
 }
 
-/// The state directory of a project, where the round keeps it (`crate::round::state::dir`).
+/// The state directory of a project, where the round keeps it (`crate::round::state::dir`). The
+/// round falls back to `LOG_DIR/state` when it may not write the scope's directory; a reader who
+/// may not write there (or not even look in) must still look there when it exists, or it would
+/// report the state of a directory no round writes.
 pub(crate) fn state_dir(project: &Project) -> PathBuf {
-    crate::round::state::dir(project)
+    let round_dir = crate::round::state::dir(project);
+    let scoped = project.scope.state_dir(&project.name);
+    let there = !matches!(fsutil::entry_kind(&scoped), Ok(None));
+    if round_dir == project.runtime.log_dir.join("state") && there {
+        scoped
+    } else {
+        round_dir
+    }
 }
 
 #[cfg(test)]
