@@ -43,17 +43,25 @@ pub(crate) fn present(out: &mut dyn Write, unseen: &[Unseen]) -> io::Result<()> 
 /// The end of a read command that showed what it saw: exit 0 when it saw everything, else the
 /// error naming each source it could not read (each once).
 pub(crate) fn finish(unseen: &[Unseen]) -> Result<u8> {
-    let mut distinct: Vec<Unseen> = Vec::new();
-    for u in unseen {
-        if !distinct.contains(u) {
-            distinct.push(u.clone());
-        }
-    }
+    let mut distinct = unseen.to_vec();
+    dedup(&mut distinct);
     if distinct.is_empty() {
         Ok(exit::OK)
     } else {
         Err(Error::Unseen(distinct))
     }
+}
+
+/// Keeps the first of each source named twice (two readers of one file, say), in order.
+pub(crate) fn dedup(unseen: &mut Vec<Unseen>) {
+    let mut seen: Vec<Unseen> = Vec::new();
+    unseen.retain(|u| {
+        let first = !seen.contains(u);
+        if first {
+            seen.push(u.clone());
+        }
+        first
+    });
 }
 
 #[cfg(test)]

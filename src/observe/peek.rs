@@ -116,6 +116,7 @@ fn gather(
         Some(path) => narrative(path, &project.runtime.work_dir, unseen)?,
         None => None,
     };
+    partial::dedup(&mut snap.unreadable);
     Ok(Peek {
         snap,
         drift,
