@@ -210,6 +210,11 @@ impl Error {
         Error::Config(vec![problem])
     }
 
+    /// Whether it only says that a file or directory does not exist.
+    pub(crate) fn is_missing(&self) -> bool {
+        self.io_source().map(std::io::Error::kind) == Some(std::io::ErrorKind::NotFound)
+    }
+
     /// The I/O error underneath, for a caller that words the file and action itself.
     pub(crate) fn io_source(&self) -> Option<&std::io::Error> {
         match self {

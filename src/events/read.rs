@@ -273,7 +273,7 @@ const MAX_LINE_BYTES: usize = 1 << 20;
 fn mirror_files(log_dir: &Path) -> Result<Vec<File>> {
     let dir = match Dir::open(log_dir) {
         Ok(dir) => dir,
-        Err(e) if is_missing(&e) => return Ok(Vec::new()),
+        Err(e) if e.is_missing() => return Ok(Vec::new()),
         Err(e) => return Err(denied_is_unseen(e)),
     };
     let mut files = Vec::new();
@@ -281,15 +281,11 @@ fn mirror_files(log_dir: &Path) -> Result<Vec<File>> {
     for name in names {
         match dir.open_read(Path::new(&name)) {
             Ok(file) => files.push(file),
-            Err(e) if is_missing(&e) => {}
+            Err(e) if e.is_missing() => {}
             Err(e) => return Err(denied_is_unseen(e)),
         }
     }
     Ok(files)
-}
-
-fn is_missing(error: &Error) -> bool {
-    error.io_source().map(std::io::Error::kind) == Some(std::io::ErrorKind::NotFound)
 }
 
 /// A permission the reader lacks, as a source it could not see (with what to do about it); any

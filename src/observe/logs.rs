@@ -80,7 +80,7 @@ fn open_in(rounds: &Dir, n: u64) -> Result<RoundLog> {
 fn missing_is_none<T>(result: Result<T>) -> Result<Option<T>> {
     match result {
         Ok(found) => Ok(Some(found)),
-        Err(e) if e.io_source().map(io::Error::kind) == Some(io::ErrorKind::NotFound) => Ok(None),
+        Err(e) if e.is_missing() => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -92,21 +92,15 @@ fn gather(
         limit: Some(RECENT_ROUNDS),
         ..Query::default()
     };
-    let (recent, source) = match read::read(project, &recent_query) {
-        Ok((events, source)) => (events, Some(source)),
-        Err(e) => {
-            unseen.extend(partial::unseen_in("events", e)?);
-            (Vec::new(), None)
-        }
-    };
+    let (recent, source) = seen_or(read::read(project, &recent_query), "events", unseen)?
+        .map_or((Vec::new(), None), |(events, source)| {
+            (events, Some(source))
+        });
     let round_detail = match round {
         Some(n) => Some(round_detail(project, n, scope, unseen)?),
         None => None,
     };
-    let shown = match &round_detail {
-        Some(detail) => open_round_log(&project.runtime.log_dir, Some(detail.round)),
-        None => open_round_log(&project.runtime.log_dir, None),
-    };
+    let shown = open_round_log(&project.runtime.log_dir, round);
     let shown = seen_or(shown, "log", unseen)?.flatten();
     let log_tail = match (&shown, log) {
         (Some(l), true) => seen_or(l.last_lines(LOG_TAIL_LINES), "log", unseen)?,
@@ -153,7 +147,7 @@ fn narrative(
 ) -> Result<Option<Vec<String>>> {
     match tail_agent_file(path, work_dir, NARRATIVE_BYTES) {
         Ok(tail) => Ok(Some(last_lines(&tail, NARRATIVE_LINES))),
-        Err(e) if e.io_source().map(io::Error::kind) == Some(io::ErrorKind::NotFound) => Ok(None),
+        Err(e) if e.is_missing() => Ok(None),
         Err(e) => {
             unseen.extend(partial::unseen_in("narrative", e)?);
             Ok(None)
