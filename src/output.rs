@@ -11,13 +11,74 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-/// Runs `present` against standard output (locked once, flushed at the end).
+/// Runs `present` against standard output (locked once, flushed at the end), through
+/// [`Printable`]: much of what the read commands show was written by the agent.
 pub(crate) fn to_stdout(present: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
     let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = Printable::new(stdout.lock());
     present(&mut out)
         .and_then(|()| out.flush())
         .map_err(Error::Output)
+}
+
+/// A writer that lets no terminal control through. State files, events and round logs are
+/// written by the agent, and a root operator reading them must not have an escape sequence
+/// retitle, recolour or rewrite their terminal. C0 controls (but newline and tab), DEL and C1
+/// controls become `\u00XX`: readable in text, and the very same character inside a JSON string,
+/// so `--json` stays valid and means what it meant.
+pub(crate) struct Printable<W: Write> {
+    inner: W,
+    /// The lead byte of a two-byte UTF-8 sequence split across two writes.
+    pending_c2: bool,
+}
+
+impl<W: Write> Printable<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Self {
+            inner,
+            pending_c2: false,
+        }
+    }
+
+    fn escaped(&mut self, code: u8) -> io::Result<()> {
+        write!(self.inner, "\\u{code:04x}")
+    }
+}
+
+impl<W: Write> Write for Printable<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut start = 0;
+        for (i, &b) in buf.iter().enumerate() {
+            if std::mem::take(&mut self.pending_c2) {
+                if (0x80..0xa0).contains(&b) {
+                    self.escaped(b)?;
+                    start = i + 1;
+                    continue;
+                }
+                self.inner.write_all(&[0xc2])?;
+            }
+            let control = (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f;
+            if !control && b != 0xc2 {
+                continue;
+            }
+            self.inner.write_all(&buf[start..i])?;
+            start = i + 1;
+            if b == 0xc2 {
+                self.pending_c2 = true;
+            } else {
+                self.escaped(b)?;
+            }
+        }
+        self.inner.write_all(&buf[start..])?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if std::mem::take(&mut self.pending_c2) {
+            self.inner.write_all(&[0xc2])?;
+        }
+        self.inner.flush()
+    }
 }
 
 /// Prints one line of a command's report (progress of start, stop, generate…) with the error
@@ -40,6 +101,51 @@ pub(crate) fn reader_gone(error: &Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn printable(chunks: &[&[u8]]) -> String {
+        let mut out = Printable::new(Vec::new());
+        for chunk in chunks {
+            out.write_all(chunk).unwrap();
+        }
+        out.flush().unwrap();
+        String::from_utf8_lossy(&out.inner).into_owned()
+    }
+
+    #[test]
+    fn no_terminal_control_gets_through() {
+        let hostile = "round 3\x1b]0;owned\x07 ok\r\u{9b}31m\x7f\n\tnext é ¢\n";
+        assert_eq!(
+            printable(&[hostile.as_bytes()]),
+            "round 3\\u001b]0;owned\\u0007 ok\\u000d\\u009b31m\\u007f\n\tnext é ¢\n"
+        );
+        // A C1 control split across two writes is still caught; a ¢ split so is kept.
+        let csi = "\u{9b}".as_bytes();
+        let cent = "¢".as_bytes();
+        assert_eq!(
+            printable(&[&csi[..1], &csi[1..], &cent[..1], &cent[1..]]),
+            "\\u009b¢"
+        );
+        assert_eq!(
+            printable(&[&cent[..1]]),
+            String::from_utf8_lossy(&cent[..1])
+        );
+    }
+
+    #[test]
+    fn escaped_json_means_the_same() {
+        let value = serde_json::json!({"last_error": "a\u{7f}b\u{85}c\u{1b}d"});
+        let mut out = Printable::new(Vec::new());
+        json(&mut out, &value).unwrap();
+        let text = String::from_utf8(out.inner).unwrap();
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            value
+        );
+    }
 
     #[test]
     fn a_closed_pipe_is_the_reader_going_away() {

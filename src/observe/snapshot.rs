@@ -148,6 +148,16 @@ fn next_round_at(units: &UnitStates) -> Option<String> {
         .map(iso_utc_us)
 }
 
+/// Project `t` with everything under `dir`, for the observers' tests.
+#[cfg(test)]
+pub(crate) fn example_project(dir: &std::path::Path) -> Project {
+    let text = format!(
+        "schema_version = 1\n[agent]\ncommand = [\"/bin/true\"]\n[runtime]\nwork_dir = \"{0}\"\nlog_dir = \"{0}/log\"\nstop_file = \"{0}/STOP\"\n[prompt]\nfiles = [\"{0}/p.md\"]\n",
+        dir.display()
+    );
+    crate::config::load_str(&text, &dir.join("t.toml"), Scope::System).expect("valid test project")
+}
+
 /// A snapshot of project `t` in `state`, for the presenters' tests.
 #[cfg(test)]
 pub(crate) fn example(state: LoopState, reason: Option<&str>, unreadable: Vec<Unseen>) -> Snapshot {
@@ -176,17 +186,8 @@ pub(crate) fn example(state: LoopState, reason: Option<&str>, unreadable: Vec<Un
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config;
     use crate::systemd::bus::UnitInfo;
     use crate::time::parse_iso_us;
-
-    fn project(dir: &std::path::Path) -> Project {
-        let text = format!(
-            "schema_version = 1\n[agent]\ncommand = [\"/bin/true\"]\n[runtime]\nwork_dir = \"{0}\"\nlog_dir = \"{0}/log\"\nstop_file = \"{0}/STOP\"\n[prompt]\nfiles = [\"{0}/p.md\"]\n",
-            dir.display()
-        );
-        config::load_str(&text, &dir.join("t.toml"), Scope::System).expect("valid test project")
-    }
 
     fn unit(name: &str, active: &str, sub: &str, result: &str) -> UnitInfo {
         UnitInfo {
@@ -221,7 +222,7 @@ mod tests {
     #[test]
     fn the_loop_state_follows_units_state_and_events() {
         let dir = tempfile::tempdir().unwrap();
-        let p = project(dir.path());
+        let p = example_project(dir.path());
         let idle = unit("t.timer", "inactive", "dead", "success");
         let waiting = unit("t.timer", "active", "waiting", "success");
         let running = unit("s", "active", "running", "success");
@@ -308,7 +309,7 @@ mod tests {
     #[test]
     fn what_cannot_be_read_is_named_not_guessed_from() {
         let dir = tempfile::tempdir().unwrap();
-        let p = project(dir.path());
+        let p = example_project(dir.path());
         let idle = unit("t.timer", "inactive", "dead", "success");
         let dead = unit("s", "inactive", "dead", "success");
         // The mirror replaced by a link to a file that would explain a halt: it is not read,

@@ -27,6 +27,10 @@ pub(crate) struct LastOutcome {
     pub classification: Option<String>,
     /// When it ended (ISO 8601 UTC).
     pub ended_at: Option<String>,
+    /// Whether the round's whole output reached its log (false: a full disk, an I/O error).
+    pub log_complete: Option<bool>,
+    /// Why the round log is incomplete.
+    pub log_error: Option<String>,
 }
 
 /// The fields of `state.json` (owned by the round) that the read commands show. Read leniently:
@@ -136,6 +140,11 @@ impl LastOutcome {
                 Some(Value::String(t)) => Some(t.clone()),
                 _ => None,
             },
+            log_complete: o.get("log_complete").and_then(Value::as_bool),
+            log_error: o
+                .get("log_error")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         }
     }
 }
@@ -224,5 +233,6 @@ mod tests {
         assert_eq!(o.duration_ms, None);
         assert_eq!(o.ended_at.as_deref(), Some("2026-11-22T10:00:00Z"));
         assert_eq!(s.throttle_until, None);
+        assert_eq!((o.log_complete, o.log_error), (None, None));
     }
 }

@@ -86,12 +86,18 @@ fn json_rows(snaps: &[Snapshot], broken: &[(PathBuf, Error)]) -> Vec<Value> {
     rows
 }
 
-/// "ok 12.3s" for a last outcome.
+/// "ok 12.3s" for a last outcome, "ok 12.3s, log incomplete" when its output did not all reach
+/// the round log.
 fn outcome_text(o: &LastOutcome) -> String {
     let what = o.outcome.clone().unwrap_or_else(|| "?".into());
-    match o.duration_ms {
+    let what = match o.duration_ms {
         Some(ms) => format!("{what} {}.{}s", ms / 1000, (ms % 1000) / 100),
         None => what,
+    };
+    if o.log_complete == Some(false) {
+        format!("{what}, log incomplete")
+    } else {
+        what
     }
 }
 
@@ -301,6 +307,33 @@ mod tests {
         let mut out = Vec::new();
         present(&mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_round_log_cut_short_is_said_in_text_and_json() {
+        let mut snap = example(LoopState::Waiting, None, Vec::new());
+        snap.last_outcome = Some(LastOutcome {
+            round: Some(7),
+            outcome: Some("ok".into()),
+            duration_ms: Some(12_300),
+            log_complete: Some(false),
+            log_error: Some("No space left on device (os error 28)".into()),
+            ..LastOutcome::default()
+        });
+        let detail = text(|out| present_detail(out, &snap));
+        assert!(
+            detail.contains("  last round:  #7 ok 12.3s, log incomplete\n"),
+            "{detail}"
+        );
+        let json = serde_json::to_value(&snap).unwrap();
+        assert_eq!(json["last_outcome"]["log_complete"], false);
+        assert_eq!(
+            json["last_outcome"]["log_error"],
+            "No space left on device (os error 28)"
+        );
+        snap.last_outcome.as_mut().unwrap().log_complete = Some(true);
+        let detail = text(|out| present_detail(out, &snap));
+        assert!(!detail.contains("incomplete"), "{detail}");
     }
 
     #[test]

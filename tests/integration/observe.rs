@@ -252,3 +252,39 @@ fn a_reader_that_stops_early_ends_the_output_quietly() {
         );
     }
 }
+
+#[test]
+fn what_the_agent_wrote_reaches_the_terminal_escaped() {
+    // A round log and an event with terminal controls in them: a title change, a colour, a
+    // carriage return that would hide what precedes it, and a C1 control sequence introducer.
+    let hostile = "fine\u{1b}]0;owned\u{7}\u{1b}[31m red\rhidden\u{9b}2J\n";
+    let event = format!(
+        "{{\"ts\":\"2026-11-22T10:09:00.000Z\",\"event\":\"round_end\",\"project\":\"obs\",\"round\":9,\"outcome\":\"ok\",\"error\":{}}}\n",
+        serde_json::Value::String(hostile.into())
+    );
+    let t = || {
+        project()
+            .file("logs/rounds/round-9.log", hostile)
+            .file("logs/events.jsonl", &event)
+    };
+    for args in [
+        vec!["logs", "obs", "--round", "9"],
+        vec!["logs", "obs", "--round", "9", "--json"],
+        vec!["events", "obs"],
+        vec!["events", "obs", "--json"],
+    ] {
+        let run = t().args(&args).run();
+        run.status(0).no_panic();
+        assert!(
+            !run.stdout.chars().any(|c| c.is_control() && c != '\n'),
+            "{args:?} let a control through: {:?}",
+            run.stdout
+        );
+        assert!(run.stdout.contains("\\u001b"), "{args:?}: {}", run.stdout);
+        if args.contains(&"--json") {
+            for line in run.stdout.lines() {
+                serde_json::from_str::<serde_json::Value>(line).expect("still JSON");
+            }
+        }
+    }
+}

@@ -199,7 +199,22 @@ fn free_space(dir: &Path) -> Option<(u64, u64)> {
     ))
 }
 
-/// The file systems of the log, state and work directories have room left.
+/// "round 7's log is incomplete: …" when the state says the last round could not write all of its
+/// output (the round records why: a full disk, an I/O error).
+fn lost_log(p: &Probe) -> Option<String> {
+    let state = p.snapshot.as_ref()?.state_file.as_ref()?;
+    let last = state.last_outcome.as_ref()?;
+    (last.log_complete == Some(false)).then(|| {
+        format!(
+            "round {}'s log is incomplete: {}",
+            last.round.map_or_else(|| "?".into(), |r| r.to_string()),
+            last.log_error.as_deref().unwrap_or("no reason recorded")
+        )
+    })
+}
+
+/// The file systems of the log, state and work directories have room left, and the last round
+/// could write all of its output.
 pub(crate) fn layer_disk(p: &mut Probe) -> Layer {
     let dirs: [(&str, PathBuf); 3] = [
         ("log_dir", p.project.runtime.log_dir.clone()),
@@ -218,7 +233,19 @@ pub(crate) fn layer_disk(p: &mut Probe) -> Layer {
             full.get_or_insert((*label, dir.clone()));
         }
     }
+    let lost = lost_log(p);
+    evidence.extend(lost.clone());
     match full {
+        None if lost.is_some() => Layer::new(
+            "disk",
+            Status::Fail,
+            "the last round's output did not all reach its round log",
+        )
+        .evidence(evidence)
+        .fix(format!(
+            "look at the disk of {} (`df`, `journalctl -k` for I/O errors)",
+            p.project.runtime.log_dir.display()
+        )),
         Some((label, dir)) => Layer::new(
             "disk",
             Status::Fail,
@@ -230,5 +257,56 @@ pub(crate) fn layer_disk(p: &mut Probe) -> Layer {
             dir.display()
         )),
         None => Layer::new("disk", Status::Ok, "enough free space").evidence(evidence),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::loop_state::LoopState;
+    use crate::observe::snapshot::{example, example_project};
+    use crate::observe::state_file::{LastOutcome, StateView};
+
+    #[test]
+    fn a_round_log_cut_short_points_at_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = example_project(dir.path());
+        let mut snapshot = example(LoopState::Waiting, None, Vec::new());
+        let last = LastOutcome {
+            round: Some(7),
+            outcome: Some("ok".into()),
+            log_complete: Some(false),
+            log_error: Some("No space left on device (os error 28)".into()),
+            ..LastOutcome::default()
+        };
+        snapshot.state_file = Some(StateView {
+            last_outcome: Some(last),
+            ..StateView::default()
+        });
+        let mut probe = Probe {
+            project: &project,
+            bus: None,
+            snapshot: Some(snapshot),
+            unseen: Vec::new(),
+        };
+        let layer = layer_disk(&mut probe);
+        assert_eq!(layer.status, Status::Fail, "{layer:?}");
+        assert!(
+            layer
+                .evidence
+                .iter()
+                .any(|e| e == "round 7's log is incomplete: No space left on device (os error 28)"),
+            "{layer:?}"
+        );
+
+        let state = probe
+            .snapshot
+            .as_mut()
+            .unwrap()
+            .state_file
+            .as_mut()
+            .unwrap();
+        state.last_outcome.as_mut().unwrap().log_complete = Some(true);
+        assert_eq!(layer_disk(&mut probe).status, Status::Ok);
     }
 }
