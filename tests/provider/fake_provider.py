@@ -614,7 +614,7 @@ def json_schema_answer(schema):
     if kind == "array":
         return []
     if kind in ("integer", "number"):
-        return 0
+        return schema.get("minimum", 1)
     if kind == "boolean":
         return False
     return ANSWER_TEXT
@@ -712,6 +712,12 @@ class Handler(BaseHTTPRequestHandler):
             body = {}
         api, action = route(method, url.path)
         seq = self.server.log.next_seq()
+        if api is None and url.path == "/api/hello":
+            # claude's connectivity check before its first request
+            self.server.log.write({"seq": seq, "time": round(now(), 3), "method": method,
+                                   "path": url.path, "api": "anthropic", "action": "hello",
+                                   "status": 200, "answer": "ok"})
+            return self.send_json(200, {}, {"message": "hello"})
         record = {"seq": seq, "time": round(now(), 3), "method": method, "path": url.path,
                   "api": api.name if api else None, "action": action}
         if api is None:
@@ -733,7 +739,9 @@ class Handler(BaseHTTPRequestHandler):
         text = gemini_text_answer(body) if api is Gemini else ANSWER_TEXT
         ctx = Ctx(seq, model, oauth and api is Anthropic, delay, text)
         stream = self.wants_stream(api, url, body)
-        record.update(model=model, stream=stream, answer=name, oauth=oauth)
+        record.update(model=model, stream=stream, answer=name)
+        if api is Anthropic:
+            record["oauth"] = oauth
         self.answer(api, ctx, name, stream, record)
 
     @staticmethod
@@ -782,7 +790,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("content-length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     def start_chunked(self, content_type, headers):
         self.send_response(200)
