@@ -11,6 +11,7 @@ command -v groff >/dev/null || need+=(groff-base)
 command -v man >/dev/null || need+=(man-db)
 command -v jq >/dev/null || need+=(jq)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+/usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -18,3 +19,8 @@ if ((${#need[@]})); then
     apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${need[@]}" </dev/null >/dev/null
 fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+# The real agent CLIs (claude, codex, gemini, aider) at their pinned versions, for the tests that
+# run them against the fake provider: cached, so this is quick once they are there.
+if [[ ${AGENT_RUNNER_SKIP_REAL_AGENTS:-} != 1 ]]; then
+    "$(dirname "$0")/agents/real/install.sh" >/dev/null
+fi
