@@ -763,6 +763,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, api, ctx, name, stream, record):
         log = self.server.log
+        if name == "stream_error" and not stream:
+            # A plain request has no stream to break: it gets the server error the stream would
+            # have carried, as a status (claude falls back to a plain request after a broken
+            # stream).
+            name = "529" if api is Anthropic else "500"
         if name == "hang":
             record.update(status=None)
             log.write(record)
@@ -828,7 +833,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def broken_plain(self, api, ctx, name):
         """A plain (non-streamed) answer that breaks after the headers: half a body, then the
-        connection drops (stream_cut, stream_error) or goes quiet (stall)."""
+        connection drops (stream_cut) or goes quiet (stall)."""
         _, headers, body = api.ok(ctx)
         data = json.dumps(body).encode()
         self.send_response(200)

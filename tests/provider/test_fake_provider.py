@@ -91,6 +91,12 @@ class FakeProviderTest(unittest.TestCase):
         self.assertIn("event: response.failed", data.decode())
         self.assertNotIn("response.completed", data.decode())
 
+    def test_a_plain_request_gets_the_stream_error_as_a_status(self):
+        self.script("stream_error")
+        response, data = self.call("/v1/messages", {"model": "m", "stream": False})
+        self.assertEqual(response.status, 529)
+        self.assertEqual(json.loads(data)["error"]["type"], "overloaded_error")
+
     def test_gemini_rate_limit_has_retry_info(self):
         self.script("rate_limit@9")
         response, data = self.call("/v1beta/models/gemini-x:streamGenerateContent?alt=sse", {})
