@@ -17,9 +17,6 @@ source "$(dirname "$0")/lib.sh"
 FIXTURES=$REPO_DIR/tests/fixtures/real
 BASE=/var/tmp/agent-runner-capture
 PORT=${CAPTURE_PORT:-47390}
-# How long a case may run before it gets what a round's timeout gives: aider needs the most, its
-# retries (about 100 s, no knob to shorten them) run to the end before it gives up.
-CASE_TIMEOUT_S=180
 # A stream of a few MB would make a fixture nobody reads: keep the first and last 32 KiB.
 KEEP_BYTES=32768
 
@@ -112,7 +109,8 @@ capture_case() {
     prepare_home "$cli" "$BASE/home" "$PROVIDER_PORT"
     local start_ns
     start_ns=$(date +%s%N)
-    run_cli "$cli" "$BASE/home" "$BASE/work" "$BASE/prompt.md" "$PROVIDER_PORT" "$out" "$CASE_TIMEOUT_S"
+    run_cli "$cli" "$BASE/home" "$BASE/work" "$BASE/prompt.md" "$PROVIDER_PORT" "$out" \
+        "$(case_timeout "$cli" "$case")"
     provider_stop
     tidy "$out" "$start_ns"
     local class reset

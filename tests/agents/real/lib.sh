@@ -45,6 +45,18 @@ REAL_CASES=(
     "stall stall@$SILENT_S api_timeout"
 )
 
+# How long a case may run before it gets what a round's timeout gives. aider's retries (about
+# 100 s, no knob) fit in the usual 180 s; gemini's "auto" model router retries a failing
+# request on its own, with backoff up to 30 s and no knob, before the main model even starts:
+# five minutes and more. A silent provider is never waited on longer than 180 s.
+case_timeout() {
+    local cli=$1 case=$2
+    if [[ $cli == gemini && $case != hang && $case != stall ]]; then
+        echo 600
+    else
+        echo 180
+    fi
+}
 # cases_of CLI: the cases the CLI is captured in, one "CASE SCRIPT EXPECTED" a line: bad_key
 # differs from 401 only for gemini; the subscription login changes what claude says for the
 # account limit and for a bad credential. (Under a subscription every Anthropic answer carries the
@@ -63,21 +75,25 @@ PROVIDER_PORT=
 
 # provider_start SCRIPT LOG [PORT]: starts the fake provider and waits until it listens.
 provider_start() {
-    local script=$1 log=$2 port=${3:-0} port_file waited=0
+    local script=$1 log=$2 port=${3:-0} port_file errors waited=0
     port_file=$(mktemp)
+    errors=$(mktemp)
     rm -f "$port_file"
+    # Its stderr repeats each request's log line: only the start-up is worth keeping.
     python3 "$PROVIDER" --port "$port" --script "$script" --log "$log" --port-file "$port_file" \
-        >/dev/null 2>&1 &
+        >/dev/null 2>"$errors" &
     PROVIDER_PID=$!
     until [[ -s $port_file ]]; do
         if ! kill -0 "$PROVIDER_PID" 2>/dev/null || ((waited++ > 100)); then
-            echo "the fake provider did not start (port $port taken?)" >&2
+            echo "the fake provider did not start on port $port:" >&2
+            tail -n 3 "$errors" >&2
+            rm -f "$errors"
             return 1
         fi
         sleep 0.1
     done
     PROVIDER_PORT=$(<"$port_file")
-    rm -f "$port_file"
+    rm -f "$port_file" "$errors"
 }
 
 provider_stop() {
@@ -213,11 +229,15 @@ run_cli() {
     mapfile -t env < <(cli_env "$cli" "$home" "$port")
     mapfile -t argv < <(cli_argv "$cli" "$prompt_file")
     mkdir -p "$out"
-    local status=0 start end
+    local status=0 start end started
+    started=$(mktemp)
     start=$(date +%s%N)
     timeout --preserve-status -k 10 "$limit" env -i -C "$work" "${env[@]}" "${argv[@]}" \
         <"$(cli_stdin "$cli" "$prompt_file")" >"$out/stdout" 2>"$out/stderr" || status=$?
     end=$(date +%s%N)
+    # gemini leaves a report of each failed request in the system's temporary directory.
+    find /tmp -maxdepth 1 -name 'gemini-client-error-*.json' -newer "$started" -delete
+    rm -f "$started"
     echo "$status" >"$out/exit"
     RUN_SECONDS=$(((end - start) / 1000000000))
     RUN_TIMED_OUT=0

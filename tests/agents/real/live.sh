@@ -51,7 +51,8 @@ main() {
     echo "Reply with the single word: done." >"$dir/prompt.md"
     provider_start "$script" "$dir/requests.log"
     prepare_home "$cli" "$dir/home" "$PROVIDER_PORT"
-    run_cli "$cli" "$dir/home" "$dir/work" "$dir/prompt.md" "$PROVIDER_PORT" "$dir/out" 180
+    run_cli "$cli" "$dir/home" "$dir/work" "$dir/prompt.md" "$PROVIDER_PORT" "$dir/out" \
+        "$(case_timeout "$cli" "$wanted")"
     provider_stop
 
     local status
