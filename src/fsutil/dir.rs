@@ -125,6 +125,13 @@ impl Dir {
             .map_err(|e| Error::io("cannot open", path, e))
     }
 
+    /// The user id owning this directory.
+    pub(crate) fn owner(&self) -> Result<u32> {
+        nix::sys::stat::fstat(self.fd.as_fd())
+            .map(|st| st.st_uid)
+            .map_err(|e| Error::io("cannot inspect", &self.path, e.into()))
+    }
+
     /// Removes the entry `name` of this directory if it is there (a link is removed, not
     /// followed); for temporary files, whose removal is only tidying.
     pub(crate) fn remove(&self, name: &str) {

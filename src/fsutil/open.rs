@@ -343,6 +343,15 @@ mod tests {
                 on_the_way.to_string(),
                 format!("{}/via is a symbolic link", dir.path().display())
             );
+            let dir_link = OFlag::O_PATH | OFlag::O_DIRECTORY;
+            let a_directory = refusal(open_in(dir.path(), "via", resolver, dir_link));
+            assert_eq!(a_directory, Refusal::SymbolicLink, "{resolver:?}");
+            let not_a_directory = open_in(dir.path(), "real/f", resolver, dir_link).unwrap_err();
+            assert_eq!(
+                not_a_directory.raw_os_error(),
+                Some(Errno::ENOTDIR as i32),
+                "{resolver:?}"
+            );
         });
     }
 
