@@ -93,6 +93,20 @@ pub(crate) fn json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()
     writeln!(out)
 }
 
+/// `arg` as one word of a POSIX shell command line: as it is when plainly safe, else in single
+/// quotes (for the commands agent-runner prints or runs over ssh).
+pub(crate) fn shell_quote(arg: &str) -> String {
+    if !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=@:,".contains(c))
+    {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}
+
 /// Whether `error` only says that whoever read our output has gone away.
 pub(crate) fn reader_gone(error: &Error) -> bool {
     matches!(error, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)

@@ -7,6 +7,7 @@ use std::ffi::OsString;
 
 use crate::cli::args::CliCommand;
 use crate::error::{Result, exit};
+use crate::output::shell_quote;
 use crate::paths::Scope;
 use crate::systemd::errors::unreachable_error;
 use crate::systemd::host::{ssh_program, validate_host};
@@ -64,18 +65,6 @@ fn without_host(args: &[OsString]) -> Vec<String> {
         kept.push(arg.into_owned());
     }
     kept
-}
-
-fn shell_quote(arg: &str) -> String {
-    if !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=@:,".contains(c))
-    {
-        arg.to_string()
-    } else {
-        format!("'{}'", arg.replace('\'', "'\\''"))
-    }
 }
 
 #[cfg(test)]
