@@ -31,7 +31,7 @@ done
 # operator would use.
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-for preset in claude codex gemini aider shell; do
+for preset in claude codex gemini aider kimi pi qwen shell; do
     "${run[@]}" init --preset "$preset" "$preset-example" --dir "$scratch" \
         --work-dir "/srv/agents/$preset-example" >/dev/null
     sed "s|$scratch/|/etc/agent-runner/|g" "$scratch/$preset-example.toml" \

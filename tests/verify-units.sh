@@ -51,11 +51,13 @@ verify_set() { # name scope dir
     fi
 }
 
-for preset in claude codex gemini aider shell; do
+for preset in claude codex gemini aider kimi pi qwen shell; do
     for scope in system user; do
         flag=(); [[ $scope == user ]] && flag=(--user)
         d=$work/$preset-$scope
         "$bin" "${flag[@]}" init --preset "$preset" "$preset" --dir "$d/etc" --work-dir "$work/repo" >/dev/null
+        # A named account, so that the system set carries the CLI's state paths below its home.
+        [[ $scope == system ]] && sed -i 's/^# user = "agent" .*/user = "daemon"/' "$d/etc/$preset.toml"
         "$bin" "${flag[@]}" generate --config "$d/etc/$preset.toml" --output "$d/units" >/dev/null
         verify_set "$preset" "$scope" "$d/units"
     done

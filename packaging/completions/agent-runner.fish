@@ -50,7 +50,7 @@ complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "man" -d '
 complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "catalog" -d 'Print the journal catalog of every event kind (packaging/agent-runner.catalog)'
 complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "generator" -d 'Render every project file into systemd\'s generator directory (run by systemd as agent-runner-generator at boot and on daemon-reload; see systemd.generator(7))'
 complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s p -l preset -d 'The agent preset: claude, codex, gemini, aider, or shell (any command)' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s p -l preset -d 'The agent preset: claude, codex, gemini, aider, kimi, pi, qwen, or shell (any command)' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s d -l dir -d 'Write PROJECT.toml and prompts/ into DIR instead of the config directory' -r -F
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -l work-dir -d 'The agent\'s working directory (a git repository); defaults to the current directory' -r -F
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r

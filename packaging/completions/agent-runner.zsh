@@ -33,8 +33,8 @@ _agent-runner() {
         case $line[1] in
             (init)
 _arguments "${_arguments_options[@]}" : \
-'-p+[The agent preset\: claude, codex, gemini, aider, or shell (any command)]:PRESET:_default' \
-'--preset=[The agent preset\: claude, codex, gemini, aider, or shell (any command)]:PRESET:_default' \
+'-p+[The agent preset\: claude, codex, gemini, aider, kimi, pi, qwen, or shell (any command)]:PRESET:_default' \
+'--preset=[The agent preset\: claude, codex, gemini, aider, kimi, pi, qwen, or shell (any command)]:PRESET:_default' \
 '-d+[Write PROJECT.toml and prompts/ into DIR instead of the config directory]:DIR:_files' \
 '--dir=[Write PROJECT.toml and prompts/ into DIR instead of the config directory]:DIR:_files' \
 '--work-dir=[The agent'\''s working directory (a git repository); defaults to the current directory]:DIR:_files' \

@@ -102,7 +102,7 @@ pub(crate) enum CliCommand {
     /// The file goes to the config directory (/etc/agent-runner, or ~/.config/agent-runner with
     /// --user) unless --dir says otherwise. Existing files are never overwritten without --force.
     Init {
-        /// The agent preset: claude, codex, gemini, aider, or shell (any command).
+        /// The agent preset: claude, codex, gemini, aider, kimi, pi, qwen, or shell (any command).
         #[arg(long, short = 'p', value_name = "PRESET")]
         preset: String,
         /// The new project's name (also its unit instance name).

@@ -22,7 +22,7 @@ const MANUAL: &str = "agent-runner manual";
 
 const DESCRIPTION: &str = r".SH DESCRIPTION
 \fBagent\-runner\fR keeps an autonomous command\-line coding agent (claude, codex, gemini, aider,
-or any command) working unattended, round after round, with systemd doing the supervising.
+kimi, pi, qwen, or any command) working unattended, round after round, with systemd doing the supervising.
 .PP
 A project is one TOML file (see \fBagent\-runner.toml\fR(5)).
 \fBagent\-runner generate\fR renders it into drop\-ins for the template units

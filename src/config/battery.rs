@@ -1,12 +1,11 @@
 //! The startup battery: what a valid project file cannot promise on its own (the work tree, the
 //! prompt files, the agent program, the log directory, the user, the credentials exist and are
-//! usable). Every round runs it before spawning the agent; `check` and `diagnose` show it.
+//! usable; the agent CLI's state directories are its user's, [`super::home_state`]). Every round runs it before spawning the agent; `check` and `diagnose` show it.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
+pub(crate) use super::finding::{Finding, Severity};
 use super::model::{Project, PromptDelivery, PromptSpec};
 use crate::fsutil;
 use crate::paths::Scope;
@@ -17,53 +16,6 @@ pub(crate) const SERVICE_PATH: &str =
 
 /// Prompts shorter than this (after trimming) are almost certainly placeholders.
 const MIN_PROMPT_CHARS: usize = 40;
-
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Severity {
-    /// The round cannot run: `config_broken`, exit 78.
-    Error,
-    /// Worth knowing; does not stop rounds.
-    Warning,
-}
-
-/// One result of the startup battery (or, in `check`, a problem of the file itself).
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Finding {
-    /// Which check (stable identifier, e.g. `work_dir_is_git_repo`).
-    pub check: &'static str,
-    /// Error or warning.
-    pub severity: Severity,
-    /// What is wrong.
-    pub message: String,
-    /// What to do.
-    pub hint: Option<String>,
-}
-
-impl Finding {
-    pub(super) fn error(
-        check: &'static str,
-        message: String,
-        hint: impl Into<Option<String>>,
-    ) -> Self {
-        Self {
-            check,
-            severity: Severity::Error,
-            message,
-            hint: hint.into(),
-        }
-    }
-
-    fn warning(check: &'static str, message: String, hint: impl Into<Option<String>>) -> Self {
-        Self {
-            check,
-            severity: Severity::Warning,
-            message,
-            hint: hint.into(),
-        }
-    }
-}
 
 /// Runs the startup battery on a valid project: errors first, then warnings. Cheap: no process
 /// is spawned.
@@ -79,6 +31,7 @@ pub(crate) fn run(project: &Project) -> Vec<Finding> {
     warn_about_argv_delivery(project, &mut findings);
     warn_about_the_round_user(project, &mut findings);
     warn_about_private_tmp(project, &mut findings);
+    super::home_state::check(project, &mut findings);
     findings
 }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::battery::{self, Finding, Severity};
 use super::controls::printable;
 use super::load::{self, ProjectRef};
+use super::model::Project;
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result, exit};
 use crate::paths::Scope;
@@ -80,10 +81,11 @@ fn check_project(reference: &ProjectRef, scope: Scope) -> CheckedProject {
         Err(e) => failed(vec![Finding::error("config_valid", e.to_string(), None)]),
         Ok(project) => {
             // An invalid schedule is a configuration error like any other: no battery after it.
-            let problems = match load::verify_schedule(&project) {
+            let mut problems = match load::verify_schedule(&project) {
                 Some(problem) => vec![config_problem(&problem)],
                 None => battery::run(&project),
             };
+            problems.extend(inferred_preset(&project));
             CheckedProject {
                 ok: problems.iter().all(|p| p.severity != Severity::Error),
                 project: project.name.clone(),
@@ -92,6 +94,38 @@ fn check_project(reference: &ProjectRef, scope: Scope) -> CheckedProject {
             }
         }
     }
+}
+
+/// Which preset a project without one was recognised as, and what that decided.
+fn inferred_preset(project: &Project) -> Option<Finding> {
+    let agent = &project.agent;
+    let preset = agent.inferred_preset.as_deref()?;
+    let marker = agent.terminal_marker.as_deref().map_or_else(
+        || "no terminal marker".to_string(),
+        |m| format!("terminal marker {m}"),
+    );
+    let parser = serde_json::to_value(agent.output_format)
+        .ok()
+        .and_then(|v| v.as_str().map(ToString::to_string))
+        .unwrap_or_default();
+    let signal = serde_json::to_value(agent.stop_signal)
+        .ok()
+        .and_then(|v| v.as_str().map(ToString::to_string))
+        .unwrap_or_default();
+    let state = agent
+        .state_paths
+        .iter()
+        .map(|p| format!("~/{}", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(Finding::note(
+        "preset_inferred",
+        format!(
+            "no [agent] preset: `{}` runs the {preset} CLI, so rounds use its stop signal {signal}, {marker}, the {parser} output parser and its state paths [{state}]",
+            printable(Path::new(&agent.command[0])),
+        ),
+        "to opt out, set [agent] preset = \"shell\" (a generic agent), or set stop_signal, terminal_marker and state_paths yourself".to_string(),
+    ))
 }
 
 /// A problem of the file itself, with its hint as a field of its own.
@@ -166,6 +200,7 @@ fn write_text(out: &mut dyn Write, checked: &[CheckedProject]) -> std::io::Resul
             let tag = match p.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
+                Severity::Note => "note",
             };
             writeln!(out, "  {tag}: {}", p.message.replace('\n', "\n    "))?;
             if let Some(hint) = &p.hint {

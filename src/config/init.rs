@@ -149,6 +149,11 @@ pub(super) fn project_toml(preset: &Preset, name: &str, work_dir: &Path, prompt:
     if let Some(marker) = preset.terminal_marker {
         let _ = writeln!(t, "terminal_marker = {}", toml_string(marker));
     }
+    let _ = writeln!(
+        t,
+        "# Where the CLI keeps its login, sessions and memory, below the home of the user rounds run\n# as: the units make exactly these writable, the rest of the home stays read-only."
+    );
+    let _ = writeln!(t, "state_paths = {}", toml_list(preset.state_paths));
     let _ = writeln!(t, "\n[agent.env]");
     for (k, v) in preset.env {
         let _ = writeln!(t, "{k} = {}", toml_string(v));

@@ -12,11 +12,14 @@
 //! the startup [`battery`]'s, which every round runs. The commands of this folder: [`check`]
 //! (shows both) and [`init`] (writes a new project file).
 
+pub(crate) mod account;
 pub(crate) mod battery;
 pub(crate) mod check;
 mod controls;
+mod finding;
 #[cfg(test)]
 mod fuzz;
+mod home_state;
 pub(crate) mod init;
 mod load;
 mod model;

@@ -67,6 +67,27 @@ pub(crate) struct Agent {
     pub stop_signal: StopSignal,
     /// Which output parser classifies the agent's stream.
     pub output_format: OutputFormat,
+    /// The preset recognised from the command's program when the file names none: its stop
+    /// signal, terminal marker, parser and state paths apply.
+    pub inferred_preset: Option<String>,
+    /// Directories below the home of the user rounds run as, where the CLI keeps its logins,
+    /// sessions and memory (relative, normalised, none inside another).
+    pub state_paths: Vec<PathBuf>,
+    /// The variable the units set so that the CLI keeps all its state in one of `state_paths`.
+    pub config_dir_env: Option<ConfigDirEnv>,
+}
+
+/// A variable naming the CLI's config directory: set by the system units to `dir` below the home
+/// of the user rounds run as, since the CLI would otherwise write `home_files` directly in that
+/// home, which the units keep read-only.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ConfigDirEnv {
+    /// The variable (`CLAUDE_CONFIG_DIR`).
+    pub var: String,
+    /// The directory it names, relative to the home; one of the state paths.
+    pub dir: PathBuf,
+    /// The files kept in the home when the variable is unset (`.claude.json`).
+    pub home_files: Vec<String>,
 }
 
 impl Agent {
@@ -233,7 +254,7 @@ impl Project {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum OutputFormat {
-    /// claude `--output-format stream-json`.
+    /// claude `--output-format stream-json`, and qwen's, which took its shape.
     ClaudeStreamJson,
     /// gemini `-o stream-json`.
     GeminiStreamJson,
@@ -241,25 +262,6 @@ pub(crate) enum OutputFormat {
     CodexJson,
     /// Plain text: only pattern-based classification (auth, network).
     Text,
-}
-
-impl OutputFormat {
-    /// A guess from the command's program name, for projects without a preset.
-    pub(super) fn for_command(command: &[String]) -> Self {
-        let program = command
-            .first()
-            .map(|p| p.rsplit('/').next().unwrap_or(p))
-            .unwrap_or_default();
-        let stream_json = command
-            .iter()
-            .any(|a| a == "stream-json" || a.ends_with("=stream-json"));
-        match program {
-            "claude" if stream_json => OutputFormat::ClaudeStreamJson,
-            "gemini" if stream_json => OutputFormat::GeminiStreamJson,
-            "codex" if command.iter().any(|a| a == "--json") => OutputFormat::CodexJson,
-            _ => OutputFormat::Text,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ pub(crate) struct RawAgent {
     pub terminal_marker: Option<String>,
     pub preset: Option<String>,
     pub stop_signal: Option<String>,
+    pub state_paths: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -32,6 +32,7 @@ const AGENT: &[&str] = &[
     "terminal_marker",
     "preset",
     "stop_signal",
+    "state_paths",
 ];
 /// Keys allowed in `[runtime]`.
 const RUNTIME: &[&str] = &[

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::escape::sd_word;
 use super::features::Features;
 use crate::config::Project;
-use crate::fsutil;
+use crate::config::account::{self, RunsAs};
 use crate::paths::Scope;
 
 /// What rendering needs besides the project.
@@ -42,6 +42,8 @@ pub(crate) struct UnitContext<'a> {
     start_limit_burst: u64,
     #[serde(flatten)]
     writable: WritablePaths,
+    #[serde(flatten)]
+    home_state: HomeState,
     credentials: Vec<Credential>,
     stop_paths: Vec<PathBuf>,
     schedule: Option<&'a str>,
@@ -65,6 +67,17 @@ struct WritablePaths {
     helper_read_write_paths: Vec<PathBuf>,
 }
 
+/// The agent CLI's own state below the home of the user rounds run as (system manager only: a
+/// user manager's units leave the home writable).
+#[derive(Serialize, Default)]
+struct HomeState {
+    /// `ReadWritePaths=` words, `-` first: a directory not created yet is skipped rather than
+    /// failing the round (`check` says it is missing).
+    state_paths: Vec<String>,
+    /// `VAR=/home/…/dir` for the CLI's config-directory variable, if it has one.
+    state_env: Option<String>,
+}
+
 #[derive(Serialize)]
 struct Credential {
     name: String,
@@ -75,7 +88,11 @@ impl<'a> UnitContext<'a> {
     /// The context of `project`'s drop-ins, under `header`.
     pub(crate) fn new(project: &'a Project, header: String, options: &RenderOptions) -> Self {
         let rt = &project.runtime;
-        let (user, dynamic_user) = run_as(project);
+        let (user, dynamic_user) = match account::runs_as(project) {
+            RunsAs::Manager => (None, false),
+            RunsAs::User(name) => (Some(name), false),
+            RunsAs::Dynamic => (None, true),
+        };
         let (start_limit_interval_s, start_limit_burst) = start_limit(rt.restart_delay_s);
         Self {
             header,
@@ -95,6 +112,7 @@ impl<'a> UnitContext<'a> {
             start_limit_interval_s,
             start_limit_burst,
             writable: WritablePaths::of(project),
+            home_state: HomeState::of(project),
             credentials: project
                 .agent
                 .credentials
@@ -157,16 +175,29 @@ impl WritablePaths {
     }
 }
 
-/// `User=` and `DynamicUser=`: the configured user, else (system manager) the owner of the work
-/// dir unless that is root, else a dynamic user.
-fn run_as(project: &Project) -> (Option<String>, bool) {
-    match (&project.scope, &project.runtime.user) {
-        (Scope::User, _) => (None, false),
-        (Scope::System, Some(u)) => (Some(u.clone()), false),
-        (Scope::System, None) => match fsutil::owner_unless_root(&project.runtime.work_dir) {
-            Some(owner) => (Some(owner), false),
-            None => (None, true),
-        },
+impl HomeState {
+    /// Nothing without state paths, in the user manager, or for an account without a home (a
+    /// dynamic user, or one that does not exist yet: `check` says so).
+    fn of(project: &Project) -> Self {
+        let agent = &project.agent;
+        if project.scope != Scope::System || agent.state_paths.is_empty() {
+            return Self::default();
+        }
+        let Some(account) = account::account(project) else {
+            return Self::default();
+        };
+        let home = &account.home;
+        Self {
+            state_paths: agent
+                .state_paths
+                .iter()
+                .map(|p| format!("-{}", home.join(p).display()))
+                .collect(),
+            state_env: agent
+                .config_dir_env
+                .as_ref()
+                .map(|e| format!("{}={}", e.var, home.join(&e.dir).display())),
+        }
     }
 }
 

@@ -39,6 +39,16 @@ pub(crate) fn sd_path(path: &str) -> String {
     }
 }
 
+/// One `NAME=value` assignment of `Environment=`: quoted, with specifiers (`%`), backslashes and
+/// quotes escaped, since systemd splits the setting on whitespace and unescapes C escapes.
+pub(crate) fn sd_env(assignment: &str) -> String {
+    let escaped = assignment
+        .replace('%', "%%")
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    format!("\"{escaped}\"")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +67,12 @@ mod tests {
     fn escapes_paths() {
         assert_eq!(sd_path("/srv/a%b"), "/srv/a%%b");
         assert_eq!(sd_path("/srv/with space"), "\"/srv/with space\"");
+    }
+
+    #[test]
+    fn quotes_environment_assignments() {
+        assert_eq!(sd_env("A=/home/agent/.claude"), "\"A=/home/agent/.claude\"");
+        assert_eq!(sd_env("A=/x y/100%"), "\"A=/x y/100%%\"");
+        assert_eq!(sd_env("A=a\"b\\c"), "\"A=a\\\"b\\\\c\"");
     }
 }

@@ -121,4 +121,42 @@ mod tests {
             "{service}"
         );
     }
+
+    #[test]
+    fn the_state_paths_are_writable_below_the_home_of_the_rounds_user() {
+        let me = nix::unistd::User::from_uid(nix::unistd::Uid::current())
+            .unwrap()
+            .unwrap();
+        let text = format!(
+            "schema_version = 1\n[agent]\npreset = \"claude\"\nstate_paths = [\".claude\", \"with space\"]\n[runtime]\nwork_dir = \"/srv/x\"\nuser = \"{}\"\n[prompt]\nfiles = [\"p.md\"]\n",
+            me.name
+        );
+        let options = RenderOptions {
+            exec: PathBuf::from("/usr/bin/agent-runner"),
+            features: Features::of(252),
+            source_path: false,
+        };
+        let render = |scope| {
+            let project =
+                crate::config::load_str(&text, Path::new("/etc/agent-runner/x.toml"), scope)
+                    .unwrap();
+            render_project(&project, &text, &options).unwrap()[0]
+                .contents
+                .clone()
+        };
+        let service = render(Scope::System);
+        let home = me.dir.display();
+        for line in [
+            format!("ReadWritePaths=-{home}/.claude\n"),
+            format!("ReadWritePaths=\"-{home}/with space\"\n"),
+            format!("Environment=\"CLAUDE_CONFIG_DIR={home}/.claude\"\n"),
+        ] {
+            assert!(service.contains(&line), "{line:?} in\n{service}");
+        }
+        // The user manager's units leave the home writable and claude where it always keeps
+        // its files.
+        let service = render(Scope::User);
+        assert!(!service.contains("ReadWritePaths"), "{service}");
+        assert!(!service.contains("CLAUDE_CONFIG_DIR"), "{service}");
+    }
 }

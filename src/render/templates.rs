@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use minijinja::{Environment, UndefinedBehavior};
 
-use super::escape::{sd_path, sd_word};
+use super::escape::{sd_env, sd_path, sd_word};
 use super::header::{UnitFile, template_header};
 use crate::error::{Error, Result};
 use crate::paths::Scope;
@@ -84,6 +84,7 @@ pub(crate) fn environment() -> Result<Environment<'static>> {
             .map_err(|e| Error::Failed(format!("template {name}: {e}")))?;
     }
     env.add_filter("sd_path", |value: String| sd_path(&value));
+    env.add_filter("sd_env", |value: String| sd_env(&value));
     env.add_filter("sd_spec", |value: String| value.replace('%', "%%"));
     Ok(env)
 }

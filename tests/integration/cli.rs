@@ -119,7 +119,44 @@ fn init_rejects_odd_names_and_unknown_presets() {
         .args(["init", "--preset", "copilot", "ok", "--dir", "{dir}"])
         .run()
         .status(2)
-        .output_contains("claude, codex, gemini, aider, shell");
+        .output_contains("claude, codex, gemini, aider, kimi, pi, qwen, shell");
+}
+
+#[test]
+fn check_says_which_preset_a_command_without_one_was_recognised_as() {
+    let t = Test::new()
+        .git_repo("w")
+        .file("w/prompt.md", PROMPT)
+        .file("w/bin/claude", "#!/bin/sh\ncat >/dev/null\n");
+    std::process::Command::new("chmod")
+        .args(["+x"])
+        .arg(t.path().join("w/bin/claude"))
+        .status()
+        .unwrap();
+    let toml = format!(
+        "schema_version = 1\n[agent]\ncommand = [\"{}/w/bin/claude\", \"--output-format\", \"stream-json\"]\n[runtime]\nwork_dir = \"{0}/w\"\nlog_dir = \"logs\"\n[prompt]\nfiles = [\"prompt.md\"]\n",
+        t.path().display()
+    );
+    let t = t.file("etc/p.toml", &toml);
+    let dir = t.path().display().to_string();
+    let config = format!("{dir}/etc/p.toml");
+    let run = t.run_with(&["--user", "check", "--config", &config]);
+    run.status(0)
+        .output_contains("p: ok")
+        .output_contains(&format!(
+            "note: no [agent] preset: `{dir}/w/bin/claude` runs the claude CLI, so rounds use its stop signal SIGINT, terminal marker \"type\":\"result\", the claude-stream-json output parser and its state paths [~/.claude]"
+        ))
+        .output_contains("to opt out, set [agent] preset = \"shell\"");
+    let run = t.run_with(&["--user", "check", "--config", &config, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let notes: Vec<&str> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["severity"] == "note")
+        .map(|p| p["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(notes, ["preset_inferred"]);
 }
 
 #[test]

@@ -47,7 +47,9 @@ fn render(t: &Test, user: bool, config: &str) -> String {
 
 #[test]
 fn every_preset_renders_stable_units() {
-    for preset in ["claude", "codex", "gemini", "aider", "shell"] {
+    for preset in [
+        "claude", "codex", "gemini", "aider", "kimi", "pi", "qwen", "shell",
+    ] {
         for user in [false, true] {
             let t = Test::new().git_repo("w");
             let mut init = vec![];

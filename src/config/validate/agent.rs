@@ -1,15 +1,69 @@
-//! `[agent]`: the command, how the prompt reaches it, its environment and credentials. A preset
-//! fills in whatever the file leaves out.
+//! `[agent]`: the command, how the prompt reaches it, its environment, credentials and state
+//! paths. A preset fills in whatever the file leaves out; without one, the CLI the command runs
+//! is recognised by its program name and supplies how it is stopped and read.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::checker::Checker;
 use super::resolve::Resolver;
+use super::state;
 use crate::config::model::{Agent, OutputFormat, PromptDelivery, StopSignal};
-use crate::config::presets::{self, Preset};
+use crate::config::presets::{self, Inferred, Preset};
 use crate::config::problems::echoed;
 use crate::config::raw::RawAgent;
+
+/// Where the agent's defaults come from.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Defaults {
+    /// No preset, and a command no preset runs (or a preset name that is unknown).
+    None,
+    /// The preset `[agent] preset` names: every default.
+    Named(&'static Preset),
+    /// The preset whose program the command runs: how it is stopped, where it keeps its state,
+    /// and (when the command asks for that output) how its output is read.
+    Inferred(Inferred),
+}
+
+impl Defaults {
+    /// The named preset, or the one the command is recognised as when the file names none.
+    pub(super) fn of(named: Option<&'static Preset>, raw: &RawAgent) -> Self {
+        match (named, &raw.preset, &raw.command) {
+            (Some(p), _, _) => Defaults::Named(p),
+            (None, None, Some(command)) => {
+                presets::infer(command).map_or(Defaults::None, Defaults::Inferred)
+            }
+            _ => Defaults::None,
+        }
+    }
+
+    fn named(self) -> Option<&'static Preset> {
+        match self {
+            Defaults::Named(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The preset of the CLI that runs, named or recognised.
+    fn cli(self) -> Option<&'static Preset> {
+        match self {
+            Defaults::None => None,
+            Defaults::Named(p) | Defaults::Inferred(Inferred { preset: p, .. }) => Some(p),
+        }
+    }
+
+    /// The preset whose parser, terminal marker and grace exceptions read the agent's output:
+    /// a recognised one only when the command asks for the output they read.
+    pub(super) fn output(self) -> Option<&'static Preset> {
+        match self {
+            Defaults::Inferred(Inferred {
+                machine_output: false,
+                ..
+            }) => None,
+            other => other.cli(),
+        }
+    }
+}
 
 /// The preset named by `[agent] preset`, if it is a known one.
 pub(super) fn preset(c: &mut Checker<'_, '_>, name: Option<&str>) -> Option<&'static Preset> {
@@ -25,13 +79,14 @@ pub(super) fn preset(c: &mut Checker<'_, '_>, name: Option<&str>) -> Option<&'st
     found
 }
 
-/// `[agent]`, with `preset`'s defaults.
+/// `[agent]`, with the defaults of `defaults`.
 pub(super) fn agent(
     c: &mut Checker<'_, '_>,
     raw: &RawAgent,
-    preset: Option<&'static Preset>,
+    defaults: Defaults,
     paths: &Resolver<'_>,
 ) -> Agent {
+    let preset = defaults.named();
     let command = command(c, raw, preset);
     let prompt_delivery = c.choice(
         &["agent", "prompt_delivery"],
@@ -60,18 +115,22 @@ pub(super) fn agent(
             ("INT", StopSignal::Int),
             ("TERM", StopSignal::Term),
         ],
-        preset.map_or(StopSignal::Term, |p| p.stop_signal),
+        defaults.cli().map_or(StopSignal::Term, |p| p.stop_signal),
     );
     // An empty marker switches off the preset's.
     let terminal_marker = match raw.terminal_marker.clone() {
         Some(m) if m.is_empty() => None,
         Some(m) => Some(m),
-        None => preset
+        None => defaults
+            .output()
             .and_then(|p| p.terminal_marker)
             .map(ToString::to_string),
     };
-    let output_format =
-        preset.map_or_else(|| OutputFormat::for_command(&command), |p| p.output_format);
+    let output_format = defaults
+        .output()
+        .map_or(OutputFormat::Text, |p| p.output_format);
+    let state_paths = state::state_paths(c, raw.state_paths.as_deref(), defaults.cli());
+    let config_dir_env = state::config_dir_env(defaults.cli(), &env, &state_paths);
     Agent {
         command,
         prompt_arg_template,
@@ -82,6 +141,12 @@ pub(super) fn agent(
         preset: preset.map(|p| p.name.to_string()),
         stop_signal,
         output_format,
+        inferred_preset: match defaults {
+            Defaults::Inferred(i) => Some(i.preset.name.to_string()),
+            _ => None,
+        },
+        state_paths,
+        config_dir_env,
     }
 }
 

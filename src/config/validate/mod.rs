@@ -10,6 +10,7 @@ mod prompt;
 mod resolve;
 mod resolved;
 mod runtime;
+mod state;
 mod vcs;
 
 use checker::Checker;
@@ -41,8 +42,16 @@ pub(super) fn validate(
     };
     let runtime_files = runtime::files(&mut c, &raw.runtime, &paths);
     let preset = agent::preset(&mut c, raw.agent.preset.as_deref());
-    let agent = agent::agent(&mut c, &raw.agent, preset, &paths);
-    let runtime = runtime::runtime(&mut c, &raw.runtime, preset, &paths, runtime_files, scope);
+    let defaults = agent::Defaults::of(preset, &raw.agent);
+    let agent = agent::agent(&mut c, &raw.agent, defaults, &paths);
+    let runtime = runtime::runtime(
+        &mut c,
+        &raw.runtime,
+        defaults.output(),
+        &paths,
+        runtime_files,
+        scope,
+    );
     let prompt = prompt::prompt_spec(&mut c, &["prompt"], &raw.prompt, None, &paths, true);
     let phases = phases::phases(
         &mut c,

@@ -204,7 +204,87 @@ fn the_limits_are_documented() {
         format!("at most {} phases", super::phases::MAX_PHASES),
         format!("at most {} files", super::prompt::MAX_PROMPT_FILES),
         format!("at most {} patterns", super::runtime::MAX_IGNORE_PATTERNS),
+        format!("at most {} paths", super::state::MAX_STATE_PATHS),
     ] {
         assert!(page.contains(&fact), "agent-runner.toml(5) lacks {fact:?}");
     }
+}
+
+#[test]
+fn a_command_without_preset_gets_the_defaults_of_the_cli_it_runs() {
+    let claude = MINIMAL.replace(
+        "[\"/usr/bin/agent\"]",
+        "[\"/usr/local/bin/claude\", \"-p\", \"--output-format\", \"stream-json\"]",
+    );
+    let p = load(&claude).unwrap();
+    assert_eq!(p.agent.inferred_preset.as_deref(), Some("claude"));
+    assert_eq!(p.agent.preset, None);
+    assert_eq!(p.agent.stop_signal, StopSignal::Int);
+    assert_eq!(
+        p.agent.terminal_marker.as_deref(),
+        Some("\"type\":\"result\"")
+    );
+    assert_eq!(p.agent.output_format, OutputFormat::ClaudeStreamJson);
+    assert_eq!(p.agent.state_paths, [PathBuf::from(".claude")]);
+    assert_eq!(
+        p.agent.config_dir_env.as_ref().map(|e| e.var.as_str()),
+        Some("CLAUDE_CONFIG_DIR")
+    );
+    assert_eq!(p.runtime.grace_kill_ignore_patterns.len(), 1);
+    // Only the output the command asks for is read as the preset's: plain `claude -p` is text.
+    let text_claude = MINIMAL.replace("[\"/usr/bin/agent\"]", "[\"claude\", \"-p\"]");
+    let p = load(&text_claude).unwrap();
+    assert_eq!(p.agent.stop_signal, StopSignal::Int);
+    assert_eq!(p.agent.terminal_marker, None);
+    assert_eq!(p.agent.output_format, OutputFormat::Text);
+    assert!(
+        p.agent.env.is_empty(),
+        "no other default: {:?}",
+        p.agent.env
+    );
+    // What the file says wins.
+    let own = claude.replace(
+        "[agent]\n",
+        "[agent]\nstop_signal = \"SIGTERM\"\nterminal_marker = \"\"\nstate_paths = []\n",
+    );
+    let p = load(&own).unwrap();
+    assert_eq!(p.agent.stop_signal, StopSignal::Term);
+    assert_eq!(p.agent.terminal_marker, None);
+    assert!(p.agent.state_paths.is_empty());
+    assert!(p.agent.config_dir_env.is_none());
+    // Opting out with the generic preset.
+    let shell = claude.replace("[agent]\n", "[agent]\npreset = \"shell\"\n");
+    let p = load(&shell).unwrap();
+    assert_eq!(p.agent.inferred_preset, None);
+    assert_eq!(p.agent.stop_signal, StopSignal::Term);
+    assert_eq!(p.agent.output_format, OutputFormat::Text);
+    assert!(p.agent.state_paths.is_empty());
+    // Any other program gets nothing.
+    let p = load(MINIMAL).unwrap();
+    assert_eq!(p.agent.inferred_preset, None);
+    assert_eq!(p.agent.stop_signal, StopSignal::Term);
+    assert!(p.agent.state_paths.is_empty());
+}
+
+#[test]
+fn state_paths_are_normalised_and_replace_the_presets() {
+    let text = MINIMAL.replace(
+        "[agent]\ncommand = [\"/usr/bin/agent\"]",
+        "[agent]\npreset = \"claude\"\nstate_paths = [\"./.claude/\", \".claude\", \".config//gh\"]",
+    );
+    let p = load(&text).unwrap();
+    assert_eq!(
+        p.agent.state_paths,
+        [PathBuf::from(".claude"), PathBuf::from(".config/gh")]
+    );
+    assert!(p.agent.config_dir_env.is_some());
+    // The variable names a directory the units make writable, or it is not set.
+    let elsewhere = text.replace("\"./.claude/\", \".claude\", ", "");
+    assert!(load(&elsewhere).unwrap().agent.config_dir_env.is_none());
+    // The file's own value of the variable wins.
+    let own_env = text.replace(
+        "[runtime]",
+        "[agent.env]\nCLAUDE_CONFIG_DIR = \"/srv/claude\"\n[runtime]",
+    );
+    assert!(load(&own_env).unwrap().agent.config_dir_env.is_none());
 }
