@@ -165,13 +165,10 @@ fn home_files_left_behind(project: &Project, account: &Account, home: &Dir) -> O
     if project.scope != Scope::System {
         return None;
     }
+    let config_dir = home.subdir(&env.dir).ok()?;
     let file = env.home_files.iter().find(|file| {
-        home.open_read(Path::new(file)).is_ok()
-            && home
-                .open_read(&env.dir.join(file))
-                .err()
-                .and_then(|e| e.io_source().map(io::Error::kind))
-                == Some(io::ErrorKind::NotFound)
+        let left = home.entry(file).ok().flatten();
+        left.is_some_and(|e| e.not_regular.is_none()) && matches!(config_dir.entry(file), Ok(None))
     })?;
     let from = account.home.join(file);
     let to = account.home.join(&env.dir).join(file);
@@ -332,5 +329,9 @@ mod tests {
         // The user manager sets no variable: the CLI uses the file where it is.
         std::fs::remove_file(home.path().join(".claude/.claude.json")).unwrap();
         assert!(findings(&project(r#"[".claude"]"#, Scope::User), &account).is_empty());
+        // A link in its place is nothing to copy (and is not followed).
+        std::fs::remove_file(home.path().join(".claude.json")).unwrap();
+        symlink("/etc/shadow", home.path().join(".claude.json")).unwrap();
+        assert!(findings(&p, &account).is_empty());
     }
 }
