@@ -2,10 +2,11 @@
 # The agent CLI's own state under the real units: the round may write exactly the state paths below
 # its user's home (here claude's ~/.claude, with the global config moved into it by
 # CLAUDE_CONFIG_DIR) and nothing else there. `check` names what is missing with the command that
-# fixes it, and recognises the claude CLI in a project without a preset.
+# fixes it, and recognises the claude CLI in a project without a preset. One round: the writer's
+# log is its last round's.
 n=home
 home=/home/$TEST_USER
-new_project $n
+new_project $n "max_rounds = 1"
 sed -i "s|^command = .*|preset = \"claude\"\ncommand = [\"/usr/local/lib/agent-runner-test/state-writer\"]|" \
     "$WORK/etc-agent-runner/$n.toml"
 ct agent-runner generate $n >/dev/null
