@@ -110,3 +110,20 @@ read_cmd 1 status $n
 says "state.json: is not a JSON object"
 plant "rm -f $statedir/state.json"
 read_cmd 0 status $n
+
+log "the round and the after-round step against garbage state and a FIFO halt request"
+round2=$(ct cat $logdir/rounds/round-2.log)
+plant "head -c 100000 /dev/urandom >$statedir/state.json; rm -f $statedir/halt-request; mkfifo $statedir/halt-request"
+ct agent-runner start $n >/dev/null || fail "start over a garbage state failed"
+wait_event $n state_recovered 30
+# The agent's round-99.log link is gone (above): the logs say round 2 was the last.
+wait_for 30 "round 3 to end" bash -c \
+    "$SANDBOX exec journalctl -q --no-pager -o cat AGENT_RUNNER_PROJECT=$n AGENT_RUNNER_EVENT=round_end AGENT_RUNNER_ROUND=3 | grep -q ."
+recovered=$(journal_events $n state_recovered | jq -rs '.[-1].AGENT_RUNNER_RECOVERED_ROUND')
+assert_eq "$recovered" 2 "the round recovered from the round logs"
+wait_for 20 "the loop to halt again, the after-round steps included" \
+    bash -c "[[ \$($SANDBOX exec systemctl show -p ActiveState --value agent-runner@$n.service) == inactive ]]"
+assert_eq "$(ct cat $logdir/rounds/round-2.log)" "$round2" "round-2.log after the recovered round"
+ct grep -q "planting agent: round 3 done" $logdir/rounds/round-3.log || fail "round-3.log: $(ct ls -l $logdir/rounds)"
+ct journalctl -q --no-pager -o cat | grep -q TOP-SECRET && fail "the journal holds the root-only file"
+ct agent-runner stop --now $n >/dev/null 2>&1 || true
