@@ -184,8 +184,14 @@ fn loop_start(project: &Project) -> Result<u8> {
             Err(e) => return Err(Error::io("cannot remove", &path, e)),
         }
     }
-    // The next round sees the mark, starts fresh loop counters and emits `loop_started`.
-    State::end_loop(&dir)?;
+    // The next round sees the mark, starts fresh loop counters and emits `loop_started`. A state
+    // the agent garbled must not keep the loop from starting: the round recovers it (from the
+    // round logs and the mirror) and starts a fresh loop from it all the same.
+    if let Err(e) = State::end_loop(&dir) {
+        crate::output::line(format_args!(
+            "warning: {e}; the next round recovers the state and starts a fresh loop"
+        ))?;
+    }
     crate::output::line(format_args!("loop of {} starting", project.name))?;
     Ok(exit::OK)
 }

@@ -1123,6 +1123,32 @@ fn the_after_round_step_never_blocks_on_a_state_file_made_a_fifo() {
     );
 }
 
+#[test]
+fn a_garbled_state_keeps_no_loop_from_starting_and_the_round_recovers_it() {
+    let fx = Fx::new(&shell("ok.sh"), "", "");
+    fx.run().status(0);
+    fx.run().status(0);
+    std::fs::write(fx.state_dir().join("state.json"), "7").unwrap();
+    let mut step = Command::new(binary());
+    step.args(["halt", "--step", "loop-start", "--config"])
+        .arg(fx.work().join("project.toml"))
+        .stdin(Stdio::null());
+    for (k, v) in &fx.env {
+        step.env(k, v);
+    }
+    let out = step.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("the next round recovers the state"),
+        "{stdout}"
+    );
+    fx.run().status(0);
+    let recovered = fx.event("state_recovered");
+    assert_eq!(recovered["recovered_round"], 2, "{recovered}");
+    assert_eq!(fx.event("loop_started")["round"], 3);
+}
+
 /// Waits for `child` to end; kills it and fails with `blocked` after 20 s.
 fn wait_within_20s(child: &mut Child, blocked: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -121,8 +121,11 @@ wait_for 30 "round 3 to end" bash -c \
     "$SANDBOX exec journalctl -q --no-pager -o cat AGENT_RUNNER_PROJECT=$n AGENT_RUNNER_EVENT=round_end AGENT_RUNNER_ROUND=3 | grep -q ."
 recovered=$(journal_events $n state_recovered | jq -rs '.[-1].AGENT_RUNNER_RECOVERED_ROUND')
 assert_eq "$recovered" 2 "the round recovered from the round logs"
+wait_event $n max_rounds_reached 30 2
 wait_for 20 "the loop to halt again, the after-round steps included" \
     bash -c "[[ \$($SANDBOX exec systemctl show -p ActiveState --value agent-runner@$n.service) == inactive ]]"
+assert_eq "$(unit_prop agent-runner-loop@$n.service Result)" success "the loop unit's start over a garbage state"
+assert_eq "$(journal_count $n round_end)" 4 "round_end events: two rounds, then two of the new loop (max_rounds 2)"
 assert_eq "$(ct cat $logdir/rounds/round-2.log)" "$round2" "round-2.log after the recovered round"
 ct grep -q "planting agent: round 3 done" $logdir/rounds/round-3.log || fail "round-3.log: $(ct ls -l $logdir/rounds)"
 ct journalctl -q --no-pager -o cat | grep -q TOP-SECRET && fail "the journal holds the root-only file"
