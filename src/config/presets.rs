@@ -41,6 +41,8 @@ pub(super) struct Preset {
     pub config_dir_env: Option<ConfigDirEnv>,
     /// What `init` writes as the agent's credential hint (a comment).
     pub credential_hint: &'static str,
+    /// What to renew or which login to run when the agent cannot authenticate.
+    pub auth_hint: &'static str,
 }
 
 /// A variable naming the CLI's config directory. Unset, the CLI keeps some files directly in the
@@ -84,6 +86,7 @@ pub(super) const ALL: &[Preset] = &[
             home_files: &[".claude.json"],
         }),
         credential_hint: "ANTHROPIC_API_KEY = \"/etc/agent-runner/credentials/anthropic.key\"",
+        auth_hint: "renew ANTHROPIC_API_KEY in [agent.credentials], or log in again as the user rounds run as: `claude` then `/login` (a subscription), or `claude setup-token` for CLAUDE_CODE_OAUTH_TOKEN",
     },
     Preset {
         name: "codex",
@@ -104,6 +107,7 @@ pub(super) const ALL: &[Preset] = &[
         state_paths: &[".codex"],
         config_dir_env: None,
         credential_hint: "OPENAI_API_KEY = \"/etc/agent-runner/credentials/openai.key\"",
+        auth_hint: "renew OPENAI_API_KEY in [agent.credentials], or log in again as the user rounds run as: `codex login`",
     },
     Preset {
         name: "gemini",
@@ -122,6 +126,7 @@ pub(super) const ALL: &[Preset] = &[
         state_paths: &[".gemini"],
         config_dir_env: None,
         credential_hint: "GEMINI_API_KEY = \"/etc/agent-runner/credentials/gemini.key\"",
+        auth_hint: "renew GEMINI_API_KEY in [agent.credentials] (a 400 API_KEY_INVALID means the key itself is wrong), or log in again as the user rounds run as by running `gemini` once",
     },
     Preset {
         name: "aider",
@@ -143,6 +148,7 @@ pub(super) const ALL: &[Preset] = &[
         state_paths: &[".aider"],
         config_dir_env: None,
         credential_hint: "OPENAI_API_KEY = \"/etc/agent-runner/credentials/openai.key\"",
+        auth_hint: "renew the model provider's API key in [agent.credentials] (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ...)",
     },
     Preset {
         name: "kimi",
@@ -161,6 +167,7 @@ pub(super) const ALL: &[Preset] = &[
         state_paths: &[".kimi"],
         config_dir_env: None,
         credential_hint: "KIMI_API_KEY = \"/etc/agent-runner/credentials/kimi.key\"",
+        auth_hint: "renew KIMI_API_KEY in [agent.credentials], or the login kimi keeps in ~/.kimi of the user rounds run as",
     },
     Preset {
         name: "pi",
@@ -180,6 +187,7 @@ pub(super) const ALL: &[Preset] = &[
         state_paths: &[".pi"],
         config_dir_env: None,
         credential_hint: "ANTHROPIC_API_KEY = \"/etc/agent-runner/credentials/anthropic.key\"",
+        auth_hint: "renew the provider's API key in [agent.credentials] (ANTHROPIC_API_KEY, OPENAI_API_KEY, ...), or the login pi keeps in ~/.pi of the user rounds run as",
     },
     Preset {
         name: "qwen",
@@ -197,6 +205,7 @@ pub(super) const ALL: &[Preset] = &[
         state_paths: &[".qwen"],
         config_dir_env: None,
         credential_hint: "OPENAI_API_KEY = \"/etc/agent-runner/credentials/openai.key\"",
+        auth_hint: "renew OPENAI_API_KEY in [agent.credentials], or log in again as the user rounds run as by running `qwen` once (`/auth`)",
     },
     Preset {
         name: "shell",
@@ -212,6 +221,7 @@ pub(super) const ALL: &[Preset] = &[
         state_paths: &[],
         config_dir_env: None,
         credential_hint: "API_TOKEN = \"/etc/agent-runner/credentials/token\"",
+        auth_hint: "renew the credential the agent uses ([agent.credentials] or its own login)",
     },
 ];
 
