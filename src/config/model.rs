@@ -75,6 +75,8 @@ pub(crate) struct Agent {
     pub state_paths: Vec<PathBuf>,
     /// The variable the units set so that the CLI keeps all its state in one of `state_paths`.
     pub config_dir_env: Option<ConfigDirEnv>,
+    /// What to renew or which login to run when the agent cannot authenticate (the preset's).
+    pub auth_hint: Option<String>,
 }
 
 /// A variable naming the CLI's config directory: set by the system units to `dir` below the home
@@ -167,6 +169,8 @@ pub(crate) struct Runtime {
     pub crash_loop_threshold: u32,
     /// A crash shorter than this many seconds counts as short.
     pub short_crash_s: u64,
+    /// Consecutive rounds that fail to authenticate before the loop halts.
+    pub auth_fail_halt_after: u32,
     /// Seconds to wait after the terminal marker before killing an agent that lingers (`None`: off).
     pub max_grace_after_result_s: Option<u64>,
     /// Processes matching these never keep a round alive after the terminal marker.

@@ -57,6 +57,7 @@ pub(crate) struct RawRuntime {
     pub transient_error_action: Option<String>,
     pub crash_loop_threshold: Option<i64>,
     pub short_crash_s: Option<i64>,
+    pub auth_fail_halt_after: Option<i64>,
     pub max_grace_after_result_s: Option<i64>,
     #[serde(default)]
     pub grace_kill_ignore_patterns: Vec<String>,

@@ -51,6 +51,7 @@ const RUNTIME: &[&str] = &[
     "transient_error_action",
     "crash_loop_threshold",
     "short_crash_s",
+    "auth_fail_halt_after",
     "max_grace_after_result_s",
     "grace_kill_ignore_patterns",
     "narrative_file",

@@ -94,6 +94,9 @@ kinds! {
     TransientErrorStop, "transient_error_stop", "3b8eee4bd192400fbfc9a2af4701869d", Warning,
         "The loop stopped on a transient error",
         "transient_error_action = stop: the loop halts at the first transient error instead of backing off. Start it again with `systemctl start agent-runner@NAME` when the limit has reset.";
+    AgentRetrying, "agent_retrying", "84b6c36909dc4a55a8b8517ff0bc06b2", Warning,
+        "The agent is retrying a failed request",
+        "The agent CLI reported that a request to its model provider failed (a rate limit, a server error, an authentication error) and that it is retrying by itself, waiting between attempts. One event marks the start of each such burst of retries (the service's STATUS line follows the attempts); the round goes on. A round whose retries end in success is ok; one whose retries give up is classified by the final error. If rounds keep spending minutes here, look at the provider's limits or status.";
     AgentUsageRecorded, "agent_usage_recorded", "f2117c09d3aa4f71bd5d84f8ee56c2b6", Info,
         "The agent reported its token usage",
         "The agent's final record carried usage: input, output and cache tokens, cost in USD and the model. Fields the agent did not report, or reported as nonsense, are left out rather than guessed.";
@@ -118,6 +121,9 @@ kinds! {
     CrashLoop, "crash_loop", "5ae1c77791df428fb958f42b7fa377e2", Error,
         "The agent keeps crashing: loop halted",
         "crash_loop_threshold rounds in a row ended with a non-zero exit in less than short_crash_s, with escalating delays in between, so the loop was halted instead of respawning forever. The event carries a redacted tail of the last round's log. Fix the cause, then `systemctl start agent-runner@NAME`.";
+    AuthFailed, "auth_failed", "56e6e8b1cbb44b9fb8d22870c4a0d281", Error,
+        "The agent keeps failing to authenticate: loop halted",
+        "auth_fail_halt_after rounds in a row failed to authenticate with the model provider (HTTP 401, an invalid API key, an expired login), so the loop was halted instead of retrying with a credential that does not work. The event carries the last error and a hint for the agent CLI: which credential to renew or which login command to run as the user rounds run as. Fix the credential, then `systemctl start agent-runner@NAME`.";
     ProjectOffline, "project_offline", "efaa206c42464cf4a87548bed6137e11", Error,
         "The agent never checked in: project offline",
         "checkin_attempts rounds in a row failed to check in within checkin_timeout_s, so the project was marked offline and its loop halted (last_error in the state says why). Run the agent command by hand in work_dir to see what it does, then start the loop again.";
@@ -141,7 +147,7 @@ kinds! {
         "The loop was stopped (by the operator or a stop trigger); no further round is scheduled until it is started again.";
     LoopHalted, "loop_halted", "65e9067813284ae8bd35d3755bd9ec81", Warning,
         "The project's loop was halted",
-        "A round asked for the loop to halt (crash loop, offline, config broken, max_rounds, transient stop) and the halt machinery stopped the loop's units. The reason is in the event; see the event that preceded it for details.";
+        "A round asked for the loop to halt (crash loop, offline, authentication failures, config broken, max_rounds, transient stop) and the halt machinery stopped the loop's units. The reason is in the event; see the event that preceded it for details.";
     RoundSkipped, "round_skipped", "1ac13adf56864a2c9e49c1affa868952", Info,
         "A round did not run its agent",
         "The round found a stop trigger (stop_file or .agent-done) before spawning the agent and exited without running it. The halt machinery stops the loop.";

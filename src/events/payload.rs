@@ -114,6 +114,9 @@ pub(crate) struct RoundEnd {
     pub exit_latency_us: u64,
     /// Whether the round log holds all of the output: false when a write failed (a full disk).
     pub log_complete: LogComplete,
+    /// Failed requests the agent CLI said it retried during the round (absent: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_retries: Option<u64>,
 }
 
 /// Whether a round log holds all of the agent's output. A record written before rounds said so
@@ -219,6 +222,26 @@ pub(crate) struct TransientErrorStop {
     pub classification: Option<String>,
 }
 
+/// `agent_retrying`: the start of a burst of retries the agent CLI makes by itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct AgentRetrying {
+    /// Which burst of this round (1 for the first).
+    pub burst: u32,
+    /// The failed request's HTTP status, when the agent said it.
+    pub status: Option<u16>,
+    /// What that failure stands for: a transient class or `auth`, when known.
+    pub classification: Option<String>,
+    /// The agent's attempt number, when it counts them.
+    pub attempt: Option<u64>,
+    /// The most attempts it makes, when it says.
+    pub max_retries: Option<u64>,
+    /// Its wait before the next attempt, when it says.
+    pub retry_delay_ms: Option<u64>,
+    /// The output that showed it.
+    pub raw: Option<String>,
+}
+
 /// `agent_usage_recorded`: only what the agent reported (a field it left out is absent).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -235,6 +258,9 @@ pub(crate) struct AgentUsageRecorded {
     /// Tokens written to the prompt cache.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_creation_tokens: Option<u64>,
+    /// Output tokens spent on reasoning (part of the output tokens).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
     /// Total tokens, when the agent reports only that.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_tokens: Option<u64>,
@@ -323,6 +349,18 @@ pub(crate) struct CrashLoop {
     pub classification: Option<String>,
     /// The redacted tail of the last round's log.
     pub reason: String,
+}
+
+/// `auth_failed`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct AuthFailed {
+    /// Rounds in a row that failed to authenticate.
+    pub consecutive: u32,
+    /// What to renew or which login to run, for this agent.
+    pub hint: String,
+    /// The output that showed the last failure.
+    pub raw: Option<String>,
 }
 
 /// `project_offline`.
@@ -488,6 +526,7 @@ events! {
     TransientErrorDetected,
     TransientErrorRecovered,
     TransientErrorStop,
+    AgentRetrying,
     AgentUsageRecorded,
     AgentAuthErrorDetected,
     AgentNetworkErrorDetected,
@@ -496,6 +535,7 @@ events! {
     DirtyCommitted,
     DirtyActionFailed,
     CrashLoop,
+    AuthFailed,
     ProjectOffline,
     ConfigBroken,
     MaxRoundsReached,

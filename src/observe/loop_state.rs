@@ -17,11 +17,12 @@ use crate::round::state::HaltReason;
 use crate::systemd::bus::UnitInfo;
 
 /// Event kinds that end a loop; the newest of them explains a halt.
-const HALT_KINDS: [Kind; 8] = [
+const HALT_KINDS: [Kind; 9] = [
     Kind::StopFileDetected,
     Kind::AgentSelfTerminated,
     Kind::MaxRoundsReached,
     Kind::CrashLoop,
+    Kind::AuthFailed,
     Kind::ProjectOffline,
     Kind::ConfigBroken,
     Kind::TransientErrorStop,
@@ -219,6 +220,7 @@ fn halt_reason_of(event: &Record) -> Option<String> {
         Kind::AgentSelfTerminated => "agent_done",
         Kind::MaxRoundsReached => HaltReason::MaxRounds.as_str(),
         Kind::CrashLoop => HaltReason::CrashLoop.as_str(),
+        Kind::AuthFailed => HaltReason::AuthFailed.as_str(),
         Kind::ProjectOffline => HaltReason::Offline.as_str(),
         Kind::ConfigBroken => HaltReason::ConfigBroken.as_str(),
         Kind::TransientErrorStop => HaltReason::TransientError.as_str(),

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::findings::{Findings, Transient, transient_class};
+use super::failure::{Cause, Failure, Transient, TransientClass};
+use super::findings::Findings;
 
 /// How a round ended: what the agent's run came to, plus the two ways a round can end without a
 /// judgement on the agent (it never checked in, or the runner was told to stop).
@@ -93,57 +94,81 @@ pub(crate) struct Classified {
     pub classification: Option<String>,
     /// For transient outcomes.
     pub transient: Option<Transient>,
-    /// For auth and network: the line that showed it.
+    /// For auth, network and unexplained failures: the output that showed it.
     pub evidence: Option<String>,
+    /// Failed requests the agent CLI retried during the round.
+    pub agent_retries: u64,
 }
 
-/// Classifies a round from how it ended and what its output said.
-pub(crate) fn classify(ending: Ending, f: &Findings) -> Classified {
+/// Classifies a round from how it ended and what its output said; `now` (epoch seconds) is when
+/// it ended, from which a reset given as a wait counts.
+///
+/// The agent's own report outranks its exit status, which is evidence, not truth: gemini exits
+/// with the HTTP status modulo 256, aider exits 0 after giving up. In order: no check-in and stop;
+/// an account limit; the agent's last report of a failure; the runner's timeout and grace kill;
+/// exit 0; and for a failed run, what its last lines and an unfinished burst of retries say.
+pub(crate) fn classify(ending: Ending, f: &Findings, now: u64) -> Classified {
+    let classified = classify_ending(ending, f, now);
+    Classified {
+        agent_retries: f.retries.count,
+        ..classified
+    }
+}
+
+fn classify_ending(ending: Ending, f: &Findings, now: u64) -> Classified {
     match ending {
         Ending::NoCheckin => return Classified::plain(Outcome::NoCheckin, Some("checkin_failed")),
         Ending::Interrupted => return Classified::plain(Outcome::Stopped, Some("signal")),
         _ => {}
     }
-    if let Some(t) = &f.transient {
-        return Classified::transient(t.clone());
+    if let Some(t) = &f.account_limit {
+        return Classified::transient(t.resolved(now));
     }
-    if let Some(raw) = &f.auth_structured {
-        return Classified::auth(raw);
+    let exit_code = match ending {
+        Ending::Exited(code) => Some(code),
+        _ => None,
+    };
+    let failure = f.failure.as_ref().map(|x| x.explained(exit_code, now));
+    match &failure {
+        Some(Failure::Transient(t)) => return Classified::transient(t.resolved(now)),
+        Some(Failure::Auth(raw)) => return Classified::auth(raw),
+        _ => {}
     }
+    let unexplained = match failure {
+        Some(Failure::Unexplained { raw, .. }) => Some(raw),
+        _ => None,
+    };
     let failed = match ending {
         Ending::Timeout => return Classified::plain(Outcome::Timeout, None),
         Ending::GraceKill => return Classified::plain(Outcome::GraceKill, None),
-        Ending::Exited(0) => return Classified::plain(Outcome::Ok, None),
+        Ending::Exited(0) => {
+            return match unexplained {
+                // It said its work failed, whatever its exit status says.
+                Some(raw) => Classified::crash("agent_error".into(), Some(raw)),
+                None => Classified::plain(Outcome::Ok, None),
+            };
+        }
         Ending::Exited(code) => format!("exit_{code}"),
         Ending::Signaled(sig) => format!("signal_{sig}"),
         Ending::NoCheckin | Ending::Interrupted => unreachable!("handled above"),
     };
-    // A failed run: what its last lines and retry records say, else a crash.
+    // A failed run: what its last lines and an unfinished burst of retries say, else a crash.
     if let Some(raw) = &f.auth_text {
         return Classified::auth(raw);
     }
-    if let Some((code, raw)) = &f.retry_status
-        && let Some(class) = transient_class(*code)
-    {
-        return Classified::transient(Transient {
-            class,
-            reset_at: None,
-            raw: raw.clone(),
-        });
+    if let Some(retry) = f.retries.unresolved() {
+        match retry.cause {
+            Some(Cause::Auth) => return Classified::auth(&retry.raw),
+            Some(Cause::Transient(class)) => {
+                return Classified::transient(Transient::new(class, &retry.raw));
+            }
+            None => {}
+        }
     }
     if let Some(raw) = &f.network_text {
-        return Classified::transient(Transient {
-            class: "network",
-            reset_at: None,
-            raw: raw.clone(),
-        });
+        return Classified::transient(Transient::new(TransientClass::Network, raw));
     }
-    Classified {
-        outcome: Outcome::Crash,
-        classification: Some(failed),
-        transient: None,
-        evidence: None,
-    }
+    Classified::crash(failed, unexplained)
 }
 
 impl Classified {
@@ -153,15 +178,27 @@ impl Classified {
             classification: classification.map(str::to_string),
             transient: None,
             evidence: None,
+            agent_retries: 0,
+        }
+    }
+
+    fn crash(classification: String, evidence: Option<String>) -> Self {
+        Self {
+            outcome: Outcome::Crash,
+            classification: Some(classification),
+            transient: None,
+            evidence,
+            agent_retries: 0,
         }
     }
 
     fn transient(t: Transient) -> Self {
         Self {
             outcome: Outcome::Transient,
-            classification: Some(t.class.into()),
+            classification: Some(t.class.as_str().into()),
             evidence: Some(t.raw.clone()),
             transient: Some(t),
+            agent_retries: 0,
         }
     }
 
@@ -171,6 +208,7 @@ impl Classified {
             classification: Some("auth".into()),
             transient: None,
             evidence: Some(raw.to_string()),
+            agent_retries: 0,
         }
     }
 }
@@ -182,13 +220,14 @@ mod tests {
     #[test]
     fn endings_map_to_outcomes() {
         let f = Findings::default();
-        assert_eq!(classify(Ending::Timeout, &f).outcome, Outcome::Timeout);
-        assert_eq!(classify(Ending::GraceKill, &f).outcome, Outcome::GraceKill);
-        assert_eq!(classify(Ending::NoCheckin, &f).outcome, Outcome::NoCheckin);
-        assert_eq!(classify(Ending::Interrupted, &f).outcome, Outcome::Stopped);
-        assert_eq!(classify(Ending::Signaled(9), &f).outcome, Outcome::Crash);
+        let classify = |e| classify(e, &f, 0);
+        assert_eq!(classify(Ending::Timeout).outcome, Outcome::Timeout);
+        assert_eq!(classify(Ending::GraceKill).outcome, Outcome::GraceKill);
+        assert_eq!(classify(Ending::NoCheckin).outcome, Outcome::NoCheckin);
+        assert_eq!(classify(Ending::Interrupted).outcome, Outcome::Stopped);
+        assert_eq!(classify(Ending::Signaled(9)).outcome, Outcome::Crash);
         assert_eq!(
-            classify(Ending::Exited(3), &f).classification.as_deref(),
+            classify(Ending::Exited(3)).classification.as_deref(),
             Some("exit_3")
         );
     }

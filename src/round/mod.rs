@@ -4,13 +4,16 @@
 //! [`setup`] (config, startup battery, directories, lock, the state ([`recover`]ed when it lies),
 //! gates, credentials) → [`launch`] (state bump, [`prompt`], signals, environment, [`spawn`]) →
 //! [`logs`] (the round log) → [`supervise`] (output through [`mask`] to the log and through
-//! [`scan`] for [`findings`], check-in, timeouts, grace, signals, [`procs`]) → [`classify`] →
-//! [`vcs`] → [`verdict`] → [`state`] → [`report`] (events, summary line, exit status).
+//! [`scan`] for [`findings`] — [`failure`], [`reset`] and [`localtime`], [`retries`], [`usage`] —
+//! check-in, timeouts, grace, signals, [`procs`]) → [`classify`] → [`vcs`] → [`verdict`] →
+//! [`state`] → [`report`] (events, summary line, exit status).
 
 mod checkin;
 mod classify;
+mod failure;
 mod findings;
 mod launch;
+mod localtime;
 mod logs;
 mod mask;
 mod notify;
@@ -18,12 +21,15 @@ mod procs;
 mod prompt;
 pub(crate) mod recover;
 mod report;
+mod reset;
+mod retries;
 mod scan;
 mod setup;
 mod spawn;
 pub(crate) mod state;
 mod stop;
 mod supervise;
+mod usage;
 mod vcs;
 mod verdict;
 
@@ -101,7 +107,11 @@ fn execute(project: &Project) -> Result<u8> {
         scanner.scan_tail();
     }
     events.agent_ended(&supervised, &limits);
-    let classified = classify(supervised.ending, &scanner.findings);
+    let classified = classify(
+        supervised.ending,
+        &scanner.findings,
+        crate::time::now_epoch(),
+    );
     events.findings(&classified, &scanner.findings);
 
     // The work tree.

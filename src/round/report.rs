@@ -9,7 +9,8 @@ use nix::sys::signal::Signal;
 use sd_notify::NotifyState;
 
 use super::classify::{Classified, Outcome};
-use super::findings::{Findings, Transient};
+use super::failure::TransientClass;
+use super::findings::Findings;
 use super::launch::{Agent, Round};
 use super::notify::notify;
 use super::procs;
@@ -19,10 +20,10 @@ use super::stop::{KillReason, Limits};
 use super::supervise::{Note, Supervised};
 use crate::config::Project;
 use crate::events::payload::{
-    AgentAuthErrorDetected, AgentCheckin, AgentExit, AgentNetworkErrorDetected, AgentSpawn,
-    CheckinFailed, ConfigBroken, CrashLoop, LogComplete, LoopStarted, MaxRoundsReached,
-    ProjectOffline, RoundEnd, RoundGraceExtended, RoundGraceKill, RoundInterrupted,
-    RoundOrphansKilled, RoundStart, RoundTimeoutKill, TransientErrorDetected,
+    AgentAuthErrorDetected, AgentCheckin, AgentExit, AgentNetworkErrorDetected, AgentRetrying,
+    AgentSpawn, AuthFailed, CheckinFailed, ConfigBroken, CrashLoop, LogComplete, LoopStarted,
+    MaxRoundsReached, ProjectOffline, RoundEnd, RoundGraceExtended, RoundGraceKill,
+    RoundInterrupted, RoundOrphansKilled, RoundStart, RoundTimeoutKill, TransientErrorDetected,
     TransientErrorRecovered, TransientErrorStop,
 };
 use crate::events::{Emitter, Event};
@@ -30,6 +31,8 @@ use crate::redact;
 
 /// How much of the log a crash_loop event carries.
 const CRASH_TAIL_CHARS: usize = 2000;
+/// What an `auth_failed` halt says to do when the agent has no preset to say it better.
+const GENERIC_AUTH_HINT: &str = "renew the credential in [agent.credentials], or log the agent CLI in again as the user rounds run as";
 
 /// Emits the events of one round.
 pub(crate) struct RoundEvents<'a> {
@@ -118,6 +121,21 @@ impl<'a> RoundEvents<'a> {
                 AgentCheckin {
                     via: via.into(),
                     after_ms: ms(after),
+                },
+            ),
+            Note::Retrying { burst, retry } => self.emit(
+                &format!(
+                    "round {n}: the agent is retrying a failed request ({})",
+                    retry.describe()
+                ),
+                AgentRetrying {
+                    burst,
+                    status: retry.status,
+                    classification: retry.cause.map(|c| c.as_str().into()),
+                    attempt: retry.attempt,
+                    max_retries: retry.max_retries,
+                    retry_delay_ms: retry.delay_ms,
+                    raw: Some(retry.raw.clone()).filter(|r| !r.is_empty()),
                 },
             ),
             Note::GraceExtended {
@@ -248,10 +266,11 @@ impl<'a> RoundEvents<'a> {
         );
     }
 
-    /// What the output said: usage, and the transient, auth or network failure behind the outcome.
+    /// What the output said: usage (when a request did use something: a failed one reports zeros),
+    /// and the transient, auth or network failure behind the outcome.
     pub(crate) fn findings(&self, c: &Classified, f: &Findings) {
         let n = self.round;
-        if let Some(u) = &f.usage {
+        if let Some(u) = f.usage.as_ref().filter(|u| u.shows_use()) {
             let mut msg = format!("round {n}: usage");
             if let (Some(i), Some(o)) = (u.input_tokens, u.output_tokens) {
                 let _ = write!(msg, " {i} in / {o} out tokens");
@@ -261,7 +280,7 @@ impl<'a> RoundEvents<'a> {
             if let Some(cost) = u.cost_usd {
                 let _ = write!(msg, ", ${cost:.4}");
             }
-            self.emit(&msg, u.to_payload(f.model.as_deref()));
+            self.emit(&msg, u.to_payload(f.model()));
         }
         match c.outcome {
             Outcome::Transient => self.transient(c),
@@ -280,7 +299,7 @@ impl<'a> RoundEvents<'a> {
         let t = c.transient.as_ref();
         let class = c.classification.as_deref().unwrap_or("transient");
         let reset = t.and_then(|t| t.reset_at);
-        if class == "network" {
+        if t.is_some_and(|t| t.class == TransientClass::Network) {
             self.emit(
                 &format!("round {n}: network failure"),
                 AgentNetworkErrorDetected {
@@ -299,7 +318,7 @@ impl<'a> RoundEvents<'a> {
             TransientErrorDetected {
                 classification: class.into(),
                 reset_at: reset,
-                default_back_off_s: t.map(Transient::default_back_off_s),
+                default_back_off_s: t.map(|t| t.class.default_back_off_s()),
                 raw: c.evidence.clone(),
             },
         );
@@ -363,6 +382,25 @@ impl<'a> RoundEvents<'a> {
                 }
                 .into(),
             ),
+            HaltReason::AuthFailed => {
+                let hint = project
+                    .agent
+                    .auth_hint
+                    .as_deref()
+                    .unwrap_or(GENERIC_AUTH_HINT);
+                (
+                    format!(
+                        "{name}: {} rounds in a row failed to authenticate; loop halted. To fix: {hint}",
+                        st.consecutive_auth_failures
+                    ),
+                    AuthFailed {
+                        consecutive: st.consecutive_auth_failures,
+                        hint: hint.into(),
+                        raw: c.evidence.clone(),
+                    }
+                    .into(),
+                )
+            }
             HaltReason::ConfigBroken => (
                 format!("{name}: configuration broken; loop halted"),
                 ConfigBroken::default().into(),
@@ -403,6 +441,7 @@ impl<'a> RoundEvents<'a> {
                 runner_peak_rss_kb: peak,
                 exit_latency_us: micros(agent_done_at.elapsed()),
                 log_complete: LogComplete(s.log_complete()),
+                agent_retries: Some(c.agent_retries).filter(|n| *n > 0),
             },
         );
         notify(&[NotifyState::Status(&summary)]);
@@ -415,8 +454,8 @@ impl<'a> RoundEvents<'a> {
     }
 }
 
-/// "round 7 (build) ended: transient (rate_limit_model) in 3.2s; backing off until …", and a
-/// word when its log is incomplete.
+/// "round 7 (build) ended: transient (rate_limit_model) in 3.2s, the agent retried 10 failed
+/// request(s); backing off until …", and a word when its log is incomplete.
 fn summary(label: &str, c: &Classified, s: &Supervised, st: &State) -> String {
     let outcome = c.outcome;
     let mut summary = format!(
@@ -429,6 +468,13 @@ fn summary(label: &str, c: &Classified, s: &Supervised, st: &State) -> String {
             .unwrap_or_default(),
         s.duration.as_secs_f64()
     );
+    if c.agent_retries > 0 {
+        let _ = write!(
+            summary,
+            ", the agent retried {} failed request(s)",
+            c.agent_retries
+        );
+    }
     if let Some(e) = &s.log_error {
         let _ = write!(summary, "; round log incomplete ({e})");
     }

@@ -1,6 +1,7 @@
 //! Reading the agent's output as it streams: split into lines incrementally with a fixed cap (so
-//! memory stays bounded whatever the agent prints), watched for the terminal marker, its JSON
-//! lines handed to [`Findings`] and its last 64 KiB kept for failure patterns and crash reports.
+//! memory stays bounded whatever the agent prints), watched for the terminal marker, its lines
+//! handed to [`Findings`] (JSON records parsed, text lines only when they start like a report)
+//! and its last 64 KiB kept for failure patterns and crash reports.
 
 use serde_json::Value;
 
@@ -104,11 +105,15 @@ impl Scanner {
             self.marker_seen = true;
         }
         let trimmed = trim_start(&line);
-        if trimmed.first() == Some(&b'{') && !overflow {
-            match serde_json::from_slice::<Value>(trimmed) {
-                Ok(v) => self.findings.record(self.format, &v, self.now),
-                Err(_) => self.findings.bad_json += 1,
+        if trimmed.first() == Some(&b'{') {
+            if !overflow {
+                match serde_json::from_slice::<Value>(trimmed) {
+                    Ok(v) => self.findings.record(self.format, &v, self.now),
+                    Err(_) => self.findings.bad_json += 1,
+                }
             }
+        } else {
+            self.findings.text_line(self.format, trimmed, self.now);
         }
         self.reuse(line);
     }

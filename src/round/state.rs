@@ -145,6 +145,8 @@ pub(crate) struct State {
     pub consecutive_checkin_failures: u32,
     /// Transient errors in a row (escalates estimated back-offs).
     pub consecutive_transients: u32,
+    /// Rounds in a row that failed to authenticate.
+    pub consecutive_auth_failures: u32,
     /// No agent runs before this (epoch seconds) because of a transient error.
     pub throttle_until: Option<u64>,
     /// The transient class behind `throttle_until`.
@@ -179,6 +181,8 @@ pub(crate) enum HaltReason {
     ConfigBroken,
     /// transient_error_action = stop.
     TransientError,
+    /// Too many authentication failures in a row.
+    AuthFailed,
 }
 
 impl HaltReason {
@@ -190,6 +194,7 @@ impl HaltReason {
             HaltReason::Offline => "offline",
             HaltReason::ConfigBroken => "config_broken",
             HaltReason::TransientError => "transient_error",
+            HaltReason::AuthFailed => "auth_failed",
         }
     }
 }
@@ -323,6 +328,7 @@ impl State {
             self.loop_started_at = Some(now);
             self.consecutive_short_crashes = 0;
             self.consecutive_checkin_failures = 0;
+            self.consecutive_auth_failures = 0;
             self.loop_ended = false;
         }
         let recovered = match (self.throttle_until, self.throttle_class.take()) {

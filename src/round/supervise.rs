@@ -22,6 +22,7 @@ use super::classify::Ending;
 use super::logs::LogWriter;
 use super::notify::{EXTEND_SLACK, SysWatchdog, notify, usec};
 use super::procs::{self, Proc};
+use super::retries::{Retry, RetryWatch};
 use super::scan::Scanner;
 use super::stop::{AFTER_KILL, KillReason, Killing, Limits, Stage, kill_survivors};
 
@@ -46,6 +47,13 @@ pub(crate) enum Note<'a> {
         via: &'static str,
         /// How long after the spawn.
         after: Duration,
+    },
+    /// The agent began a burst of retries of a failed request.
+    Retrying {
+        /// Which burst of the round.
+        burst: u32,
+        /// Its first retry record.
+        retry: &'a Retry,
     },
     /// The grace period ended with workers still alive.
     GraceExtended {
@@ -167,6 +175,7 @@ struct Watching<'a> {
     bytes: u64,
     orphans: Vec<Proc>,
     members_checked_at: Option<Instant>,
+    retry_watch: RetryWatch,
 }
 
 impl<'a> Watching<'a> {
@@ -192,6 +201,7 @@ impl<'a> Watching<'a> {
             bytes: 0,
             orphans: Vec::new(),
             members_checked_at: None,
+            retry_watch: RetryWatch::default(),
         }
     }
 
@@ -313,10 +323,11 @@ impl<'a> Watching<'a> {
         if now - self.last_status >= STATUS_EVERY {
             self.last_status = now;
             let status = format!(
-                "{}: running {}s, last output {}s ago",
+                "{}: running {}s, last output {}s ago{}",
                 self.watch.label,
                 (now - self.start).as_secs(),
-                (now - self.last_output).as_secs()
+                (now - self.last_output).as_secs(),
+                self.retry_watch.suffix(now)
             );
             notify(&[NotifyState::Status(&status)]);
         }
@@ -454,6 +465,13 @@ impl<'a> Watching<'a> {
         }
         if self.watch.scanner.feed(&self.buf[..n]) {
             self.marker_at = Some(now);
+        }
+        let retries = &mut self.watch.scanner.findings.retries;
+        if let Some((burst, retry)) = self.retry_watch.check(retries, now, self.watch.label) {
+            note(Note::Retrying {
+                burst,
+                retry: &retry,
+            });
         }
         if now - self.watchdog.last >= PING_EVERY {
             self.watchdog.ping(now);

@@ -3,7 +3,6 @@
 //! hands in what happened, the state comes out changed.
 
 use super::classify::{Classified, Outcome};
-use super::findings::Transient;
 use super::state::{Action, HaltReason, LastOutcome, State, Verdict};
 use super::supervise::Supervised;
 use crate::config::{Project, TransientAction};
@@ -29,6 +28,8 @@ pub(crate) struct Policy {
     pub checkin_attempts: u32,
     /// transient_error_action.
     pub transient_action: TransientAction,
+    /// auth_fail_halt_after.
+    pub auth_fail_halt_after: u32,
 }
 
 impl Policy {
@@ -42,6 +43,7 @@ impl Policy {
             short_crash_s: rt.short_crash_s,
             checkin_attempts: rt.checkin_attempts,
             transient_action: rt.transient_error_action,
+            auth_fail_halt_after: rt.auth_fail_halt_after,
         }
     }
 }
@@ -74,7 +76,7 @@ impl Finished {
             outcome: c.outcome,
             classification: c.classification.clone(),
             reset_at: transient.and_then(|t| t.reset_at),
-            default_back_off_s: transient.map_or(60, Transient::default_back_off_s),
+            default_back_off_s: transient.map_or(60, |t| t.class.default_back_off_s()),
             duration_ms: u64::try_from(s.duration.as_millis()).unwrap_or(u64::MAX),
             log_error: s.log_error.clone(),
         }
@@ -102,12 +104,22 @@ impl State {
             log_error: f.log_error.clone(),
         });
         self.verdict = Verdict::default();
+        self.consecutive_auth_failures = if f.outcome == Outcome::AuthFail {
+            self.consecutive_auth_failures.saturating_add(1)
+        } else {
+            0
+        };
         let mut halt = match f.outcome {
             Outcome::Ok | Outcome::GraceKill | Outcome::Timeout | Outcome::Stopped => {
                 self.consecutive_short_crashes = 0;
                 self.consecutive_checkin_failures = 0;
                 self.consecutive_transients = 0;
                 None
+            }
+            // A credential that does not work will not start working by itself: after a few
+            // such rounds the loop halts with a hint instead of crash-looping.
+            Outcome::AuthFail if self.consecutive_auth_failures >= policy.auth_fail_halt_after => {
+                Some(HaltReason::AuthFailed)
             }
             Outcome::Crash | Outcome::AuthFail => self.crashed(f, policy, now),
             Outcome::NoCheckin => {
@@ -213,6 +225,7 @@ mod tests {
             short_crash_s: 60,
             checkin_attempts: 2,
             transient_action: TransientAction::BackOff,
+            auth_fail_halt_after: 2,
         }
     }
 
@@ -329,6 +342,43 @@ mod tests {
         assert_eq!(
             s.finish_round(&f, &stop, 300),
             Some(HaltReason::TransientError)
+        );
+    }
+
+    #[test]
+    fn auth_failures_in_a_row_halt() {
+        let mut s = State::default();
+        s.begin_round(0, 0, 1);
+        // One authentication failure backs off like a crash.
+        assert_eq!(
+            s.finish_round(&finished(1, Outcome::AuthFail, 500), &policy(), 0),
+            None
+        );
+        assert_eq!(s.verdict.action, Action::BackOff);
+        // Another outcome in between starts the count again.
+        s.begin_round(10, 0, 1);
+        s.finish_round(&finished(2, Outcome::Ok, 500), &policy(), 10);
+        assert_eq!(s.consecutive_auth_failures, 0);
+        s.begin_round(20, 0, 1);
+        assert_eq!(
+            s.finish_round(&finished(3, Outcome::AuthFail, 500), &policy(), 20),
+            None
+        );
+        s.begin_round(30, 0, 1);
+        assert_eq!(
+            s.finish_round(&finished(4, Outcome::AuthFail, 90_000), &policy(), 30),
+            Some(HaltReason::AuthFailed)
+        );
+        assert_eq!(s.verdict.action, Action::Halt);
+        assert_eq!(s.verdict.reason.as_deref(), Some("auth_failed"));
+        // A new loop counts afresh.
+        assert!(s.begin_round(40, 0, 1).new_loop);
+        assert_eq!(s.consecutive_auth_failures, 0);
+        let mut one = policy();
+        one.auth_fail_halt_after = 1;
+        assert_eq!(
+            s.finish_round(&finished(5, Outcome::AuthFail, 500), &one, 40),
+            Some(HaltReason::AuthFailed)
         );
     }
 

@@ -101,6 +101,11 @@ pub(super) fn runtime(
         5,
     );
     let short_crash_s = c.positive(&["runtime", "short_crash_s"], raw.short_crash_s, 60);
+    let auth_fail_halt_after = c.positive(
+        &["runtime", "auth_fail_halt_after"],
+        raw.auth_fail_halt_after,
+        2,
+    );
     let max_grace_after_result_s = c.optional_positive(
         &["runtime", "max_grace_after_result_s"],
         raw.max_grace_after_result_s,
@@ -136,6 +141,7 @@ pub(super) fn runtime(
         transient_error_action,
         crash_loop_threshold: u32::try_from(crash_loop_threshold).unwrap_or(u32::MAX),
         short_crash_s,
+        auth_fail_halt_after: u32::try_from(auth_fail_halt_after).unwrap_or(u32::MAX),
         max_grace_after_result_s,
         grace_kill_ignore_patterns,
         narrative_file: files.narrative_file,

@@ -38,6 +38,7 @@ fn minimal_config_gets_documented_defaults() {
     assert_eq!(p.runtime.round_log_retention, 100);
     assert_eq!(p.runtime.crash_loop_threshold, 5);
     assert_eq!(p.runtime.short_crash_s, 60);
+    assert_eq!(p.runtime.auth_fail_halt_after, 2);
     assert_eq!(p.runtime.transient_error_action, TransientAction::BackOff);
     assert_eq!(p.runtime.watchdog_s, None);
     assert_eq!(p.runtime.max_grace_after_result_s, None);

@@ -203,16 +203,18 @@ fn state_layer(p: &Probe, snap: &Snapshot) -> Layer {
             p.project.runtime.checkin_timeout_s,
             p.cmd("start")
         )),
-        (LoopState::Halted, Some(r @ ("crash_loop" | "config_broken"))) => Layer::new(
-            "unit_state",
-            Status::Fail,
-            format!("the loop halted itself: {r}"),
-        )
-        .fix(format!(
-            "`{}` shows the failing rounds; fix the cause, then `{}`",
-            p.cmd("peek"),
-            p.cmd("start")
-        )),
+        (LoopState::Halted, Some(r @ ("crash_loop" | "config_broken" | "auth_failed"))) => {
+            Layer::new(
+                "unit_state",
+                Status::Fail,
+                format!("the loop halted itself: {r}"),
+            )
+            .fix(format!(
+                "`{}` shows the failing rounds; fix the cause, then `{}`",
+                p.cmd("peek"),
+                p.cmd("start")
+            ))
+        }
         (LoopState::Halted, reason) => Layer::new(
             "unit_state",
             Status::Warn,
