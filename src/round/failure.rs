@@ -233,7 +233,9 @@ pub(crate) fn looks_like_network(text: &str) -> bool {
     NETWORK.is_match(window(text))
 }
 
-/// The transient class the words of a message name when no status does.
+/// The transient class the words of a message name when no status does. A connection lost in
+/// the middle of an answer is the server's doing (claude's "Connection to the API was lost
+/// (ECONNRESET)" when a stream is cut), one refused or not resolved is the network's.
 fn class_in_words(text: &str) -> Option<TransientClass> {
     let caps = WORDS.captures(text)?;
     let class = if caps.name("server").is_some() {
@@ -332,10 +334,11 @@ static NETWORK: LazyLock<Regex> = LazyLock::new(|| {
 static WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?P<server>high demand|overloaded|stream disconnected|internal server error",
-        r"|service unavailable|bad gateway|server error|empty response|stream error)",
+        r"|service unavailable|bad gateway|server error|empty response|stream error",
+        r"|connection to the api was lost|econnreset|connection reset|socket hang up)",
         r"|(?P<rate>rate[ _-]?limit|too many requests)",
         r"|(?P<timeout>timed out|api_timeout_ms|request timeout)",
-        r"|(?P<network>econnrefused|econnreset|enotfound|connection refused|connection reset",
+        r"|(?P<network>econnrefused|enotfound|eai_again|connection refused",
         r"|apiconnectionerror|error sending request|fetch failed)",
     ))
     .expect("words pattern is valid")

@@ -36,6 +36,8 @@ pub(crate) struct Findings {
     working_model: Option<String>,
     /// Gemini's last error record: a stream broken mid-answer names its cause only there.
     stream_error: Option<String>,
+    /// Claude said a 429 was "rejected" while none of the account's windows was exhausted.
+    windows_not_exhausted: bool,
     /// The last text line that looked like an authentication failure.
     pub auth_text: Option<String>,
     /// The last text line that looked like a network failure.
@@ -115,23 +117,45 @@ impl Findings {
             }
             "user" => self.retries.progress(),
             "rate_limit_event" => {
-                let info = v.get("rate_limit_info").unwrap_or(&Value::Null);
-                if info.get("status").and_then(Value::as_str) == Some("rejected") {
-                    let limit = info
-                        .get("rateLimitType")
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
-                    let mut t = Transient::new(
-                        TransientClass::RateLimitAccount,
-                        &format!("rate_limit_event {limit} rejected"),
-                    );
-                    t.reset_at = info.get("resetsAt").and_then(|t| plausible_epoch(t, now));
-                    self.account_limit = Some(t);
-                }
+                self.claude_rate_limit(v.get("rate_limit_info").unwrap_or(&Value::Null), now);
             }
             "result" => self.claude_result(v, now),
             _ => {}
         }
+    }
+
+    /// A rejected `rate_limit_event` (subscription logins only). The CLI calls every 429 a
+    /// subscription gets "rejected" and names the five-hour window, full or not; its per-window
+    /// view (`unifiedWindows`) says whether an account window really is exhausted. When none is,
+    /// the 429 was a plain rate limit, whatever the result's words ("You've hit your 5-hour
+    /// limit") say.
+    fn claude_rate_limit(&mut self, info: &Value, now: u64) {
+        if info.get("status").and_then(Value::as_str) != Some("rejected") {
+            return;
+        }
+        let exhausted = match info.get("unifiedWindows").and_then(Value::as_object) {
+            None => Some(info),
+            Some(windows) => windows
+                .values()
+                .find(|w| w.get("status").and_then(Value::as_str) == Some("rejected")),
+        };
+        let Some(window) = exhausted else {
+            self.windows_not_exhausted = true;
+            return;
+        };
+        let limit = info
+            .get("rateLimitType")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let mut t = Transient::new(
+            TransientClass::RateLimitAccount,
+            &format!("rate_limit_event {limit} rejected"),
+        );
+        t.reset_at = window
+            .get("resetsAt")
+            .or_else(|| info.get("resetsAt"))
+            .and_then(|t| plausible_epoch(t, now));
+        self.account_limit = Some(t);
     }
 
     fn claude_result(&mut self, v: &Value, now: u64) {
@@ -174,7 +198,16 @@ impl Findings {
                     }
                 }
                 let status = v.get("api_error_status").and_then(as_status);
-                self.failure = Some(Failure::of(status, &text, now));
+                let failure = match Failure::of(status, &text, now) {
+                    Failure::Transient(t)
+                        if t.class == TransientClass::RateLimitAccount
+                            && self.windows_not_exhausted =>
+                    {
+                        Failure::Transient(Transient::new(TransientClass::RateLimitModel, &t.raw))
+                    }
+                    failure => failure,
+                };
+                self.failure = Some(failure);
             }
             Some(false) => {
                 self.failure = None;

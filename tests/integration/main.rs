@@ -11,4 +11,5 @@ mod generator;
 mod hostile_reads;
 mod observe;
 mod render_snapshots;
+mod replay;
 mod round;

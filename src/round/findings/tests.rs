@@ -653,3 +653,70 @@ fn untrusted_fields_degrade_to_unknown() {
     );
     assert_eq!(class(&c), (Outcome::Crash, Some("exit_1")));
 }
+
+// Learnt from the captures of the real claude 2.1.332 against the fake provider.
+
+#[test]
+fn claude_subscription_429s_are_account_limits_only_when_a_window_is_exhausted() {
+    let event = |five_hour: &str, utilization: &str| {
+        format!(
+            r#"{{"type":"rate_limit_event","rate_limit_info":{{"status":"rejected","resetsAt":{},"rateLimitType":"five_hour","overageStatus":"rejected","overageDisabledReason":"out_of_credits","isUsingOverage":false,"unifiedWindows":{{"five_hour":{{"utilization":{utilization},"resetsAt":{},"status":"{five_hour}"}},"seven_day":{{"utilization":0.59,"resetsAt":{},"status":"allowed"}}}}}}}}"#,
+            NOW + 4 * 3600,
+            NOW + 5 * 3600,
+            NOW + 6 * 86_400
+        )
+    };
+    let result = claude_failed(
+        "429",
+        "You've hit your 5-hour limit · resets 1:10am (UTC)",
+        "\"usage_limit_reached\"",
+    );
+    let exhausted = event("rejected", "1");
+    let (c, _) = run(
+        OutputFormat::ClaudeStreamJson,
+        &[CLAUDE_INIT, &exhausted, &result],
+        Ending::Exited(1),
+    );
+    assert_eq!(class(&c), (Outcome::Transient, Some("rate_limit_account")));
+    assert_eq!(c.transient.unwrap().reset_at, Some(NOW + 5 * 3600));
+    // A per-minute 429: the CLI still says "rejected" and "5-hour limit", the window does not.
+    let not_full = event("allowed", "0.12");
+    let (c, _) = run(
+        OutputFormat::ClaudeStreamJson,
+        &[CLAUDE_INIT, &not_full, &result],
+        Ending::Exited(1),
+    );
+    assert_eq!(class(&c), (Outcome::Transient, Some("rate_limit_model")));
+    assert_eq!(c.transient.unwrap().reset_at, None);
+}
+
+#[test]
+fn claude_lost_connections_and_empty_credit() {
+    let cut = r#"{"type":"result","subtype":"success","is_error":true,"api_error_status":null,"api_error_type":null,"api_error":"connection_failed","terminal_reason":"api_error","result":"API Error: Connection to the API was lost (ECONNRESET). This is usually temporary — try again.","usage":{"input_tokens":1200,"output_tokens":1}}"#;
+    let (c, f) = run(
+        OutputFormat::ClaudeStreamJson,
+        &[CLAUDE_INIT, cut],
+        Ending::Exited(1),
+    );
+    assert_eq!(class(&c), (Outcome::Transient, Some("api_transient_5xx")));
+    // What the cut request did use is still usage.
+    assert!(f.usage.unwrap().shows_use());
+    let credit = claude_failed("400", "Credit balance is too low", "null");
+    let (c, _) = run(
+        OutputFormat::ClaudeStreamJson,
+        &[&credit],
+        Ending::Exited(1),
+    );
+    assert_eq!(class(&c), (Outcome::Transient, Some("rate_limit_account")));
+    let refused = claude_failed(
+        "null",
+        "API Error: Unable to connect to API (ECONNREFUSED)",
+        "\"connection_failed\"",
+    );
+    let (c, _) = run(
+        OutputFormat::ClaudeStreamJson,
+        &[&refused],
+        Ending::Exited(1),
+    );
+    assert_eq!(class(&c), (Outcome::Transient, Some("network")));
+}
