@@ -9,6 +9,22 @@ pub(crate) fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_agent-runner"))
 }
 
+/// `agent-runner round` as a test runs it: none of the variables systemd gives a service (a test
+/// run under a service manager must not talk to it), its own environment added by the caller.
+pub(crate) fn round_command() -> Command {
+    let mut cmd = Command::new(binary());
+    cmd.arg("round");
+    for var in [
+        "NOTIFY_SOCKET",
+        "CREDENTIALS_DIRECTORY",
+        "STATE_DIRECTORY",
+        "LOGS_DIRECTORY",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// A test case: a scratch directory plus a command line.
 pub(crate) struct Test {
     pub dir: tempfile::TempDir,

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::harness::binary;
+use crate::harness::round_command;
 
 /// The round timeout of a replay whose capture hung (the CLI had to be killed).
 const HUNG_TIMEOUT_S: u64 = 2;
@@ -124,8 +124,8 @@ fn replay(case: &Case) -> Replayed {
         assert!(ok, "git {args:?}");
     };
     git(&["init", "-q"]);
-    let mut cmd = Command::new(binary());
-    cmd.args(["round", "--config"])
+    let mut cmd = round_command();
+    cmd.arg("--config")
         .arg(work.join("replay.toml"))
         .current_dir(scratch.path())
         .stdin(Stdio::null())
@@ -134,14 +134,6 @@ fn replay(case: &Case) -> Replayed {
         .env("AGENT_RUNNER_NO_JOURNAL", "1")
         // codex prints its reset times in local time; the captures were made in UTC.
         .env("TZ", "UTC");
-    for var in [
-        "NOTIFY_SOCKET",
-        "CREDENTIALS_DIRECTORY",
-        "STATE_DIRECTORY",
-        "LOGS_DIRECTORY",
-    ] {
-        cmd.env_remove(var);
-    }
     let out = cmd.output().unwrap();
     let events = std::fs::read_to_string(scratch.path().join("logs/events.jsonl"))
         .unwrap_or_default()

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::binary;
+use crate::harness::{binary, round_command};
 
 fn agents() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/agents")
@@ -91,21 +91,13 @@ impl Fx {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(binary());
-        cmd.args(["round", "--config"])
+        let mut cmd = round_command();
+        cmd.arg("--config")
             .arg(self.work().join("project.toml"))
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for var in [
-            "NOTIFY_SOCKET",
-            "CREDENTIALS_DIRECTORY",
-            "STATE_DIRECTORY",
-            "LOGS_DIRECTORY",
-        ] {
-            cmd.env_remove(var);
-        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
