@@ -70,8 +70,9 @@ pub(crate) struct Retries {
     open: bool,
     /// The last retry record.
     last: Option<Retry>,
-    /// The first record of the newest burst, until the supervisor takes it.
-    announce: Option<(u32, Retry)>,
+    /// The first record of each burst not yet announced (at most [`MAX_ANNOUNCED_BURSTS`] in a
+    /// round, so at most that many ever wait here).
+    announce: Vec<(u32, Retry)>,
 }
 
 impl Retries {
@@ -82,7 +83,7 @@ impl Retries {
             self.open = true;
             self.bursts = self.bursts.saturating_add(1);
             if self.bursts <= MAX_ANNOUNCED_BURSTS {
-                self.announce = Some((self.bursts, retry.clone()));
+                self.announce.push((self.bursts, retry.clone()));
             }
         }
         self.last = Some(retry);
@@ -98,9 +99,9 @@ impl Retries {
         self.last.as_ref().filter(|_| self.open)
     }
 
-    /// The newest burst's first record, once, with its number.
-    pub(crate) fn take_announcement(&mut self) -> Option<(u32, Retry)> {
-        self.announce.take()
+    /// The first record of each burst begun since the last call, with its number.
+    pub(crate) fn take_announcements(&mut self) -> Vec<(u32, Retry)> {
+        std::mem::take(&mut self.announce)
     }
 }
 
@@ -114,23 +115,23 @@ pub(crate) struct RetryWatch {
 }
 
 impl RetryWatch {
-    /// After output was scanned: updates STATUS when new retries came, and returns the start of
-    /// a new burst to announce.
+    /// After output was scanned: updates STATUS when new retries came, and returns the bursts
+    /// begun since, to announce.
     pub(crate) fn check(
         &mut self,
         retries: &mut Retries,
         now: Instant,
         label: &str,
-    ) -> Option<(u32, Retry)> {
+    ) -> Vec<(u32, Retry)> {
         if !retries.open {
             self.since = None;
         }
         if retries.count == self.seen {
-            return None;
+            return Vec::new();
         }
         self.seen = retries.count;
-        let announce = retries.take_announcement();
-        if announce.is_some() || self.since.is_none() {
+        let announce = retries.take_announcements();
+        if !announce.is_empty() || self.since.is_none() {
             self.since = Some(now);
         }
         let due = self
@@ -176,16 +177,21 @@ mod tests {
         for a in 1..=10 {
             r.record(retry(a));
         }
-        assert_eq!(
-            r.take_announcement().map(|(b, x)| (b, x.attempt)),
-            Some((1, Some(1)))
-        );
-        assert_eq!(r.take_announcement(), None);
+        let first: Vec<_> = r
+            .take_announcements()
+            .into_iter()
+            .map(|(b, x)| (b, x.attempt))
+            .collect();
+        assert_eq!(first, [(1, Some(1))]);
+        assert!(r.take_announcements().is_empty());
         assert_eq!(r.unresolved().and_then(|x| x.attempt), Some(10));
         r.progress();
         assert_eq!(r.unresolved(), None);
         r.record(retry(1));
-        assert_eq!(r.take_announcement().map(|(b, _)| b), Some(2));
+        r.progress();
+        r.record(retry(1));
+        let bursts: Vec<u32> = r.take_announcements().into_iter().map(|(b, _)| b).collect();
+        assert_eq!(bursts, [2, 3], "bursts between two looks are all announced");
         // A flood of bursts: only the first ones are announced, all are counted.
         let mut flood = Retries::default();
         let mut watch = RetryWatch::default();
@@ -194,14 +200,12 @@ mod tests {
         for _ in 0..10_000 {
             flood.record(retry(1));
             flood.record(retry(2));
-            if watch.check(&mut flood, now, "round 1").is_some() {
-                announced += 1;
-            }
+            announced += watch.check(&mut flood, now, "round 1").len();
             flood.progress();
         }
         assert_eq!(flood.count, 20_000);
         assert_eq!(flood.bursts, 10_000);
-        assert_eq!(announced, MAX_ANNOUNCED_BURSTS);
+        assert_eq!(announced, MAX_ANNOUNCED_BURSTS as usize);
     }
 
     #[test]
@@ -209,14 +213,14 @@ mod tests {
         let mut r = Retries::default();
         let mut watch = RetryWatch::default();
         let t0 = Instant::now();
-        assert!(watch.check(&mut r, t0, "round 1").is_none());
+        assert!(watch.check(&mut r, t0, "round 1").is_empty());
         r.record(retry(1));
-        assert!(watch.check(&mut r, t0, "round 1").is_some());
+        assert_eq!(watch.check(&mut r, t0, "round 1").len(), 1);
         r.record(retry(2));
         assert!(
             watch
                 .check(&mut r, t0 + Duration::from_secs(5), "round 1")
-                .is_none()
+                .is_empty()
         );
         assert_eq!(
             watch.suffix(t0 + Duration::from_secs(7)),

@@ -467,7 +467,7 @@ impl<'a> Watching<'a> {
             self.marker_at = Some(now);
         }
         let retries = &mut self.watch.scanner.findings.retries;
-        if let Some((burst, retry)) = self.retry_watch.check(retries, now, self.watch.label) {
+        for (burst, retry) in self.retry_watch.check(retries, now, self.watch.label) {
             note(Note::Retrying {
                 burst,
                 retry: &retry,

@@ -29,6 +29,14 @@ if mode == "401":
 if mode == "oauth_stderr":
     print("OAuth token has expired. Please run /login", file=sys.stderr)
     sys.exit(1)
+if mode == "retry_flood":
+    # 30 bursts of 50 retries, each ended by an answer: far more retry lines than events.
+    for burst in range(30):
+        for attempt in range(1, 51):
+            out({"type": "system", "subtype": "api_retry", "attempt": attempt, "max_retries": 50, "retry_delay_ms": 10, "error_status": 429, "error": "rate_limit"})
+        out({"type": "assistant", "message": {"model": "claude-test", "content": []}})
+    out({"type": "result", "is_error": False, "result": "done", "usage": {"input_tokens": 10, "output_tokens": 5}, "total_cost_usd": 0.001})
+    sys.exit(0)
 if mode == "garbage":
     sys.stdout.buffer.write(b"\x00\xff\xfe{{{ not json\n")
     sys.stdout.write('{"type":"result","usage":{"input_tokens":NaN}}\n')

@@ -604,6 +604,83 @@ fn stream_json_401_is_auth_fail() {
 }
 
 #[test]
+fn auth_failures_in_a_row_halt_with_the_presets_hint() {
+    let fx = claude("401", "");
+    fx.run().status(1);
+    assert_eq!(fx.state()["consecutive_auth_failures"], 1);
+    assert_eq!(fx.state()["verdict"]["action"], "back_off");
+    fx.set_state(|s| s["verdict"]["until"] = Value::from(0));
+    fx.run().status(1);
+    let halt = fx.event("auth_failed");
+    assert_eq!(halt["consecutive"], 2);
+    let hint = halt["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("ANTHROPIC_API_KEY") && hint.contains("/login"),
+        "{hint}"
+    );
+    let req: Value = serde_json::from_str(
+        &std::fs::read_to_string(fx.state_dir().join("halt-request")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(req["reason"], "auth_failed");
+    assert!(
+        req["message"]
+            .as_str()
+            .unwrap()
+            .contains("claude setup-token")
+    );
+    assert_eq!(fx.state()["verdict"]["reason"], "auth_failed");
+    // auth_fail_halt_after = 1 halts at the first.
+    let fx = claude("401", "auth_fail_halt_after = 1");
+    fx.run().status(1);
+    assert_eq!(fx.event("auth_failed")["consecutive"], 1);
+}
+
+/// A CLI that retries by itself is seen doing it: one agent_retrying event per burst (at most 20
+/// a round, however many retry lines), the STATUS line at most once a second, the count in
+/// round_end; and a round whose retries ended in success is ok.
+#[test]
+fn retries_are_visible_and_bounded() {
+    let mut fx = claude("retry_flood", "");
+    let sock_path = fx.dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_nonblocking(true).unwrap();
+    fx.env
+        .push(("NOTIFY_SOCKET".into(), sock_path.display().to_string()));
+    fx.run().status(0);
+    let end = fx.event("round_end");
+    assert_eq!(end["outcome"], "ok");
+    assert_eq!(end["agent_retries"], 1500);
+    let retrying: Vec<Value> = fx
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "agent_retrying")
+        .collect();
+    assert_eq!(retrying.len(), 20);
+    assert_eq!(retrying[0]["burst"], 1);
+    assert_eq!(retrying[0]["status"], 429);
+    assert_eq!(retrying[0]["classification"], "rate_limit_model");
+    assert_eq!(retrying[0]["attempt"], 1);
+    assert_eq!(retrying[19]["burst"], 20);
+    let mut statuses = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = sock.recv(&mut buf) {
+        let m = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if m.contains("retrying a failed request") {
+            statuses.push(m);
+        }
+    }
+    assert!(!statuses.is_empty());
+    assert!(statuses.len() <= 5, "{statuses:?}");
+    assert!(
+        fx.event("round_end")["message"]
+            .as_str()
+            .unwrap()
+            .contains("retried 1500 failed request(s)")
+    );
+}
+
+#[test]
 fn garbage_and_truncated_json_never_crash_nor_invent_numbers() {
     let fx = claude("garbage", "");
     fx.run().status(0);
