@@ -72,8 +72,8 @@ impl Findings {
     /// bounds plausible reset times.
     pub(crate) fn record(&mut self, format: OutputFormat, v: &Value, now: u64) {
         let kind = v.get("type").and_then(Value::as_str).unwrap_or("");
-        // kimi's retry records, whatever the format.
-        if kind.contains("retrying") {
+        // kimi's retry records (`turn.step.retrying`), whatever the format.
+        if kind.ends_with("retrying") {
             self.retries.record(kimi_retry(kind, v));
             return;
         }
@@ -113,7 +113,10 @@ impl Findings {
             },
             "assistant" => {
                 self.retries.progress();
-                self.announce_model(v.pointer("/message/model"));
+                if self.announced_model.is_none() {
+                    // Not `pointer`: it allocates for every record, and this is every answer.
+                    self.announce_model(v.get("message").and_then(|m| m.get("model")));
+                }
             }
             "user" => self.retries.progress(),
             "rate_limit_event" => {
