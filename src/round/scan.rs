@@ -3,6 +3,7 @@
 //! handed to [`Findings`] (JSON records parsed, text lines only when they start like a report)
 //! and its last 64 KiB kept for failure patterns and crash reports.
 
+use memchr::memmem::Finder;
 use serde_json::Value;
 
 use super::findings::{Findings, PATTERN_WINDOW};
@@ -16,7 +17,10 @@ pub(crate) const TAIL_CAP: usize = 64 * 1024;
 /// The incremental line scanner.
 pub(crate) struct Scanner {
     format: OutputFormat,
-    marker: Option<Vec<u8>>,
+    /// The terminal marker, searched for in every line until it is seen (for stream-json agents
+    /// that is every line of the round: the result comes last), hence a substring searcher built
+    /// once rather than a comparison at every position.
+    marker: Option<Finder<'static>>,
     line: Vec<u8>,
     overflow: bool,
     tail: Vec<u8>,
@@ -35,7 +39,7 @@ impl Scanner {
             format,
             marker: marker
                 .filter(|m| !m.is_empty())
-                .map(|m| m.as_bytes().to_vec()),
+                .map(|m| Finder::new(m.as_bytes()).into_owned()),
             line: Vec::with_capacity(4096),
             overflow: false,
             tail: Vec::new(),
@@ -100,7 +104,7 @@ impl Scanner {
         }
         if let Some(marker) = &self.marker
             && !self.marker_seen
-            && contains(&line, marker)
+            && marker.find(&line).is_some()
         {
             self.marker_seen = true;
         }
@@ -153,12 +157,6 @@ impl Scanner {
         line.clear();
         self.line = line;
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty()
-        && haystack.len() >= needle.len()
-        && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn trim_start(b: &[u8]) -> &[u8] {
