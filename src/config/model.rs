@@ -75,8 +75,9 @@ pub(crate) struct Agent {
     pub state_paths: Vec<PathBuf>,
     /// The variable the units set so that the CLI keeps all its state in one of `state_paths`.
     pub config_dir_env: Option<ConfigDirEnv>,
-    /// What to renew or which login to run when the agent cannot authenticate (the preset's).
-    pub auth_hint: Option<String>,
+    /// What to renew or which login to run when the agent cannot authenticate, as its preset
+    /// says it.
+    pub preset_auth_hint: Option<String>,
 }
 
 /// A variable naming the CLI's config directory: set by the system units to `dir` below the home
@@ -93,6 +94,14 @@ pub(crate) struct ConfigDirEnv {
 }
 
 impl Agent {
+    /// What to renew or which login to run when the agent cannot authenticate: its preset's
+    /// words, else the general ones.
+    pub(crate) fn auth_hint(&self) -> &str {
+        self.preset_auth_hint.as_deref().unwrap_or(
+            "renew the credential in [agent.credentials], or log the agent CLI in again as the user rounds run as",
+        )
+    }
+
     /// The `[agent.env]` entries whose names say they hold a secret: `check` warns about each,
     /// and a round masks their values in every event as it masks the credentials'.
     pub(crate) fn secret_env(&self) -> impl Iterator<Item = (&str, &str)> {

@@ -31,8 +31,6 @@ use crate::redact;
 
 /// How much of the log a crash_loop event carries.
 const CRASH_TAIL_CHARS: usize = 2000;
-/// What an `auth_failed` halt says to do when the agent has no preset to say it better.
-const GENERIC_AUTH_HINT: &str = "renew the credential in [agent.credentials], or log the agent CLI in again as the user rounds run as";
 
 /// Emits the events of one round.
 pub(crate) struct RoundEvents<'a> {
@@ -383,11 +381,7 @@ impl<'a> RoundEvents<'a> {
                 .into(),
             ),
             HaltReason::AuthFailed => {
-                let hint = project
-                    .agent
-                    .auth_hint
-                    .as_deref()
-                    .unwrap_or(GENERIC_AUTH_HINT);
+                let hint = project.agent.auth_hint();
                 (
                     format!(
                         "{name}: {} rounds in a row failed to authenticate; loop halted. To fix: {hint}",

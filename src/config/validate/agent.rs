@@ -147,7 +147,7 @@ pub(super) fn agent(
         },
         state_paths,
         config_dir_env,
-        auth_hint: defaults.cli().map(|p| p.auth_hint.to_string()),
+        preset_auth_hint: defaults.cli().map(|p| p.auth_hint.to_string()),
     }
 }
 

@@ -148,7 +148,8 @@ pub(crate) fn layer_rounds(p: &mut Probe) -> Layer {
         )
         .evidence(state.last_error.clone())
         .fix(format!(
-            "log the agent CLI in again (as the user rounds run as), then `{}`",
+            "{}, then `{}`",
+            p.project.agent.auth_hint(),
             p.cmd("restart")
         ));
     }
