@@ -130,7 +130,9 @@ fn classify_ending(ending: Ending, f: &Findings, now: u64) -> Classified {
     };
     let failure = f.failure.as_ref().map(|x| x.explained(exit_code, now));
     match &failure {
-        Some(Failure::Transient(t)) => return Classified::transient(t.resolved(now)),
+        Some(Failure::Transient(t)) => {
+            return Classified::transient(t.or_reset(f.tail_reset).resolved(now));
+        }
         Some(Failure::Auth(raw)) => return Classified::auth(raw),
         _ => {}
     }

@@ -87,6 +87,23 @@ impl Transient {
         }
     }
 
+    /// The same error with `when` as its reset when it has none of its own and is a rate limit
+    /// (the reset some CLIs print apart from the error).
+    pub(crate) fn or_reset(&self, when: reset::When) -> Self {
+        let limited = matches!(
+            self.class,
+            TransientClass::RateLimitModel | TransientClass::RateLimitAccount
+        );
+        if !limited || self.reset_at.is_some() || self.retry_after_s.is_some() {
+            return self.clone();
+        }
+        Self {
+            reset_at: when.at,
+            retry_after_s: when.after_s,
+            ..self.clone()
+        }
+    }
+
     /// The same error with its reset time fixed: a wait counts from `now`.
     pub(crate) fn resolved(&self, now: u64) -> Self {
         let reset_at = self.reset_at.or_else(|| {
@@ -218,9 +235,12 @@ impl Failure {
 }
 
 /// Whether a message speaks of an account-wide limit: a usage limit, a five-hour or weekly
-/// limit, a daily or exhausted quota, no quota or credit left.
+/// limit, a daily or exhausted quota, no quota or credit left. "You exceeded your current quota"
+/// is OpenAI's account quota, and Google's word for a per-minute limit, which its message then
+/// measures ("Quota exceeded for metric …, Please retry in 1s").
 pub(crate) fn is_account_limit(text: &str) -> bool {
-    ACCOUNT.is_match(window(text))
+    let text = window(text);
+    ACCOUNT.is_match(text) || (OPENAI_QUOTA.is_match(text) && !GOOGLE_QUOTA.is_match(text))
 }
 
 /// Whether a line looks like an authentication failure.
@@ -233,17 +253,21 @@ pub(crate) fn looks_like_network(text: &str) -> bool {
     NETWORK.is_match(window(text))
 }
 
-/// The transient class the words of a message name when no status does. A connection lost in
-/// the middle of an answer is the server's doing (claude's "Connection to the API was lost
-/// (ECONNRESET)" when a stream is cut), one refused or not resolved is the network's.
+/// The transient class the words of a message name when no status does. A timeout names the
+/// class whatever else the message says (codex's "stream disconnected before completion: idle
+/// timeout waiting for SSE"). A connection lost in the middle of an answer is the server's doing
+/// (claude's "Connection to the API was lost (ECONNRESET)", gemini's "terminated" when a stream is
+/// cut), one refused or not resolved is the network's. A quota exceeded that is no account limit
+/// (see [`is_account_limit`]) is a rate limit.
 fn class_in_words(text: &str) -> Option<TransientClass> {
+    if TIMEOUT_WORDS.is_match(text) {
+        return Some(TransientClass::ApiTimeout);
+    }
     let caps = WORDS.captures(text)?;
     let class = if caps.name("server").is_some() {
         TransientClass::ApiTransient5xx
     } else if caps.name("rate").is_some() {
         TransientClass::RateLimitModel
-    } else if caps.name("timeout").is_some() {
-        TransientClass::ApiTimeout
     } else {
         TransientClass::Network
     };
@@ -299,10 +323,19 @@ pub(crate) fn excerpt(s: &str) -> String {
 static ACCOUNT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)usage[ _]limit|hit your [0-9a-z-]{1,12} limit",
-        r"|insufficient_quota|exceeded your current quota|quota exceeded\. check your plan",
+        r"|insufficient_quota|quota exceeded\. check your plan",
         r"|exhausted your daily quota|requests per day|perday|credit balance is too low",
     ))
     .expect("account pattern is valid")
+});
+
+static OPENAI_QUOTA: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)exceeded your\s+current\s+quota").expect("quota pattern is valid")
+});
+
+static GOOGLE_QUOTA: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)quota exceeded for metric|generativelanguage\.googleapis|ai\.google\.dev|please retry in")
+        .expect("google quota pattern is valid")
 });
 
 static AUTH: LazyLock<Regex> = LazyLock::new(|| {
@@ -335,13 +368,19 @@ static WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?P<server>high demand|overloaded|stream disconnected|internal server error",
         r"|service unavailable|bad gateway|server error|empty response|stream error",
-        r"|connection to the api was lost|econnreset|connection reset|socket hang up)",
-        r"|(?P<rate>rate[ _-]?limit|too many requests)",
-        r"|(?P<timeout>timed out|api_timeout_ms|request timeout)",
+        r"|connection to the api was lost|econnreset|connection reset|socket hang up",
+        r"|api error: terminated|other side closed)",
+        r"|(?P<rate>rate[ _-]?limit|too many requests|exceeded your\s+current\s+quota",
+        r"|quota exceeded for metric)",
         r"|(?P<network>econnrefused|enotfound|eai_again|connection refused",
         r"|apiconnectionerror|error sending request|fetch failed)",
     ))
     .expect("words pattern is valid")
+});
+
+static TIMEOUT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)timed out|idle timeout|api_timeout_ms|request timeout")
+        .expect("timeout pattern is valid")
 });
 
 static STATUS: LazyLock<Regex> = LazyLock::new(|| {

@@ -11,10 +11,11 @@ use super::failure::{
     Cause, Failure, Transient, TransientClass, excerpt, looks_like_auth, looks_like_network,
     status_in_text,
 };
-use super::reset::plausible_epoch;
+use super::reset::{self, When, plausible_epoch};
 use super::retries::{Retries, Retry};
 use super::usage::{Usage, busiest_model, cost, count, model_name};
 use crate::config::OutputFormat;
+use text::WrappedError;
 
 pub(crate) use super::failure::PATTERN_WINDOW;
 
@@ -38,6 +39,13 @@ pub(crate) struct Findings {
     stream_error: Option<String>,
     /// Claude said a 429 was "rejected" while none of the account's windows was exhausted.
     windows_not_exhausted: bool,
+    /// Gemini's last "Attempt N failed…" line: what the retry announced after it is about.
+    gemini_attempt: Option<Retry>,
+    /// Aider's provider error while its wrapped lines come.
+    aider_error: Option<WrappedError>,
+    /// The last reset a text line at the end of a failed run gave (gemini prints its quota's
+    /// "Please retry in 18000s" only on stderr).
+    pub tail_reset: When,
     /// The last text line that looked like an authentication failure.
     pub auth_text: Option<String>,
     /// The last text line that looked like a network failure.
@@ -59,12 +67,17 @@ impl Findings {
             .or(self.announced_model.as_deref())
     }
 
-    /// Looks at a line of text at the end of a failed run for authentication and network failures.
-    pub(crate) fn text(&mut self, text: &str) {
+    /// Looks at a line of text at the end of a failed run for authentication and network
+    /// failures, and for a reset time.
+    pub(crate) fn text(&mut self, text: &str, now: u64) {
         if looks_like_auth(text) {
             self.auth_text = Some(excerpt(text));
         } else if looks_like_network(text) {
             self.network_text = Some(excerpt(text));
+        }
+        let when = reset::in_text(text, now);
+        if when != When::default() {
+            self.tail_reset = when;
         }
     }
 
@@ -83,25 +96,6 @@ impl Findings {
             OutputFormat::CodexJson => self.codex(kind, v, now),
             OutputFormat::Text => self.retries.progress(),
         }
-    }
-
-    /// Reads one line of plain text while the agent runs. Only text-format agents (aider) report
-    /// there; the line is looked at only when it starts like one of their reports, so ordinary
-    /// output costs a byte comparison.
-    pub(crate) fn text_line(&mut self, format: OutputFormat, line: &[u8], now: u64) {
-        const REPORTS: [&[u8]; 5] = [
-            b"Tokens: ",
-            b"Retrying in ",
-            b"litellm.",
-            b"Model: ",
-            b"Main model: ",
-        ];
-        if format != OutputFormat::Text || !REPORTS.iter().any(|p| line.starts_with(p)) {
-            return;
-        }
-        let window = &line[..line.len().min(PATTERN_WINDOW)];
-        let text = String::from_utf8_lossy(window);
-        self.aider(&text, now);
     }
 
     fn claude(&mut self, kind: &str, v: &Value, now: u64) {
@@ -328,56 +322,7 @@ impl Findings {
         });
     }
 
-    /// Aider's reports: usage after each answer, its model at the start, provider errors
-    /// (`litellm.RateLimitError: …`) and its retries. An error no answer followed is the run's
-    /// failure even when aider then exits 0, as it does after giving up.
-    fn aider(&mut self, line: &str, now: u64) {
-        if line.starts_with("Tokens: ") {
-            let mut usage = self.usage.take().unwrap_or_default();
-            if usage.add_aider_line(line) {
-                self.retries.progress();
-                self.failure = None;
-            }
-            self.usage = Some(usage);
-        } else if let Some(rest) = line.strip_prefix("Retrying in ") {
-            let cause = match &self.failure {
-                Some(Failure::Transient(t)) => Some(Cause::Transient(t.class)),
-                Some(Failure::Auth(_)) => Some(Cause::Auth),
-                _ => None,
-            };
-            let delay_ms = rest
-                .split_once(" second")
-                .and_then(|(n, _)| n.parse::<f64>().ok())
-                .filter(|s| s.is_finite() && (0.0..86_400.0).contains(s))
-                .map(|s| {
-                    #[allow(
-                        clippy::cast_possible_truncation,
-                        clippy::cast_sign_loss,
-                        reason = "bounded to [0, 86400) seconds above"
-                    )]
-                    let ms = (s * 1000.0) as u64;
-                    ms
-                });
-            self.retries.record(Retry {
-                status: None,
-                cause,
-                attempt: None,
-                max_retries: None,
-                delay_ms,
-                raw: excerpt(line),
-            });
-        } else if line.starts_with("litellm.") {
-            self.failure = Some(Failure::of(None, line, now));
-        } else if let Some(rest) = line
-            .strip_prefix("Model: ")
-            .or_else(|| line.strip_prefix("Main model: "))
-        {
-            let name = rest.split(" with ").next().unwrap_or(rest);
-            self.announce_model(Some(&Value::String(name.to_string())));
-        }
-    }
-
-    fn announce_model(&mut self, v: Option<&Value>) {
+    pub(super) fn announce_model(&mut self, v: Option<&Value>) {
         if self.announced_model.is_none() {
             self.announced_model = model_name(v);
         }
@@ -467,6 +412,8 @@ fn as_status(v: &Value) -> Option<u16> {
     }?;
     u16::try_from(n).ok().filter(|s| (100..600).contains(s))
 }
+
+mod text;
 
 #[cfg(test)]
 mod tests;

@@ -152,7 +152,7 @@ static TRY_AGAIN_IN: LazyLock<Regex> = LazyLock::new(|| {
 
 static RETRY_DELAY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?:retryDelay"?\s{0,3}:\s{0,3}"|retry after |retry in )(\d{1,9}(?:\.\d{1,9})?) ?(ms|s)\b"#,
+        r#"(?i)(?:retryDelay"?\s{0,3}:\s{0,3}"|retry after |retry in |try again in )(\d{1,9}(?:\.\d{1,9})?) ?(ms|s)\b"#,
     )
     .expect("retry-delay pattern is valid")
 });

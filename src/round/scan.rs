@@ -144,7 +144,8 @@ impl Scanner {
                 continue;
             }
             let window = &trimmed[..trimmed.len().min(PATTERN_WINDOW)];
-            self.findings.text(&String::from_utf8_lossy(window));
+            self.findings
+                .text(&String::from_utf8_lossy(window), self.now);
         }
         self.tail = tail;
     }

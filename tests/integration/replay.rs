@@ -27,6 +27,8 @@ struct Case {
     reset_form: String,
     timed_out: bool,
     captured_at: Option<u64>,
+    /// How long the capture took (its reset times count from its end).
+    seconds: Option<u64>,
 }
 
 fn manifests() -> Vec<PathBuf> {
@@ -65,6 +67,7 @@ fn cases(manifest: &Path) -> Vec<Case> {
                 reset_form: column(&row, "reset_form"),
                 timed_out: column(&row, "timed_out") == "1",
                 captured_at: number(column(&row, "captured_at")),
+                seconds: number(column(&row, "seconds")),
                 cli,
                 name,
             }
@@ -82,6 +85,8 @@ struct Replayed {
     status: i32,
     events: Vec<Value>,
     stderr: String,
+    /// When the round ended (epoch seconds).
+    ended_at: u64,
 }
 
 impl Replayed {
@@ -135,6 +140,7 @@ fn replay(case: &Case) -> Replayed {
         // codex prints its reset times in local time; the captures were made in UTC.
         .env("TZ", "UTC");
     let out = cmd.output().unwrap();
+    let ended_at = epoch_now();
     let events = std::fs::read_to_string(scratch.path().join("logs/events.jsonl"))
         .unwrap_or_default()
         .lines()
@@ -144,7 +150,36 @@ fn replay(case: &Case) -> Replayed {
         status: out.status.code().unwrap_or(-1),
         events,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        ended_at,
     }
+}
+
+fn epoch_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The retries the capture shows: the lines in which the CLI says it retries a failed request.
+fn retries_in(dir: &Path) -> u64 {
+    const MARKS: [&str; 6] = [
+        "\"subtype\":\"api_retry\"",
+        "{\"type\":\"error\",\"message\":\"Reconnecting...",
+        "\"type\":\"turn.step.retrying\"",
+        "Retrying after ",
+        "Retrying with backoff",
+        "Retrying in ",
+    ];
+    let mut n = 0;
+    for stream in ["stdout", "stderr"] {
+        let text = String::from_utf8_lossy(&std::fs::read(dir.join(stream)).unwrap()).into_owned();
+        n += text
+            .lines()
+            .filter(|l| MARKS.iter().any(|m| l.contains(m)))
+            .count();
+    }
+    u64::try_from(n).unwrap()
 }
 
 /// The round's outcome and classification a manifest's `expected` stands for.
@@ -196,30 +231,45 @@ fn check(case: &Case, r: &Replayed) -> Vec<String> {
             retrying.len()
         ));
     }
-    if case.name.contains("then_ok") && retries == 0 {
-        wrong.push("the CLI retried, but round_end counts no retries".into());
+    let shown = retries_in(&case.dir);
+    if retries != shown {
+        wrong.push(format!(
+            "{retries} retries counted, the capture shows {shown}"
+        ));
+    }
+    if shown > 0 && retrying.is_empty() {
+        wrong.push("retries shown but no agent_retrying event".into());
     }
     wrong
 }
 
-/// The reset time, when the capture has one and is recent enough for the round to believe it
-/// (reset times more than a day old are unknown by design).
+/// The reset time of a transient error, when the capture has one. An epoch or wall-clock time
+/// is checked when it is recent enough for the round to believe it (reset times more than a day
+/// old are unknown by design); a wait ("retry in 1s") counts from the end of the run, the
+/// capture's and the replay's.
 fn check_reset(case: &Case, r: &Replayed) -> Option<String> {
     let expected = case.reset_at?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    if expected + 86_400 < now || case.captured_at.is_some_and(|c| c + 86_400 < now) {
+    if expected_outcome(&case.expected).0 != "transient" {
         return None;
     }
     let detected = r.of("transient_error_detected");
     let got = detected.last().and_then(|e| e["reset_at"].as_u64());
-    // A wall-clock time is given to the minute.
-    let tolerance = if case.reset_form == "clock" { 60 } else { 0 };
+    let (expected, tolerance) = if case.reset_form == "delay" {
+        let captured_end = case.captured_at? + case.seconds.unwrap_or(0);
+        (r.ended_at + expected.saturating_sub(captured_end), 5)
+    } else {
+        let now = epoch_now();
+        if expected + 86_400 < now || case.captured_at.is_some_and(|c| c + 86_400 < now) {
+            return None;
+        }
+        // A wall-clock time is given to the minute.
+        (expected, if case.reset_form == "clock" { 60 } else { 0 })
+    };
     match got {
         Some(t) if t.abs_diff(expected) <= tolerance => None,
-        _ => Some(format!("reset_at {got:?}, expected {expected}")),
+        _ => Some(format!(
+            "reset_at {got:?}, expected {expected} ± {tolerance}"
+        )),
     }
 }
 

@@ -720,3 +720,113 @@ fn claude_lost_connections_and_empty_credit() {
     );
     assert_eq!(class(&c), (Outcome::Transient, Some("network")));
 }
+
+// Learnt from the captures of the real codex 0.171, gemini-cli 0.61 and aider 0.86.
+
+#[test]
+fn codex_idle_timeout_is_a_timeout() {
+    let [error, failed] =
+        codex_failed("stream disconnected before completion: idle timeout waiting for SSE");
+    let retry = r#"{"type":"error","message":"Reconnecting... 1/2 (stream disconnected before completion: idle timeout waiting for SSE)"}"#;
+    let (c, f) = run(
+        OutputFormat::CodexJson,
+        &[retry, &error, &failed],
+        Ending::Exited(1),
+    );
+    assert_eq!(class(&c), (Outcome::Transient, Some("api_timeout")));
+    assert_eq!(f.retries.count, 1);
+}
+
+#[test]
+fn gemini_retries_on_stderr_and_quota_resets_there() {
+    let lines = [
+        "Attempt 1 failed with status 500. Retrying with backoff... _ApiError: {\"error\":{\"code\":500,\"message\":\"An internal error has occurred.\"}}",
+        "Attempt 1 failed: You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. ",
+        "* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 10, model: gemini-3.5-flash-lite",
+        "Please retry in 1s.",
+        "Suggested retry after 1s.. Retrying after 5066ms...",
+        "Attempt 5 failed: You exceeded your current quota, please check your plan and billing details.",
+        "Suggested retry after 1s.. Max attempts reached",
+        GEMINI_START[2],
+        r#"{"type":"message","timestamp":"t","role":"assistant","content":"Done.","delta":true}"#,
+        r#"{"type":"result","timestamp":"t","status":"success","stats":{"total_tokens":2512,"input_tokens":2400,"output_tokens":112,"models":{"gemini-3.8-flash":{"total_tokens":1256}}}}"#,
+    ];
+    let (c, f) = run(OutputFormat::GeminiStreamJson, &lines, Ending::Exited(0));
+    assert_eq!(class(&c), (Outcome::Ok, None));
+    assert_eq!(
+        c.agent_retries, 2,
+        "the attempt it gave up after is no retry"
+    );
+    let announced = f.retries.clone().take_announcements();
+    assert_eq!(announced[0].1.status, Some(500));
+    // The daily quota's wait is only on stderr, in the error gemini dumps there.
+    let quota = gemini_error(
+        "[API Error: You have exhausted your daily quota on this model.]\\nPlease wait and try again later.",
+    );
+    let (c, _) = run(
+        OutputFormat::GeminiStreamJson,
+        &[
+            "Error generating content via API. TerminalQuotaError: You have exhausted your daily quota on this model.",
+            "    message: 'You exceeded your current quota, please check your plan and billing details.\\n' +",
+            "      'Please retry in 18000s.',",
+            GEMINI_START[2],
+            &quota,
+        ],
+        Ending::Exited(173),
+    );
+    assert_eq!(class(&c), (Outcome::Transient, Some("rate_limit_account")));
+    assert_eq!(c.transient.unwrap().reset_at, Some(NOW + 5 + 18_000));
+    // A per-minute limit in Google's words, with its wait.
+    let per_minute = gemini_error(
+        "[API Error: You exceeded your current quota, please check your plan and billing details. \\n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 10\\nPlease retry in 1s.\\nSuggested retry after 1s.]",
+    );
+    let (c, _) = run(
+        OutputFormat::GeminiStreamJson,
+        &[&per_minute],
+        Ending::Exited(173),
+    );
+    assert_eq!(class(&c), (Outcome::Transient, Some("rate_limit_model")));
+    assert_eq!(c.transient.unwrap().reset_at, Some(NOW + 5 + 1));
+    // A stream the server cut.
+    let cut = gemini_error("[API Error: terminated]");
+    let (c, _) = run(OutputFormat::GeminiStreamJson, &[&cut], Ending::Exited(1));
+    assert_eq!(class(&c), (Outcome::Transient, Some("api_transient_5xx")));
+}
+
+#[test]
+fn aider_errors_wrapped_at_80_columns_are_read_whole() {
+    let quota = [
+        "litellm.RateLimitError: RateLimitError: OpenAIException - You exceeded your ",
+        "current quota, please check your plan and billing details. For more information ",
+        "on this error, read the docs: ",
+        "https://platform.openai.com/docs/guides/error-codes/api-errors.",
+        "The API provider has rate limited you. Try again later or check your quotas.",
+        "Retrying in 0.2 seconds...",
+        "litellm.RateLimitError: RateLimitError: OpenAIException - You exceeded your ",
+        "current quota, please check your plan and billing details. For more information ",
+    ];
+    let (c, f) = run(OutputFormat::Text, &quota, Ending::Exited(0));
+    assert_eq!(class(&c), (Outcome::Transient, Some("rate_limit_account")));
+    assert_eq!(f.retries.count, 1);
+    let per_minute = [
+        "litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached for",
+        "gpt-4o in organization org-fake0000 on tokens per min (TPM): Limit 2000000, Used",
+        "2000000, Requested 1200. Please try again in 1s. Visit ",
+        "https://platform.openai.com/account/rate-limits to learn more.",
+        "The API provider has rate limited you. Try again later or check your quotas.",
+    ];
+    let (c, _) = run(OutputFormat::Text, &per_minute, Ending::Exited(0));
+    assert_eq!(class(&c), (Outcome::Transient, Some("rate_limit_model")));
+    assert_eq!(c.transient.unwrap().reset_at, Some(NOW + 5 + 1));
+    // Output after the error is not read into it.
+    let (c, _) = run(
+        OutputFormat::Text,
+        &[
+            "litellm.NotFoundError: NotFoundError: model gpt-9",
+            "",
+            "usage limit of the app",
+        ],
+        Ending::Exited(0),
+    );
+    assert_eq!(class(&c), (Outcome::Crash, Some("agent_error")));
+}
