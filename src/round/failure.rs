@@ -136,34 +136,34 @@ impl Cause {
         }
     }
 
-    /// What `status` (when known) and the message `text` say.
+    /// What `status` (when known) and the message `text` say: an account limit whatever the
+    /// status, else the status, else the words (an authentication failure first, a status in
+    /// the text, then the words of a class).
     pub(crate) fn of(status: Option<u16>, text: &str) -> Option<Self> {
         if is_account_limit(text) {
             return Some(Cause::Transient(TransientClass::RateLimitAccount));
         }
-        match status {
-            Some(401 | 403) => return Some(Cause::Auth),
-            Some(s) => {
-                if let Some(class) = TransientClass::of_status(s) {
-                    return Some(Cause::Transient(class));
-                }
-            }
-            None => {}
+        if let Some(cause) = status.and_then(Cause::of_status) {
+            return Some(cause);
         }
         let window = window(text);
         if AUTH.is_match(window) {
             return Some(Cause::Auth);
         }
-        match status.or_else(|| status_in_text(window)) {
-            Some(401 | 403) => return Some(Cause::Auth),
-            Some(s) => {
-                if let Some(class) = TransientClass::of_status(s) {
-                    return Some(Cause::Transient(class));
-                }
-            }
-            None => {}
+        if status.is_none()
+            && let Some(cause) = status_in_text(window).and_then(Cause::of_status)
+        {
+            return Some(cause);
         }
         class_in_words(window).map(Cause::Transient)
+    }
+
+    /// What an HTTP status says: 401 and 403 a refused credential, else its transient class.
+    fn of_status(status: u16) -> Option<Self> {
+        match status {
+            401 | 403 => Some(Cause::Auth),
+            s => TransientClass::of_status(s).map(Cause::Transient),
+        }
     }
 }
 
