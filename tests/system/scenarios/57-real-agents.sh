@@ -1,33 +1,39 @@
 # shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # The real agent CLIs under the generated units: claude (with an API key, and with a subscription
-# token), at its pinned version, runs as the unprivileged agent user against the fake
+# token) and codex, at their pinned versions, run as the unprivileged agent user against the fake
 # provider (tests/provider/), which runs inside the container where the rounds' loopback is. Their
-# credentials arrive by LoadCredential= and appear in no unit, argv, event or log. Each project
-# tells one story, both at once:
+# credentials arrive by LoadCredential= and appear in no unit, argv, event or log; each CLI keeps
+# its own state in its directory below the agent's home. Each project tells one story, all three
+# at once:
 # * claude with an API key: a round with its usage recorded; a burst of 429s that claude retries
 #   and gives up on, so the loop backs off and resumes by itself; then 401s;
 # * claude with a subscription: the five-hour rejection parks the loop until the reset time the
-#   provider gave (20 s away, not five hours), then the next round runs.
+#   provider gave (20 s away, not five hours), then the next round runs;
+# * codex: a round with its usage recorded.
 real=$("$ROOT/tests/agents/real/install.sh" --installed 2>&1) || skip "${real#install.sh: }"
 # shellcheck source=tests/agents/real/lib.sh # the knobs that cut the CLIs' retries to seconds
 source "$ROOT/tests/agents/real/lib.sh"
 creds=/etc/agent-runner/credentials
+home=/home/$TEST_USER
 
-log "the pinned CLIs ($real) on the PATH of the rounds"
+log "the pinned CLIs ($real), and node for codex's launcher, on the PATH of the rounds"
 sandbox bind "$real" "$real" ro
-ctsh "ln -s $real/bin/claude /usr/local/bin/"
+sandbox bind "$(readlink -f "$(command -v node)")" /usr/local/bin/node ro
+ctsh "ln -s $real/bin/claude $real/bin/codex /usr/local/bin/"
 
 # Secrets unique to this run, so that finding one anywhere is a leak and nothing else.
 secret() { printf '%s%s' "$1" "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"; }
 api_key=$(secret sk-ant-api03-scenario57-)
 oauth_token=$(secret sk-ant-oat01-scenario57-)
+openai_key=$(secret sk-scenario57-)
 (
     umask 077
     # shellcheck disable=SC2153 # WORK is run.sh's (the `work` of real/lib.sh is another)
     mkdir -p "$WORK/etc-agent-runner/credentials"
     printf '%s' "$api_key" >"$WORK/etc-agent-runner/credentials/anthropic.key"
     printf '%s' "$oauth_token" >"$WORK/etc-agent-runner/credentials/claude-subscription.token"
-    printf '%s\n' "$api_key" "$oauth_token" >"$WORK/secrets"
+    printf '%s' "$openai_key" >"$WORK/etc-agent-runner/credentials/openai.key"
+    printf '%s\n' "$api_key" "$oauth_token" "$openai_key" >"$WORK/secrets"
 )
 ct mkdir -p /run/leak-watch
 ct sh -c 'umask 077 && cat >/run/leak-watch/secrets' <"$WORK/secrets"
@@ -56,9 +62,15 @@ real_project() {
     ct agent-runner generate "$name" >/dev/null || fail "generate $name failed"
 }
 
-log "two projects, each with its provider: claude with an API key, and with a subscription"
+log "the CLIs' state directories, as check asks an operator to make them; codex's provider"
+ctsh "runuser -u $TEST_USER -- mkdir -p -m 0700 $home/.claude $home/.codex"
+prepare_home codex "$WORK/codex-home" 47303
+ct runuser -u "$TEST_USER" -- sh -c "cat >$home/.codex/config.toml" <"$WORK/codex-home/.codex/config.toml"
+
+log "three projects, each with its provider: claude (API key), claude (subscription), codex"
 provider_up claude 47301 "ok,rate_limit@1x$((CLAUDE_MAX_RETRIES + 1)),ok,401"
 provider_up claude-sub 47302 "usage_limit@20,ok"
+provider_up codex 47303 ok
 claude_env() {
     printf '%s = "%s"\n' ANTHROPIC_BASE_URL "http://127.0.0.1:$1" \
         CLAUDE_CODE_MAX_RETRIES "$CLAUDE_MAX_RETRIES" API_TIMEOUT_MS "$CLAUDE_API_TIMEOUT_MS"
@@ -66,19 +78,33 @@ claude_env() {
 AGENT_ENV=$(claude_env 47301) real_project claude claude ANTHROPIC_API_KEY $creds/anthropic.key
 AGENT_ENV=$(claude_env 47302) real_project claude-sub claude CLAUDE_CODE_OAUTH_TOKEN \
     $creds/claude-subscription.token 'max_rounds = 2'
-for n in claude claude-sub; do
-    out=$(ct agent-runner check $n 2>&1) || fail "check $n: $out"
+real_project codex codex OPENAI_API_KEY $creds/openai.key 'max_rounds = 1'
+for n in claude claude-sub codex; do
+    out=$(ct agent-runner check $n --json) || fail "check $n: $out"
+    assert_eq "$(jq -r '.problems[].check' <<<"$out" | paste -sd' ')" "" "what check finds in $n"
     ct systemctl cat agent-runner@$n.service | grep -q "^LoadCredential=[A-Z_]*:$creds/" ||
         fail "$n gets no credential by LoadCredential=: $(ct systemctl cat agent-runner@$n.service)"
 done
 started=$(date +%s)
-for n in claude claude-sub; do ct systemctl start --no-block agent-runner@$n; done
+for n in claude claude-sub codex; do ct systemctl start --no-block agent-runner@$n; done
 
 log "claude: round 1 is ok, its usage recorded"
 wait_event claude round_end 60
 assert_event claude round_end round=1 outcome=ok
 model=$(generations claude | jq -r .model | head -1)
 assert_event claude agent_usage_recorded round=1 input_tokens=1200 output_tokens=56 "model=$model"
+log "claude keeps its config and its session below ~/.claude, as the agent user"
+session=$(ct find "$home/.claude/projects/-srv-claude" -name '*.jsonl' -user "$TEST_USER")
+[[ -n $session ]] || fail "claude wrote no session of its own below ~/.claude: $(ct find "$home" -ls)"
+ct grep -q '"firstStartVersion"' "$home/.claude/.claude.json" || fail "claude wrote no ~/.claude/.claude.json"
+ct test ! -e "$home/.claude.json" || fail "claude wrote ~/.claude.json, outside its state directory"
+
+log "codex: round 1 is ok, its usage recorded, its session below ~/.codex"
+wait_event codex round_end 60
+assert_event codex round_end round=1 outcome=ok
+assert_event codex agent_usage_recorded round=1 input_tokens=1200 output_tokens=56
+session=$(ct find "$home/.codex/sessions" -name 'rollout-*.jsonl' -user "$TEST_USER")
+[[ -n $session ]] || fail "codex wrote no session of its own below ~/.codex: $(ct find "$home" -ls)"
 
 log "claude-sub: the five-hour rejection parks the loop until the reset time the provider gave"
 wait_event claude-sub round_end 60
@@ -120,7 +146,7 @@ assert_eq "$out" "" "command lines with a secret"
 out=$(ct sh -c 'grep -rlF -f /run/leak-watch/secrets /etc/systemd/system /run/systemd/system \
     /run/systemd/transient /var/log/agent-runner /var/lib/agent-runner 2>/dev/null' || true)
 assert_eq "$out" "" "files with a secret"
-for n in claude claude-sub; do
+for n in claude claude-sub codex; do
     for unit in agent-runner@$n.service agent-runner-loop@$n.service agent-runner@$n.timer agent-runner@$n.path; do
         if ct systemctl show "$unit" | grep -qF -f "$WORK/secrets"; then fail "systemctl show $unit shows a secret"; fi
     done
