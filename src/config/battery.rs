@@ -171,7 +171,8 @@ fn check_user(project: &Project, findings: &mut Vec<Finding>) {
 }
 
 fn check_credentials(project: &Project, findings: &mut Vec<Finding>) {
-    for (name, path) in &project.agent.credentials {
+    for (name, file) in &project.agent.credentials {
+        let path = credential_path(name, file);
         if !path.is_file() {
             findings.push(Finding::error(
                 "credential_exists",
@@ -180,6 +181,14 @@ fn check_credentials(project: &Project, findings: &mut Vec<Finding>) {
             ));
         }
     }
+}
+
+/// Where a round reads credential `name`: under systemd the copy LoadCredential= made for it in
+/// `$CREDENTIALS_DIRECTORY`, since the configured file may sit where only root can look; by hand,
+/// the configured file.
+pub(crate) fn credential_path(name: &str, file: &Path) -> PathBuf {
+    std::env::var_os("CREDENTIALS_DIRECTORY")
+        .map_or_else(|| file.to_path_buf(), |dir| PathBuf::from(dir).join(name))
 }
 
 fn warn_about_secrets_in_env(project: &Project, findings: &mut Vec<Finding>) {

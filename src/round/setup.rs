@@ -308,11 +308,8 @@ pub(crate) fn credentials(
         redact::register_secret(value);
     }
     let mut secrets: Vec<(String, String)> = Vec::new();
-    let cred_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
     for (name, file) in &project.agent.credentials {
-        let path = cred_dir
-            .as_ref()
-            .map_or_else(|| file.clone(), |d| d.join(name));
+        let path = battery::credential_path(name, file);
         match fs::read_to_string(&path) {
             Ok(v) => {
                 let v = v.trim_end_matches(['\n', '\r']).to_string();

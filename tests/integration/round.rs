@@ -1072,6 +1072,29 @@ fn systemd_variables_never_reach_the_agent() {
     }
 }
 
+/// Under systemd a credential comes from `$CREDENTIALS_DIRECTORY`, where LoadCredential= put it:
+/// the configured file may sit where the round's user cannot even look, and the round runs.
+#[test]
+fn a_credential_is_looked_for_where_systemd_loaded_it() {
+    let agent = format!(
+        "{}\n[agent.credentials]\nAPI_TOKEN = \"/nonexistent/root-only/token\"",
+        shell("env.sh")
+    );
+    let mut fx = Fx::new(&agent, "", "");
+    let creds = fx.dir.path().join("creds");
+    std::fs::create_dir_all(&creds).unwrap();
+    std::fs::write(creds.join("API_TOKEN"), "tok-loaded-by-systemd\n").unwrap();
+    fx.env
+        .push(("CREDENTIALS_DIRECTORY".into(), creds.display().to_string()));
+    fx.run().status(0);
+    let log = fx.round_log(1);
+    assert!(
+        log.lines().any(|l| l.starts_with("API_TOKEN=")),
+        "the agent got no API_TOKEN: {log}"
+    );
+    assert!(!log.contains("tok-loaded-by-systemd"), "{log}");
+}
+
 #[test]
 fn a_round_log_the_agent_planted_as_a_link_never_truncates_its_target() {
     let fx = Fx::new(&shell("plant-log-link.sh"), "", "");

@@ -7,7 +7,9 @@ SYSTEM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$SYSTEM_DIR/../.." && pwd)
 SANDBOX=$SYSTEM_DIR/sandbox.sh
 export SANDBOX_NAME=${SANDBOX_NAME:-agent-runner-test}
-export SANDBOX_EXTRA_PACKAGES=${SANDBOX_EXTRA_PACKAGES-git}
+# git for the projects' work trees; python3 for the fake model provider (tests/provider/), which
+# the scenarios with real agent CLIs run inside the container, where their loopback is.
+export SANDBOX_EXTRA_PACKAGES=${SANDBOX_EXTRA_PACKAGES-git python3}
 # The binary under test (run.sh builds it).
 BIN=${AGENT_RUNNER_BIN:-$ROOT/target/debug/agent-runner}
 # Host directory of this scenario: the persistent parts of the container live below it.
@@ -20,6 +22,12 @@ log() { printf '  [%s] %s\n' "$(date +%T.%3N)" "$*"; }
 fail() {
     printf '  FAIL: %s\n' "$*" >&2
     exit 1
+}
+# skip REASON: ends the scenario as skipped (run.sh's SKIP_STATUS), saying why; only for what the
+# machine lacks (a tool tests/setup.sh installs), never for a behaviour that does not hold.
+skip() {
+    printf '  SKIP: %s\n' "$*"
+    exit "$SKIP_STATUS"
 }
 
 sandbox() { "$SANDBOX" "$@"; }
@@ -58,7 +66,7 @@ finish() {
     if ((rc == 0)); then
         (check_message_ids) || rc=1
     fi
-    if ((rc != 0)); then
+    if ((rc != 0 && rc != SKIP_STATUS)); then
         echo "  --- the container's journal (last 80 lines) ---"
         ct journalctl --no-pager -n 80 -o short-monotonic 2>/dev/null | sed 's/^/  | /'
     fi

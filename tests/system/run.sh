@@ -6,6 +6,8 @@
 # what it needs). AGENT_RUNNER_BIN=PATH tests a given binary instead of building one;
 # KEEP_GOING=0 stops at the first failure; VERBOSE=1 prints every scenario's output;
 # KEEP_SANDBOX=1 leaves the last container running (SANDBOX_NAME, default agent-runner-test).
+# A scenario that cannot run here (`skip REASON` in lib.sh: what it needs is not installed) prints
+# SKIP with the reason and counts neither as passed nor as failed.
 set -uo pipefail
 SYSTEM_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$SYSTEM_DIR/../.." && pwd)
@@ -30,7 +32,9 @@ echo "preparing the rootfs (cached after the first run)"
 "$SYSTEM_DIR/sandbox.sh" build >/dev/null || { echo "rootfs build failed" >&2; exit 1; }
 "$SYSTEM_DIR/sandbox.sh" down >/dev/null 2>&1 || true # leftovers of an interrupted run
 
-passed=() failed=()
+# A scenario's exit status when it cannot run on this machine (lib.sh's skip).
+SKIP_STATUS=77
+passed=() failed=() skipped=()
 for scenario in "$SYSTEM_DIR"/scenarios/$glob.sh; do
     [[ -f $scenario ]] || continue
     name=$(basename "$scenario" .sh)
@@ -55,6 +59,9 @@ for scenario in "$SYSTEM_DIR"/scenarios/$glob.sh; do
         passed+=("$name")
         printf 'PASS  %-36s %6ss\n' "$name" "$secs"
         [[ ${VERBOSE:-0} == 1 ]] && sed 's/^/      /' "$work/output.log"
+    elif ((rc == SKIP_STATUS)); then
+        skipped+=("$name")
+        printf 'SKIP  %-36s %6ss  %s\n' "$name" "$secs" "$(sed -n 's/^  SKIP: //p' "$work/output.log" | head -1)"
     else
         failed+=("$name")
         printf 'FAIL  %-36s %6ss\n' "$name" "$secs"
@@ -64,6 +71,7 @@ for scenario in "$SYSTEM_DIR"/scenarios/$glob.sh; do
 done
 
 echo
-echo "system suite: ${#passed[@]} passed, ${#failed[@]} failed in $((SECONDS - t_suite))s"
-((${#passed[@]} + ${#failed[@]} > 0)) || { echo "no scenario matches '$glob'"; exit 1; }
+echo "system suite: ${#passed[@]} passed, ${#failed[@]} failed, ${#skipped[@]} skipped in $((SECONDS - t_suite))s"
+((${#passed[@]} + ${#failed[@]} + ${#skipped[@]} > 0)) || { echo "no scenario matches '$glob'"; exit 1; }
+((${#skipped[@]} == 0)) || echo "skipped: ${skipped[*]}"
 ((${#failed[@]} == 0)) || { echo "failed: ${failed[*]}"; exit 1; }

@@ -7,6 +7,9 @@
 #
 #   PATH="$(tests/agents/real/install.sh)/bin:$PATH"
 #
+# With --installed it installs nothing: it prints the directory when the pins are installed there
+# and exits 1 when they are not (for tests that run the CLIs but must not fetch them).
+#
 # AGENT_RUNNER_REAL_AGENTS_CACHE moves the cache (default /var/cache/agent-runner-tests/real-agents).
 # Needs node >= 20 with npm, and a python3 3.10–3.12 with venv (the system one, so that every user
 # and a sandbox with the same distribution can run aider); only the registries are contacted.
@@ -81,6 +84,7 @@ main() {
         echo "$dir"
         return
     fi
+    [[ ${1:-} != --installed ]] || fail "the pinned CLIs are not installed in $dir (tests/setup.sh installs them)"
     mkdir -p "$cache"
     # One installer at a time; a venv cannot be moved, so it is built where it stays and only
     # counts once .complete exists (a half-built one from an interrupted run is started over).
