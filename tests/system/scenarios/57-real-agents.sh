@@ -6,10 +6,11 @@
 # its own state in its directory below the agent's home. Each project tells one story, all three
 # at once:
 # * claude with an API key: a round with its usage recorded; a burst of 429s that claude retries
-#   and gives up on, so the loop backs off and resumes by itself; then 401s;
+#   (one agent_retrying) and gives up on, so the loop backs off and resumes by itself; then two
+#   401s, which halt the loop with auth_failed;
 # * claude with a subscription: the five-hour rejection parks the loop until the reset time the
 #   provider gave (20 s away, not five hours), then the next round runs;
-# * codex: a round with its usage recorded.
+# * codex: a round with its usage recorded, then two 401s, which halt the loop with auth_failed.
 real=$("$ROOT/tests/agents/real/install.sh" --installed 2>&1) || skip "${real#install.sh: }"
 # shellcheck source=tests/agents/real/lib.sh # the knobs that cut the CLIs' retries to seconds
 source "$ROOT/tests/agents/real/lib.sh"
@@ -47,6 +48,8 @@ provider_up() {
         --port "$2" --script "$3" --log "/run/fake-provider/$1.log" --port-file "/run/fake-provider/$1.port"
     wait_for 10 "the fake provider of $1" ct test -s "/run/fake-provider/$1.port"
 }
+# usage_events NAME ROUND: how many agent_usage_recorded events round ROUND of NAME has.
+usage_events() { journal_events "$1" agent_usage_recorded | jq_count ".AGENT_RUNNER_ROUND == \"$2\""; }
 # generations NAME: the generation requests project NAME's provider saw, one JSON object a line.
 generations() { ct cat "/run/fake-provider/$1.log" | jq -c 'select(.action == "generate")'; }
 
@@ -70,7 +73,7 @@ ct runuser -u "$TEST_USER" -- sh -c "cat >$home/.codex/config.toml" <"$WORK/code
 log "three projects, each with its provider: claude (API key), claude (subscription), codex"
 provider_up claude 47301 "ok,rate_limit@1x$((CLAUDE_MAX_RETRIES + 1)),ok,401"
 provider_up claude-sub 47302 "usage_limit@20,ok"
-provider_up codex 47303 ok
+provider_up codex 47303 "ok,401"
 claude_env() {
     printf '%s = "%s"\n' ANTHROPIC_BASE_URL "http://127.0.0.1:$1" \
         CLAUDE_CODE_MAX_RETRIES "$CLAUDE_MAX_RETRIES" API_TIMEOUT_MS "$CLAUDE_API_TIMEOUT_MS"
@@ -78,7 +81,7 @@ claude_env() {
 AGENT_ENV=$(claude_env 47301) real_project claude claude ANTHROPIC_API_KEY $creds/anthropic.key
 AGENT_ENV=$(claude_env 47302) real_project claude-sub claude CLAUDE_CODE_OAUTH_TOKEN \
     $creds/claude-subscription.token 'max_rounds = 2'
-real_project codex codex OPENAI_API_KEY $creds/openai.key 'max_rounds = 1'
+real_project codex codex OPENAI_API_KEY $creds/openai.key
 for n in claude claude-sub codex; do
     out=$(ct agent-runner check $n --json) || fail "check $n: $out"
     assert_eq "$(jq -r '.problems[].check' <<<"$out" | paste -sd' ')" "" "what check finds in $n"
@@ -99,12 +102,17 @@ session=$(ct find "$home/.claude/projects/-srv-claude" -name '*.jsonl' -user "$T
 ct grep -q '"firstStartVersion"' "$home/.claude/.claude.json" || fail "claude wrote no ~/.claude/.claude.json"
 ct test ! -e "$home/.claude.json" || fail "claude wrote ~/.claude.json, outside its state directory"
 
-log "codex: round 1 is ok, its usage recorded, its session below ~/.codex"
+log "codex: round 1 is ok, its usage recorded, its session below ~/.codex; two 401s halt the loop"
 wait_event codex round_end 60
 assert_event codex round_end round=1 outcome=ok
 assert_event codex agent_usage_recorded round=1 input_tokens=1200 output_tokens=56
 session=$(ct find "$home/.codex/sessions" -name 'rollout-*.jsonl' -user "$TEST_USER")
 [[ -n $session ]] || fail "codex wrote no session of its own below ~/.codex: $(ct find "$home" -ls)"
+wait_event codex loop_halted 60
+assert_event codex round_end round=2 outcome=auth_fail verdict=back_off
+assert_event codex round_end round=3 outcome=auth_fail verdict=halt
+assert_event codex auth_failed round=3 consecutive=2
+assert_event codex loop_halted reason=auth_failed
 
 log "claude-sub: the five-hour rejection parks the loop until the reset time the provider gave"
 wait_event claude-sub round_end 60
@@ -113,6 +121,7 @@ reset_at=$(generations claude-sub | jq -r 'select(.answer == "usage_limit") | .r
 assert_event claude-sub round_end round=1 outcome=transient classification=rate_limit_account \
     verdict=back_off "until=$reset_at"
 assert_event claude-sub transient_error_detected round=1 classification=rate_limit_account "reset_at=$reset_at"
+assert_eq "$(usage_events claude-sub 1)" 0 "usage events of the rejected round"
 wait_event claude-sub round_start 60 2
 spawned=$(journal_events claude-sub agent_spawn | jq -r 'select(.AGENT_RUNNER_ROUND == "2") | .__REALTIME_TIMESTAMP')
 ((spawned >= reset_at * 1000000)) || fail "round 2 ran at $((spawned / 1000000)), before the reset at $reset_at"
@@ -124,6 +133,9 @@ assert_eq "$(generations claude-sub | jq -r .oauth | sort -u)" true "the subscri
 log "claude: a 429 burst that claude retries and gives up on backs the loop off; it resumes by itself"
 wait_event claude round_end 60 2
 assert_event claude round_end round=2 outcome=transient classification=rate_limit_model verdict=back_off
+assert_event claude agent_retrying round=2 burst=1 status=429 classification=rate_limit_model
+assert_eq "$(journal_count claude agent_retrying)" 1 "agent_retrying events (one burst)"
+assert_eq "$(usage_events claude 2)" 0 "usage events of the round that gave up"
 assert_eq "$(generations claude | jq_count '.answer == "rate_limit" and .status == 429')" \
     $((CLAUDE_MAX_RETRIES + 1)) "429s answered to claude (its own retries included)"
 until=$(journal_events claude round_end | jq -r 'select(.AGENT_RUNNER_ROUND == "2") | .AGENT_RUNNER_UNTIL')
@@ -133,22 +145,31 @@ spawned=$(journal_events claude agent_spawn | jq -r 'select(.AGENT_RUNNER_ROUND 
 assert_event claude round_end round=3 outcome=ok
 assert_event claude transient_error_recovered round=3 classification=rate_limit_model
 
-log "claude: 401s fail the rounds with auth_fail"
-wait_event claude round_end 60 5
-assert_event claude round_end round=4 outcome=auth_fail
-assert_event claude round_end round=5 outcome=auth_fail
-ct systemctl stop agent-runner@claude
+log "claude: two 401s halt the loop with auth_failed and say which credential to renew"
+wait_event claude loop_halted 60
+assert_event claude round_end round=4 outcome=auth_fail verdict=back_off
+assert_event claude round_end round=5 outcome=auth_fail verdict=halt
+assert_event claude auth_failed round=5 consecutive=2
+journal_events claude auth_failed | grep -q 'ANTHROPIC_API_KEY' ||
+    fail "auth_failed names no credential to renew: $(journal_events claude auth_failed)"
+assert_event claude loop_halted reason=auth_failed
+assert_eq "$(loop_states claude)" "failed inactive inactive inactive" "service loop timer path of claude"
 
 log "no secret in a unit, a command line, the journal, a log or the state"
 ct systemctl stop argv-watch
 out=$(ct cat /run/leak-watch/argv)
 assert_eq "$out" "" "command lines with a secret"
-out=$(ct sh -c 'grep -rlF -f /run/leak-watch/secrets /etc/systemd/system /run/systemd/system \
-    /run/systemd/transient /var/log/agent-runner /var/lib/agent-runner 2>/dev/null' || true)
+# grep -r exits 1 when it finds nothing, 2 when it cannot read something.
+out=$(ct grep -rlF -f /run/leak-watch/secrets /etc/systemd/system /run/systemd/system \
+    /run/systemd/transient /var/log/agent-runner /var/lib/agent-runner) || (($? == 1)) ||
+    fail "grep could not read every unit, log and state file: $out"
 assert_eq "$out" "" "files with a secret"
+# Read into files first: a command that failed would otherwise look like one that showed nothing.
 for n in claude claude-sub codex; do
     for unit in agent-runner@$n.service agent-runner-loop@$n.service agent-runner@$n.timer agent-runner@$n.path; do
-        if ct systemctl show "$unit" | grep -qF -f "$WORK/secrets"; then fail "systemctl show $unit shows a secret"; fi
+        ct systemctl show "$unit" >"$WORK/unit.show" || fail "systemctl show $unit failed"
+        if grep -qF -f "$WORK/secrets" "$WORK/unit.show"; then fail "systemctl show $unit shows a secret"; fi
     done
 done
-if ct journalctl -o export --no-pager | grep -aqF -f "$WORK/secrets"; then fail "a secret is in the journal"; fi
+ct journalctl -o export --no-pager >"$WORK/journal.export" || fail "journalctl failed"
+if grep -aqF -f "$WORK/secrets" "$WORK/journal.export"; then fail "a secret is in the journal"; fi
