@@ -4,7 +4,7 @@
 //! [`setup`] (config, startup battery, directories, lock, the state ([`recover`]ed when it lies),
 //! gates, credentials) → [`launch`] (state bump, [`prompt`], signals, environment, [`spawn`]) →
 //! [`logs`] (the round log) → [`supervise`] (output through [`mask`] to the log and through
-//! [`scan`] for [`findings`] — [`failure`], [`reset`] and [`localtime`], [`retries`], [`usage`] —
+//! [`scan`] for [`findings`] — [`failure`], [`reset`] (with the host's zone from `time::zone`), [`retries`], [`usage`] —
 //! check-in, timeouts, grace, signals, [`procs`]) → [`classify`] → [`vcs`] → [`verdict`] →
 //! [`state`] → [`report`] (events, summary line, exit status).
 
@@ -13,7 +13,6 @@ mod classify;
 mod failure;
 mod findings;
 mod launch;
-mod localtime;
 mod logs;
 mod mask;
 mod notify;

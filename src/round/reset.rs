@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use regex::{Captures, Regex};
 use serde_json::Value;
 
-use super::localtime;
+use crate::time::zone as localtime;
 
 /// How far ahead a reset time may lie and still be believed.
 const MAX_AHEAD_S: u64 = 30 * 86_400;

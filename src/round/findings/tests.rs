@@ -434,7 +434,7 @@ fn codex_usage_limit_keeps_its_local_reset_time() {
         Ending::Exited(1),
     );
     assert_eq!(class(&c), (Outcome::Transient, Some("rate_limit_account")));
-    let expected = super::super::localtime::to_epoch(2026, 11, 22, 23, 42)
+    let expected = crate::time::zone::to_epoch(2026, 11, 22, 23, 42)
         .and_then(|t| u64::try_from(t).ok())
         .and_then(|t| super::super::reset::plausible(t, NOW));
     assert_eq!(c.transient.unwrap().reset_at, expected);

@@ -7,7 +7,7 @@
 use std::io::Read as _;
 use std::path::Path;
 
-use crate::time::days_from_civil;
+use super::days_from_civil;
 
 /// Zone files are small (Europe/Berlin: 2.3 KiB); a bigger one is not read.
 const MAX_ZONE_FILE: u64 = 256 * 1024;
