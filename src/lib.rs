@@ -20,6 +20,7 @@ mod round;
 mod systemd;
 mod time;
 mod units;
+mod web;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -82,6 +82,9 @@ _agent__runner() {
             agent__runner,stop)
                 cmd="agent__runner__subcmd__stop"
                 ;;
+            agent__runner,web)
+                cmd="agent__runner__subcmd__web"
+                ;;
             agent__runner__subcmd__help,catalog)
                 cmd="agent__runner__subcmd__help__subcmd__catalog"
                 ;;
@@ -148,6 +151,9 @@ _agent__runner() {
             agent__runner__subcmd__help,stop)
                 cmd="agent__runner__subcmd__help__subcmd__stop"
                 ;;
+            agent__runner__subcmd__help,web)
+                cmd="agent__runner__subcmd__help__subcmd__web"
+                ;;
             *)
                 ;;
         esac
@@ -155,7 +161,7 @@ _agent__runner() {
 
     case "${cmd}" in
         agent__runner)
-            opts="-H -h -V --user --host --help --version init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help"
+            opts="-H -h -V --user --host --help --version init check generate round checkin start stop restart kill enable disable status peek events logs diagnose web completions halt man catalog generator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -511,7 +517,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__help)
-            opts="init check generate round checkin start stop restart kill enable disable status peek events logs diagnose completions halt man catalog generator help"
+            opts="init check generate round checkin start stop restart kill enable disable status peek events logs diagnose web completions halt man catalog generator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -832,6 +838,20 @@ _agent__runner() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        agent__subcmd__runner__subcmd__help__subcmd__web)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         agent__subcmd__runner__subcmd__init)
             opts="-p -d -H -h --preset --dir --work-dir --force --user --host --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1130,6 +1150,36 @@ _agent__runner() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__runner__subcmd__web)
+            opts="-H -h --listen --idle-exit --user --host --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-exit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -250,6 +250,17 @@ _arguments "${_arguments_options[@]}" : \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
+(web)
+_arguments "${_arguments_options[@]}" : \
+'--listen=[Listen on ADDR (e.g. 127.0.0.1\:8765) instead of the socket systemd passes]:ADDR:_default' \
+'--idle-exit=[Exit after SECS without a request (0\: never) \[default\: 60 under socket activation, never with --listen\]]:SECS:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
@@ -382,6 +393,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(web)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -434,6 +449,7 @@ _agent-runner_commands() {
 'events:A project'\''s events, from the journal (or the JSON mirror when the journal is unreadable)' \
 'logs:Print the current round'\''s log (or round N'\''s)' \
 'diagnose:Find what is wrong with a project, layer by layer, and say how to fix it' \
+'web:Serve the status page, the JSON API and Prometheus metrics over HTTP (started by agent-runner-web.socket, or in the foreground with --listen)' \
 'completions:Print a shell completion script' \
 'halt:The loop'\''s helper steps (run by the units; not for interactive use)' \
 'man:Write the man pages into DIR (used to build the package)' \
@@ -517,6 +533,7 @@ _agent-runner__subcmd__help_commands() {
 'events:A project'\''s events, from the journal (or the JSON mirror when the journal is unreadable)' \
 'logs:Print the current round'\''s log (or round N'\''s)' \
 'diagnose:Find what is wrong with a project, layer by layer, and say how to fix it' \
+'web:Serve the status page, the JSON API and Prometheus metrics over HTTP (started by agent-runner-web.socket, or in the foreground with --listen)' \
 'completions:Print a shell completion script' \
 'halt:The loop'\''s helper steps (run by the units; not for interactive use)' \
 'man:Write the man pages into DIR (used to build the package)' \
@@ -636,6 +653,11 @@ _agent-runner__subcmd__help__subcmd__stop_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner help stop commands' commands "$@"
 }
+(( $+functions[_agent-runner__subcmd__help__subcmd__web_commands] )) ||
+_agent-runner__subcmd__help__subcmd__web_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner help web commands' commands "$@"
+}
 (( $+functions[_agent-runner__subcmd__init_commands] )) ||
 _agent-runner__subcmd__init_commands() {
     local commands; commands=()
@@ -685,6 +707,11 @@ _agent-runner__subcmd__status_commands() {
 _agent-runner__subcmd__stop_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner stop commands' commands "$@"
+}
+(( $+functions[_agent-runner__subcmd__web_commands] )) ||
+_agent-runner__subcmd__web_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner web commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_agent-runner" ]; then

@@ -276,6 +276,17 @@ pub(crate) enum CliCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the status page, the JSON API and Prometheus metrics over HTTP (started by
+    /// agent-runner-web.socket, or in the foreground with --listen).
+    Web {
+        /// Listen on ADDR (e.g. 127.0.0.1:8765) instead of the socket systemd passes.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Exit after SECS without a request (0: never) [default: 60 under socket
+        /// activation, never with --listen].
+        #[arg(long, value_name = "SECS")]
+        idle_exit: Option<u64>,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -22,6 +22,7 @@ use crate::output;
 use crate::paths;
 use crate::round;
 use crate::systemd::{generate, generator};
+use crate::web;
 
 /// Parses `args`, runs the command, prints any error once, and returns the exit status.
 pub(crate) fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
@@ -140,6 +141,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
             json,
         } => observe::logs::logs(&ctx, &project.to_ref()?, round, follow, json),
         CliCommand::Diagnose { project, json } => diagnose::run(&ctx, &project.to_ref()?, json),
+        CliCommand::Web { listen, idle_exit } => web::run(&ctx, listen.as_deref(), idle_exit),
         CliCommand::Completions { shell } => {
             completions::generate(shell, &mut std::io::stdout());
             Ok(exit::OK)

@@ -1,18 +1,19 @@
 //! What the loop of a project is doing, in one word, and why a loop that is down stopped: decided
 //! from the units, the state file and the newest halt event of the JSON mirror.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::partial;
-use super::state_file::StateView;
+use super::state_file::{StateView, state_dir};
 use super::unit_states::UnitStates;
 use crate::config::Project;
 use crate::error::{Error, Unseen};
 use crate::events::read::{self, Query, Record};
 use crate::events::{Event, Kind};
 use crate::fsutil;
+use crate::round::state::HALT_REQUEST_FILE;
 use crate::round::state::HaltReason;
 use crate::systemd::bus::UnitInfo;
 
@@ -170,6 +171,24 @@ fn halt_reason(
         .flatten()
         .find(|(file, _)| trigger_present(file, unseen))
         .map(|(_, reason)| reason.to_string())
+}
+
+/// The stop triggers present on disk (the stop file, `.agent-done`, `halt-request`), each with
+/// its path, looked at as the state is decided: never opened nor followed.
+pub(crate) fn stop_triggers(
+    project: &Project,
+    unseen: &mut Vec<Unseen>,
+) -> Vec<(&'static str, PathBuf)> {
+    let halt_request = state_dir(project).join(HALT_REQUEST_FILE);
+    [
+        project.runtime.stop_file.clone().map(|f| ("stop_file", f)),
+        Some(("agent_done", project.agent_done_file())),
+        Some(("halt_request", halt_request)),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|(_, file)| trigger_present(file, unseen))
+    .collect()
 }
 
 /// Whether a stop trigger is at `file`: whatever is there counts, a link included, and nothing

@@ -9,10 +9,11 @@
 pub(crate) mod diagnose;
 pub(crate) mod events;
 pub(crate) mod logs;
-mod loop_state;
-mod partial;
+pub(crate) mod loop_state;
+pub(crate) mod metrics;
+pub(crate) mod partial;
 pub(crate) mod peek;
-mod snapshot;
+pub(crate) mod snapshot;
 mod state_file;
 pub(crate) mod status;
 mod unit_states;

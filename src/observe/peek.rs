@@ -67,7 +67,7 @@ pub(crate) fn run(
 ) -> Result<u8> {
     let project = crate::config::load_project(reference, ctx.scope)?;
     let bus = Bus::connect(ctx.scope, None)?;
-    let peek = gather(&project, &bus, ctx.scope, round, log)?;
+    let peek = gather(&project, &bus, ctx.scope, round, log, RECENT_ROUNDS)?;
     if json_out {
         let doc = json_document(&project, &peek, round)?;
         output::to_stdout(|out| output::json(out, &doc))?;
@@ -83,13 +83,14 @@ fn gather(
     scope: Scope,
     round: Option<u64>,
     log: bool,
+    rounds: usize,
 ) -> Result<Peek> {
     let mut snap = snapshot(project, bus, None)?;
     let unseen = &mut snap.unreadable;
     let drift = drift(project, scope);
     let recent_query = Query {
         kinds: vec![Kind::RoundEnd.into()],
-        limit: Some(RECENT_ROUNDS),
+        limit: Some(rounds),
         ..Query::default()
     };
     let (recent, source) = seen_or(read::read(project, &recent_query), "events", unseen)?
@@ -121,6 +122,18 @@ fn gather(
         log_tail,
         narrative,
     })
+}
+
+/// `peek --json --log` of `project` with its last `rounds` rounds, and what could not be read:
+/// the page of one project shows this document.
+pub(crate) fn document(
+    project: &Project,
+    bus: &Bus,
+    scope: Scope,
+    rounds: usize,
+) -> Result<(Value, Vec<Unseen>)> {
+    let peek = gather(project, bus, scope, None, true, rounds)?;
+    Ok((json_document(project, &peek, None)?, peek.snap.unreadable))
 }
 
 /// `result`'s value, or `None` with what could not be read (`source`) added to `unseen`.

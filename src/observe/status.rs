@@ -11,7 +11,7 @@ use super::partial;
 use super::snapshot::{Snapshot, snapshot};
 use super::state_file::LastOutcome;
 use super::unit_states::loaded_units_in_detail;
-use crate::config::{self, ProjectRef};
+use crate::config::{self, Project, ProjectRef};
 use crate::context::Context;
 use crate::error::{Error, Result, Unseen};
 use crate::output;
@@ -48,17 +48,8 @@ fn one(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<Snapshot> {
 
 /// Every project of the config directory; a TOML that does not load is listed as broken.
 fn all(ctx: &Context, json: bool) -> Result<Vec<Snapshot>> {
-    let files = config::discover(ctx.scope)?;
-    let bus = Bus::connect(ctx.scope, None)?;
-    let loaded = loaded_units_in_detail(&bus)?;
-    let mut snaps = Vec::new();
-    let mut broken = Vec::new();
-    for file in files {
-        match config::load(&file, ctx.scope) {
-            Ok(project) => snaps.push(snapshot(&project, &bus, Some(&loaded))?),
-            Err(e) => broken.push((file, e)),
-        }
-    }
+    let (projects, broken) = every_project(ctx.scope)?;
+    let snaps: Vec<Snapshot> = projects.into_iter().map(|(_, snap)| snap).collect();
     output::to_stdout(|out| {
         if json {
             output::json(out, &json_rows(&snaps, &broken))
@@ -69,8 +60,31 @@ fn all(ctx: &Context, json: bool) -> Result<Vec<Snapshot>> {
     Ok(snaps)
 }
 
+/// The project files that do not load, with why.
+pub(crate) type Broken = Vec<(PathBuf, Error)>;
+
+/// The snapshot of every project of the config directory, and the TOMLs that do not load (the
+/// page and the metrics show the same).
+pub(crate) fn every_project(scope: Scope) -> Result<(Vec<(Project, Snapshot)>, Broken)> {
+    let files = config::discover(scope)?;
+    let bus = Bus::connect(scope, None)?;
+    let loaded = loaded_units_in_detail(&bus)?;
+    let mut snaps = Vec::new();
+    let mut broken = Vec::new();
+    for file in files {
+        match config::load(&file, scope) {
+            Ok(project) => {
+                let snap = snapshot(&project, &bus, Some(&loaded))?;
+                snaps.push((project, snap));
+            }
+            Err(e) => broken.push((file, e)),
+        }
+    }
+    Ok((snaps, broken))
+}
+
 /// The `status --json` array: one object per snapshot, then one per TOML that does not load.
-fn json_rows(snaps: &[Snapshot], broken: &[(PathBuf, Error)]) -> Vec<Value> {
+pub(crate) fn json_rows(snaps: &[Snapshot], broken: &[(PathBuf, Error)]) -> Vec<Value> {
     let mut rows: Vec<Value> = snaps
         .iter()
         .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))

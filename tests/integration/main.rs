@@ -13,3 +13,4 @@ mod observe;
 mod render_snapshots;
 mod replay;
 mod round;
+mod web;
