@@ -74,5 +74,27 @@ for scope in system user; do
     verify_set full "$scope" "$work/full/$scope"
 done
 
+# The status page's socket and service, as the package ships them (ExecStart= pointed at the
+# binary just built, since verify checks that it exists).
+mkdir -p "$work/web"
+for unit in agent-runner-web.socket agent-runner-web.service; do
+    sed "s#/usr/bin/agent-runner#$bin#" "units/system/$unit" >"$work/web/$unit"
+done
+for unit in agent-runner-web.socket agent-runner-web.service; do
+    if out=$(cd "$work/web" && systemd-analyze verify --recursive-errors=yes --man=no "./$unit" 2>&1); then rc=0; else rc=$?; fi
+    if ((rc != 0)) || [[ -n $out ]]; then
+        echo "FAIL verify $unit (exit $rc):"
+        # shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
+        echo "$out" | sed 's/^/    /'
+        fail=1
+    fi
+done
+web_score=$(cd "$work/web" && systemd-analyze security --offline=yes ./agent-runner-web.service 2>&1 \
+    | sed -n 's/.*Overall exposure level for [^:]*: \([0-9][0-9.]*\).*/\1/p')
+printf '  %-8s %-6s verify ok   security exposure %s\n' web system "${web_score:-?}"
+if [[ -z $web_score ]] || awk -v s="$web_score" -v t="$threshold" 'BEGIN { exit !(s * 10 > t) }'; then
+    echo "FAIL security web: exposure ${web_score:-unreadable} above $((threshold / 10)).$((threshold % 10))"; fail=1
+fi
+
 if ((fail)); then echo "rendered units: FAILED"; exit 1; fi
 echo "rendered units: all sets verify clean"
