@@ -82,6 +82,7 @@ section_install() {
         /usr/lib/systemd/system/agent-runner@.service /usr/lib/systemd/system/agent-runner@.timer \
         /usr/lib/systemd/system/agent-runner@.path /usr/lib/systemd/system/agent-runner-halt@.service \
         /usr/lib/systemd/system/agent-runner-web.socket /usr/lib/systemd/system/agent-runner-web.service \
+        /usr/lib/sysusers.d/agent-runner.conf \
         /usr/lib/systemd/user/agent-runner@.service \
         /usr/lib/systemd/system-generators/agent-runner-generator \
         /usr/lib/systemd/user-generators/agent-runner-generator \

@@ -12,6 +12,10 @@ command -v man >/dev/null || need+=(man-db)
 command -v jq >/dev/null || need+=(jq)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+# The status page's scenario: a real browser (headless) and Prometheus' own metrics checker.
+command -v chromium >/dev/null || need+=(chromium)
+command -v promtool >/dev/null || need+=(prometheus)
+command -v curl >/dev/null || need+=(curl)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
