@@ -191,14 +191,16 @@ work_dir = "/srv/gen"
 files = ["prompt.md"]
 EOF
     chown -R agent: "$home/.config"
-    loginctl enable-linger agent
+    # From a unit: logind 257 refuses SetUserLinger (EUNATCH) to a caller outside the container's
+    # cgroup tree, which is where this script runs (entered with nsenter).
+    systemd-run --quiet --wait --pipe loginctl enable-linger agent
     wait_for 20 "the agent user's manager is up" test -S "/run/user/$uid/systemd/private"
     runuser -u agent -- env XDG_RUNTIME_DIR="/run/user/$uid" systemctl --user daemon-reload
     out=/run/user/$uid/systemd/generator/agent-runner@mine.service.d/50-agent-runner.conf
     check "user generator rendered ~/.config/agent-runner/mine.toml" test -f "$out"
     check "…for the user manager (--user round)" grep -q -- '--user round --config /home/agent/.config/agent-runner/mine.toml' "$out"
     check "…loaded by the user manager" sh -c "runuser -u agent -- env XDG_RUNTIME_DIR=/run/user/$uid systemctl --user cat agent-runner@mine.service | grep -q SourcePath="
-    loginctl disable-linger agent
+    systemd-run --quiet --wait --pipe loginctl disable-linger agent
 }
 
 section_precedence() {

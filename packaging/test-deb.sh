@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export SANDBOX_NAME=${SANDBOX_NAME:-pkg}
-export SANDBOX_EXTRA_PACKAGES=${SANDBOX_EXTRA_PACKAGES:-git}
+export SANDBOX_EXTRA_PACKAGES=${SANDBOX_EXTRA_PACKAGES:-git python3}
 sandbox=tests/system/sandbox.sh
 
 deb=${DEB:-}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test agent-runner has, in order: lint, unit + integration tests, rendered-unit checks,
-# then the system suites against a real systemd 252 booted in systemd-nspawn.
+# then the system suites against a real systemd booted in systemd-nspawn: Debian 12's 252 and
+# Debian 13's 257.
 # Run as root on Debian 12 (the system suites need it). Installs what it needs (tests/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,11 +41,25 @@ shell_scripts | xargs -0 shellcheck -x
 step "cargo test"
 cargo test --quiet
 
-step "rendered units: systemd-analyze verify and security"
+# The Debian suites whose systemd every system-level check runs on: bookworm (Debian 12, systemd
+# 252) and trixie (Debian 13, systemd 257). SYSTEM_SUITES="bookworm" runs one.
+read -ra suites <<<"${SYSTEM_SUITES:-bookworm trixie}"
+
+step "rendered units: systemd-analyze verify and security (this host's systemd 252)"
 tests/verify-units.sh
+for suite in "${suites[@]}"; do
+    [[ $suite == bookworm ]] && continue # the host's own tools above
+    step "rendered units: systemd-analyze verify and security ($suite's systemd)"
+    VERIFY_SUITE=$suite tests/verify-units.sh
+done
 
-step "system suite: the loop on a real systemd 252 (tests/system/run.sh)"
-tests/system/run.sh
+for suite in "${suites[@]}"; do
+    step "system suite on $suite: the loop on a real systemd (tests/system/run.sh)"
+    SANDBOX_SUITE=$suite tests/system/run.sh
+done
 
-step "Debian package: build, lintian, dpkg -i into systemd 252, demo, generator, purge"
-packaging/test-deb.sh
+deb=$(packaging/build-deb.sh | tail -n1)
+for suite in "${suites[@]}"; do
+    step "Debian package on $suite: lintian, dpkg -i into a real systemd, demo, generator, purge"
+    DEB=$deb SANDBOX_SUITE=$suite packaging/test-deb.sh
+done

@@ -4,24 +4,56 @@
 # non-zero exit and on any output at all, since verify prints some problems (an ordering cycle) and
 # still exits 0. Each set is scored with `systemd-analyze security --offline=yes`: a score that
 # cannot be read fails, and system units must stay under the exposure threshold below.
+#
+#   tests/verify-units.sh                  with this host's systemd-analyze (Debian 12: 252)
+#   VERIFY_SUITE=trixie tests/verify-units.sh
+#                                          with the systemd-analyze of a Debian suite (trixie: 257),
+#                                          run in that suite's sandbox (tests/system/sandbox.sh),
+#                                          the units rendered for that suite's version
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
 bin=$PWD/target/debug/agent-runner
 threshold=${SECURITY_THRESHOLD:-40}   # exposure x10: 4.0 ("OK") or better for system units
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+suite=${VERIFY_SUITE:-}
+sandbox=tests/system/sandbox.sh
+export SANDBOX_NAME=verify-${suite:-host}
+cleanup() {
+    [[ -z $suite ]] || "$sandbox" down >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
 export XDG_RUNTIME_DIR=$work/runtime
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 git init -q "$work/repo"
 printf '#!/bin/sh\ncat >/dev/null\n' >"$work/repo/agent.sh" && chmod +x "$work/repo/agent.sh"
+
+# systemd-analyze ARGS... in directory $dir: this host's, or the suite's inside its sandbox (which
+# sees $work at the same path).
+analyze() {
+    if [[ -z $suite ]]; then
+        (cd "$dir" && systemd-analyze "$@")
+    else
+        SANDBOX_CWD=$dir "$sandbox" exec env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" systemd-analyze "$@"
+    fi
+}
+version_flag=()
+if [[ -n $suite ]]; then
+    SANDBOX_SUITE=$suite SANDBOX_BIND=$work "$sandbox" up >/dev/null
+    "$sandbox" install-bin "$bin" /usr/bin >/dev/null
+    version=$("$sandbox" exec systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p')
+    [[ -n $version ]] || { echo "verify-units: no systemd version in the $suite sandbox" >&2; exit 1; }
+    version_flag=(--systemd-version "$version" --exec /usr/bin/agent-runner)
+    echo "rendered units: verified with systemd $version ($suite)"
+fi
 
 fail=0
 verify_set() { # name scope dir
     local name=$1 scope=$2 dir=$3 unit out rc
     local flag=() ; [[ $scope == user ]] && flag=(--user)
     for unit in "agent-runner@$name.service" "agent-runner@$name.timer" "agent-runner@$name.path" "agent-runner-loop@$name.service" "agent-runner-halt@$name.service"; do
-        if out=$(cd "$dir" && systemd-analyze "${flag[@]}" verify --recursive-errors=yes --man=no "./$unit" 2>&1); then rc=0; else rc=$?; fi
+        if out=$(analyze "${flag[@]}" verify --recursive-errors=yes --man=no "./$unit" 2>&1); then rc=0; else rc=$?; fi
         if ((rc != 0)) || [[ -n $out ]]; then
             echo "FAIL verify $scope $unit (exit $rc):"
             # shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
@@ -30,7 +62,7 @@ verify_set() { # name scope dir
         fi
     done
     local score report
-    if ! report=$(cd "$dir" && systemd-analyze "${flag[@]}" security --offline=yes "./agent-runner@$name.service" 2>&1); then
+    if ! report=$(analyze "${flag[@]}" security --offline=yes "./agent-runner@$name.service" 2>&1); then
         echo "FAIL security $scope $name: systemd-analyze security failed:"
         # shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
         echo "$report" | sed 's/^/    /'
@@ -58,7 +90,7 @@ for preset in claude codex gemini aider kimi pi qwen shell; do
         "$bin" "${flag[@]}" init --preset "$preset" "$preset" --dir "$d/etc" --work-dir "$work/repo" >/dev/null
         # A named account, so that the system set carries the CLI's state paths below its home.
         [[ $scope == system ]] && sed -i 's/^# user = "agent" .*/user = "daemon"/' "$d/etc/$preset.toml"
-        "$bin" "${flag[@]}" generate --config "$d/etc/$preset.toml" --output "$d/units" >/dev/null
+        "$bin" "${flag[@]}" generate "${version_flag[@]}" --config "$d/etc/$preset.toml" --output "$d/units" >/dev/null
         verify_set "$preset" "$scope" "$d/units"
     done
 done
@@ -70,7 +102,7 @@ sed -e "s#@WORK@#$work/repo#g" -e "s#@CREDS@#$work/creds#g" tests/corpus/full.to
 printf 'Do the next task from TODO.md and commit it.\n%.0s' 1 2 3 >"$work/repo/main.md"
 for scope in system user; do
     flag=(); [[ $scope == user ]] && flag=(--user)
-    "$bin" "${flag[@]}" generate --config "$work/full/etc/full.toml" --output "$work/full/$scope" >/dev/null
+    "$bin" "${flag[@]}" generate "${version_flag[@]}" --config "$work/full/etc/full.toml" --output "$work/full/$scope" >/dev/null
     verify_set full "$scope" "$work/full/$scope"
 done
 

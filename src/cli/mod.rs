@@ -78,7 +78,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
             },
         )
         .map(|()| exit::OK),
-        CliCommand::Check { project, json } => check::run(&ctx, project.to_ref(), json),
+        CliCommand::Check { project, json } => check_project(&ctx, project.to_ref(), json),
         CliCommand::Generate {
             names,
             config,
@@ -151,4 +151,10 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
         CliCommand::Catalog => catalog::print(),
         CliCommand::Generator { dirs } => generator::run(ctx.scope == paths::Scope::User, &dirs),
     }
+}
+
+/// `check`, told which systemd the units would be rendered for (config/ cannot ask systemd/).
+fn check_project(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u8> {
+    let systemd = crate::systemd::target::summary(ctx.scope);
+    check::run(ctx, reference, json, &systemd)
 }

@@ -25,15 +25,21 @@ struct CheckedProject {
     problems: Vec<Finding>,
 }
 
-/// `agent-runner check [NAME | --config FILE] [--json]`.
-pub(crate) fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u8> {
+/// `agent-runner check [NAME | --config FILE] [--json]`. `systemd` names the systemd version the
+/// units would be rendered for and what that version changes; each valid project notes it.
+pub(crate) fn run(
+    ctx: &Context,
+    reference: Option<ProjectRef>,
+    json: bool,
+    systemd: &str,
+) -> Result<u8> {
     let references = match reference {
         Some(r) => vec![r],
         None => every_project_file(ctx.scope)?,
     };
     let mut checked: Vec<CheckedProject> = references
         .iter()
-        .map(|r| check_project(r, ctx.scope))
+        .map(|r| check_project(r, ctx.scope, systemd))
         .collect();
     mark_duplicate_names(&mut checked);
     let all_ok = checked.iter().all(|c| c.ok);
@@ -59,7 +65,7 @@ fn every_project_file(scope: Scope) -> Result<Vec<ProjectRef>> {
     Ok(files.into_iter().map(ProjectRef::File).collect())
 }
 
-fn check_project(reference: &ProjectRef, scope: Scope) -> CheckedProject {
+fn check_project(reference: &ProjectRef, scope: Scope, systemd: &str) -> CheckedProject {
     let (name, source) = match reference {
         ProjectRef::Name(n) => (n.clone(), load::path_for(n, scope)),
         ProjectRef::File(f) => (
@@ -86,6 +92,12 @@ fn check_project(reference: &ProjectRef, scope: Scope) -> CheckedProject {
                 None => battery::run(&project),
             };
             problems.extend(inferred_preset(&project));
+            problems.push(Finding::note(
+                "systemd_version",
+                systemd.to_string(),
+                "`generate` renders for this version: run it again after systemd is upgraded"
+                    .to_string(),
+            ));
             CheckedProject {
                 ok: problems.iter().all(|p| p.severity != Severity::Error),
                 project: project.name.clone(),

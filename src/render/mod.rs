@@ -104,6 +104,36 @@ mod tests {
     }
 
     #[test]
+    fn newer_systemd_keys_are_rendered_only_for_the_versions_that_have_them() {
+        let text = "schema_version = 1\n[agent]\ncommand = [\"/bin/sh\"]\n[runtime]\nwork_dir = \"/srv/x\"\nuser = \"nobody\"\n[prompt]\nfiles = [\"p.md\"]\n";
+        let render = |scope, version| {
+            let project =
+                crate::config::load_str(text, Path::new("/etc/agent-runner/x.toml"), scope)
+                    .unwrap();
+            let options = RenderOptions {
+                exec: PathBuf::from("/usr/bin/agent-runner"),
+                features: Features::of(version),
+                source_path: false,
+            };
+            render_project(&project, text, &options)
+                .unwrap()
+                .iter()
+                .map(|f| f.contents.clone())
+                .collect::<String>()
+        };
+        let strict = "\nProtectControlGroups=strict\n";
+        let state = "\nStateDirectory=agent-runner/%i\n";
+        assert!(!render(Scope::System, 256).contains(strict));
+        assert_eq!(render(Scope::System, 257).matches(strict).count(), 1);
+        // The system units' StateDirectory= is in the shipped templates, not the drop-ins.
+        assert!(!render(Scope::System, 257).contains(state));
+        assert!(!render(Scope::User, 253).contains(state));
+        // The round, the loop step and the halt step all write the state.
+        assert_eq!(render(Scope::User, 254).matches(state).count(), 3);
+        assert!(!render(Scope::User, 257).contains(strict));
+    }
+
+    #[test]
     fn credential_paths_are_not_quoted() {
         // systemd does not unquote the path of LoadCredential=: quotes would become part of it.
         let text = "schema_version = 1\n[agent]\ncommand = [\"/bin/sh\"]\n[agent.credentials]\nTOKEN = \"/etc/my creds/100%.key\"\n[runtime]\nwork_dir = \"/srv/x\"\nuser = \"nobody\"\n[prompt]\nfiles = [\"p.md\"]\n";

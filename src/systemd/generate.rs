@@ -8,11 +8,9 @@ use crate::config::ProjectRef;
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result};
 use crate::fsutil;
-use crate::paths::Scope;
 use crate::render::features::Features;
 use crate::render::{self, RenderOptions, SOURCE_MARK, UnitFile};
-use crate::systemd::bus;
-use crate::systemd::version;
+use crate::systemd::{target, version};
 use crate::units::{DROP_IN_NAME, Unit};
 
 /// Options of `generate`, validated.
@@ -59,7 +57,7 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
         None if options.output.is_some() || options.dry_run || options.no_reload => {
             version::installed_version().unwrap_or(version::FLOOR)
         }
-        None => running_version(scope),
+        None => target::running(scope),
     };
     if version < version::FLOOR {
         return Err(Error::Usage(format!(
@@ -221,13 +219,4 @@ fn report(outcome: &Outcome, names: &BTreeSet<String>) -> Result<()> {
         crate::output::line(format_args!("  removed {}", path.display()))?;
     }
     Ok(())
-}
-
-/// The version to render for: the running manager's, else the installed `systemctl`'s, else the
-/// floor (a manager that cannot be asked must not stop `generate` from writing files).
-fn running_version(scope: Scope) -> u32 {
-    bus::manager_version(scope)
-        .ok()
-        .or_else(version::installed_version)
-        .unwrap_or(version::FLOOR)
 }

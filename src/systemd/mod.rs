@@ -8,5 +8,6 @@ pub(crate) mod generate;
 pub(crate) mod generator;
 pub(crate) mod host;
 pub(crate) mod proxy;
+pub(crate) mod target;
 pub(crate) mod unit_info;
 pub(crate) mod version;

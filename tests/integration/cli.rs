@@ -156,7 +156,8 @@ fn check_says_which_preset_a_command_without_one_was_recognised_as() {
         .filter(|p| p["severity"] == "note")
         .map(|p| p["check"].as_str().unwrap())
         .collect();
-    assert_eq!(notes, ["preset_inferred"]);
+    // Every valid project also notes the systemd its units are rendered for.
+    assert_eq!(notes, ["preset_inferred", "systemd_version"]);
 }
 
 #[test]

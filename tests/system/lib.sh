@@ -225,7 +225,9 @@ wait_event() {
 
 # user_manager_up: makes $TEST_USER linger and waits for its user manager's bus.
 user_manager_up() {
-    ct loginctl enable-linger "$TEST_USER"
+    # From a unit: logind 257 refuses SetUserLinger (EUNATCH) to a caller outside the container's
+    # cgroup tree, which is where `exec` (nsenter) leaves a process.
+    "$SANDBOX" run loginctl enable-linger "$TEST_USER"
     wait_for 10 "the user manager of $TEST_USER" ct test -S /run/user/1500/bus
 }
 # as_user CMD...: runs CMD in the container as $TEST_USER, talking to its own user manager.

@@ -6,7 +6,9 @@ use super::report::{Layer, Status};
 use crate::observe::loop_state::LoopState;
 use crate::observe::snapshot::{Snapshot, snapshot};
 use crate::render::drift::{Drift, drift};
+use crate::render::features::Features;
 use crate::systemd::bus::Bus;
+use crate::systemd::version;
 use crate::units::{Unit, Units};
 
 /// systemd answers on the bus (the layer keeps the bus for those below).
@@ -15,10 +17,13 @@ pub(crate) fn layer_systemd(p: &mut Probe) -> Layer {
     match Bus::connect(scope, None).and_then(|bus| bus.version().map(|v| (bus, v))) {
         Ok((bus, version)) => {
             p.bus = Some(bus);
+            let renders_for = version::parse_major(&version)
+                .map(|major| Features::of(major).summary())
+                .unwrap_or_default();
             Layer::new(
                 "systemd",
                 Status::Ok,
-                format!("systemd {version} answers on the bus"),
+                format!("systemd {version} answers on the bus; {renders_for}"),
             )
         }
         Err(e) => {
