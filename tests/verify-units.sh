@@ -107,13 +107,16 @@ for scope in system user; do
 done
 
 # The status page's socket and service, as the package ships them (ExecStart= pointed at the
-# binary just built, since verify checks that it exists).
-mkdir -p "$work/web"
+# binary just built, since verify checks that it exists; a suite's sandbox has it installed).
+dir=$work/web
+mkdir -p "$dir"
+exec_path=$bin
+[[ -z $suite ]] || exec_path=/usr/bin/agent-runner
 for unit in agent-runner-web.socket agent-runner-web.service; do
-    sed "s#/usr/bin/agent-runner#$bin#" "units/system/$unit" >"$work/web/$unit"
+    sed "s#/usr/bin/agent-runner#$exec_path#" "units/system/$unit" >"$dir/$unit"
 done
 for unit in agent-runner-web.socket agent-runner-web.service; do
-    if out=$(cd "$work/web" && systemd-analyze verify --recursive-errors=yes --man=no "./$unit" 2>&1); then rc=0; else rc=$?; fi
+    if out=$(analyze verify --recursive-errors=yes --man=no "./$unit" 2>&1); then rc=0; else rc=$?; fi
     if ((rc != 0)) || [[ -n $out ]]; then
         echo "FAIL verify $unit (exit $rc):"
         # shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
@@ -121,7 +124,7 @@ for unit in agent-runner-web.socket agent-runner-web.service; do
         fail=1
     fi
 done
-web_score=$(cd "$work/web" && systemd-analyze security --offline=yes ./agent-runner-web.service 2>&1 \
+web_score=$(analyze security --offline=yes ./agent-runner-web.service 2>&1 \
     | sed -n 's/.*Overall exposure level for [^:]*: \([0-9][0-9.]*\).*/\1/p')
 printf '  %-8s %-6s verify ok   security exposure %s\n' web system "${web_score:-?}"
 if [[ -z $web_score ]] || awk -v s="$web_score" -v t="$threshold" 'BEGIN { exit !(s * 10 > t) }'; then
