@@ -11,7 +11,8 @@ reason_of() { ct agent-runner status "$1" --json | jq -r .reason; }
 
 # The documented fields of one status object (docs/json.md).
 check_fields() {
-    jq -e 'has("project") and has("scope") and has("source") and has("state") and has("reason")
+    # `jq -en 'input | F'`: no answer at all fails the check, where `jq -e F` would pass it.
+    jq -en 'input | has("project") and has("scope") and has("source") and has("state") and has("reason")
         and has("round") and has("phase") and has("last_outcome") and has("next_round_at")
         and has("throttle_until") and has("throttle_class") and has("last_error")
         and has("enabled") and has("drifted") and (.units | has("service") and has("timer")

@@ -64,7 +64,8 @@ c=$(grep -oE 'round [0-9]+ done' <<<"$out" | sort -u | grep -c . || true)
 log "peek: the full snapshot"
 ct agent-runner stop $o >/dev/null
 peek=$(ct agent-runner peek $o --json)
-jq -e '.project == "'$o'" and .state == "stopped" and (.state_file | type) == "object"
+# `jq -en 'input | F'`: no answer at all fails the check, where `jq -e F` would pass it.
+jq -en 'input | .project == "'$o'" and .state == "stopped" and (.state_file | type) == "object"
     and (.state_file.round >= 3) and (.recent_rounds | length >= 3)
     and (.recent_rounds[0] | has("round") and has("outcome") and has("duration_ms"))
     and .config.in_sync == true and .config.generated == true and (.config.sha256 | length == 64)
@@ -73,14 +74,14 @@ jq -e '.project == "'$o'" and .state == "stopped" and (.state_file | type) == "o
 text=$(ct agent-runner peek $o)
 grep -q 'in sync with the TOML' <<<"$text" || fail "peek: $text"
 peek=$(ct agent-runner peek $o --round 2 --log --json)
-jq -e '.round_detail.round == 2 and (.round_detail.events | length >= 3)
+jq -en 'input | .round_detail.round == 2 and (.round_detail.events | length >= 3)
     and all(.round_detail.events[]; .round == 2) and (.log.tail | join("\n") | test("round 2"))' <<<"$peek" >/dev/null ||
     fail "peek --round 2 --log: $peek"
 
 log "peek: drift after editing the TOML"
 echo '# edited' >>"$WORK/etc-agent-runner/$o.toml"
 peek=$(ct agent-runner peek $o --json)
-jq -e '.drifted == true and .config.in_sync == false and (.config.drop_ins[0].in_sync == false)' <<<"$peek" >/dev/null ||
+jq -en 'input | .drifted == true and .config.in_sync == false and (.config.drop_ins[0].in_sync == false)' <<<"$peek" >/dev/null ||
     fail "peek does not show drift: $(jq .config <<<"$peek")"
 ct agent-runner peek $o | grep -q DRIFTED || fail "peek text does not say DRIFTED"
 

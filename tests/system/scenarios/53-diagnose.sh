@@ -7,7 +7,8 @@
 diag_json() { ct agent-runner diagnose "$1" --json; }
 failed_layer() { diag_json "$1" | jq -r '.failed_layer // "none"'; }
 check_report() {
-    jq -e '.project and (.healthy | type) == "boolean" and (.layers | length == 7)
+    # `jq -en 'input | F'`: no answer at all fails the check, where `jq -e F` would pass it.
+    jq -en 'input | .project and (.healthy | type) == "boolean" and (.layers | length == 7)
         and all(.layers[]; has("layer") and has("status") and has("summary") and has("evidence") and has("fix"))
         and ([.layers[].layer] == ["systemd","units","unit_state","battery","events","rounds","disk"])' <<<"$1" >/dev/null ||
         fail "diagnose --json lacks documented fields: $1"
@@ -46,8 +47,8 @@ wait_for 10 "the loop of $c to halt" is_state agent-runner-loop@$c.service inact
 json=$(diag_json $c) || true
 check_report "$json"
 assert_eq "$(jq -r .failed_layer <<<"$json")" unit_state "failed layer of a crash loop"
-jq -e '.layers[2].summary | test("crash_loop")' <<<"$json" >/dev/null || fail "summary: $(jq .layers[2] <<<"$json")"
-jq -e '.layers[2].fix | test("agent-runner start '$c'")' <<<"$json" >/dev/null || fail "fix: $(jq .layers[2] <<<"$json")"
+jq -en 'input | .layers[2].summary | test("crash_loop")' <<<"$json" >/dev/null || fail "summary: $(jq .layers[2] <<<"$json")"
+jq -en 'input | .layers[2].fix | test("agent-runner start '$c'")' <<<"$json" >/dev/null || fail "fix: $(jq .layers[2] <<<"$json")"
 
 log "startup battery: a missing prompt fails the battery layer"
 b=nobattery
@@ -56,7 +57,7 @@ ct rm /srv/prompts/$b.md
 json=$(diag_json $b) || true
 check_report "$json"
 assert_eq "$(jq -r .failed_layer <<<"$json")" battery "failed layer without a prompt"
-jq -e '.layers[3].evidence | length >= 1' <<<"$json" >/dev/null || fail "no evidence: $(jq .layers[3] <<<"$json")"
+jq -en 'input | .layers[3].evidence | length >= 1' <<<"$json" >/dev/null || fail "no evidence: $(jq .layers[3] <<<"$json")"
 
 log "systemd unreachable: the first layer fails, exit 69"
 rc=0

@@ -54,7 +54,8 @@ read_cmd 1 --as nobody status $n
 says "cannot read $statedir/state.json: permission denied — run it with sudo"
 [[ $out == *"(partial view)"* ]] || fail "the partial status is not marked: $out"
 read_cmd 1 --as nobody status $n --json
-jq -e '.unreadable | map(.source) | index("state") != null' <<<"$out" >/dev/null ||
+# `jq -en 'input | F'`: no answer at all fails the check, where `jq -e F` would pass it.
+jq -en 'input | .unreadable | map(.source) | index("state") != null' <<<"$out" >/dev/null ||
     fail "status --json does not name the state as unreadable: $out"
 read_cmd 1 --as nobody events $n
 says "cannot read /var/log/journal: only your own entries are readable — run it with sudo, or join group systemd-journal (or adm)" \
@@ -84,7 +85,7 @@ for args in "status $n" "status" "peek $n --json" "diagnose $n --json"; do
     read_cmd 1 $args
     says "state.json: is a symbolic link"
 done
-jq -e '.healthy == false and .failed_layer == "unit_state"' <<<"$out" >/dev/null ||
+jq -en 'input | .healthy == false and .failed_layer == "unit_state"' <<<"$out" >/dev/null ||
     fail "diagnose of an unreadable state: $out"
 
 log "FIFOs in place of the state file, a round log and the mirror's rotation"
