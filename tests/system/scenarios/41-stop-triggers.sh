@@ -11,7 +11,7 @@ FAKE_REASON = "finished the migration"' new_project $n \
 
 # loop_stopped_after FILE: the loop unit stops, and systemd's journal records that stop after FILE
 # appeared (its mtime; the container shares the host's clock): the trigger stopped it, not
-# something before it.
+# something before it. Sets loop_stopped_us, the time of that stop.
 loop_stopped_after() {
     local file=$1 created stopped
     wait_for 5 "the loop of $n to stop" is_state agent-runner-loop@$n.service inactive
@@ -21,6 +21,22 @@ loop_stopped_after() {
     [[ $created =~ ^[0-9]+$ && $stopped =~ ^[0-9]+$ ]] ||
         fail "no time for $file ('$created') or for the loop unit's stop ('$stopped') in the journal"
     ((stopped >= created)) || fail "the loop unit's last stop ($stopped) precedes $file ($created)"
+    loop_stopped_us=$stopped
+}
+# finished_after_loop_stop ROUND: round ROUND ended ok, its agent done, after the loop unit had
+# stopped: the trigger came mid-round and let the round finish (the order, whatever the machine's
+# speed, where a look at the unit's state races the round's end).
+finished_after_loop_stop() {
+    local round=$1 ended
+    wait_for 15 "round $round to finish" is_state agent-runner@$n.service inactive
+    assert_event $n round_end round="$round" outcome=ok
+    ended=$(journal_events $n round_end | jq -r "select(.AGENT_RUNNER_ROUND == \"$round\") | .__REALTIME_TIMESTAMP") ||
+        fail "cannot read round_end of round $round"
+    [[ $ended =~ ^[0-9]+$ ]] || fail "no single round_end of round $round: '$ended'"
+    ((ended > loop_stopped_us)) ||
+        fail "round $round ended ($ended) before the loop stopped ($loop_stopped_us): the trigger did not come mid-round"
+    ct grep -q "fake agent: round $round done" "/var/log/agent-runner/$n/rounds/round-$round.log" ||
+        fail "the agent of round $round did not finish its work"
 }
 no_new_round_for() {
     local before=$1 secs=$2
@@ -35,10 +51,9 @@ ct systemctl start agent-runner@$n
 wait_for 5 "round 1 running" rounds_at_least 1 $n
 ct touch /srv/trig.stop
 loop_stopped_after /srv/trig.stop
-assert_state agent-runner@$n.service active # the round is allowed to finish
 assert_event $n stop_file_detected path=/srv/trig.stop
 assert_event $n loop_halted reason=stop_file
-wait_for 10 "round 1 to finish" is_state agent-runner@$n.service inactive
+finished_after_loop_stop 1
 no_new_round_for 1 4
 
 log "deleting the stop file does not resume"
@@ -69,10 +84,9 @@ wait_for 5 "round 3 running" rounds_at_least 3 $n
 # The agent writes .agent-done first thing, then works on for 3 s.
 wait_for 10 ".agent-done" ct test -e /var/log/agent-runner/$n/.agent-done
 loop_stopped_after /var/log/agent-runner/$n/.agent-done
-assert_state agent-runner@$n.service active # the round is allowed to finish
 assert_event $n agent_self_terminated "reason=finished the migration"
 assert_event $n loop_halted reason=agent_done
-wait_for 10 "round 3 to finish" is_state agent-runner@$n.service inactive
+finished_after_loop_stop 3
 no_new_round_for 3 4
 
 log "systemctl start clears the stale .agent-done and resumes"

@@ -81,7 +81,7 @@ ctsh "! pgrep -u $TEST_USER" || fail "a silent agent survived: $(ctsh "ps -u $TE
 log "transient error: back off until the reset time, no spinning, resume by itself"
 n=limited
 AGENT_ENV='FAKE_MODE = "ratelimit"
-FAKE_RESET_S = "8"' new_project $n
+FAKE_RESET_S = "12"' new_project $n
 sed -i "s|^command = .*|command = [\"/usr/local/lib/agent-runner-test/claude\", \"--output-format\", \"stream-json\"]|" \
     "$WORK/etc-agent-runner/$n.toml"
 ct agent-runner generate $n >/dev/null
@@ -93,12 +93,25 @@ assert_state agent-runner@$n.timer inactive
 assert_state agent-runner-loop@$n.service active
 assert_eq "$(unit_prop agent-runner@$n.service Result)" success "a transient round is no failure"
 rounds=$(agent_rounds $n)
-service_starts=$(ct journalctl -o cat -u agent-runner@$n.service | grep -c 'Starting agent-runner@' || true)
-sleep 4
-assert_eq "$(agent_rounds $n)" "$rounds" "agent runs during the back-off"
-assert_eq "$(ct journalctl -o cat -u agent-runner@$n.service | grep -c 'Starting agent-runner@' || true)" \
-    "$service_starts" "round service starts during the back-off (the timer must not spin)"
-wait_event $n transient_error_recovered 15
+wait_event $n transient_error_recovered 30
+# In the journal's order, whatever the machine's speed: up to the round that recovered, the round
+# service started twice (the throttled round and that one: the timer did not spin during the
+# back-off), and its agent started no earlier than the back-off's not-before time.
+recovered=$(journal_events $n transient_error_recovered | jq -r .__REALTIME_TIMESTAMP | head -n 1) ||
+    fail "cannot read transient_error_recovered of $n"
+backoff_until=$(journal_events $n round_end | jq -r 'select(.AGENT_RUNNER_ROUND == "1") | .AGENT_RUNNER_UNTIL') ||
+    fail "cannot read round_end of $n"
+[[ $recovered =~ ^[0-9]+$ && $backoff_until =~ ^[0-9]+$ ]] ||
+    fail "no time of the recovery ('$recovered') or of the back-off's end ('$backoff_until')"
+starts=$(ct journalctl -o json --no-pager -u agent-runner@$n.service |
+    jq -r 'select(.MESSAGE | tostring | startswith("Starting agent-runner@")) | .__REALTIME_TIMESTAMP') ||
+    fail "cannot read the starts of agent-runner@$n.service"
+assert_eq "$(awk -v t="$recovered" '$1 <= t { n++ } END { print n + 0 }' <<<"$starts")" 2 \
+    "round service starts up to the recovered round (the timer must not spin during the back-off)"
+spawns=$(journal_events $n agent_spawn | jq -r .__REALTIME_TIMESTAMP) || fail "cannot read agent_spawn of $n"
+second=$(sed -n 2p <<<"$spawns")
+[[ $second =~ ^[0-9]+$ ]] || fail "no second agent_spawn of $n: $spawns"
+((second >= backoff_until * 1000000)) || fail "an agent started at $second us, before the back-off until $backoff_until s"
 wait_for 5 "the periodic timer back" is_state agent-runner@$n.timer active
 wait_for 10 "rounds after the back-off" rounds_at_least $((rounds + 2)) $n
 assert_no_event $n crash_loop
