@@ -247,7 +247,9 @@ section_mask() {
 section_upgrade() {
     step "upgrade (reinstall) while a round runs"
     project long 100
-    printf '#!/bin/sh\necho "slow agent starts"\nsleep 4\necho "slow agent done"\n' >/srv/long/agent.sh
+    # The agent works until the test lets it finish (/srv/long/go), so the upgrade happens during
+    # round 1 however long dpkg takes.
+    printf '#!/bin/sh\necho "slow agent starts"\nwhile [ ! -e go ]; do sleep 0.2; done\necho "slow agent done"\n' >/srv/long/agent.sh
     agent-runner generate long >/dev/null
     systemctl start agent-runner@long.service
     wait_for 20 "a slow round is running" at_least 1 long agent_spawn
@@ -255,10 +257,13 @@ section_upgrade() {
     invocation=$(systemctl show -p InvocationID --value agent-runner@long.service)
     check "round 1 has an invocation id" test -n "$invocation"
     dpkg -i "$DEB" >/dev/null
-    # The same invocation of the service, not a round started after it (a restart would pass an
-    # is-active check and end a later round ok).
+    # The same invocation of the service, still running, not a round started after it (a restart
+    # would pass an is-active check and end a later round ok).
     check "the round survived the upgrade (same InvocationID)" \
         test "$(systemctl show -p InvocationID --value agent-runner@long.service)" = "$invocation"
+    check "…and is still running" systemctl -q is-active agent-runner@long.service
+    check "…with round 1 not ended yet" test "$(events long round_end)" -eq 0
+    touch /srv/long/go
     wait_for 20 "…and round 1 ended ok, in that invocation" sh -c "journalctl -q -o cat AGENT_RUNNER_PROJECT=long AGENT_RUNNER_EVENT=round_end AGENT_RUNNER_ROUND=1 AGENT_RUNNER_OUTCOME=ok _SYSTEMD_INVOCATION_ID=$invocation | grep -q ."
     check "round 1 ended once" test "$(journalctl -q -o cat AGENT_RUNNER_PROJECT=long AGENT_RUNNER_EVENT=round_end AGENT_RUNNER_ROUND=1 | wc -l)" -eq 1
     check "the loop is still on" systemctl -q is-active agent-runner-loop@long.service
