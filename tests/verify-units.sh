@@ -115,6 +115,7 @@ exec_path=$bin
 for unit in agent-runner-web.socket agent-runner-web.service; do
     sed "s#/usr/bin/agent-runner#$exec_path#" "units/system/$unit" >"$dir/$unit"
 done
+web_verify=ok
 for unit in agent-runner-web.socket agent-runner-web.service; do
     if out=$(analyze verify --recursive-errors=yes --man=no "./$unit" 2>&1); then rc=0; else rc=$?; fi
     if ((rc != 0)) || [[ -n $out ]]; then
@@ -122,11 +123,12 @@ for unit in agent-runner-web.socket agent-runner-web.service; do
         # shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
         echo "$out" | sed 's/^/    /'
         fail=1
+        web_verify=FAILED
     fi
 done
 web_score=$(analyze security --offline=yes ./agent-runner-web.service 2>&1 \
     | sed -n 's/.*Overall exposure level for [^:]*: \([0-9][0-9.]*\).*/\1/p')
-printf '  %-8s %-6s verify ok   security exposure %s\n' web system "${web_score:-?}"
+printf '  %-8s %-6s verify %-6s security exposure %s\n' web system "$web_verify" "${web_score:-?}"
 if [[ -z $web_score ]] || awk -v s="$web_score" -v t="$threshold" 'BEGIN { exit !(s * 10 > t) }'; then
     echo "FAIL security web: exposure ${web_score:-unreadable} above $((threshold / 10)).$((threshold % 10))"; fail=1
 fi

@@ -62,7 +62,7 @@ assert_eq "$(active_state agent-runner-web.service)" active "service after the f
 assert_eq "$(jq -r 'map(.project) | sort | join(",")' <<<"$api")" "busy,idle,stopper,waiter" "projects in the API"
 assert_eq "$(jq -r '.[] | select(.project == "stopper") | .reason' <<<"$api")" stop_file "stopper's reason"
 one=$(fetch -f "$url/api/v1/projects/waiter") || fail "GET /api/v1/projects/waiter failed"
-jq -e '.project == "waiter" and (.recent_rounds | length) >= 1 and (.narrative | length) == 2' <<<"$one" >/dev/null ||
+jq -en 'input | .project == "waiter" and (.recent_rounds | length) >= 1 and (.narrative | length) == 2' <<<"$one" >/dev/null ||
     fail "the project's document lacks rounds or narrative: $one"
 assert_eq "$(fetch -o /dev/null -w '%{http_code}' "$url/p/nosuch")" 404 "an unknown project"
 
