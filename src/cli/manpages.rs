@@ -308,7 +308,9 @@ mod tests {
 
     #[test]
     fn toml_page_documents_every_key() {
-        use crate::config::{RawAgent, RawConfig, RawPhase, RawPrompt, RawRuntime, RawVcs};
+        use crate::config::{
+            RawAgent, RawBudget, RawConfig, RawPhase, RawPrice, RawPrompt, RawRuntime, RawVcs,
+        };
         let page = include_str!("../../man/agent-runner.toml.5");
         let mut keys = Vec::new();
         keys.extend(keys_of::<RawConfig>());
@@ -317,6 +319,8 @@ mod tests {
         keys.extend(keys_of::<RawPrompt>());
         keys.extend(keys_of::<RawPhase>());
         keys.extend(keys_of::<RawVcs>());
+        keys.extend(keys_of::<RawBudget>());
+        keys.extend(keys_of::<RawPrice>());
         assert!(keys.len() > 30, "{keys:?}");
         let missing: Vec<_> = keys
             .iter()

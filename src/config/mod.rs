@@ -30,6 +30,7 @@ mod read;
 mod schedule;
 mod schema;
 mod spans;
+pub(crate) mod spend;
 mod validate;
 
 pub(crate) use load::{
@@ -45,4 +46,6 @@ pub(crate) use model::{
 pub(crate) use load::load_str;
 // The man-page test lists every key the file may hold from these.
 #[cfg(test)]
-pub(crate) use raw::{RawAgent, RawConfig, RawPhase, RawPrompt, RawRuntime, RawVcs};
+pub(crate) use raw::{
+    RawAgent, RawBudget, RawConfig, RawPhase, RawPrice, RawPrompt, RawRuntime, RawVcs,
+};

@@ -44,6 +44,10 @@ pub(crate) struct Project {
     pub phases: Vec<Phase>,
     /// What to do with a dirty work tree after a round.
     pub vcs: Vcs,
+    /// Limits on spend, and the cost-spike alert.
+    pub budget: super::spend::Budget,
+    /// Prices per model (over the shipped defaults).
+    pub pricing: super::spend::Pricing,
 }
 
 /// `[agent]`.
@@ -78,6 +82,9 @@ pub(crate) struct Agent {
     /// What to renew or which login to run when the agent cannot authenticate, as its preset
     /// says it.
     pub preset_auth_hint: Option<String>,
+    /// The provider account this project shares with others on the host (one throttle, and
+    /// the account's own budget).
+    pub account: Option<String>,
 }
 
 /// A variable naming the CLI's config directory: set by the system units to `dir` below the home

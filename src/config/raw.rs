@@ -21,6 +21,10 @@ pub(crate) struct RawConfig {
     pub phases: Option<RawPhases>,
     #[serde(default)]
     pub vcs: RawVcs,
+    #[serde(default)]
+    pub budget: RawBudget,
+    #[serde(default)]
+    pub pricing: BTreeMap<String, RawPrice>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,6 +41,7 @@ pub(crate) struct RawAgent {
     pub preset: Option<String>,
     pub stop_signal: Option<String>,
     pub state_paths: Option<Vec<String>>,
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,4 +97,31 @@ pub(crate) struct RawVcs {
     pub dirty_action: Option<String>,
     #[serde(default)]
     pub protect: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBudget {
+    pub daily_usd: Option<f64>,
+    pub monthly_usd: Option<f64>,
+    pub daily_tokens: Option<i64>,
+    pub loop_usd: Option<f64>,
+    pub rounds_per_hour: Option<i64>,
+    pub timezone: Option<String>,
+    pub overshoot_pct: Option<f64>,
+    pub spike_factor: Option<f64>,
+    pub spike_action: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrice {
+    #[serde(rename = "input_per_mtok")]
+    pub input: Option<f64>,
+    #[serde(rename = "output_per_mtok")]
+    pub output: Option<f64>,
+    #[serde(rename = "cache_read_per_mtok")]
+    pub cache_read: Option<f64>,
+    #[serde(rename = "cache_write_per_mtok")]
+    pub cache_write: Option<f64>,
 }

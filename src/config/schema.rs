@@ -21,6 +21,8 @@ const TOP: &[&str] = &[
     "prompt",
     "phases",
     "vcs",
+    "budget",
+    "pricing",
 ];
 /// Keys allowed in `[agent]`.
 const AGENT: &[&str] = &[
@@ -33,6 +35,7 @@ const AGENT: &[&str] = &[
     "preset",
     "stop_signal",
     "state_paths",
+    "account",
 ];
 /// Keys allowed in `[runtime]`.
 const RUNTIME: &[&str] = &[
@@ -62,6 +65,26 @@ const PROMPT: &[&str] = &["files", "concat_separator"];
 const PHASE: &[&str] = &["prompt", "round_timeout_s"];
 /// Keys allowed in `[vcs]`.
 const VCS: &[&str] = &["dirty_action", "protect"];
+
+/// Keys allowed in `[budget]`.
+pub(super) const BUDGET: &[&str] = &[
+    "daily_usd",
+    "monthly_usd",
+    "daily_tokens",
+    "loop_usd",
+    "rounds_per_hour",
+    "timezone",
+    "overshoot_pct",
+    "spike_factor",
+    "spike_action",
+];
+/// Keys allowed in `[pricing.MODEL]`.
+const PRICE: &[&str] = &[
+    "input_per_mtok",
+    "output_per_mtok",
+    "cache_read_per_mtok",
+    "cache_write_per_mtok",
+];
 
 /// Keys that cli-agent-runner, the Python tool agent-runner replaces, spelt differently: the hint
 /// names the key agent-runner reads instead.
@@ -114,6 +137,8 @@ fn walk<'t>(root: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
             "prompt" => check(table, &["prompt"], PROMPT, found),
             "vcs" => check(table, &["vcs"], VCS, found),
             "phases" => check_phases(table, found),
+            "budget" => check(table, &["budget"], BUDGET, found),
+            "pricing" => check_pricing(table, found),
             _ => {}
         }
     }
@@ -140,6 +165,14 @@ fn check_phases<'t>(phases: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
             && let DeValue::Table(prompt) = prompt.get_ref()
         {
             check(prompt, &["phases", name, "prompt"], PROMPT, found);
+        }
+    }
+}
+
+fn check_pricing<'t>(pricing: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
+    for (key, value) in pricing {
+        if let DeValue::Table(price) = value.get_ref() {
+            check(price, &["pricing", key.get_ref().as_ref()], PRICE, found);
         }
     }
 }

@@ -157,6 +157,24 @@ kinds! {
     StateRecovered, "state_recovered", "41b6b7d9c08a4fbc9650e67a566ea9f6", Warning,
         "The round counter was recovered from the disk",
         "The state file could not be believed: it was unreadable or not a state file (the agent's user can write the state directory), its round counter could not advance, or the counter was behind the round logs already on disk. The counter was recovered from the highest LOG_DIR/rounds/round-N.log or the newest events of LOG_DIR/events.jsonl (the event says what was wrong and which one), so that no round log is written twice; the recovered state was saved. The crash, check-in and back-off counters of an unreadable file start afresh. Nothing to do unless it happens again: then find out what writes the state directory.";
+    BudgetExhausted, "budget_exhausted", "f328b317c04b49b182f8de0182c9e303", Warning,
+        "A spend budget is used up",
+        "The project (or its shared provider account) spent its budget for the window, or the next round's projected cost (the median of recent rounds) would cross it by more than overshoot_pct. The event names the budget, the spend, the limit and when the window resets: the loop is parked until then and resumes by itself (budget_window_reset). For loop_usd there is no reset: the loop halts and needs `agent-runner start`. Raise the budget in [budget] (or the account's file) to resume sooner.";
+    BudgetWindowReset, "budget_window_reset", "1a662910dab54e52a69370a119bc7aef", Info,
+        "A budget window reset and the loop resumed",
+        "The window of the budget that had parked the loop (day, month or hour) ended; this round is the first after the park. Nothing to do.";
+    CostSpike, "cost_spike", "47f217981d8340aa8bb1457206b39a69", Warning,
+        "A round cost far more than usual",
+        "The round cost more than spike_factor times the median of the recent rounds. With spike_action = \"halt\" the loop halted; otherwise this is an alert. Look at the round's log for what the agent did (a runaway tool loop, a much larger context, another model).";
+    LedgerRebuilt, "ledger_rebuilt", "c57c0bf08308452f803e44538d52c911", Warning,
+        "The spend ledger was rebuilt",
+        "STATE/ledger.json could not be believed (unreadable, not a ledger, impossible amounts, a link; the agent's user can write the state directory). The spend was recovered from the costs the events mirror recorded for recent rounds. If it happens again, find out what writes the state directory: the journal's round_end events keep the true costs.";
+    AccountThrottled, "account_throttled", "0f24697bb5784ca98fdbed46b39ee9f9", Warning,
+        "A shared provider account hit its limit",
+        "A project sharing this project's provider account ([agent] account) was rejected with an account-wide limit (five-hour window, quota). This project's loop is parked until the provider's reset, staggered after the other projects of the account, without starting its agent. It resumes by itself. This covers the projects of one host only.";
+    RoundSummary, "round_summary", "dcba0a3df8fb49389a29c4354b62e938", Info,
+        "One round in one line",
+        "How the round went: its outcome, duration, tokens and cost, spend against the budgets, and why the loop continues, waits or stops. Nothing to do.";
 }
 
 impl Kind {

@@ -13,6 +13,7 @@ pub(crate) mod kind;
 pub(crate) mod payload;
 pub(crate) mod read;
 mod record;
+pub(crate) mod spend;
 
 pub(crate) use emit::Emitter;
 pub(crate) use kind::{Kind, KindName, Priority};

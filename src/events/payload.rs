@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Kind;
+pub(crate) use super::spend::{
+    AccountThrottled, BudgetExhausted, BudgetWindowReset, CostSpike, LedgerRebuilt, RoundSummary,
+};
 
 /// `round_start`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -117,6 +120,15 @@ pub(crate) struct RoundEnd {
     /// Failed requests the agent CLI said it retried during the round (absent: none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_retries: Option<u64>,
+    /// Tokens the round used (absent: none reported).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
+    /// What the round cost in USD (absent: unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// Where the cost came from: agent (the CLI printed it) or price_table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_source: Option<String>,
 }
 
 /// Whether a round log holds all of the agent's output. A record written before rounds said so
@@ -547,6 +559,12 @@ events! {
     RoundSkipped,
     RoundOrphansKilled,
     StateRecovered,
+    BudgetExhausted,
+    BudgetWindowReset,
+    CostSpike,
+    LedgerRebuilt,
+    AccountThrottled,
+    RoundSummary,
 }
 
 #[cfg(test)]

@@ -10,9 +10,11 @@
 
 mod checkin;
 mod classify;
+mod cost;
 mod failure;
 mod findings;
 mod launch;
+pub(crate) mod ledger;
 mod logs;
 mod mask;
 mod notify;
@@ -25,8 +27,10 @@ mod retries;
 mod scan;
 mod setup;
 mod spawn;
+mod spend;
 pub(crate) mod state;
 mod stop;
+mod summary;
 mod supervise;
 mod usage;
 mod vcs;
@@ -62,6 +66,10 @@ fn execute(project: &Project) -> Result<u8> {
     if let Some(code) = setup::closed_gate(project, &emitter, &st, now) {
         return Ok(code);
     }
+    if let Some(code) = spend::gate(project, &dirs.state, &mut st, &emitter, now) {
+        return Ok(code);
+    }
+    let window_reset = spend::window_reset(&mut st, now);
     let secrets = setup::credentials(project, &dirs.state, &emitter)?;
 
     // The round begins; only what the agent needs comes before its spawn.
@@ -76,6 +84,7 @@ fn execute(project: &Project) -> Result<u8> {
     let final_save = st.record_start(&dirs.state);
     let events = RoundEvents::new(&emitter, round.number, round.phase);
     events.started(project, &round, &prompt, &agent, &log_path, spawn_latency);
+    spend::tell_window_reset(&events, window_reset);
 
     // The agent runs: watch it until it and everything it started are gone.
     let limits = Limits::of(project, round.timeout_s);
@@ -124,16 +133,36 @@ fn execute(project: &Project) -> Result<u8> {
 
     // The verdict, and the end.
     let finished = Finished::of(round.number, &classified, &supervised);
-    let halt = st.finish_round(&finished, &Policy::of(project), crate::time::now_epoch());
+    let ended_at = crate::time::now_epoch();
+    let halt = st.finish_round(&finished, &Policy::of(project), ended_at);
+    let spent = spend::settle(
+        project,
+        &dirs.state,
+        &mut st,
+        &scanner.findings,
+        &events,
+        halt.is_some(),
+        ended_at,
+    );
     if let Some(reason) = halt {
         let message = events.halt(project, &st, reason, &classified, scanner.tail());
         st.request_halt(&dirs.state, reason, &message);
+    } else if let Some((reason, message)) = &spent.halt {
+        st.request_halt(&dirs.state, *reason, message);
     } else if matches!(classified.outcome, Outcome::Ok | Outcome::GraceKill) {
         st.last_error = None;
     }
     st.save_final(final_save, &dirs.state)?;
     prompt.remove_file();
     logs::prune(&dirs.log, round.number, project.runtime.round_log_retention);
+    summary::summarize(
+        &events,
+        project,
+        &classified,
+        &supervised,
+        &st,
+        &spent.ledger,
+    );
     Ok(events.ended(
         &label,
         &classified,

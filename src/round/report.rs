@@ -395,6 +395,11 @@ impl<'a> RoundEvents<'a> {
                     .into(),
                 )
             }
+            // Their events (cost_spike, budget_exhausted) carry the amounts and were emitted
+            // where the spend was settled.
+            HaltReason::LoopBudget | HaltReason::CostSpike => {
+                return format!("{name}: spend limit; loop halted ({})", reason.as_str());
+            }
             HaltReason::ConfigBroken => (
                 format!("{name}: configuration broken; loop halted"),
                 ConfigBroken::default().into(),
@@ -436,6 +441,9 @@ impl<'a> RoundEvents<'a> {
                 exit_latency_us: micros(agent_done_at.elapsed()),
                 log_complete: LogComplete(s.log_complete()),
                 agent_retries: Some(c.agent_retries).filter(|n| *n > 0),
+                tokens: st.last_spend.as_ref().map(|s| s.tokens).filter(|t| *t > 0),
+                cost_usd: st.last_spend.as_ref().and_then(|s| s.cost_usd),
+                cost_source: st.last_spend.as_ref().and_then(|s| s.cost_source.clone()),
             },
         );
         notify(&[NotifyState::Status(&summary)]);

@@ -128,7 +128,7 @@ pub(crate) struct Running {
 }
 
 /// The content of `state.json`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub(crate) struct State {
     /// The last round started (0: none yet).
@@ -165,6 +165,12 @@ pub(crate) struct State {
     pub loop_ended: bool,
     /// The round in progress, if any.
     pub running: Option<Running>,
+    /// What the last round spent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_spend: Option<super::ledger::RoundSpend>,
+    /// The budget that parks the loop, until the first round after its window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_park: Option<super::ledger::BudgetPark>,
 }
 
 /// Why a round asks the loop to halt.
@@ -183,6 +189,10 @@ pub(crate) enum HaltReason {
     TransientError,
     /// Too many authentication failures in a row.
     AuthFailed,
+    /// loop_usd spent (or about to be).
+    LoopBudget,
+    /// A round cost spike_factor times the recent median, and spike_action = halt.
+    CostSpike,
 }
 
 impl HaltReason {
@@ -195,6 +205,8 @@ impl HaltReason {
             HaltReason::ConfigBroken => "config_broken",
             HaltReason::TransientError => "transient_error",
             HaltReason::AuthFailed => "auth_failed",
+            HaltReason::LoopBudget => "loop_budget",
+            HaltReason::CostSpike => "cost_spike",
         }
     }
 }

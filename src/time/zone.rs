@@ -44,7 +44,43 @@ pub(crate) struct Zone {
     rule: Option<Rule>,
 }
 
+/// Where the IANA zone files are.
+const ZONEINFO: &str = "/usr/share/zoneinfo";
+
 impl Zone {
+    /// The zone an IANA name (`Europe/Berlin`, `UTC`) names, from its file below
+    /// /usr/share/zoneinfo (read bounded). The name is checked first: no absolute path, no `.` or
+    /// `..` component, only the characters zone names use.
+    pub(crate) fn named(name: &str) -> Result<Zone, &'static str> {
+        let well_formed = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'+'))
+            && name.split('/').all(|part| !part.is_empty());
+        if !well_formed {
+            return Err("not an IANA zone name");
+        }
+        let bytes = read_bounded(&Path::new(ZONEINFO).join(name))
+            .ok_or("no such zone in /usr/share/zoneinfo")?;
+        Zone::from_tzif(&bytes).ok_or("its zone file is not a valid TZif file")
+    }
+
+    /// The zone a POSIX rule alone describes.
+    #[cfg(test)]
+    pub(crate) fn from_rule(rule: Rule) -> Zone {
+        Zone {
+            transitions: Vec::new(),
+            initial: rule.std,
+            rule: Some(rule),
+        }
+    }
+
+    /// The host's zone, UTC when it cannot be read.
+    pub(crate) fn host_or_utc() -> Zone {
+        Zone::host().unwrap_or_else(|| Zone::fixed(0))
+    }
+
     /// The host's zone: `$TZ` (a rule, a zone name or a file), else /etc/localtime, else UTC.
     fn host() -> Option<Zone> {
         match std::env::var("TZ") {
@@ -78,7 +114,7 @@ impl Zone {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'+'))
             && !tz.contains("..");
-        if is_name && let Some(bytes) = read_bounded(&Path::new("/usr/share/zoneinfo").join(tz)) {
+        if is_name && let Some(bytes) = read_bounded(&Path::new(ZONEINFO).join(tz)) {
             return Zone::from_tzif(&bytes);
         }
         Rule::parse(tz).map(|rule| Zone {

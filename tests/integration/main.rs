@@ -13,4 +13,5 @@ mod observe;
 mod render_snapshots;
 mod replay;
 mod round;
+mod spend;
 mod web;

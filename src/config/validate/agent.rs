@@ -148,6 +148,7 @@ pub(super) fn agent(
         state_paths,
         config_dir_env,
         preset_auth_hint: defaults.cli().map(|p| p.auth_hint.to_string()),
+        account: super::spend::account(c, raw.account.as_deref()),
     }
 }
 

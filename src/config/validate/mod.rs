@@ -10,6 +10,7 @@ mod prompt;
 mod resolve;
 mod resolved;
 mod runtime;
+pub(super) mod spend;
 mod state;
 mod vcs;
 
@@ -62,6 +63,8 @@ pub(super) fn validate(
     );
     runtime::check_checkin_fits(&mut c, &raw.runtime, &runtime, &phases);
     let vcs = vcs::vcs(&mut c, &raw.vcs, &paths);
+    let budget = spend::budget(&mut c, "budget", &raw.budget);
+    let pricing = spend::pricing(&mut c, &raw.pricing);
     let project = Project {
         name,
         source: std::path::absolute(doc.file).unwrap_or_else(|_| doc.file.to_path_buf()),
@@ -71,6 +74,8 @@ pub(super) fn validate(
         prompt,
         phases,
         vcs,
+        budget,
+        pricing,
     };
     resolved::check_resolved_paths(&mut c, &project);
     c.finish()?;

@@ -289,3 +289,70 @@ fn state_paths_are_normalised_and_replace_the_presets() {
     );
     assert!(load(&own_env).unwrap().agent.config_dir_env.is_none());
 }
+
+#[test]
+#[allow(clippy::float_cmp, reason = "the values are parsed from exact literals")]
+fn budget_pricing_and_account_are_checked_with_positions() {
+    let good = format!(
+        "{MINIMAL}[budget]\ndaily_usd = 20\nmonthly_usd = 300.5\ndaily_tokens = 5000000\n\
+         loop_usd = 50\nrounds_per_hour = 6\ntimezone = \"Europe/Berlin\"\nspike_action = \"halt\"\n\
+         [pricing.\"claude-sonnet-4-5\"]\ninput_per_mtok = 3\noutput_per_mtok = 15.0\n"
+    )
+    .replace("[agent]\n", "[agent]\naccount = \"team-max\"\n");
+    let p = load(&good).unwrap();
+    assert_eq!(p.budget.daily_usd, Some(20.0));
+    assert_eq!(p.budget.rounds_per_hour, Some(6));
+    assert_eq!(p.budget.overshoot_pct, 10.0);
+    assert_eq!(p.budget.spike_factor, 5.0);
+    assert_eq!(p.pricing["claude-sonnet-4-5"].output, 15.0);
+    assert_eq!(p.agent.account.as_deref(), Some("team-max"));
+    assert!(load(MINIMAL).unwrap().budget == crate::config::spend::Budget::default());
+
+    let bad = format!(
+        "{MINIMAL}[budget]\ndaily_usd = -1\nmonthly_usd = nan\ndaily_tokens = 0\n\
+         rounds_per_hour = 99999\ntimezone = \"../../etc/passwd\"\novershoot_pct = -5\n\
+         spike_factor = 0.5\nspike_action = \"panic\"\n\
+         [pricing.m]\ninput_per_mtok = 3\n[pricing.n]\ninput_per_mtok = 1\noutput_per_mtok = inf\n"
+    )
+    .replace("[agent]\n", "[agent]\naccount = \"../x\"\n");
+    let Err(Error::Config(problems)) = load(&bad) else {
+        panic!("expected config errors")
+    };
+    let text: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
+    for expected in [
+        "invalid account name \"../x\"",
+        "must be an amount in USD above 0 and below 1000000, got -1",
+        "got NaN",
+        "must be a count from 1 to 1125899906842624, got 0",
+        "must be a count from 1 to 3600, got 99999",
+        "unknown time zone \"../../etc/passwd\": not an IANA zone name",
+        "must be a percentage from 0 to 1000, got -5",
+        "must be a factor above 1 and at most 1000, got 0.5",
+        "\"panic\" is not one of \"alert\", \"halt\"",
+        "[pricing.m] needs both input_per_mtok and output_per_mtok",
+        "must be USD per million tokens from 0 to 10000, got inf",
+    ] {
+        assert!(
+            text.iter().any(|t| t.contains(expected)),
+            "{expected:?} not in {text:#?}"
+        );
+    }
+    assert_eq!(problems.len(), 11, "{text:#?}");
+    assert!(
+        problems.iter().all(|p| p.position.is_some()),
+        "{problems:?}"
+    );
+    let unknown_zone = format!("{MINIMAL}[budget]\ntimezone = \"Mars/Olympus_Mons\"\n");
+    let Err(Error::Config(problems)) = load(&unknown_zone) else {
+        panic!("an unknown zone is an error")
+    };
+    assert!(problems[0].message.contains("no such zone"), "{problems:?}");
+    let typo = format!("{MINIMAL}[budget]\ndaily_usdd = 1\n");
+    let Err(Error::Config(problems)) = load(&typo) else {
+        panic!("an unknown key is an error")
+    };
+    assert_eq!(
+        problems[0].hint.as_deref(),
+        Some("did you mean `daily_usd`?")
+    );
+}
