@@ -31,6 +31,8 @@ use crate::round::state::{self, State};
 use crate::systemd::bus::{Bus, TransientTimer};
 use crate::units::Units;
 
+use super::shared_account;
+
 /// `.agent-done` content kept as the reason, in characters.
 const REASON_MAX_CHARS: usize = 200;
 
@@ -222,10 +224,14 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
         Ok(p) => back_off_until(p),
         Err(_) => None,
     };
-    if !config_broken && wake_at.is_none() {
+    let account_limit = project.as_ref().ok().and_then(account_rejection);
+    if !config_broken && wake_at.is_none() && account_limit.is_none() {
         return Ok(());
     }
     let bus = Bus::connect(scope, None)?;
+    if let Some((account, reset)) = account_limit {
+        park_peers(&bus, scope, &name, &account, reset);
+    }
     let units = Units::of(&name);
     let (loop_state, loop_job_queued) = bus.activity(&units.loop_unit)?;
     if loop_state != "active" || loop_job_queued {
@@ -241,6 +247,36 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
         park_until(&bus, &units, &name, at)?;
     }
     Ok(())
+}
+
+/// The account and reset time when the round that just ended was rejected with its provider
+/// account's limit.
+fn account_rejection(project: &Project) -> Option<(String, u64)> {
+    project.agent.account.as_ref()?;
+    let state = State::load(&state::dir(project)).ok()?;
+    shared_account::rejection(project, &state, crate::time::now_epoch())
+}
+
+/// Parks the running loops of the other projects of `account` until after `reset`, staggered.
+/// A failure for one project is reported and the others are still parked.
+fn park_peers(bus: &Bus, scope: Scope, seen_by: &str, account: &str, reset: u64) {
+    let projects = shared_account::projects(scope);
+    for peer in shared_account::peers(&projects, account, seen_by, reset) {
+        let units = Units::of(&peer.name);
+        let parked = bus
+            .activity(&units.loop_unit)
+            .and_then(|(state, stopping)| {
+                if state != "active" || stopping {
+                    return Ok(false);
+                }
+                park_until(bus, &units, &peer.name, peer.resume_at).map(|()| true)
+            });
+        match parked {
+            Ok(true) => shared_account::tell(&peer, account, seen_by, reset),
+            Ok(false) => {}
+            Err(e) => eprintln!("agent-runner: cannot park {}: {e}", peer.name),
+        }
+    }
 }
 
 /// Whether the round left its halt request in `state_dir`, for the path unit to act on. Only a

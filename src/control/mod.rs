@@ -2,3 +2,4 @@
 
 pub(crate) mod halt;
 pub(crate) mod lifecycle;
+mod shared_account;

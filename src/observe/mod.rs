@@ -14,6 +14,7 @@ pub(crate) mod metrics;
 pub(crate) mod partial;
 pub(crate) mod peek;
 pub(crate) mod snapshot;
+pub(crate) mod spend;
 mod state_file;
 pub(crate) mod status;
 mod unit_states;

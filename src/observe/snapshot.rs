@@ -52,6 +52,8 @@ pub(crate) struct Snapshot {
     pub drifted: bool,
     /// The units.
     pub units: UnitStates,
+    /// Spend against the budgets (absent: no ledger and no budget).
+    pub spend: Option<super::spend::SpendView>,
     /// What could not be read (the state file, the events, a stop trigger): when any, the
     /// snapshot is partial and its state a guess.
     pub unreadable: Vec<Unseen>,
@@ -101,10 +103,17 @@ pub(crate) fn snapshot(
             .is_some_and(|s| s.unit_file_state == "enabled"),
         drifted: drift.generated && !drift.in_sync,
         units,
+        spend: None,
         unreadable,
         state_file,
         state_raw,
     };
+    snap.spend = super::spend::spend(
+        project,
+        &state_dir(project),
+        snap.state_raw.as_ref(),
+        crate::time::now_epoch(),
+    );
     snap.phase = snap
         .round
         .and_then(|r| project.phase_for_round(r))
@@ -177,6 +186,7 @@ pub(crate) fn example(state: LoopState, reason: Option<&str>, unreadable: Vec<Un
         enabled: false,
         drifted: false,
         units: UnitStates::default(),
+        spend: None,
         unreadable,
         state_file: None,
         state_raw: None,

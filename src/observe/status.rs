@@ -220,6 +220,20 @@ fn present_detail(out: &mut dyn Write, s: &Snapshot) -> io::Result<()> {
         writeln!(out, "  why:         {e}")?;
     }
     present_rounds(out, s, now)?;
+    if let Some(spend) = &s.spend {
+        writeln!(out, "  spend:       {}", super::spend::line(spend))?;
+        if let Some(park) = &spend.budget_park {
+            writeln!(
+                out,
+                "  parked:      {} spent, until {}",
+                park.budget,
+                crate::time::iso_utc_s(park.until)
+            )?;
+        }
+        if let Some(problem) = &spend.ledger_problem {
+            writeln!(out, "  ledger:      {problem}")?;
+        }
+    }
     if let Some(e) = &s.last_error
         && s.state != LoopState::Offline
     {

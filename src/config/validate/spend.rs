@@ -2,9 +2,9 @@
 //! provider account projects share.
 
 use super::checker::Checker;
+use crate::config::model::{PROJECT_NAME_RULE, valid_project_name};
 use crate::config::problems::echoed;
 use crate::config::raw::{RawBudget, RawPrice};
-use crate::config::model::{PROJECT_NAME_RULE, valid_project_name};
 use crate::config::spend::{
     Budget, DEFAULT_OVERSHOOT_PCT, DEFAULT_SPIKE_FACTOR, Price, Pricing, SpikeAction,
 };

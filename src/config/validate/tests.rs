@@ -291,7 +291,10 @@ fn state_paths_are_normalised_and_replace_the_presets() {
 }
 
 #[test]
-#[allow(clippy::float_cmp, reason = "the values are parsed from exact literals")]
+#[allow(
+    clippy::float_cmp,
+    reason = "the values are parsed from exact literals"
+)]
 fn budget_pricing_and_account_are_checked_with_positions() {
     let good = format!(
         "{MINIMAL}[budget]\ndaily_usd = 20\nmonthly_usd = 300.5\ndaily_tokens = 5000000\n\
