@@ -72,8 +72,10 @@ ct systemctl start agent-runner@$b 2>/dev/null || true
 wait_for 10 "rounds of $b" rounds_at_least 2 $b
 ct systemctl start agent-runner@$a 2>/dev/null || true
 wait_event $b account_throttled 15
-assert_event $b account_throttled account=team seen_by=$a
+# The after-round step that tells runs in $a's round service, whose LogExtraFields= adds $a as a
+# second AGENT_RUNNER_PROJECT: the entry matches both projects, so its own fields are checked.
 throttled=$(journal_events $b account_throttled | tail -1)
+assert_eq "$(jq -r '.AGENT_RUNNER_ACCOUNT + " " + .AGENT_RUNNER_SEEN_BY' <<<"$throttled")" "team $a" "account and rejected project"
 reset=$(jq -r .AGENT_RUNNER_RESET_AT <<<"$throttled")
 resume=$(jq -r .AGENT_RUNNER_RESUME_AT <<<"$throttled")
 assert_eq "$resume" $((reset + 20)) "$b resumes 20 s after the reset"
