@@ -141,10 +141,16 @@ fn index_row(body: &mut String, s: &Snapshot, now: u64) {
     );
 }
 
-/// Today's spend, once the snapshot carries it (budgets are recorded by the round); empty until
-/// then.
-fn spend_today(_snap: &Snapshot) -> String {
-    String::new()
+/// Today's spend, against daily_usd when the project sets it: `$0.04 / $0.05`; empty before
+/// the first priced round.
+fn spend_today(snap: &Snapshot) -> String {
+    let Some(spend) = &snap.spend else {
+        return String::new();
+    };
+    match spend.daily_usd {
+        Some(limit) => format!("${:.2} / ${limit:.2}", spend.day_usd),
+        None => format!("${:.2}", spend.day_usd),
+    }
 }
 
 /// "12.3 s" for milliseconds.
@@ -298,6 +304,20 @@ mod tests {
     use serde_json::json;
 
     const HOSTILE: &str = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>'&";
+
+    #[test]
+    fn the_row_shows_today_s_spend_against_the_daily_budget() {
+        let mut snap = example(LoopState::Throttled, None, Vec::new());
+        assert_eq!(spend_today(&snap), "");
+        snap.spend = Some(crate::observe::spend::SpendView {
+            day_usd: 0.04,
+            daily_usd: Some(0.05),
+            ..Default::default()
+        });
+        assert_eq!(spend_today(&snap), "$0.04 / $0.05");
+        let page = index(&[snap], &[]);
+        assert!(page.contains("<td>$0.04 / $0.05</td>"), "{page}");
+    }
 
     fn escaped(page: &str) {
         assert!(!page.contains("<script>alert"), "{page}");
