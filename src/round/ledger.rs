@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use super::cost::Cost;
 use crate::error::{Error, Result};
-use crate::fsutil::Dir;
+use std::io::Write as _;
+
+use crate::fsutil::{Dir, Existing};
 use crate::time::window::{self, Window};
 use crate::time::zone::Zone;
 
@@ -133,11 +135,32 @@ impl Ledger {
         }
     }
 
-    /// Writes `dir/ledger.json` atomically (no link followed).
+    /// Writes `dir/ledger.json` atomically: a new temporary file (no link followed), renamed
+    /// into place. Not fsynced, to keep the round's exit quick: after a power cut the ledger may
+    /// be the previous one or empty, and an empty one is rebuilt from the mirror (and told).
     pub(crate) fn save(&self, dir: &Path) -> Result<()> {
         let mut text = serde_json::to_vec_pretty(self).map_err(|e| Error::Failed(e.to_string()))?;
         text.push(b'\n');
-        Dir::open(dir)?.write_atomic(LEDGER_FILE, &text, 0o644)
+        let dir = Dir::open(dir)?;
+        let tmp = format!(".{LEDGER_FILE}.{}", std::process::id());
+        // A temporary file left by a runner that died with this pid, or a link in its place.
+        dir.remove(&tmp);
+        let written = dir
+            .open_write(Path::new(&tmp), Existing::Refuse, 0o644)
+            .and_then(|mut file| {
+                file.write_all(&text)
+                    .map_err(|e| Error::io("cannot write", dir.path().join(&tmp), e))
+            })
+            .and_then(|()| dir.rename(&tmp, LEDGER_FILE));
+        if written.is_err() {
+            dir.remove(&tmp);
+        }
+        written
+    }
+
+    /// Whether every window still holds `now` (then [`Ledger::at`] needs no zone).
+    pub(crate) fn windows_hold(&self, now: u64) -> bool {
+        self.day.holds(now) && self.month.holds(now) && self.hour.holds(now)
     }
 
     fn sane(&self) -> bool {
@@ -155,11 +178,22 @@ impl Ledger {
 
     /// The ledger with every window moved to the one holding `now` (an elapsed window's spend
     /// is gone) and the loop's tally to the loop that started at `loop_start`.
-    pub(crate) fn at(&self, zone: &Zone, now: u64, loop_start: Option<u64>) -> Ledger {
+    /// `zone` is needed only when a window ended (see [`Ledger::windows_hold`]); without one the
+    /// host's is read.
+    pub(crate) fn at(&self, zone: Option<&Zone>, now: u64, loop_start: Option<u64>) -> Ledger {
         let mut l = self.clone();
-        l.day = l.day.rolled(window::day(zone, now), now);
-        l.month = l.month.rolled(window::month(zone, now), now);
-        l.hour = l.hour.rolled(window::hour(zone, now), now);
+        if !l.windows_hold(now) {
+            let host;
+            let zone = if let Some(z) = zone {
+                z
+            } else {
+                host = Zone::host_or_utc();
+                &host
+            };
+            l.day = l.day.rolled(window::day(zone, now), now);
+            l.month = l.month.rolled(window::month(zone, now), now);
+            l.hour = l.hour.rolled(window::hour(zone, now), now);
+        }
         let loop_start = loop_start.unwrap_or(now);
         if l.this_loop.start != loop_start || l.this_loop.end != u64::MAX {
             l.this_loop = Tally {
@@ -286,7 +320,7 @@ mod tests {
         };
         // 2026-11-22T10:00:00Z.
         let now = 1_795_341_600;
-        let mut l = Ledger::default().at(&utc, now, Some(now - 50));
+        let mut l = Ledger::default().at(Some(&utc), now, Some(now - 50));
         for round in 1..=25 {
             l.record(round, &cost(0.5, 100));
         }
@@ -295,11 +329,11 @@ mod tests {
         assert!((l.day.usd - 12.5).abs() < 1e-9);
         assert_eq!(l.median_usd(), Some(0.5));
         // The next hour: the hour's tally is new, the day's goes on.
-        let later = l.at(&utc, now + 3600, Some(now - 50));
+        let later = l.at(Some(&utc), now + 3600, Some(now - 50));
         assert_eq!(later.hour.rounds, 0);
         assert_eq!(later.day.rounds, 25);
         // The next day and a new loop: both start afresh, the month goes on.
-        let tomorrow = l.at(&utc, now + 86_400, Some(now + 86_000));
+        let tomorrow = l.at(Some(&utc), now + 86_400, Some(now + 86_000));
         assert_eq!((tomorrow.day.rounds, tomorrow.this_loop.rounds), (0, 0));
         assert_eq!(tomorrow.month.rounds, 25);
         assert_eq!(median([3.0, 1.0, 2.0, 10.0].into_iter()), Some(2.5));

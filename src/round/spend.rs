@@ -276,9 +276,10 @@ pub(crate) fn settle(
         &project.pricing,
     );
     st.last_spend = Some(RoundSpend::of(round, &cost));
-    let zone = zone_of(&project.budget);
-    let before = load_or_rebuild(project, state_dir, events, &zone, st.loop_started_at, now);
-    let mut ledger = before.at(&zone, now, st.loop_started_at);
+    let before = load_or_rebuild(project, state_dir, events, st.loop_started_at, now);
+    // The zone file is read only when a window ended.
+    let zone = (!before.windows_hold(now)).then(|| zone_of(&project.budget));
+    let mut ledger = before.at(zone.as_ref(), now, st.loop_started_at);
     ledger.record(round, &cost);
     if let Err(e) = ledger.save(state_dir) {
         let _ = writeln!(std::io::stderr(), "agent-runner: warning: {e}");
@@ -351,7 +352,6 @@ fn load_or_rebuild(
     project: &Project,
     state_dir: &Path,
     events: &RoundEvents<'_>,
-    zone: &Zone,
     loop_start: Option<u64>,
     now: u64,
 ) -> Ledger {
@@ -367,7 +367,7 @@ fn load_or_rebuild(
     };
     let records = read_mirror_only(project, &query).unwrap_or_default();
     let spent: Vec<(u64, Spent)> = records.iter().filter_map(spent_of).collect();
-    let ledger = rebuild(&spent, zone, loop_start, now);
+    let ledger = rebuild(&spent, &zone_of(&project.budget), loop_start, now);
     events.emit(
         &format!(
             "{}: the spend ledger could not be believed ({problem}); rebuilt from {} round(s) of the events mirror",
@@ -411,7 +411,7 @@ fn spent_of(r: &Record) -> Option<(u64, Spent)> {
 /// A ledger from the spend of past rounds (time, spend), oldest first: each counts in the windows
 /// that hold `now` and that its time falls in.
 fn rebuild(spent: &[(u64, Spent)], zone: &Zone, loop_start: Option<u64>, now: u64) -> Ledger {
-    let mut ledger = Ledger::default().at(zone, now, loop_start);
+    let mut ledger = Ledger::default().at(Some(zone), now, loop_start);
     for (at, s) in spent {
         for tally in [
             &mut ledger.day,
