@@ -11,6 +11,10 @@ use std::path::PathBuf;
 /// The drop-in file name inside each `UNIT.d/` directory.
 pub(crate) const DROP_IN_NAME: &str = "50-agent-runner.conf";
 
+/// The oneshot that rewrites node-exporter's textfile with the metrics of every project; the
+/// after-round step starts it (system manager only).
+pub(crate) const METRICS_TEXTFILE_SERVICE: &str = "agent-runner-metrics.service";
+
 /// The `ListUnitsByPatterns` patterns that match every instance of every project.
 pub(crate) const ALL_PROJECTS_PATTERNS: [&str; 4] = [
     "agent-runner@*",

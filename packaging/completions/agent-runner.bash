@@ -64,6 +64,9 @@ _agent__runner() {
             agent__runner,man)
                 cmd="agent__runner__subcmd__man"
                 ;;
+            agent__runner,metrics)
+                cmd="agent__runner__subcmd__metrics"
+                ;;
             agent__runner,peek)
                 cmd="agent__runner__subcmd__peek"
                 ;;
@@ -133,6 +136,9 @@ _agent__runner() {
             agent__runner__subcmd__help,man)
                 cmd="agent__runner__subcmd__help__subcmd__man"
                 ;;
+            agent__runner__subcmd__help,metrics)
+                cmd="agent__runner__subcmd__help__subcmd__metrics"
+                ;;
             agent__runner__subcmd__help,peek)
                 cmd="agent__runner__subcmd__help__subcmd__peek"
                 ;;
@@ -161,7 +167,7 @@ _agent__runner() {
 
     case "${cmd}" in
         agent__runner)
-            opts="-H -h -V --user --host --help --version init check generate round checkin start stop restart kill enable disable status peek events logs diagnose web completions halt man catalog generator help"
+            opts="-H -h -V --user --host --help --version init check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt man catalog generator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -517,7 +523,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__help)
-            opts="init check generate round checkin start stop restart kill enable disable status peek events logs diagnose web completions halt man catalog generator help"
+            opts="init check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt man catalog generator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -754,6 +760,20 @@ _agent__runner() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        agent__subcmd__runner__subcmd__help__subcmd__metrics)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         agent__subcmd__runner__subcmd__help__subcmd__peek)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -966,6 +986,32 @@ _agent__runner() {
             fi
             case "${prev}" in
                 --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__runner__subcmd__metrics)
+            opts="-H -h --textfile --user --host --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --textfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -261,6 +261,16 @@ _arguments "${_arguments_options[@]}" : \
 '--help[Print help]' \
 && ret=0
 ;;
+(metrics)
+_arguments "${_arguments_options[@]}" : \
+'--textfile=[Replace FILE atomically instead (node-exporter'\''s textfile collector reads /var/lib/prometheus/node-exporter/*.prom)]:FILE:_files' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
@@ -397,6 +407,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(metrics)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -450,6 +464,7 @@ _agent-runner_commands() {
 'logs:Print the current round'\''s log (or round N'\''s)' \
 'diagnose:Find what is wrong with a project, layer by layer, and say how to fix it' \
 'web:Serve the status page, the JSON API and Prometheus metrics over HTTP (started by agent-runner-web.socket, or in the foreground with --listen)' \
+'metrics:Print the Prometheus metrics of every project (what /metrics of \`web\` serves)' \
 'completions:Print a shell completion script' \
 'halt:The loop'\''s helper steps (run by the units; not for interactive use)' \
 'man:Write the man pages into DIR (used to build the package)' \
@@ -534,6 +549,7 @@ _agent-runner__subcmd__help_commands() {
 'logs:Print the current round'\''s log (or round N'\''s)' \
 'diagnose:Find what is wrong with a project, layer by layer, and say how to fix it' \
 'web:Serve the status page, the JSON API and Prometheus metrics over HTTP (started by agent-runner-web.socket, or in the foreground with --listen)' \
+'metrics:Print the Prometheus metrics of every project (what /metrics of \`web\` serves)' \
 'completions:Print a shell completion script' \
 'halt:The loop'\''s helper steps (run by the units; not for interactive use)' \
 'man:Write the man pages into DIR (used to build the package)' \
@@ -623,6 +639,11 @@ _agent-runner__subcmd__help__subcmd__man_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner help man commands' commands "$@"
 }
+(( $+functions[_agent-runner__subcmd__help__subcmd__metrics_commands] )) ||
+_agent-runner__subcmd__help__subcmd__metrics_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner help metrics commands' commands "$@"
+}
 (( $+functions[_agent-runner__subcmd__help__subcmd__peek_commands] )) ||
 _agent-runner__subcmd__help__subcmd__peek_commands() {
     local commands; commands=()
@@ -677,6 +698,11 @@ _agent-runner__subcmd__logs_commands() {
 _agent-runner__subcmd__man_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner man commands' commands "$@"
+}
+(( $+functions[_agent-runner__subcmd__metrics_commands] )) ||
+_agent-runner__subcmd__metrics_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner metrics commands' commands "$@"
 }
 (( $+functions[_agent-runner__subcmd__peek_commands] )) ||
 _agent-runner__subcmd__peek_commands() {

@@ -287,6 +287,13 @@ pub(crate) enum CliCommand {
         #[arg(long, value_name = "SECS")]
         idle_exit: Option<u64>,
     },
+    /// Print the Prometheus metrics of every project (what /metrics of `web` serves).
+    Metrics {
+        /// Replace FILE atomically instead (node-exporter's textfile collector reads
+        /// /var/lib/prometheus/node-exporter/*.prom).
+        #[arg(long, value_name = "FILE")]
+        textfile: Option<PathBuf>,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.

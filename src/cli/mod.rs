@@ -7,6 +7,7 @@ pub(crate) mod remote;
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -50,6 +51,14 @@ pub(crate) fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -
 }
 
 /// Runs the parsed command; `args` is the command line as given, for `--host` to forward.
+/// The projects `generate` renders: the file given, else the names given (none: every project).
+fn selection(config: Option<PathBuf>, names: Vec<String>) -> Vec<ProjectRef> {
+    match config {
+        Some(file) => vec![ProjectRef::File(file)],
+        None => names.into_iter().map(ProjectRef::Name).collect(),
+    }
+}
+
 fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
     let ctx = Context {
         scope: cli.scope(),
@@ -88,12 +97,8 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
             exec,
             systemd_version,
         } => {
-            let selection = match config {
-                Some(file) => vec![ProjectRef::File(file)],
-                None => names.into_iter().map(ProjectRef::Name).collect(),
-            };
             let options = generate::Options {
-                selection,
+                selection: selection(config, names),
                 output,
                 dry_run,
                 no_reload,
@@ -142,6 +147,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
         } => observe::logs::logs(&ctx, &project.to_ref()?, round, follow, json),
         CliCommand::Diagnose { project, json } => diagnose::run(&ctx, &project.to_ref()?, json),
         CliCommand::Web { listen, idle_exit } => web::run(&ctx, listen.as_deref(), idle_exit),
+        CliCommand::Metrics { textfile } => observe::textfile::run(&ctx, textfile.as_deref()),
         CliCommand::Completions { shell } => {
             completions::generate(shell, &mut std::io::stdout());
             Ok(exit::OK)

@@ -13,7 +13,8 @@
 //!   delay, parks the periodic timer and wakes the loop at the not-before time with a transient
 //!   timer instead, so systemd does not start a round every restart_delay_s only for it to exit
 //!   at once. A round that exited 78 (configuration broken) halts the loop even when it could not
-//!   say so itself.
+//!   say so itself. It also starts the unit that rewrites node-exporter's metrics textfile
+//!   (`observe::textfile`).
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -60,6 +61,7 @@ pub(crate) fn run(ctx: &Context, project: &ProjectRef, step: Step) -> Result<u8>
             if let Err(e) = after_round(ctx.scope, project) {
                 eprintln!("agent-runner: after round: {e}");
             }
+            crate::observe::textfile::refresh_after_round(ctx.scope);
             Ok(exit::OK)
         }
     }

@@ -17,4 +17,5 @@ pub(crate) mod snapshot;
 pub(crate) mod spend;
 mod state_file;
 pub(crate) mod status;
+pub(crate) mod textfile;
 mod unit_states;

@@ -25,17 +25,22 @@ impl Drop for Server {
 
 /// `agent-runner web ARGS` with `t`'s config dir, systemd's bus out of reach, and `env`.
 fn command(t: &Test, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = unmanaged(t);
+    cmd.arg("web").args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// agent-runner with `t`'s config dir and systemd's bus out of reach.
+fn unmanaged(t: &Test) -> Command {
     let mut cmd = Command::new(binary());
-    cmd.arg("web")
-        .args(args)
-        .env("AGENT_RUNNER_CONFIG_DIR", t.path().join("etc"))
+    cmd.env("AGENT_RUNNER_CONFIG_DIR", t.path().join("etc"))
         .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/bus")
         .env("PATH", "/nonexistent")
         .env_remove("CREDENTIALS_DIRECTORY")
         .env_remove("LISTEN_FDS");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     cmd
 }
 
@@ -187,4 +192,33 @@ fn a_socket_passed_on_stdin_is_served_until_idle() {
     let run = command(&t, &[], &[]).stdin(Stdio::null()).output().unwrap();
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("--listen"));
+}
+
+#[test]
+fn a_textfile_is_left_as_it_was_when_the_metrics_cannot_be_read() {
+    let t = project();
+    let dir = t.path().join("node-exporter");
+    std::fs::create_dir(&dir).unwrap();
+    let file = dir.join("agent-runner.prom");
+    std::fs::write(&file, "# the last good metrics\n").unwrap();
+    let out = unmanaged(&t)
+        .args(["metrics", "--textfile"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(69), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the system manager"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "# the last good metrics\n"
+    );
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["agent-runner.prom"]);
 }
