@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The agent-runner demo: a project whose agent is a bundled shell script (no API key) runs three
-# rounds under systemd, and its events are printed as they happen; then everything is removed.
+# rounds under systemd, and its events are printed as they happen; it ends by printing the address
+# of the status page (at a terminal it waits for Enter meanwhile); then everything is removed.
 #
 #   sudo packaging/demo/run.sh
 #
@@ -34,6 +35,33 @@ finished() { # CMD-PREFIX...: true once the loop unit and the round service are 
     states=$("$@" systemctl show -p ActiveState --value "agent-runner-loop@$NAME.service" "agent-runner@$NAME.service" | grep . | paste -sd' ')
     [[ $states == "inactive inactive" || $states == "inactive failed" ]]
 }
+# The status page, for as long as the demo runs: a transient socket unit of the demo's systemd on
+# 127.0.0.1:8765 that starts `agent-runner web` on the first request (or the package's own
+# agent-runner-web.socket, when it listens already). It reads what `status` reads and writes
+# nothing; stop_page removes it with the demo.
+PAGE=http://127.0.0.1:8765/
+PAGE_UNIT=agent-runner-demo-web
+serve_page() { # BIN CMD-PREFIX...
+    local bin=$1
+    shift
+    "$@" systemctl -q is-active agent-runner-web.socket && return 0
+    "$@" systemd-run --quiet --unit="$PAGE_UNIT" --socket-property=ListenStream=127.0.0.1:8765 \
+        -p StandardInput=socket -p ProtectSystem=strict -p ProtectHome=read-only \
+        -p PrivateNetwork=yes -p PrivateTmp=yes -p NoNewPrivileges=yes "$bin" web
+    # The first request starts the service: the page answers, or the demo says why not.
+    "$@" /bin/bash -c 'exec 3<>/dev/tcp/127.0.0.1/8765 && printf "GET / HTTP/1.0\r\n\r\n" >&3 && head -n1 <&3' |
+        grep -q ' 200 ' || die "the status page did not answer on $PAGE"
+}
+# Only the host's systemd needs it: the container goes with everything in it.
+stop_page() {
+    systemctl stop "$PAGE_UNIT.socket" "$PAGE_UNIT.service" 2>/dev/null || true
+    systemctl reset-failed "$PAGE_UNIT.socket" "$PAGE_UNIT.service" 2>/dev/null || true
+}
+# Ends the demo: a newcomer at a terminal looks at the page before everything is removed.
+linger() {
+    [[ -t 0 ]] || return 0
+    read -r -p "press Enter to remove the demo and its page " _ || true
+}
 wait_done() { # CMD-PREFIX...
     local i
     sleep 1
@@ -55,6 +83,7 @@ if [[ -d /run/systemd/system && ${DEMO_SANDBOX:-0} != 1 ]]; then
     # shellcheck disable=SC2317 # reachable: the EXIT trap below runs it
     cleanup() {
         say "cleaning up"
+        stop_page
         systemctl stop "agent-runner@$NAME.service" 2>/dev/null || true
         systemctl reset-failed "agent-runner@$NAME.service" "agent-runner-loop@$NAME.service" \
             "agent-runner-halt@$NAME.service" 2>/dev/null || true
@@ -101,6 +130,9 @@ if [[ -d /run/systemd/system && ${DEMO_SANDBOX:-0} != 1 ]]; then
     "$bin" status "$NAME" || true
     say "what the agent left in its work dir (git log)"
     git -c safe.directory='*' -C "$work/repo" log --oneline | head -5
+    serve_page "$bin"
+    say "the status page: $PAGE (open it in a browser on this machine)"
+    linger
     exit 0
 fi
 
@@ -143,3 +175,6 @@ say "agent-runner status $NAME"
 ct agent-runner status "$NAME" || true
 say "what the agent left in its work dir (git log)"
 ct runuser -u agent -- git -C /srv/agent-runner-demo log --oneline | head -5
+serve_page /usr/bin/agent-runner ct
+say "the status page: $PAGE inside the container; from this machine: sudo nsenter -t $("$sandbox" pid) -n curl $PAGE"
+linger
