@@ -145,6 +145,32 @@ section_demo() {
 
 }
 
+# http_get PATH: the answer of the status page's socket, headers and body (bash's /dev/tcp: the
+# sandbox has no curl).
+http_get() {
+    # shellcheck disable=SC2016 # the inner bash expands $1, given as its argument
+    timeout 30 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8765 &&
+        printf "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n" "$1" >&3 && cat <&3' _ "$1"
+}
+
+section_web() {
+    step "the status page and the metrics textfile"
+    check "the page's user exists" id agent-runner-web
+    check "agent-runner-web.socket starts" systemctl start agent-runner-web.socket
+    check "no page process before the first request" sh -c '! systemctl -q is-active agent-runner-web.service'
+    local answer
+    answer=$(http_get /) || fail "nothing answers on 127.0.0.1:8765: $(systemctl status --no-pager agent-runner-web.socket agent-runner-web.service 2>&1 | tail -20)"
+    check "the socket answers on 127.0.0.1:8765" grep -q '^HTTP/1.[01] 200' <<<"$answer"
+    check "the page lists the demo project" grep -q 'data-project="demo"' <<<"$answer"
+    check "the first request started the service" systemctl -q is-active agent-runner-web.service
+    answer=$(http_get /metrics)
+    check "the metrics name the demo project" grep -q '^agent_runner_round{project="demo"}' <<<"$answer"
+    mkdir -p /var/lib/prometheus/node-exporter
+    chown nobody: /var/lib/prometheus/node-exporter
+    check "agent-runner-metrics.service writes the textfile" systemctl start agent-runner-metrics.service
+    check "…readable by node-exporter" test "$(stat -c %a /var/lib/prometheus/node-exporter/agent-runner.prom)" = 644
+}
+
 section_generator() {
     step "generator mode"
     project gen 1
@@ -287,8 +313,11 @@ section_purge() {
     check "no unit of ours loaded" test -z "$(systemctl list-units --all --plain --no-legend 'agent-runner*')"
     check "catalog entries gone" test "$(journalctl --list-catalog | grep -c 'agent-runner: ' || true)" -eq 0
     check "operators' project files kept" test -f /etc/agent-runner/demo.toml
+    check "the page's user and group removed" sh -c '! getent passwd agent-runner-web && ! getent group agent-runner-web'
+    check "nothing listens on 127.0.0.1:8765" sh -c '! timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/8765" 2>/dev/null'
+    check "the metrics textfile removed" no_files /var/lib/prometheus/node-exporter/agent-runner.prom
 }
 
-sections=${*:-install catalog demo generator user_generator precedence mask upgrade purge}
+sections=${*:-install catalog demo web generator user_generator precedence mask upgrade purge}
 for s in $sections; do "section_$s"; done
 printf '\npackage test: all checks passed (%s)\n' "$sections"
