@@ -55,14 +55,19 @@ pub(crate) fn collect(scope: Scope) -> Result<String> {
     Ok(render(&rows, broken.len()))
 }
 
-/// The newest round ends and usage records of `project`, in one read.
+/// The newest round ends and usage records of `project`, in one read of its JSON mirror, as
+/// `status` reads it: the journal would cost a journalctl per project on every scrape (measured:
+/// 50 projects made /metrics 0.6 s slower than `/`). The journal answers when the mirror cannot
+/// be read.
 fn recent(project: &Project) -> Option<Vec<Record>> {
     let query = Query {
         kinds: vec![Kind::RoundEnd.into(), Kind::AgentUsageRecorded.into()],
         limit: Some(RECENT_ROUNDS * 3),
         ..Query::default()
     };
-    read::read(project, &query).ok().map(|(events, _)| events)
+    read::read_mirror_only(project, &query)
+        .or_else(|_| read::read(project, &query).map(|(events, _)| events))
+        .ok()
 }
 
 /// A count or a size as a sample value. Counts of rounds, tokens and milliseconds stay far below
