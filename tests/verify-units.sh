@@ -106,17 +106,19 @@ for scope in system user; do
     verify_set full "$scope" "$work/full/$scope"
 done
 
-# The status page's socket and service, as the package ships them (ExecStart= pointed at the
-# binary just built, since verify checks that it exists; a suite's sandbox has it installed).
+# The status page's socket and service, and the service writing the metrics textfile, as the
+# package ships them (ExecStart= pointed at the binary just built, since verify checks that it
+# exists; a suite's sandbox has it installed).
 dir=$work/web
 mkdir -p "$dir"
 exec_path=$bin
 [[ -z $suite ]] || exec_path=/usr/bin/agent-runner
-for unit in agent-runner-web.socket agent-runner-web.service; do
+web_units=(agent-runner-web.socket agent-runner-web.service agent-runner-metrics.service)
+for unit in "${web_units[@]}"; do
     sed "s#/usr/bin/agent-runner#$exec_path#" "units/system/$unit" >"$dir/$unit"
 done
 web_verify=ok
-for unit in agent-runner-web.socket agent-runner-web.service; do
+for unit in "${web_units[@]}"; do
     if out=$(analyze verify --recursive-errors=yes --man=no "./$unit" 2>&1); then rc=0; else rc=$?; fi
     if ((rc != 0)) || [[ -n $out ]]; then
         echo "FAIL verify $unit (exit $rc):"
