@@ -4,6 +4,7 @@
 //! Data flows config → render → units on disk → systemd → round → events → observe/control;
 //! docs/architecture.md draws it. The binary's `main` only calls [`run`].
 
+mod alerts;
 mod cli;
 mod config;
 mod context;

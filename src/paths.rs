@@ -86,6 +86,21 @@ impl Scope {
         }
     }
 
+    /// Where open alerts are kept, one file per project. Not the state directory: the agent can
+    /// write that, and must not be able to clear an alert. In the system manager this is root's
+    /// (created by the package and by `generate`, written by root's steps); in a user manager
+    /// the agent runs as the operator, who owns every place the store could be.
+    /// `AGENT_RUNNER_ALERTS_DIR` overrides it (tests).
+    pub(crate) fn alerts_dir(self) -> PathBuf {
+        if let Some(dir) = env::var_os("AGENT_RUNNER_ALERTS_DIR") {
+            return PathBuf::from(dir);
+        }
+        match self {
+            Scope::System => PathBuf::from("/var/lib/agent-runner-alerts"),
+            Scope::User => xdg_dir("XDG_STATE_HOME", ".local/state").join("agent-runner-alerts"),
+        }
+    }
+
     /// `--user` for messages that suggest a command.
     pub(crate) fn flag(self) -> &'static str {
         match self {

@@ -309,7 +309,8 @@ mod tests {
     #[test]
     fn toml_page_documents_every_key() {
         use crate::config::{
-            RawAgent, RawBudget, RawConfig, RawPhase, RawPrice, RawPrompt, RawRuntime, RawVcs,
+            RawAgent, RawAlerts, RawBudget, RawConfig, RawPhase, RawPrice, RawPrompt, RawRuntime,
+            RawVcs,
         };
         let page = include_str!("../../man/agent-runner.toml.5");
         let mut keys = Vec::new();
@@ -321,6 +322,7 @@ mod tests {
         keys.extend(keys_of::<RawVcs>());
         keys.extend(keys_of::<RawBudget>());
         keys.extend(keys_of::<RawPrice>());
+        keys.extend(keys_of::<RawAlerts>());
         assert!(keys.len() > 30, "{keys:?}");
         let missing: Vec<_> = keys
             .iter()

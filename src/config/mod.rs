@@ -47,5 +47,5 @@ pub(crate) use load::load_str;
 // The man-page test lists every key the file may hold from these.
 #[cfg(test)]
 pub(crate) use raw::{
-    RawAgent, RawBudget, RawConfig, RawPhase, RawPrice, RawPrompt, RawRuntime, RawVcs,
+    RawAgent, RawAlerts, RawBudget, RawConfig, RawPhase, RawPrice, RawPrompt, RawRuntime, RawVcs,
 };

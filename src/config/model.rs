@@ -48,6 +48,8 @@ pub(crate) struct Project {
     pub budget: super::spend::Budget,
     /// Prices per model (over the shipped defaults).
     pub pricing: super::spend::Pricing,
+    /// The detectors' thresholds.
+    pub alerts: Alerts,
 }
 
 /// `[agent]`.
@@ -235,6 +237,43 @@ pub(crate) struct Vcs {
     pub dirty_action: DirtyAction,
     /// Paths never stashed nor committed (absolute).
     pub protect: Vec<PathBuf>,
+}
+
+/// `[alerts]`: when the detectors raise an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Alerts {
+    /// The rounds the rate detectors look back over.
+    pub window_rounds: u32,
+    /// Warn when at least this share of the window failed on the network.
+    pub network_failure_percent: u8,
+    /// Warn when at least this share of the window hit its timeout.
+    pub timeout_percent: u8,
+    /// Warn when this many rounds in a row left changes that were stashed.
+    pub repeated_stashes: u32,
+    /// Warn when this many rounds in a row ended with the same error.
+    pub repeated_error_rounds: u32,
+    /// Warn when the log or work directory's file system is this full.
+    pub disk_warn_percent: u8,
+    /// Halt the loop when it is this full.
+    pub disk_halt_percent: u8,
+    /// The loop is stale when no round ended for this many times its cadence
+    /// (restart_delay_s + round_timeout_s).
+    pub stale_factor: u32,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Self {
+            window_rounds: 10,
+            network_failure_percent: 50,
+            timeout_percent: 50,
+            repeated_stashes: 3,
+            repeated_error_rounds: 3,
+            disk_warn_percent: 90,
+            disk_halt_percent: 95,
+            stale_factor: 3,
+        }
+    }
 }
 
 /// `dirty_action`.

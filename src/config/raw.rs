@@ -25,6 +25,8 @@ pub(crate) struct RawConfig {
     pub budget: RawBudget,
     #[serde(default)]
     pub pricing: BTreeMap<String, RawPrice>,
+    #[serde(default)]
+    pub alerts: RawAlerts,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,4 +126,17 @@ pub(crate) struct RawPrice {
     pub cache_read: Option<f64>,
     #[serde(rename = "cache_write_per_mtok")]
     pub cache_write: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlerts {
+    pub window_rounds: Option<i64>,
+    pub network_failure_percent: Option<i64>,
+    pub timeout_percent: Option<i64>,
+    pub repeated_stashes: Option<i64>,
+    pub repeated_error_rounds: Option<i64>,
+    pub disk_warn_percent: Option<i64>,
+    pub disk_halt_percent: Option<i64>,
+    pub stale_factor: Option<i64>,
 }

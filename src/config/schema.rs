@@ -23,6 +23,7 @@ const TOP: &[&str] = &[
     "vcs",
     "budget",
     "pricing",
+    "alerts",
 ];
 /// Keys allowed in `[agent]`.
 const AGENT: &[&str] = &[
@@ -65,6 +66,17 @@ const PROMPT: &[&str] = &["files", "concat_separator"];
 const PHASE: &[&str] = &["prompt", "round_timeout_s"];
 /// Keys allowed in `[vcs]`.
 const VCS: &[&str] = &["dirty_action", "protect"];
+/// Keys allowed in `[alerts]`.
+const ALERTS: &[&str] = &[
+    "window_rounds",
+    "network_failure_percent",
+    "timeout_percent",
+    "repeated_stashes",
+    "repeated_error_rounds",
+    "disk_warn_percent",
+    "disk_halt_percent",
+    "stale_factor",
+];
 
 /// Keys allowed in `[budget]`.
 pub(super) const BUDGET: &[&str] = &[
@@ -136,6 +148,7 @@ fn walk<'t>(root: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
             "runtime" => check(table, &["runtime"], RUNTIME, found),
             "prompt" => check(table, &["prompt"], PROMPT, found),
             "vcs" => check(table, &["vcs"], VCS, found),
+            "alerts" => check(table, &["alerts"], ALERTS, found),
             "phases" => check_phases(table, found),
             "budget" => check(table, &["budget"], BUDGET, found),
             "pricing" => check_pricing(table, found),

@@ -73,6 +73,8 @@ struct Triggers {
     stop_file: bool,
     agent_done: Option<String>,
     halt_request: Option<(String, String)>,
+    /// An open alert that halts the loop: its detector and evidence.
+    alert: Option<(String, String)>,
 }
 
 impl Triggers {
@@ -87,6 +89,8 @@ impl Triggers {
             )
         } else if self.stop_file {
             ("stop_file".into(), "the stop file exists".into())
+        } else if let Some((detector, summary)) = &self.alert {
+            (detector.clone(), format!("alert {detector}: {summary}"))
         } else {
             ("requested".into(), "a halt was requested".into())
         }
@@ -133,6 +137,8 @@ fn trigger(project: &Project) {
         // A malformed request still means "halt"; say so instead of failing the step.
         Err(e) => found.halt_request = Some(("invalid_request".into(), e.to_string())),
     }
+    found.alert = super::watch::halting_alert(project)
+        .map(|a| (a.detector.name().to_string(), a.evidence.summary));
     let (reason, message) = found.reason();
     if let Err(e) = State::end_loop(&dir) {
         eprintln!("agent-runner: {e}");
@@ -227,7 +233,8 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
         Err(_) => None,
     };
     let account_limit = project.as_ref().ok().and_then(account_rejection);
-    if !config_broken && wake_at.is_none() && account_limit.is_none() {
+    let alert = project.as_ref().ok().and_then(super::watch::after_round);
+    if !config_broken && wake_at.is_none() && account_limit.is_none() && alert.is_none() {
         return Ok(());
     }
     let bus = Bus::connect(scope, None)?;
@@ -242,6 +249,14 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
     if config_broken {
         crate::output::line(format_args!(
             "round exited 78 (configuration broken): halting the loop of {name}"
+        ))?;
+        return bus.start_nowait(&units.halt);
+    }
+    if let Some(alert) = alert {
+        crate::output::line(format_args!(
+            "alert {}: halting the loop of {name}: {}",
+            alert.detector.name(),
+            alert.evidence.summary
         ))?;
         return bus.start_nowait(&units.halt);
     }
@@ -368,6 +383,7 @@ mod tests {
             stop_file: true,
             agent_done: Some("done".into()),
             halt_request: None,
+            alert: Some(("disk_usage".into(), "full".into())),
         };
         assert_eq!(t.reason().0, "agent_done");
         t.halt_request = Some(("max_rounds".into(), "3 rounds".into()));
@@ -375,6 +391,11 @@ mod tests {
         t.halt_request = None;
         t.agent_done = None;
         assert_eq!(t.reason().0, "stop_file");
+        t.stop_file = false;
+        assert_eq!(
+            t.reason(),
+            ("disk_usage".into(), "alert disk_usage: full".into())
+        );
         assert_eq!(Triggers::default().reason().0, "requested");
     }
 

@@ -3,3 +3,4 @@
 pub(crate) mod halt;
 pub(crate) mod lifecycle;
 mod shared_account;
+pub(crate) mod watch;

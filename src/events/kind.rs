@@ -175,6 +175,12 @@ kinds! {
     RoundSummary, "round_summary", "dcba0a3df8fb49389a29c4354b62e938", Info,
         "One round in one line",
         "How the round went: its outcome, duration, tokens and cost, spend against the budgets, and why the loop continues, waits or stops. Nothing to do.";
+    AlertRaised, "alert_raised", "df2542516a504be0b0e942e468f55453", Warning,
+        "A detector raised an alert",
+        "One of agent-runner's detectors, run after every round and by agent-runner-watch.timer between rounds, saw the loop go wrong: an authentication failure streak, a high network failure or timeout rate, a nearly full disk, a stale loop (no round ended for too long, or a dead timer), repeated stashes or the same error several rounds running. The event carries the detector, the severity (warn, or halt when the loop is halted for it) and the evidence; the alert stays open, shown by `agent-runner status`, until the detector sees it cleared. Thresholds are set in the project's [alerts] table.";
+    AlertCleared, "alert_cleared", "81033ffca10744bf887848ad334cb0bf", Info,
+        "An alert cleared",
+        "The detector that raised an alert no longer sees its cause (a round authenticated, the rate fell under its threshold, space was freed, a round ended). The event carries the detector and the evidence that cleared it. Nothing to do.";
 }
 
 impl Kind {

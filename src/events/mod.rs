@@ -1,5 +1,6 @@
 //! Structured events: what a round and the loop's helpers report, and reading it back.
 //!
+//! * [`alert`]: what an alert is made of (detector, severity, evidence).
 //! * [`kind`]: the one list of event kinds with their names, MESSAGE_IDs, priorities and catalog text.
 //! * [`payload`]: the typed payload each kind carries, and [`Event`], a kind with its payload.
 //! * [`emit`]: the [`Emitter`], to the journal, the JSON mirror `LOG_DIR/events.jsonl` and a
@@ -7,6 +8,7 @@
 //! * [`read`]: events back from the journal or the mirror, as [`read::Record`]s.
 //! * [`catalog`]: the journal catalog, rendered from the kinds.
 
+pub(crate) mod alert;
 pub(crate) mod catalog;
 pub(crate) mod emit;
 pub(crate) mod kind;

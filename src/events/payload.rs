@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Kind;
+use super::alert::{Detector, Evidence, Severity};
 pub(crate) use super::spend::{
     AccountThrottled, BudgetExhausted, BudgetWindowReset, CostSpike, LedgerRebuilt, RoundSummary,
 };
@@ -477,6 +478,28 @@ pub(crate) struct StateRecovered {
     pub source: String,
 }
 
+/// `alert_raised`: a detector saw the loop go wrong.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct AlertRaised {
+    /// Which detector.
+    pub detector: Detector,
+    /// warn, or halt when the loop is halted for it.
+    pub severity: Severity,
+    /// What it saw.
+    pub evidence: Evidence,
+}
+
+/// `alert_cleared`: the detector no longer sees what raised the alert.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct AlertCleared {
+    /// Which detector.
+    pub detector: Detector,
+    /// What it sees now.
+    pub evidence: Evidence,
+}
+
 /// Declares [`Event`] over the kinds: the variant, its payload struct and the [`Kind`] share one
 /// name, so that a kind without a payload, or a payload under another kind, does not compile.
 macro_rules! events {
@@ -565,6 +588,8 @@ events! {
     LedgerRebuilt,
     AccountThrottled,
     RoundSummary,
+    AlertRaised,
+    AlertCleared,
 }
 
 #[cfg(test)]

@@ -228,11 +228,6 @@ impl Dir {
     }
 }
 
-// What the writer of the state needs; it moves to [`Dir`] next.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "the state writer moves to it next")
-)]
 impl Dir {
     /// Replaces the file `name` of this directory atomically (see [`super::write_atomic`]).
     pub(crate) fn write_atomic(&self, name: &str, contents: &[u8], mode: u32) -> Result<()> {

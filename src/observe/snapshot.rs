@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::loop_state::{self, Evidence, LoopState};
 use super::state_file::{LastOutcome, Loaded, StateView, state_dir};
 use super::unit_states::UnitStates;
+use crate::alerts::{self, Alert};
 use crate::config::Project;
 use crate::error::{Result, Unseen};
 use crate::paths::Scope;
@@ -46,6 +47,8 @@ pub(crate) struct Snapshot {
     pub throttle_class: Option<String>,
     /// The last error recorded by a round.
     pub last_error: Option<String>,
+    /// The open alerts of the detectors, from root's store (the agent cannot clear them).
+    pub alerts: Vec<Alert>,
     /// The round service starts at boot.
     pub enabled: bool,
     /// The generated units are older than the TOML.
@@ -82,6 +85,13 @@ pub(crate) fn snapshot(
             (None, None)
         }
     };
+    let alerts = match alerts::store::load(project.scope, &project.name) {
+        Ok(open) => open.alerts,
+        Err(e) => {
+            unreadable.extend(crate::fsutil::unseen("alerts", &e));
+            Vec::new()
+        }
+    };
     let drift = drift(project, project.scope);
     let state = state_file.as_ref();
     let mut snap = Snapshot {
@@ -97,6 +107,7 @@ pub(crate) fn snapshot(
         throttle_until: None,
         throttle_class: None,
         last_error: state.and_then(|s| s.last_error.clone()),
+        alerts,
         enabled: units
             .service
             .as_ref()
@@ -183,6 +194,7 @@ pub(crate) fn example(state: LoopState, reason: Option<&str>, unreadable: Vec<Un
         throttle_until: None,
         throttle_class: None,
         last_error: None,
+        alerts: Vec::new(),
         enabled: false,
         drifted: false,
         units: UnitStates::default(),

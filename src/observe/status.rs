@@ -156,6 +156,10 @@ fn present_table(
         if !s.unreadable.is_empty() {
             state.push_str(" partial");
         }
+        if !s.alerts.is_empty() {
+            state.push_str(" alerts:");
+            state.push_str(&s.alerts.len().to_string());
+        }
         writeln!(
             out,
             "{:<20} {:<28} {:>6} {:<10} {:<16} {}",
@@ -238,6 +242,16 @@ fn present_detail(out: &mut dyn Write, s: &Snapshot) -> io::Result<()> {
         && s.state != LoopState::Offline
     {
         writeln!(out, "  last error:  {e}")?;
+    }
+    for alert in &s.alerts {
+        writeln!(
+            out,
+            "  alert:       {} ({}, since {}): {}",
+            alert.detector.name(),
+            alert.severity.name(),
+            alert.since,
+            alert.evidence.summary
+        )?;
     }
     let at_boot = if s.enabled { "enabled" } else { "disabled" };
     writeln!(out, "  at boot:     {at_boot}")?;

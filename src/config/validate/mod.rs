@@ -4,6 +4,7 @@
 //! that an operator sees all of them at once; the order is the order `check` prints them in.
 
 mod agent;
+mod alerts;
 mod checker;
 mod phases;
 mod prompt;
@@ -65,6 +66,7 @@ pub(super) fn validate(
     let vcs = vcs::vcs(&mut c, &raw.vcs, &paths);
     let budget = spend::budget(&mut c, "budget", &raw.budget);
     let pricing = spend::pricing(&mut c, &raw.pricing);
+    let alerts = alerts::alerts(&mut c, &raw.alerts);
     let project = Project {
         name,
         source: std::path::absolute(doc.file).unwrap_or_else(|_| doc.file.to_path_buf()),
@@ -76,6 +78,7 @@ pub(super) fn validate(
         vcs,
         budget,
         pricing,
+        alerts,
     };
     resolved::check_resolved_paths(&mut c, &project);
     c.finish()?;

@@ -359,3 +359,47 @@ fn budget_pricing_and_account_are_checked_with_positions() {
         Some("did you mean `daily_usd`?")
     );
 }
+
+#[test]
+fn alert_thresholds_default_and_bad_ones_are_named() {
+    let p = load(MINIMAL).unwrap();
+    assert_eq!(p.alerts, crate::config::model::Alerts::default());
+    assert_eq!(
+        (p.alerts.disk_warn_percent, p.alerts.disk_halt_percent),
+        (90, 95)
+    );
+    let text = format!("{MINIMAL}[alerts]\ndisk_warn_percent = 80\nwindow_rounds = 20\n");
+    let p = load(&text).unwrap();
+    assert_eq!(
+        (p.alerts.disk_warn_percent, p.alerts.window_rounds),
+        (80, 20)
+    );
+    let text = format!(
+        "{MINIMAL}[alerts]\ntimeout_percent = 0\ndisk_halt_percent = 101\nwindow_rounds = 1000\ndisk_warn_percent = 96\n"
+    );
+    let Err(Error::Config(problems)) = load(&text) else {
+        panic!("expected config errors")
+    };
+    let messages: Vec<_> = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.key.as_deref().unwrap_or("?"), p.message))
+        .collect();
+    let all = messages.join("\n");
+    for expected in [
+        "alerts.timeout_percent: must be a percentage from 1 to 100, got 0",
+        "alerts.disk_halt_percent: must be a percentage from 1 to 100, got 101",
+        "alerts.window_rounds: must be a count from 1 to 100, got 1000",
+        "alerts.disk_warn_percent: disk_warn_percent (96) must be below disk_halt_percent (95)",
+    ] {
+        assert!(all.contains(expected), "{expected} not in:\n{all}");
+    }
+    let text = format!("{MINIMAL}[alerts]\nstale_factr = 3\n");
+    let Err(Error::Config(problems)) = load(&text) else {
+        panic!("expected config errors")
+    };
+    assert!(
+        problems[0]
+            .message
+            .contains("unknown key `stale_factr` in [alerts]")
+    );
+}
