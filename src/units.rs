@@ -8,6 +8,12 @@
 
 use std::path::PathBuf;
 
+/// The watch service: runs the detectors of every project between rounds (no instance: one
+/// service watches them all).
+pub(crate) const WATCH_SERVICE: &str = "agent-runner-watch.service";
+/// The timer that starts [`WATCH_SERVICE`].
+pub(crate) const WATCH_TIMER: &str = "agent-runner-watch.timer";
+
 /// The drop-in file name inside each `UNIT.d/` directory.
 pub(crate) const DROP_IN_NAME: &str = "50-agent-runner.conf";
 

@@ -52,7 +52,10 @@ fail=0
 verify_set() { # name scope dir
     local name=$1 scope=$2 dir=$3 unit out rc
     local flag=() ; [[ $scope == user ]] && flag=(--user)
-    for unit in "agent-runner@$name.service" "agent-runner@$name.timer" "agent-runner@$name.path" "agent-runner-loop@$name.service" "agent-runner-halt@$name.service"; do
+    local units=("agent-runner@$name.service" "agent-runner@$name.timer" "agent-runner@$name.path" "agent-runner-loop@$name.service" "agent-runner-halt@$name.service")
+    # The watch service and its timer: the system manager's only.
+    [[ $scope == system ]] && units+=(agent-runner-watch.service agent-runner-watch.timer)
+    for unit in "${units[@]}"; do
         if out=$(analyze "${flag[@]}" verify --recursive-errors=yes --man=no "./$unit" 2>&1); then rc=0; else rc=$?; fi
         if ((rc != 0)) || [[ -n $out ]]; then
             echo "FAIL verify $scope $unit (exit $rc):"

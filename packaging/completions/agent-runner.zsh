@@ -298,6 +298,18 @@ after-round\:"ExecStopPost= of the round service\: stretch the schedule over a l
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
+(watch)
+_arguments "${_arguments_options[@]}" : \
+'()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
+'()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'::name -- The project name; omit it to cover every project in the config directory:_default' \
+&& ret=0
+;;
 (man)
 _arguments "${_arguments_options[@]}" : \
 '--output=[Output directory]:DIR:_files' \
@@ -419,6 +431,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(watch)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (man)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -467,6 +483,7 @@ _agent-runner_commands() {
 'metrics:Print the Prometheus metrics of every project (what /metrics of \`web\` serves)' \
 'completions:Print a shell completion script' \
 'halt:The loop'\''s helper steps (run by the units; not for interactive use)' \
+'watch:Run the detectors of every project (or one) between rounds (agent-runner-watch.service)' \
 'man:Write the man pages into DIR (used to build the package)' \
 'catalog:Print the journal catalog of every event kind (packaging/agent-runner.catalog)' \
 'generator:Render every project file into systemd'\''s generator directory (run by systemd as agent-runner-generator at boot and on daemon-reload; see systemd.generator(7))' \
@@ -552,6 +569,7 @@ _agent-runner__subcmd__help_commands() {
 'metrics:Print the Prometheus metrics of every project (what /metrics of \`web\` serves)' \
 'completions:Print a shell completion script' \
 'halt:The loop'\''s helper steps (run by the units; not for interactive use)' \
+'watch:Run the detectors of every project (or one) between rounds (agent-runner-watch.service)' \
 'man:Write the man pages into DIR (used to build the package)' \
 'catalog:Print the journal catalog of every event kind (packaging/agent-runner.catalog)' \
 'generator:Render every project file into systemd'\''s generator directory (run by systemd as agent-runner-generator at boot and on daemon-reload; see systemd.generator(7))' \
@@ -674,6 +692,11 @@ _agent-runner__subcmd__help__subcmd__stop_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner help stop commands' commands "$@"
 }
+(( $+functions[_agent-runner__subcmd__help__subcmd__watch_commands] )) ||
+_agent-runner__subcmd__help__subcmd__watch_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner help watch commands' commands "$@"
+}
 (( $+functions[_agent-runner__subcmd__help__subcmd__web_commands] )) ||
 _agent-runner__subcmd__help__subcmd__web_commands() {
     local commands; commands=()
@@ -733,6 +756,11 @@ _agent-runner__subcmd__status_commands() {
 _agent-runner__subcmd__stop_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner stop commands' commands "$@"
+}
+(( $+functions[_agent-runner__subcmd__watch_commands] )) ||
+_agent-runner__subcmd__watch_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner watch commands' commands "$@"
 }
 (( $+functions[_agent-runner__subcmd__web_commands] )) ||
 _agent-runner__subcmd__web_commands() {

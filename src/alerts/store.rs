@@ -71,20 +71,10 @@ pub(crate) fn save(scope: Scope, project: &str, open: &OpenAlerts) -> Result<()>
 }
 
 fn save_to(dir: &Path, project: &str, open: &OpenAlerts) -> Result<()> {
-    ensure_dir(dir)?;
+    crate::fsutil::ensure_dir(dir, 0o755)?;
     let text = serde_json::to_vec_pretty(open)
         .map_err(|e| Error::Failed(format!("cannot encode alerts: {e}")))?;
     Dir::open(dir)?.write_atomic(&file_name(project), &text, 0o644)
-}
-
-/// Creates the store's directory (0755) when it is missing.
-pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    match std::fs::DirBuilder::new().mode(0o755).create(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(Error::io("cannot create", dir, e)),
-    }
 }
 
 #[cfg(test)]

@@ -310,6 +310,13 @@ pub(crate) enum CliCommand {
         #[arg(long, value_enum, default_value = "trigger")]
         step: HaltStep,
     },
+    /// Run the detectors of every project (or one) between rounds (agent-runner-watch.service).
+    #[command(hide = true)]
+    Watch {
+        /// Which project(s).
+        #[command(flatten)]
+        project: OptionalProjectArg,
+    },
     /// Write the man pages into DIR (used to build the package).
     #[command(hide = true)]
     Man {

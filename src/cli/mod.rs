@@ -15,7 +15,7 @@ use clap::Parser;
 use crate::cli::args::{Cli, CliCommand};
 use crate::config::{ProjectRef, check, init};
 use crate::context::Context;
-use crate::control::{halt, lifecycle as control};
+use crate::control::{halt, lifecycle as control, watch};
 use crate::error::{Result, exit};
 use crate::events::catalog;
 use crate::observe::{self, diagnose, peek, status};
@@ -153,6 +153,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
             Ok(exit::OK)
         }
         CliCommand::Halt { project, step } => halt::run(&ctx, &project.to_ref()?, step.into()),
+        CliCommand::Watch { project } => watch::run(&ctx, project.to_ref()),
         CliCommand::Man { output } => manpages::write(&output).map(|()| exit::OK),
         CliCommand::Catalog => catalog::print(),
         CliCommand::Generator { dirs } => generator::run(ctx.scope == paths::Scope::User, &dirs),

@@ -39,6 +39,16 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()
         .map_err(|e| Error::io("cannot write", path, e))
 }
 
+/// Creates the directory `dir` with `mode` when it is missing (its parent must exist).
+pub(crate) fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match fs::DirBuilder::new().mode(mode).create(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io("cannot create", dir, e)),
+    }
+}
+
 /// What a denied permission asks of whoever reads the project's files.
 pub(crate) const HINT_DENIED: &str = "run it with sudo, or as the user the project's rounds run as";
 /// What a refused file asks for: agent-runner never puts a link, a FIFO or a device there.

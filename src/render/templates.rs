@@ -10,7 +10,7 @@ use super::escape::{sd_env, sd_path, sd_word};
 use super::header::{UnitFile, template_header};
 use crate::error::{Error, Result};
 use crate::paths::Scope;
-use crate::units::Unit;
+use crate::units::{Unit, WATCH_SERVICE, WATCH_TIMER};
 
 /// The drop-in templates: (name, source).
 const DROP_IN_TEMPLATES: [(&str, &str); 6] = [
@@ -59,19 +59,40 @@ pub(crate) fn template_text(scope: Scope, unit: Unit) -> Option<&'static str> {
     })
 }
 
-/// The template units for `scope`, with every command pointing at `exec`, marked as generated.
+/// The units shipped beside the templates that no project instantiates: the watch service and
+/// its timer (the system manager's only: its store of alerts is root's).
+pub(crate) fn shared_units(scope: Scope) -> Vec<(&'static str, &'static str)> {
+    match scope {
+        Scope::System => vec![
+            (
+                WATCH_SERVICE,
+                include_str!("../../units/system/agent-runner-watch.service"),
+            ),
+            (
+                WATCH_TIMER,
+                include_str!("../../units/system/agent-runner-watch.timer"),
+            ),
+        ],
+        Scope::User => Vec::new(),
+    }
+}
+
+/// The template units (and the shared units) for `scope`, with every command pointing at
+/// `exec`, marked as generated.
 pub(crate) fn templates(scope: Scope, exec: &Path) -> Vec<UnitFile> {
     let exec = sd_word(&exec.to_string_lossy());
+    let unit_file = |name: String, text: &str| UnitFile {
+        path: PathBuf::from(name),
+        contents: template_header() + &text.replace("/usr/bin/agent-runner ", &format!("{exec} ")),
+    };
     Unit::TEMPLATES
         .into_iter()
-        .filter_map(|unit| {
-            let text = template_text(scope, unit)?;
-            let body = text.replace("/usr/bin/agent-runner ", &format!("{exec} "));
-            Some(UnitFile {
-                path: PathBuf::from(unit.template()),
-                contents: template_header() + &body,
-            })
-        })
+        .filter_map(|unit| Some(unit_file(unit.template(), template_text(scope, unit)?)))
+        .chain(
+            shared_units(scope)
+                .into_iter()
+                .map(|(name, text)| unit_file(name.to_string(), text)),
+        )
         .collect()
 }
 

@@ -44,14 +44,7 @@ pub(crate) struct Outcome {
 /// Runs `generate`.
 pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     let scope = ctx.scope;
-    let exec = match &options.exec {
-        Some(p) => std::path::absolute(p).map_err(|e| Error::io("cannot resolve", p, e))?,
-        None => std::env::current_exe().map_err(|e| {
-            Error::Failed(format!(
-                "cannot find the running binary: {e}; pass --exec PATH"
-            ))
-        })?,
-    };
+    let exec = exec_path(options)?;
     let version = match options.systemd_version {
         Some(v) => v,
         None if options.output.is_some() || options.dry_run || options.no_reload => {
@@ -131,6 +124,7 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     } else {
         let outcome = write_files(&unit_dir, &files, all_projects && options.output.is_none())?;
         report(&outcome, &names)?;
+        ensure_alerts_dir(scope, options);
         let reload = !options.no_reload && options.output.is_none();
         if reload && (!outcome.written.is_empty() || !outcome.removed.is_empty()) {
             crate::systemd::bus::reload(scope).map_err(|e| match e {
@@ -146,6 +140,33 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Config(problems))
+    }
+}
+
+/// The binary the units run: `--exec`, else this one.
+fn exec_path(options: &Options) -> Result<PathBuf> {
+    match &options.exec {
+        Some(p) => std::path::absolute(p).map_err(|e| Error::io("cannot resolve", p, e)),
+        None => std::env::current_exe().map_err(|e| {
+            Error::Failed(format!(
+                "cannot find the running binary: {e}; pass --exec PATH"
+            ))
+        }),
+    }
+}
+
+/// Creates root's store of open alerts when the package has not (a round's after-round step
+/// writes it but, sandboxed, cannot create it). Only root creates it: any other owner would let
+/// that user clear alerts. A user manager's store is created by whoever writes it first.
+fn ensure_alerts_dir(scope: crate::paths::Scope, options: &Options) {
+    if scope != crate::paths::Scope::System
+        || options.output.is_some()
+        || !nix::unistd::geteuid().is_root()
+    {
+        return;
+    }
+    if let Err(e) = crate::fsutil::ensure_dir(&scope.alerts_dir(), 0o755) {
+        eprintln!("agent-runner: warning: {e}; alerts are kept once it exists");
     }
 }
 

@@ -308,9 +308,11 @@ fn generate_output_writes_the_complete_set_and_is_idempotent() {
         "--systemd-version",
         "252",
     ]);
-    t.run().status(0).output_contains("10 files written");
+    t.run().status(0).output_contains("12 files written");
     for file in [
         "agent-runner@.service",
+        "agent-runner-watch.service",
+        "agent-runner-watch.timer",
         "agent-runner@.timer",
         "agent-runner@.path",
         "agent-runner-loop@.service",
@@ -324,7 +326,7 @@ fn generate_output_writes_the_complete_set_and_is_idempotent() {
     }
     t.run()
         .status(0)
-        .output_contains("0 files written, 10 unchanged");
+        .output_contains("0 files written, 12 unchanged");
 }
 
 #[test]
