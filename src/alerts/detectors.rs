@@ -1,7 +1,7 @@
 //! The detectors: each looks at the [`Inputs`] and says whether its alert should be open. Pure
 //! functions of what was gathered, so each is tested on its own.
 
-use super::evidence::{Inputs, RoundSeen};
+use super::evidence::{EXCERPT_MAX_CHARS, Inputs, RoundSeen};
 use crate::config::Project;
 use crate::events::alert::{Detector, Evidence, Severity};
 
@@ -72,7 +72,11 @@ fn auth_failure_streak(inputs: &Inputs, project: &Project) -> Finding {
             value: Some(u64::from(streak)),
             threshold: Some(u64::from(threshold)),
             rounds: state.last_outcome.iter().map(|o| o.round).collect(),
-            excerpt: state.last_error.clone(),
+            // The agent's user can write the state: keep the store small whatever it holds.
+            excerpt: state
+                .last_error
+                .as_ref()
+                .map(|e| e.chars().take(EXCERPT_MAX_CHARS).collect()),
             hint: Some(project.agent.auth_hint().to_string()),
             ..Evidence::default()
         },

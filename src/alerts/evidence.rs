@@ -15,8 +15,8 @@ use crate::round::state::{self, State};
 
 /// Events read per round of the window: a round logs at most a few of the kinds asked for.
 const EVENTS_PER_ROUND: usize = 6;
-/// The longest error excerpt kept.
-const EXCERPT_MAX_CHARS: usize = 200;
+/// The longest excerpt of the agent's output an alert keeps.
+pub(crate) const EXCERPT_MAX_CHARS: usize = 200;
 
 /// Everything one evaluation looks at.
 #[derive(Debug, Clone, Default)]

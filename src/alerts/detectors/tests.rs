@@ -40,6 +40,7 @@ fn an_auth_failure_streak_halts_with_the_login_hint_until_a_round_authenticates(
     let p = project("");
     let mut state = State {
         consecutive_auth_failures: p.runtime.auth_fail_halt_after,
+        last_error: Some("401 ".repeat(100_000)),
         ..State::default()
     };
     let mut inputs = Inputs {
@@ -51,6 +52,7 @@ fn an_auth_failure_streak_halts_with_the_login_hint_until_a_round_authenticates(
         panic!("no halt");
     };
     assert_eq!(evidence.hint.as_deref(), Some(p.agent.auth_hint()));
+    assert_eq!(evidence.excerpt.map(|e| e.chars().count()), Some(200));
     state.consecutive_auth_failures = 0;
     inputs.state = Some(state);
     assert!(matches!(
