@@ -85,6 +85,9 @@ _agent__runner() {
             agent__runner,stop)
                 cmd="agent__runner__subcmd__stop"
                 ;;
+            agent__runner,watch)
+                cmd="agent__runner__subcmd__watch"
+                ;;
             agent__runner,web)
                 cmd="agent__runner__subcmd__web"
                 ;;
@@ -157,6 +160,9 @@ _agent__runner() {
             agent__runner__subcmd__help,stop)
                 cmd="agent__runner__subcmd__help__subcmd__stop"
                 ;;
+            agent__runner__subcmd__help,watch)
+                cmd="agent__runner__subcmd__help__subcmd__watch"
+                ;;
             agent__runner__subcmd__help,web)
                 cmd="agent__runner__subcmd__help__subcmd__web"
                 ;;
@@ -167,7 +173,7 @@ _agent__runner() {
 
     case "${cmd}" in
         agent__runner)
-            opts="-H -h -V --user --host --help --version init check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt man catalog generator help"
+            opts="-H -h -V --user --host --help --version init check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt watch man catalog generator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -523,7 +529,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__help)
-            opts="init check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt man catalog generator help"
+            opts="init check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt watch man catalog generator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -845,6 +851,20 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__help__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__runner__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1186,6 +1206,36 @@ _agent__runner() {
             ;;
         agent__subcmd__runner__subcmd__stop)
             opts="-c -H -h --config --now --user --host --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__runner__subcmd__watch)
+            opts="-c -H -h --config --user --host --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
