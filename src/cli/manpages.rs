@@ -309,8 +309,8 @@ mod tests {
     #[test]
     fn toml_page_documents_every_key() {
         use crate::config::{
-            RawAgent, RawAlerts, RawBudget, RawConfig, RawPhase, RawPrice, RawPrompt, RawRuntime,
-            RawVcs,
+            RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawPhase, RawPrice,
+            RawProgress, RawPrompt, RawRuntime, RawVcs,
         };
         let page = include_str!("../../man/agent-runner.toml.5");
         let mut keys = Vec::new();
@@ -323,12 +323,16 @@ mod tests {
         keys.extend(keys_of::<RawBudget>());
         keys.extend(keys_of::<RawPrice>());
         keys.extend(keys_of::<RawAlerts>());
+        keys.extend(keys_of::<RawProgress>());
+        keys.extend(keys_of::<RawGoal>());
+        keys.extend(keys_of::<RawGoalCheck>());
         assert!(keys.len() > 30, "{keys:?}");
         let missing: Vec<_> = keys
             .iter()
             .filter(|k| {
                 !page.contains(&format!("\\fB{k}\\fR"))
                     && !page.contains(&format!(".SH [{k}]"))
+                    && !page.contains(&format!(".SH [[goal.{k}]]"))
                     && !page.contains(&format!("\\fB[agent.{k}]\\fR"))
                     && !page.contains(&format!("\\fBprompt.{k}\\fR"))
             })

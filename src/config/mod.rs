@@ -25,6 +25,7 @@ mod load;
 mod model;
 pub(crate) mod presets;
 mod problems;
+mod progress;
 mod raw;
 mod read;
 mod schedule;
@@ -41,11 +42,13 @@ pub(crate) use model::{
     DirtyAction, OutputFormat, PROJECT_NAME_RULE, Project, PromptDelivery, PromptSpec, StopSignal,
     TransientAction, valid_project_name,
 };
+pub(crate) use progress::{GoalCheck, PROGRESS_LIMIT_S, Progress, after_agent_s};
 // Other folders' tests build their projects from TOML text.
 #[cfg(test)]
 pub(crate) use load::load_str;
 // The man-page test lists every key the file may hold from these.
 #[cfg(test)]
 pub(crate) use raw::{
-    RawAgent, RawAlerts, RawBudget, RawConfig, RawPhase, RawPrice, RawPrompt, RawRuntime, RawVcs,
+    RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawPhase, RawPrice,
+    RawProgress, RawPrompt, RawRuntime, RawVcs,
 };

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use regex::Regex;
 use serde::Serialize;
 
+use super::progress::{Goal, Progress};
 use crate::paths::Scope;
 
 /// The rule a project name follows (it is used as the systemd unit instance name as it is), as
@@ -50,6 +51,10 @@ pub(crate) struct Project {
     pub pricing: super::spend::Pricing,
     /// The detectors' thresholds.
     pub alerts: Alerts,
+    /// The brakes on rounds that change nothing or the same thing again.
+    pub progress: Progress,
+    /// The operator's checks that end the loop as done.
+    pub goal: Goal,
 }
 
 /// `[agent]`.

@@ -27,6 +27,10 @@ pub(crate) struct RawConfig {
     pub pricing: BTreeMap<String, RawPrice>,
     #[serde(default)]
     pub alerts: RawAlerts,
+    #[serde(default)]
+    pub progress: RawProgress,
+    #[serde(default)]
+    pub goal: RawGoal,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -139,4 +143,26 @@ pub(crate) struct RawAlerts {
     pub disk_warn_percent: Option<i64>,
     pub disk_halt_percent: Option<i64>,
     pub stale_factor: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProgress {
+    pub stall_rounds: Option<i64>,
+    pub repeat_rounds: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGoal {
+    #[serde(default)]
+    pub checks: Vec<RawGoalCheck>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGoalCheck {
+    pub name: Option<String>,
+    pub cmd: Option<Vec<String>>,
+    pub timeout_s: Option<i64>,
 }

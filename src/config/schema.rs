@@ -24,6 +24,8 @@ const TOP: &[&str] = &[
     "budget",
     "pricing",
     "alerts",
+    "progress",
+    "goal",
 ];
 /// Keys allowed in `[agent]`.
 const AGENT: &[&str] = &[
@@ -97,6 +99,12 @@ const PRICE: &[&str] = &[
     "cache_read_per_mtok",
     "cache_write_per_mtok",
 ];
+/// Keys allowed in `[progress]`.
+const PROGRESS: &[&str] = &["stall_rounds", "repeat_rounds"];
+/// Keys allowed in `[goal]`.
+const GOAL: &[&str] = &["checks"];
+/// Keys allowed in each `[[goal.checks]]`.
+const GOAL_CHECK: &[&str] = &["name", "cmd", "timeout_s"];
 
 /// Keys that cli-agent-runner, the Python tool agent-runner replaces, spelt differently: the hint
 /// names the key agent-runner reads instead.
@@ -149,6 +157,8 @@ fn walk<'t>(root: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
             "prompt" => check(table, &["prompt"], PROMPT, found),
             "vcs" => check(table, &["vcs"], VCS, found),
             "alerts" => check(table, &["alerts"], ALERTS, found),
+            "progress" => check(table, &["progress"], PROGRESS, found),
+            "goal" => check_goal(table, found),
             "phases" => check_phases(table, found),
             "budget" => check(table, &["budget"], BUDGET, found),
             "pricing" => check_pricing(table, found),
@@ -186,6 +196,20 @@ fn check_pricing<'t>(pricing: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
     for (key, value) in pricing {
         if let DeValue::Table(price) = value.get_ref() {
             check(price, &["pricing", key.get_ref().as_ref()], PRICE, found);
+        }
+    }
+}
+
+fn check_goal<'t>(goal: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
+    check(goal, &["goal"], GOAL, found);
+    let checks = goal.iter().find(|(k, _)| k.get_ref() == "checks");
+    if let Some((_, checks)) = checks
+        && let DeValue::Array(checks) = checks.get_ref()
+    {
+        for entry in checks {
+            if let DeValue::Table(entry) = entry.get_ref() {
+                check(entry, &["goal", "checks"], GOAL_CHECK, found);
+            }
         }
     }
 }

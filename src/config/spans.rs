@@ -73,15 +73,26 @@ pub(super) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// The table at `path` (`["phases", "build"]`), when every step of it is a table in the file.
+/// The table at `path` (`["phases", "build"]`, `["goal", "checks", "0"]`), when every step of it
+/// is a table in the file, or an array of tables indexed by number.
 fn table_at<'t, 'de>(root: &'t DeTable<'de>, path: &[&str]) -> Option<&'t DeTable<'de>> {
-    path.iter().try_fold(root, |table, part| {
+    let mut table = root;
+    let mut parts = path.iter();
+    while let Some(part) = parts.next() {
         let (_, value) = table.iter().find(|(k, _)| k.get_ref() == part)?;
-        match value.get_ref() {
-            DeValue::Table(t) => Some(t),
-            _ => None,
-        }
-    })
+        table = match value.get_ref() {
+            DeValue::Table(t) => t,
+            DeValue::Array(items) => {
+                let index: usize = parts.next()?.parse().ok()?;
+                match items.get(index)?.get_ref() {
+                    DeValue::Table(t) => t,
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+    }
+    Some(table)
 }
 
 /// The span of the key named by the last element of `path`, walking tables.

@@ -181,6 +181,21 @@ kinds! {
     AlertCleared, "alert_cleared", "81033ffca10744bf887848ad334cb0bf", Info,
         "An alert cleared",
         "The detector that raised an alert no longer sees its cause (a round authenticated, the rate fell under its threshold, space was freed, a round ended). The event carries the detector and the evidence that cleared it. Nothing to do.";
+    RoundProgress, "round_progress", "58b3cd66246a4603b8008e5c5c8a8ac7", Info,
+        "What the round changed",
+        "With [progress] configured, git was asked after the round what changed since the previous one: commits, files changed, lines inserted and deleted, HEAD and a content hash of the work tree (tracked and untracked, non-ignored files; the project's own files left out), and how many rounds in a row changed nothing or the same thing. When git could not tell (the reason is in the event), the round counts as one without progress. Nothing to do.";
+    GoalCheckResult, "goal_check_result", "94a0096c72d04dceb33ff1eaaab2bafb", Info,
+        "A goal check ran",
+        "One of the [[goal.checks]] ran after the round in work_dir as the rounds' user; its output is in the round log. A check passes when it exits 0 within timeout_s; one that runs longer is killed with its process group and fails. When every check passes, the loop ends with goal_reached.";
+    StalledNoProgress, "stalled_no_progress", "0614e487632244bb8f854dda28594a9c", Warning,
+        "Rounds achieve nothing: loop halted",
+        "stall_rounds rounds in a row ended with no new commit and no change to the work tree, so the loop was halted instead of paying for more such rounds. Look at the round logs for what the agent did, change the prompt or the task, then `systemctl start agent-runner@NAME`.";
+    RepeatingDiff, "repeating_diff", "35c6de1b563e43048a8c2012aa180130", Warning,
+        "Rounds repeat the same change: loop halted",
+        "repeat_rounds rounds in a row started from the same work tree and left the same change (a change that is stashed or reverted and then made again), so the loop was halted. The event names the change as two tree ids (`git diff FROM TO` shows it). Find out why the change does not stick, then `systemctl start agent-runner@NAME`.";
+    GoalReached, "goal_reached", "4fdc690b25024a74bb8234e7207b0c4b", Info,
+        "Every goal check passed: loop done",
+        "Every one of the [[goal.checks]] passed after a round, so the loop ended as done, like an agent writing .agent-done but decided by the operator's checks. Starting the loop again runs more rounds (and the checks after each).";
 }
 
 impl Kind {

@@ -6,9 +6,11 @@
 //! * [`emit`]: the [`Emitter`], to the journal, the JSON mirror `LOG_DIR/events.jsonl` and a
 //!   watching terminal.
 //! * [`read`]: events back from the journal or the mirror, as [`read::Record`]s.
+//! * `brakes`: the payloads of the progress brakes and goal checks, re-exported by [`payload`].
 //! * [`catalog`]: the journal catalog, rendered from the kinds.
 
 pub(crate) mod alert;
+mod brakes;
 pub(crate) mod catalog;
 pub(crate) mod emit;
 pub(crate) mod kind;

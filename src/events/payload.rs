@@ -499,6 +499,9 @@ pub(crate) struct AlertCleared {
     /// What it sees now.
     pub evidence: Evidence,
 }
+pub(crate) use super::brakes::{
+    GoalCheckResult, GoalReached, RepeatingDiff, RoundProgress, StalledNoProgress,
+};
 
 /// Declares [`Event`] over the kinds: the variant, its payload struct and the [`Kind`] share one
 /// name, so that a kind without a payload, or a payload under another kind, does not compile.
@@ -590,6 +593,11 @@ events! {
     RoundSummary,
     AlertRaised,
     AlertCleared,
+    RoundProgress,
+    GoalCheckResult,
+    StalledNoProgress,
+    RepeatingDiff,
+    GoalReached,
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::round::state::HaltReason;
 use crate::systemd::bus::UnitInfo;
 
 /// Event kinds that end a loop; the newest of them explains a halt.
-const HALT_KINDS: [Kind; 9] = [
+const HALT_KINDS: [Kind; 12] = [
     Kind::StopFileDetected,
     Kind::AgentSelfTerminated,
     Kind::MaxRoundsReached,
@@ -27,6 +27,9 @@ const HALT_KINDS: [Kind; 9] = [
     Kind::ProjectOffline,
     Kind::ConfigBroken,
     Kind::TransientErrorStop,
+    Kind::GoalReached,
+    Kind::StalledNoProgress,
+    Kind::RepeatingDiff,
     Kind::LoopHalted,
 ];
 
@@ -243,6 +246,9 @@ fn halt_reason_of(event: &Record) -> Option<String> {
         Kind::ProjectOffline => HaltReason::Offline.as_str(),
         Kind::ConfigBroken => HaltReason::ConfigBroken.as_str(),
         Kind::TransientErrorStop => HaltReason::TransientError.as_str(),
+        Kind::GoalReached => HaltReason::GoalReached.as_str(),
+        Kind::StalledNoProgress => HaltReason::StalledNoProgress.as_str(),
+        Kind::RepeatingDiff => HaltReason::RepeatingDiff.as_str(),
         Kind::LoopHalted => match event.event() {
             Some(Event::LoopHalted(halted)) if !halted.reason.is_empty() => {
                 return Some(halted.reason);

@@ -106,7 +106,9 @@ impl<'a> UnitContext<'a> {
             user,
             dynamic_user,
             start_timeout_s: rt.checkin_timeout_s + 30,
-            runtime_max_s: longest_round_s(project) + 60,
+            runtime_max_s: longest_round_s(project)
+                + crate::config::after_agent_s(&project.progress, &project.goal)
+                + 60,
             watchdog_s: rt.watchdog_s,
             restart_delay_s: rt.restart_delay_s,
             start_limit_interval_s,

@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::events::Emitter;
 
 /// The systemd variables meant for the runner, not for the agent.
-const RUNNER_ONLY_ENV: [&str; 9] = [
+pub(super) const RUNNER_ONLY_ENV: [&str; 9] = [
     "NOTIFY_SOCKET",
     "WATCHDOG_USEC",
     "WATCHDOG_PID",
@@ -210,7 +210,7 @@ fn route_signals() -> Result<SignalFd> {
 
 /// The agent's program: `command`'s first word looked up in the agent's PATH (its `[agent.env]`
 /// one, else ours, else the service default), relative to work_dir.
-fn program(project: &Project, command: &str) -> PathBuf {
+pub(super) fn program(project: &Project, command: &str) -> PathBuf {
     let path_var = project
         .agent
         .env

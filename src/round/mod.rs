@@ -5,20 +5,26 @@
 //! gates, credentials) → [`launch`] (state bump, [`prompt`], signals, environment, [`spawn`]) →
 //! [`logs`] (the round log) → [`supervise`] (output through [`mask`] to the log and through
 //! [`scan`] for [`findings`] — [`failure`], [`reset`] (with the host's zone from `time::zone`), [`retries`], [`usage`] —
-//! check-in, timeouts, grace, signals, [`procs`]) → [`classify`] → [`vcs`] → [`verdict`] →
+//! check-in, timeouts, grace, signals, [`procs`]) → [`classify`] → [`after`] (the goal checks of
+//! [`goal`] and the progress of [`progress`] and [`brakes`], each command [`bounded`]) → [`vcs`] → [`verdict`] →
 //! [`state`] → [`report`] (events, summary line, exit status).
 
+mod after;
+mod bounded;
+mod brakes;
 mod checkin;
 mod classify;
 mod cost;
 mod failure;
 mod findings;
+mod goal;
 mod launch;
 pub(crate) mod ledger;
 mod logs;
 mod mask;
 mod notify;
 mod procs;
+mod progress;
 mod prompt;
 pub(crate) mod recover;
 mod report;
@@ -107,7 +113,6 @@ fn execute(project: &Project) -> Result<u8> {
     .run(&mut |note| events.note(note));
     let agent_done_at = Instant::now();
     drop(agent.checkin);
-    drop(log);
 
     // How it ended.
     if supervised.ending.failed() {
@@ -122,36 +127,37 @@ fn execute(project: &Project) -> Result<u8> {
     );
     events.findings(&classified, &scanner.findings);
 
+    // The operator's goal checks (into the round log) and what git says changed, when asked for.
+    let found = after::check(
+        project,
+        &dirs.state,
+        classified.outcome,
+        round.number,
+        &mut log,
+        &secrets,
+        &agent.signals,
+        &mut st,
+        &events,
+    );
+    drop(log);
+
     // The work tree.
-    let vcs = vcs::after_round(project, &round, &dirs.state);
-    for (message, event) in vcs.events {
-        events.emit(&message, event);
-    }
-    if vcs.stash.is_some() {
-        st.last_stash = vcs.stash;
-    }
+    after::work_tree(project, &round, &dirs.state, &found, &mut st, &events);
 
     // The verdict, and the end.
-    let finished = Finished::of(round.number, &classified, &supervised);
-    let ended_at = crate::time::now_epoch();
-    let halt = st.finish_round(&finished, &Policy::of(project), ended_at);
-    let spent = spend::settle(
+    let finished = Finished {
+        brake: found.brake(),
+        ..Finished::of(round.number, &classified, &supervised)
+    };
+    let spent = conclude(
         project,
         &dirs.state,
         &mut st,
-        &scanner.findings,
+        &finished,
+        &scanner,
         &events,
-        halt.is_some(),
-        ended_at,
+        &classified,
     );
-    if let Some(reason) = halt {
-        let message = events.halt(project, &st, reason, &classified, scanner.tail());
-        st.request_halt(&dirs.state, reason, &message);
-    } else if let Some((reason, message)) = &spent.halt {
-        st.request_halt(&dirs.state, *reason, message);
-    } else if matches!(classified.outcome, Outcome::Ok | Outcome::GraceKill) {
-        st.last_error = None;
-    }
     st.save_final(final_save, &dirs.state)?;
     prompt.remove_file();
     logs::prune(&dirs.log, round.number, project.runtime.round_log_retention);
@@ -162,6 +168,7 @@ fn execute(project: &Project) -> Result<u8> {
         &supervised,
         &st,
         &spent.ledger,
+        &found,
     );
     Ok(events.ended(
         &label,
@@ -171,4 +178,36 @@ fn execute(project: &Project) -> Result<u8> {
         &log_path,
         agent_done_at,
     ))
+}
+
+/// The verdict on the finished round, its spend settled, and the halt either asks for.
+fn conclude(
+    project: &Project,
+    state_dir: &std::path::Path,
+    st: &mut state::State,
+    finished: &Finished,
+    scanner: &Scanner,
+    events: &RoundEvents<'_>,
+    classified: &classify::Classified,
+) -> spend::Settled {
+    let ended_at = crate::time::now_epoch();
+    let halt = st.finish_round(finished, &Policy::of(project), ended_at);
+    let spent = spend::settle(
+        project,
+        state_dir,
+        st,
+        &scanner.findings,
+        events,
+        halt.is_some(),
+        ended_at,
+    );
+    if let Some(reason) = halt {
+        let message = events.halt(project, st, reason, classified, scanner.tail());
+        st.request_halt(state_dir, reason, &message);
+    } else if let Some((reason, message)) = &spent.halt {
+        st.request_halt(state_dir, *reason, message);
+    } else if matches!(classified.outcome, Outcome::Ok | Outcome::GraceKill) {
+        st.last_error = None;
+    }
+    spent
 }

@@ -100,7 +100,15 @@ pub(crate) fn check(
     loaded: Result<State>,
 ) -> (State, Option<Recovery>) {
     let (mut state, problem) = match loaded {
-        Err(e) => (State::default(), e.to_string()),
+        // Nothing of an unreadable file is believed, the progress brakes' streaks included: they
+        // stand one round short of their brakes.
+        Err(e) => (
+            State {
+                progress: super::brakes::Memory::lost(),
+                ..State::default()
+            },
+            e.to_string(),
+        ),
         Ok(st) if st.round >= MAX_ROUND => {
             let problem = format!("its round counter {} cannot advance", st.round);
             (st, problem)

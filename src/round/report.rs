@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use sd_notify::NotifyState;
 
+use super::brakes::{Brake, halt_event};
 use super::classify::{Classified, Outcome};
 use super::failure::TransientClass;
 use super::findings::Findings;
@@ -404,6 +405,9 @@ impl<'a> RoundEvents<'a> {
                 format!("{name}: configuration broken; loop halted"),
                 ConfigBroken::default().into(),
             ),
+            HaltReason::GoalReached => halt_event(project, &st.progress, Brake::GoalReached),
+            HaltReason::StalledNoProgress => halt_event(project, &st.progress, Brake::Stalled),
+            HaltReason::RepeatingDiff => halt_event(project, &st.progress, Brake::Repeating),
         };
         self.emit(&message, event);
         message

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::brakes::Memory;
 use super::classify::Outcome;
 use crate::config::Project;
 use crate::error::{Error, Result};
@@ -171,6 +172,8 @@ pub(crate) struct State {
     /// The budget that parks the loop, until the first round after its window.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget_park: Option<super::ledger::BudgetPark>,
+    /// The progress brakes' memory: where the work tree stood, and the streaks.
+    pub progress: Memory,
 }
 
 /// Why a round asks the loop to halt.
@@ -193,6 +196,12 @@ pub(crate) enum HaltReason {
     LoopBudget,
     /// A round cost spike_factor times the recent median, and spike_action = halt.
     CostSpike,
+    /// Every goal check passed: the loop is done.
+    GoalReached,
+    /// stall_rounds rounds in a row changed nothing.
+    StalledNoProgress,
+    /// repeat_rounds rounds in a row left the same change.
+    RepeatingDiff,
 }
 
 impl HaltReason {
@@ -207,6 +216,9 @@ impl HaltReason {
             HaltReason::AuthFailed => "auth_failed",
             HaltReason::LoopBudget => "loop_budget",
             HaltReason::CostSpike => "cost_spike",
+            HaltReason::GoalReached => "goal_reached",
+            HaltReason::StalledNoProgress => "stalled_no_progress",
+            HaltReason::RepeatingDiff => "repeating_diff",
         }
     }
 }
@@ -341,6 +353,7 @@ impl State {
             self.consecutive_short_crashes = 0;
             self.consecutive_checkin_failures = 0;
             self.consecutive_auth_failures = 0;
+            self.progress.new_loop();
             self.loop_ended = false;
         }
         let recovered = match (self.throttle_until, self.throttle_class.take()) {

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::after::Found;
 use super::classify::Classified;
 use super::ledger::Ledger;
 use super::report::RoundEvents;
@@ -20,7 +21,9 @@ pub(crate) fn summarize(
     s: &Supervised,
     st: &State,
     ledger: &Ledger,
+    found: &Found,
 ) {
+    let change = found.change.as_ref().filter(|_| !found.judged.first);
     let spend = st.last_spend.clone().unwrap_or_default();
     let budget = &project.budget;
     let reason = why(st);
@@ -35,6 +38,17 @@ pub(crate) fn summarize(
     }
     if let Some(usd) = spend.cost_usd {
         let _ = write!(message, ", ${usd:.4}");
+    }
+    if let Some(c) = change {
+        let commits = c.commits.unwrap_or(0);
+        let _ = write!(
+            message,
+            ", {} file(s) changed, {commits} commit(s)",
+            c.files_changed
+        );
+    }
+    if let Some(goal) = &found.goal {
+        let _ = write!(message, ", checks {}/{} passed", goal.passed, goal.total);
     }
     let _ = write!(message, "; today ${:.2}", ledger.day.usd);
     if let Some(limit) = budget.daily_usd {
@@ -58,7 +72,12 @@ pub(crate) fn summarize(
             verdict: st.verdict.action.as_str().into(),
             reason,
             until: st.verdict.until,
-            ..RoundSummary::default()
+            files_changed: change.map(|c| c.files_changed),
+            insertions: change.map(|c| c.insertions),
+            deletions: change.map(|c| c.deletions),
+            commits: change.and_then(|c| c.commits),
+            checks_passed: found.goal.as_ref().map(|g| g.passed as u64),
+            checks_total: found.goal.as_ref().map(|g| g.total as u64),
         },
     );
 }

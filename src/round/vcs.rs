@@ -21,6 +21,13 @@ pub(crate) struct AfterRound {
 }
 
 impl AfterRound {
+    /// Whether the step stashed or committed: the work tree or HEAD moved.
+    pub(crate) fn acted(&self) -> bool {
+        self.events
+            .iter()
+            .any(|(_, e)| matches!(e, Event::DirtyStashed(_) | Event::DirtyCommitted(_)))
+    }
+
     /// Records that git `step` failed.
     fn failed(&mut self, round: u64, step: &str, reason: String) {
         self.events.push((
@@ -60,7 +67,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
 }
 
 /// Canonical form of a path that may not exist yet (its parent is canonicalised).
-fn canonical(path: &Path) -> PathBuf {
+pub(super) fn canonical(path: &Path) -> PathBuf {
     if let Ok(p) = path.canonicalize() {
         return p;
     }
@@ -71,7 +78,7 @@ fn canonical(path: &Path) -> PathBuf {
 }
 
 /// `:/` plus one top-relative literal exclude per protected path inside the repository.
-fn pathspecs(project: &Project, top: &Path, state_dir: &Path) -> Vec<String> {
+pub(super) fn pathspecs(project: &Project, top: &Path, state_dir: &Path) -> Vec<String> {
     let mut specs = vec![":/".to_string()];
     let mut protected = vec![
         project.source.clone(),

@@ -2,6 +2,7 @@
 //! loop — continue, back off until a time, or halt (and why). Pure and unit-tested: the round
 //! hands in what happened, the state comes out changed.
 
+use super::brakes::Brake;
 use super::classify::{Classified, Outcome};
 use super::state::{Action, HaltReason, LastOutcome, State, Verdict};
 use super::supervise::Supervised;
@@ -65,6 +66,8 @@ pub(crate) struct Finished {
     pub duration_ms: u64,
     /// Why the round log is incomplete, if it is.
     pub log_error: Option<String>,
+    /// The goal reached, or a progress brake, when one fires.
+    pub brake: Option<Brake>,
 }
 
 impl Finished {
@@ -79,6 +82,7 @@ impl Finished {
             default_back_off_s: transient.map_or(60, |t| t.class.default_back_off_s()),
             duration_ms: u64::try_from(s.duration.as_millis()).unwrap_or(u64::MAX),
             log_error: s.log_error.clone(),
+            brake: None,
         }
     }
 }
@@ -129,6 +133,13 @@ impl State {
             }
             Outcome::Transient => self.transient(f, policy, now),
             Outcome::ConfigBroken => Some(HaltReason::ConfigBroken),
+        };
+        halt = match (f.brake, halt) {
+            // The operator's checks decide "done", whatever else the round came to.
+            (Some(Brake::GoalReached), _) => Some(HaltReason::GoalReached),
+            (Some(Brake::Stalled), None) => Some(HaltReason::StalledNoProgress),
+            (Some(Brake::Repeating), None) => Some(HaltReason::RepeatingDiff),
+            (_, halt) => halt,
         };
         if halt.is_none()
             && policy
@@ -238,6 +249,7 @@ mod tests {
             default_back_off_s: 60,
             duration_ms,
             log_error: None,
+            brake: None,
         }
     }
 

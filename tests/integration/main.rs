@@ -10,6 +10,7 @@ mod config_corpus;
 mod generator;
 mod hostile_reads;
 mod observe;
+mod progress;
 mod render_snapshots;
 mod replay;
 mod round;

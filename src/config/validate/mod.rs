@@ -7,6 +7,7 @@ mod agent;
 mod alerts;
 mod checker;
 mod phases;
+mod progress;
 mod prompt;
 mod resolve;
 mod resolved;
@@ -67,6 +68,8 @@ pub(super) fn validate(
     let budget = spend::budget(&mut c, "budget", &raw.budget);
     let pricing = spend::pricing(&mut c, &raw.pricing);
     let alerts = alerts::alerts(&mut c, &raw.alerts);
+    let progress = progress::progress(&mut c, &raw.progress);
+    let goal = progress::goal(&mut c, &raw.goal);
     let project = Project {
         name,
         source: std::path::absolute(doc.file).unwrap_or_else(|_| doc.file.to_path_buf()),
@@ -79,6 +82,8 @@ pub(super) fn validate(
         budget,
         pricing,
         alerts,
+        progress,
+        goal,
     };
     resolved::check_resolved_paths(&mut c, &project);
     c.finish()?;
