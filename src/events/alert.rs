@@ -3,6 +3,28 @@
 
 use serde::{Deserialize, Serialize};
 
+/// `alert_raised`: a detector saw the loop go wrong.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct AlertRaised {
+    /// Which detector.
+    pub detector: Detector,
+    /// warn, or halt when the loop is halted for it.
+    pub severity: Severity,
+    /// What it saw.
+    pub evidence: Evidence,
+}
+
+/// `alert_cleared`: the detector no longer sees what raised the alert.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct AlertCleared {
+    /// Which detector.
+    pub detector: Detector,
+    /// What it sees now.
+    pub evidence: Evidence,
+}
+
 /// The detectors, each watching for one way a loop goes wrong while nobody looks.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,

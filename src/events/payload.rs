@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Kind;
-use super::alert::{Detector, Evidence, Severity};
+pub(crate) use super::alert::{AlertCleared, AlertRaised};
 pub(crate) use super::spend::{
     AccountThrottled, BudgetExhausted, BudgetWindowReset, CostSpike, LedgerRebuilt, RoundSummary,
 };
@@ -478,27 +478,6 @@ pub(crate) struct StateRecovered {
     pub source: String,
 }
 
-/// `alert_raised`: a detector saw the loop go wrong.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub(crate) struct AlertRaised {
-    /// Which detector.
-    pub detector: Detector,
-    /// warn, or halt when the loop is halted for it.
-    pub severity: Severity,
-    /// What it saw.
-    pub evidence: Evidence,
-}
-
-/// `alert_cleared`: the detector no longer sees what raised the alert.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub(crate) struct AlertCleared {
-    /// Which detector.
-    pub detector: Detector,
-    /// What it sees now.
-    pub evidence: Evidence,
-}
 pub(crate) use super::brakes::{
     GoalCheckResult, GoalReached, RepeatingDiff, RoundProgress, StalledNoProgress,
 };
