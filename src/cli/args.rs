@@ -62,6 +62,42 @@ pub(crate) struct OptionalProjectArg {
     pub config: Option<PathBuf>,
 }
 
+/// The arguments of `import`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct ImportArgs {
+    /// The old runner's project file (agent-runner.toml).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The project name (default: the basename of the old work_dir).
+    #[arg(long, short = 'n', value_name = "NAME")]
+    pub name: Option<String>,
+    /// Write the new project file here instead of the config directory.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print the new file on stdout and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report (and with --dry-run the new file) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Replace an existing project file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl From<ImportArgs> for crate::config::import::Options {
+    fn from(a: ImportArgs) -> Self {
+        Self {
+            file: a.file,
+            name: a.name,
+            output: a.output,
+            dry_run: a.dry_run,
+            json: a.json,
+            force: a.force,
+        }
+    }
+}
+
 /// The steps of `agent-runner halt`, one per helper unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum HaltStep {
@@ -118,6 +154,15 @@ pub(crate) enum CliCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Turn a cli-agent-runner 0.3.x agent-runner.toml into an agent-runner project file.
+    ///
+    /// Every key of the old file is reported (on stderr, or as JSON on stdout with --json):
+    /// mapped onto a new key (its value converted where the meaning changed), written out because
+    /// the old default differs, replaced by a systemd setting, dropped (with why), or DECIDE: a
+    /// feature agent-runner does not have, for the operator to settle. The new file is checked
+    /// before it is written to /etc/agent-runner/NAME.toml (or ~/.config/agent-runner with
+    /// --user); an existing file is never overwritten without --force.
+    Import(ImportArgs),
     /// Validate a project and run the startup battery; lists every problem (exit 0 or 78).
     Check {
         /// Which project(s).

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::args::{Cli, CliCommand};
-use crate::config::{ProjectRef, check, init};
+use crate::config::{ProjectRef, check, import, init};
 use crate::context::Context;
 use crate::control::{halt, lifecycle as control, watch};
 use crate::error::{Result, exit};
@@ -87,6 +87,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
             },
         )
         .map(|()| exit::OK),
+        CliCommand::Import(options) => import::run(&ctx, &options.into()),
         CliCommand::Check { project, json } => check_project(&ctx, project.to_ref(), json),
         CliCommand::Generate {
             names,
@@ -148,16 +149,19 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
         CliCommand::Diagnose { project, json } => diagnose::run(&ctx, &project.to_ref()?, json),
         CliCommand::Web { listen, idle_exit } => web::run(&ctx, listen.as_deref(), idle_exit),
         CliCommand::Metrics { textfile } => observe::textfile::run(&ctx, textfile.as_deref()),
-        CliCommand::Completions { shell } => {
-            completions::generate(shell, &mut std::io::stdout());
-            Ok(exit::OK)
-        }
+        CliCommand::Completions { shell } => Ok(print_completions(shell)),
         CliCommand::Halt { project, step } => halt::run(&ctx, &project.to_ref()?, step.into()),
         CliCommand::Watch { project } => watch::run(&ctx, project.to_ref()),
         CliCommand::Man { output } => manpages::write(&output).map(|()| exit::OK),
         CliCommand::Catalog => catalog::print(),
         CliCommand::Generator { dirs } => generator::run(ctx.scope == paths::Scope::User, &dirs),
     }
+}
+
+/// `completions SHELL`: the script on stdout.
+fn print_completions(shell: args::Shell) -> u8 {
+    completions::generate(shell, &mut std::io::stdout());
+    exit::OK
 }
 
 /// `check`, told which systemd the units would be rendered for (config/ cannot ask systemd/).

@@ -20,6 +20,7 @@ mod finding;
 #[cfg(test)]
 mod fuzz;
 mod home_state;
+pub(crate) mod import;
 pub(crate) mod init;
 mod load;
 mod model;

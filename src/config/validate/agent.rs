@@ -281,7 +281,7 @@ fn credentials(
     credentials
 }
 
-fn valid_env_name(name: &str) -> bool {
+pub(in crate::config) fn valid_env_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()

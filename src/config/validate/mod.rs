@@ -16,6 +16,8 @@ pub(super) mod spend;
 mod state;
 mod vcs;
 
+/// `import` refuses the same environment names the validation does.
+pub(super) use agent::valid_env_name;
 use checker::Checker;
 use resolve::Resolver;
 

@@ -1,0 +1,164 @@
+//! `[schedule]`, `[monitor]`, `[plugins]` and `[goal]` of the old file: mostly features that
+//! agent-runner leaves to systemd or does not have, each reported with what to do instead.
+
+use toml::{Table, Value};
+
+use super::convert::Import;
+use super::old;
+
+/// The old runner's default `[monitor] auth_fail_patterns`.
+const OLD_AUTH_PATTERN: &str = r"\b(oauth|unauthorized|401|api[_ ]key|auth(entication)?[_ -]?(failed|error|expired)|session.*expired)\b";
+
+/// Why the host-health thresholds have no counterpart.
+const NO_MEMORY_GATE: &str = "agent-runner has no memory or pressure gate of its own: the kernel and systemd handle memory, and resource limits for the round service (MemoryHigh=, MemoryMax=) are being added; decide whether this project needs one";
+
+impl Import {
+    /// `[schedule]`, or a phase's (`at` names the table).
+    pub(super) fn schedule(&mut self, at: &str, table: &Table) {
+        for key in table.keys() {
+            let old = format!("{at}.{key}");
+            match key.as_str() {
+                "timezone" | "run_windows" | "pause_windows" => self.decide(
+                    &old,
+                    "schedule windows are not in agent-runner yet: until they are, rounds run at any hour (or set [runtime] schedule, a systemd calendar expression, to start rounds at fixed times only)",
+                ),
+                _ => self.unknown(&old),
+            }
+        }
+    }
+
+    pub(super) fn monitor(&mut self, table: &Table) {
+        for (key, value) in table {
+            let old = format!("monitor.{key}");
+            let off = value.as_integer() == Some(0);
+            match key.as_str() {
+                "auth_fail_patterns" => self.auth_patterns(&old, value),
+                "auth_fail_hint" => self.dropped(
+                    &old,
+                    "agent-runner's preset for the CLI says what to renew when authentication fails (status and diagnose show it)",
+                ),
+                "auto_stop_on" => self.auto_stop(value),
+                "remote_failure_tolerance_s" => self.dropped(
+                    &old,
+                    "the old monitor's SSH relay; `agent-runner --host HOST` runs each command over ssh",
+                ),
+                "anomaly_repetitive_window" | "anomaly_repetitive_threshold" | "round_progress_interval_s"
+                    if off =>
+                {
+                    self.dropped(&old, "0: switched off, as agent-runner has it");
+                }
+                "anomaly_repetitive_window" | "anomaly_repetitive_threshold" => self.decide(
+                    &old,
+                    "agent-runner has no detector for an agent repeating the same tool call; round_timeout_s bounds such a round",
+                ),
+                "round_progress_interval_s" => self.decide(
+                    &old,
+                    "agent-runner writes no periodic progress event; status and peek show a running round's age and log at any time",
+                ),
+                "supervisor_stale_threshold_s" => self.systemd(
+                    &old,
+                    "WatchdogSec= ([runtime] watchdog_s) and RuntimeMaxSec= (round_timeout_s) of the round service",
+                    "systemd notices a hung round itself",
+                ),
+                "host_health" => self.host_health(value),
+                _ => self.unknown(&old),
+            }
+        }
+    }
+
+    fn auth_patterns(&mut self, old: &str, value: &Value) {
+        let default = old::str_list(value).is_some_and(|p| p == [OLD_AUTH_PATTERN]);
+        if default {
+            self.dropped(old, "the old default; agent-runner recognises authentication failures of each preset's CLI");
+        } else {
+            self.decide(
+                old,
+                "agent-runner cannot be given its own authentication-failure patterns; it recognises those of each preset's CLI and halts after auth_fail_halt_after such rounds",
+            );
+        }
+    }
+
+    /// `auto_stop_on`: one entry per alert the old monitor stopped the service on.
+    fn auto_stop(&mut self, value: &Value) {
+        for alert in old::str_list(value).unwrap_or_default() {
+            let old = format!("monitor.auto_stop_on.{alert}");
+            match alert.as_str() {
+                "oauth_fail" => self.mapped(
+                    &old,
+                    "runtime.auth_fail_halt_after",
+                    "agent-runner halts the loop by itself after auth_fail_halt_after (default 2) rounds in a row fail to authenticate",
+                ),
+                _ => self.decide(
+                    &old,
+                    "agent-runner does not stop the loop on this alert: its alerts are shown by status and the journal, and the operator stops the loop",
+                ),
+            }
+        }
+    }
+
+    fn host_health(&mut self, value: &Value) {
+        let Some(groups) = value.as_table() else {
+            self.dropped(
+                "monitor.host_health",
+                "not a table: cli-agent-runner refused it",
+            );
+            return;
+        };
+        for (group, keys) in groups {
+            let Some(keys) = keys.as_table() else {
+                self.decide(&format!("monitor.host_health.{group}"), NO_MEMORY_GATE);
+                continue;
+            };
+            for key in keys.keys() {
+                let old = format!("monitor.host_health.{group}.{key}");
+                if group == "disk" {
+                    self.decide(
+                        &old,
+                        "agent-runner does not watch disk usage; diagnose reports a full log_dir, and round_log_retention bounds the round logs",
+                    );
+                } else {
+                    self.decide(&old, NO_MEMORY_GATE);
+                }
+            }
+        }
+    }
+
+    pub(super) fn plugins(&mut self, table: &Table) {
+        for (key, value) in table {
+            let old = format!("plugins.{key}");
+            match key.as_str() {
+                "disable" if old::str_list(value).is_some_and(|d| d.is_empty()) => {
+                    self.dropped(&old, "empty: nothing was switched off");
+                }
+                "disable" => self.decide(
+                    &old,
+                    "agent-runner reads each preset's output itself and cannot switch a reader off by name; transient_error_action = \"ignore\" stops the back-off on rate limits",
+                ),
+                "sandbox" | "spawn_override_allow" | "pin" => {
+                    self.dropped(&old, "removed in cli-agent-runner 0.3.9; it did nothing since");
+                }
+                _ => self.unknown(&old),
+            }
+        }
+    }
+
+    pub(super) fn goal(&mut self, table: &Table) {
+        for (key, value) in table {
+            let old = format!("goal.{key}");
+            match key.as_str() {
+                "ledger" => self.decide(
+                    &old,
+                    "agent-runner has no goal ledger; list the file in [prompt] files if the agent should keep reading it",
+                ),
+                "checks" => {
+                    let n = value.as_array().map_or(0, Vec::len);
+                    self.decide(
+                        &old,
+                        format!("{n} goal check(s): agent-runner does not run goal checks; post-round hooks, being added, will run such commands"),
+                    );
+                }
+                _ => self.unknown(&old),
+            }
+        }
+    }
+}
