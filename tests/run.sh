@@ -39,6 +39,9 @@ step "shellcheck"
 shell_scripts | xargs -0 shellcheck -x
 
 step "cargo test"
+# The import tests convert every stock preset of the old runner (installed by setup above).
+AGENT_RUNNER_OLD_PRESETS=$(tests/old-runner/presets.sh)
+export AGENT_RUNNER_OLD_PRESETS
 cargo test --quiet
 
 # The Debian suites whose systemd every system-level check runs on: bookworm (Debian 12, systemd

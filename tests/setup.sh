@@ -28,3 +28,5 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 if [[ ${AGENT_RUNNER_SKIP_REAL_AGENTS:-} != 1 ]]; then
     "$(dirname "$0")/agents/real/install.sh" >/dev/null
 fi
+# The old Python runner's stock presets, which the import tests convert (cached, quick once there).
+"$(dirname "$0")/old-runner/presets.sh" >/dev/null

@@ -80,7 +80,7 @@ verify_set() { # name scope dir
         fail=1
         return
     fi
-    printf '  %-8s %-6s verify ok   security exposure %s\n' "$name" "$scope" "$score"
+    printf '  %-20s %-6s verify ok   security exposure %s\n' "$name" "$scope" "$score"
     if [[ $scope == system ]] && awk -v s="$score" -v t="$threshold" 'BEGIN { exit !(s * 10 > t) }'; then
         echo "FAIL security $name: exposure $score above $((threshold / 10)).$((threshold % 10))"; fail=1
     fi
@@ -109,6 +109,21 @@ for scope in system user; do
     verify_set full "$scope" "$work/full/$scope"
 done
 
+# The old runner's stock presets and its runbook's examples, imported by `agent-runner import`.
+old_presets=$(tests/old-runner/presets.sh)
+for old in "$old_presets"/*.toml tests/fixtures/old-runner/*.toml; do
+    name=old-$(basename "$old" .toml)
+    sed "s#/home/user/my-research#$work/repo#" "$old" >"$work/repo/agent-runner.toml"
+    for scope in system user; do
+        flag=(); [[ $scope == user ]] && flag=(--user)
+        d=$work/$name-$scope
+        HOME=$work/home "$bin" "${flag[@]}" import "$work/repo/agent-runner.toml" --name "$name" \
+            --output "$d/etc/$name.toml" 2>/dev/null
+        "$bin" "${flag[@]}" generate "${version_flag[@]}" --config "$d/etc/$name.toml" --output "$d/units" >/dev/null
+        verify_set "$name" "$scope" "$d/units"
+    done
+done
+
 # The status page's socket and service, and the service writing the metrics textfile, as the
 # package ships them (ExecStart= pointed at the binary just built, since verify checks that it
 # exists; a suite's sandbox has it installed).
@@ -133,7 +148,7 @@ for unit in "${web_units[@]}"; do
 done
 web_score=$(analyze security --offline=yes ./agent-runner-web.service 2>&1 \
     | sed -n 's/.*Overall exposure level for [^:]*: \([0-9][0-9.]*\).*/\1/p')
-printf '  %-8s %-6s verify %-6s security exposure %s\n' web system "$web_verify" "${web_score:-?}"
+printf '  %-20s %-6s verify %-6s security exposure %s\n' web system "$web_verify" "${web_score:-?}"
 if [[ -z $web_score ]] || awk -v s="$web_score" -v t="$threshold" 'BEGIN { exit !(s * 10 > t) }'; then
     echo "FAIL security web: exposure ${web_score:-unreadable} above $((threshold / 10)).$((threshold % 10))"; fail=1
 fi

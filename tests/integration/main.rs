@@ -9,6 +9,7 @@ mod config_bounds;
 mod config_corpus;
 mod generator;
 mod hostile_reads;
+mod import;
 mod observe;
 mod progress;
 mod render_snapshots;

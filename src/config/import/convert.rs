@@ -37,7 +37,9 @@ pub(super) fn convert(root: &Table, file: &Path, home: &Path, system: bool) -> C
         || "default".to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let owner = work_dir.as_deref().and_then(owner);
+    // Under the system manager the importer is root (its home says nothing about the project),
+    // under the user manager it is the user the old runner ran as.
+    let owner = work_dir.as_deref().filter(|_| system).and_then(owner);
     let mut import = Import {
         doc: Doc::new(),
         report: Report::default(),
