@@ -52,6 +52,9 @@ _agent__runner() {
             agent__runner,help)
                 cmd="agent__runner__subcmd__help"
                 ;;
+            agent__runner,import)
+                cmd="agent__runner__subcmd__import"
+                ;;
             agent__runner,init)
                 cmd="agent__runner__subcmd__init"
                 ;;
@@ -127,6 +130,9 @@ _agent__runner() {
             agent__runner__subcmd__help,help)
                 cmd="agent__runner__subcmd__help__subcmd__help"
                 ;;
+            agent__runner__subcmd__help,import)
+                cmd="agent__runner__subcmd__help__subcmd__import"
+                ;;
             agent__runner__subcmd__help,init)
                 cmd="agent__runner__subcmd__help__subcmd__init"
                 ;;
@@ -173,7 +179,7 @@ _agent__runner() {
 
     case "${cmd}" in
         agent__runner)
-            opts="-H -h -V --user --host --help --version init check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt watch man catalog generator help"
+            opts="-H -h -V --user --host --help --version init import check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt watch man catalog generator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,7 +535,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__help)
-            opts="init check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt watch man catalog generator help"
+            opts="init import check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt watch man catalog generator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -697,6 +703,20 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__runner__subcmd__help__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -885,6 +905,44 @@ _agent__runner() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__runner__subcmd__import)
+            opts="-n -o -H -h --name --output --dry-run --json --force --user --host --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

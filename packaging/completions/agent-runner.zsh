@@ -47,6 +47,23 @@ _arguments "${_arguments_options[@]}" : \
 ':project -- The new project'\''s name (also its unit instance name):_default' \
 && ret=0
 ;;
+(import)
+_arguments "${_arguments_options[@]}" : \
+'-n+[The project name (default\: the basename of the old work_dir)]:NAME:_default' \
+'--name=[The project name (default\: the basename of the old work_dir)]:NAME:_default' \
+'-o+[Write the new project file here instead of the config directory]:FILE:_files' \
+'--output=[Write the new project file here instead of the config directory]:FILE:_files' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--dry-run[Print the new file on stdout and write nothing]' \
+'--json[Print the report (and with --dry-run the new file) as JSON on stdout]' \
+'--force[Replace an existing project file]' \
+'--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':file -- The old runner'\''s project file (agent-runner.toml):_files' \
+&& ret=0
+;;
 (check)
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
@@ -355,6 +372,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(import)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (check)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -464,6 +485,7 @@ esac
 _agent-runner_commands() {
     local commands; commands=(
 'init:Write a new project file from a preset, with a prompts/ scaffold' \
+'import:Turn a cli-agent-runner 0.3.x agent-runner.toml into an agent-runner project file' \
 'check:Validate a project and run the startup battery; lists every problem (exit 0 or 78)' \
 'generate:Render the systemd units of every project (or the named ones) and reload systemd' \
 'round:Run exactly one round of a project (what the service'\''s ExecStart runs; works by hand too)' \
@@ -550,6 +572,7 @@ _agent-runner__subcmd__halt_commands() {
 _agent-runner__subcmd__help_commands() {
     local commands; commands=(
 'init:Write a new project file from a preset, with a prompts/ scaffold' \
+'import:Turn a cli-agent-runner 0.3.x agent-runner.toml into an agent-runner project file' \
 'check:Validate a project and run the startup battery; lists every problem (exit 0 or 78)' \
 'generate:Render the systemd units of every project (or the named ones) and reload systemd' \
 'round:Run exactly one round of a project (what the service'\''s ExecStart runs; works by hand too)' \
@@ -637,6 +660,11 @@ _agent-runner__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner help help commands' commands "$@"
 }
+(( $+functions[_agent-runner__subcmd__help__subcmd__import_commands] )) ||
+_agent-runner__subcmd__help__subcmd__import_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner help import commands' commands "$@"
+}
 (( $+functions[_agent-runner__subcmd__help__subcmd__init_commands] )) ||
 _agent-runner__subcmd__help__subcmd__init_commands() {
     local commands; commands=()
@@ -701,6 +729,11 @@ _agent-runner__subcmd__help__subcmd__watch_commands() {
 _agent-runner__subcmd__help__subcmd__web_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner help web commands' commands "$@"
+}
+(( $+functions[_agent-runner__subcmd__import_commands] )) ||
+_agent-runner__subcmd__import_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner import commands' commands "$@"
 }
 (( $+functions[_agent-runner__subcmd__init_commands] )) ||
 _agent-runner__subcmd__init_commands() {

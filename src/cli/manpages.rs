@@ -36,6 +36,7 @@ between rounds.
 const TRAILER: &str = r".SH EXAMPLES
 .nf
 agent\-runner init \-\-preset claude research
+agent\-runner import ~/research/agent\-runner.toml \-\-name research
 agent\-runner check research
 sudo agent\-runner generate
 sudo systemctl start agent\-runner@research
