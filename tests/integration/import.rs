@@ -25,8 +25,10 @@ fn runbook_examples() -> Vec<PathBuf> {
 /// The stock presets of the installed old runner, or none (said loudly) without the variable.
 fn old_presets() -> Vec<PathBuf> {
     let Some(dir) = std::env::var_os("AGENT_RUNNER_OLD_PRESETS") else {
-        eprintln!(
-            "\n*** SKIPPED: the old runner's stock presets are not imported: AGENT_RUNNER_OLD_PRESETS is unset (tests/run.sh sets it from tests/old-runner/presets.sh) ***\n"
+        // Straight to stderr: the test harness captures eprintln! of a passing test.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"\n*** SKIPPED: the old runner's stock presets are not imported: AGENT_RUNNER_OLD_PRESETS is unset (tests/run.sh sets it from tests/old-runner/presets.sh) ***\n",
         );
         return Vec::new();
     };
@@ -174,4 +176,17 @@ fn an_invalid_name_is_a_usage_error_and_an_existing_file_is_kept() {
     assert_eq!(run.status, 0, "{}", run.stderr);
     let written = std::fs::read_to_string(t.path().join("etc/work.toml")).unwrap();
     assert!(written.contains("max_rounds = 3"), "{written}");
+}
+
+#[test]
+fn a_file_that_would_not_load_is_reported_and_not_written() {
+    let t = Test::new().git_repo("work").file(
+        "work/agent-runner.toml",
+        "schema_version = 1\n[runtime]\nwork_dir = \".\"\nlog_dir = \"logs\"\n",
+    );
+    let run = t.run_with(&["import", &old_file(&t)]);
+    assert_eq!(run.status, 78, "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+    assert!(run.stderr.contains("missing `command`"), "{}", run.stderr);
+    assert!(!t.path().join("etc/work.toml").exists());
 }

@@ -36,7 +36,7 @@ impl Import {
                 ),
                 "exec_prefix" => self.decide(
                     &old,
-                    "agent-runner cannot run the agent through a wrapper (a container) yet; until it can, put the wrapper first in [agent] command, or run the project without it",
+                    "agent-runner cannot run the agent through a wrapper (a container) yet: as imported, the agent runs directly on the host, not in the container; put the wrapper first in [agent] command, or keep the old runner for this project",
                 ),
                 _ => self.unknown(&old),
             }

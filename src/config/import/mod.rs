@@ -92,6 +92,14 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<u8> {
     let verdict = load_str(&imported.text, &imported.output, ctx.scope).map(drop);
     let written = verdict.is_ok() && !options.dry_run;
     present(options, &imported, written, verdict.as_ref().err())?;
+    if verdict.is_err() && !options.json {
+        let mut err = Printable::new(std::io::stderr().lock());
+        writeln!(
+            err,
+            "the converted file would not load, so nothing was written; settle these in the old file and import again:"
+        )
+        .map_err(Error::Output)?;
+    }
     verdict?;
     if written {
         write(&imported)?;
@@ -110,15 +118,16 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<u8> {
 
 /// Reads, converts and names the old file's project.
 fn convert_file(ctx: &Context, options: &Options) -> Result<Imported> {
-    let text = read_project_file(&options.file).map_err(Error::config)?;
+    let file = std::path::absolute(&options.file).unwrap_or_else(|_| options.file.clone());
+    let text = read_project_file(&file).map_err(Error::config)?;
     let root: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         Error::config(ConfigProblem::new(
-            &options.file,
+            &file,
             format!("not valid TOML: {}", e.message()),
         ))
     })?;
     let system = ctx.scope == crate::paths::Scope::System;
-    let converted = convert::convert(&root, &options.file, &crate::paths::home_dir(), system);
+    let converted = convert::convert(&root, &file, &crate::paths::home_dir(), system);
     let name = options.name.clone().unwrap_or(converted.old_project);
     if !valid_project_name(&name) {
         let from = if options.name.is_some() {
@@ -140,7 +149,7 @@ fn convert_file(ctx: &Context, options: &Options) -> Result<Imported> {
     }
     let header = format!(
         "# agent-runner project {name}, imported from {} (cli-agent-runner 0.3.x) by `agent-runner import`.\n# Reference: agent-runner.toml(5).\n",
-        printable(&options.file).replace('\n', " ")
+        printable(&file)
     );
     Ok(Imported {
         name,
