@@ -27,6 +27,7 @@ const ORDER: &[&[&str]] = &[
     &["prompt"],
     &["phases"],
     &["vcs"],
+    &["alerts"],
 ];
 
 impl Doc {

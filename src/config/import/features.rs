@@ -9,6 +9,17 @@ use super::old;
 /// The old runner's default `[monitor] auth_fail_patterns`.
 const OLD_AUTH_PATTERN: &str = r"\b(oauth|unauthorized|401|api[_ ]key|auth(entication)?[_ -]?(failed|error|expired)|session.*expired)\b";
 
+/// A percentage of the old file (a float) as the whole one agent-runner reads, rounded up.
+fn percent(value: &Value) -> Option<i64> {
+    #[allow(clippy::cast_possible_truncation, reason = "clamped to 1..=100 first")]
+    let whole = |f: f64| f.clamp(1.0, 100.0).ceil() as i64;
+    match value {
+        Value::Integer(i) => Some((*i).clamp(1, 100)),
+        Value::Float(f) if f.is_finite() => Some(whole(*f)),
+        _ => None,
+    }
+}
+
 /// Why the host-health thresholds have no counterpart.
 const NO_MEMORY_GATE: &str = "agent-runner has no memory or pressure gate of its own: the kernel and systemd handle memory, and resource limits for the round service (MemoryHigh=, MemoryMax=) are being added; decide whether this project needs one";
 
@@ -80,13 +91,25 @@ impl Import {
 
     /// `auto_stop_on`: one entry per alert the old monitor stopped the service on.
     fn auto_stop(&mut self, value: &Value) {
-        for alert in old::str_list(value).unwrap_or_default() {
+        let alerts = old::str_list(value).unwrap_or_default();
+        if !alerts.iter().any(|a| a == "disk_critical") {
+            self.decide(
+                "monitor.auto_stop_on",
+                "the old monitor did not stop on a full disk; agent-runner halts the loop at [alerts] disk_halt_percent (default 95): set it to 100 to come closest",
+            );
+        }
+        for alert in alerts {
             let old = format!("monitor.auto_stop_on.{alert}");
             match alert.as_str() {
                 "oauth_fail" => self.mapped(
                     &old,
                     "runtime.auth_fail_halt_after",
                     "agent-runner halts the loop by itself after auth_fail_halt_after (default 2) rounds in a row fail to authenticate",
+                ),
+                "disk_critical" => self.mapped(
+                    &old,
+                    "alerts.disk_halt_percent",
+                    "agent-runner halts the loop by itself when the disk of log_dir or work_dir is disk_halt_percent full (default 95, the old critical_pct)",
                 ),
                 _ => self.decide(
                     &old,
@@ -106,20 +129,51 @@ impl Import {
         };
         for (group, keys) in groups {
             let Some(keys) = keys.as_table() else {
-                self.decide(&format!("monitor.host_health.{group}"), NO_MEMORY_GATE);
+                // The flat names of before 0.3.0, which its migrate moved into the groups.
+                self.host_health_key(&format!("monitor.host_health.{group}"), group, keys);
                 continue;
             };
-            for key in keys.keys() {
+            for (key, value) in keys {
                 let old = format!("monitor.host_health.{group}.{key}");
                 if group == "disk" {
-                    self.decide(
-                        &old,
-                        "agent-runner does not watch disk usage; diagnose reports a full log_dir, and round_log_retention bounds the round logs",
-                    );
+                    self.host_health_key(&old, key, value);
                 } else {
                     self.decide(&old, NO_MEMORY_GATE);
                 }
             }
+        }
+    }
+
+    /// A disk threshold becomes the disk alert's; the rest have no counterpart.
+    fn host_health_key(&mut self, old: &str, key: &str, value: &Value) {
+        let new = match key {
+            "warning_pct" | "disk_warning_pct" => "disk_warn_percent",
+            "critical_pct" | "disk_critical_pct" => "disk_halt_percent",
+            k if k.starts_with("mem")
+                || k.starts_with("psi")
+                || k.starts_with("swap")
+                || k.starts_with("in_round") =>
+            {
+                self.decide(old, NO_MEMORY_GATE);
+                return;
+            }
+            _ => {
+                self.decide(
+                    old,
+                    "agent-runner watches how full the disk is, not how fast it fills",
+                );
+                return;
+            }
+        };
+        match percent(value) {
+            Some(p) => self.carry(
+                old,
+                &["alerts"],
+                new,
+                Value::Integer(p),
+                "a whole percentage (rounded up, so the alert fires no earlier)",
+            ),
+            None => self.dropped(old, "not a percentage: cli-agent-runner refused it"),
         }
     }
 

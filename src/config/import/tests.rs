@@ -286,3 +286,34 @@ fn every_key_is_reported_and_the_result_loads() {
     let project = loads(&c).expect("loads");
     assert_eq!(project.phases.len(), 1);
 }
+
+#[test]
+fn disk_thresholds_become_the_disk_alert_and_other_gates_need_a_decision() {
+    let c = import(&old_file(
+        "[monitor]\nauto_stop_on = [\"oauth_fail\"]\n[monitor.host_health.disk]\nwarning_pct = 80.5\ncritical_pct = 97\ngrowth_window_s = 600\n[monitor.host_health.memory]\navail_min_mb = 300\n",
+    ));
+    assert_eq!(
+        value(&c, &["alerts"], "disk_warn_percent"),
+        Some(&Value::Integer(81))
+    );
+    assert_eq!(
+        value(&c, &["alerts"], "disk_halt_percent"),
+        Some(&Value::Integer(97))
+    );
+    assert_eq!(
+        kind_of(&c, "monitor.host_health.disk.growth_window_s"),
+        Some(Kind::Decision)
+    );
+    assert_eq!(
+        kind_of(&c, "monitor.host_health.memory.avail_min_mb"),
+        Some(Kind::Decision)
+    );
+    // Without disk_critical the old monitor never stopped on a full disk; agent-runner would.
+    assert_eq!(kind_of(&c, "monitor.auto_stop_on"), Some(Kind::Decision));
+    let c = import(&old_file("[monitor.host_health]\ndisk_critical_pct = 99\n"));
+    assert_eq!(
+        value(&c, &["alerts"], "disk_halt_percent"),
+        Some(&Value::Integer(99))
+    );
+    loads(&c).expect("loads");
+}
