@@ -117,8 +117,14 @@ for old in "$old_presets"/*.toml tests/fixtures/old-runner/*.toml; do
     for scope in system user; do
         flag=(); [[ $scope == user ]] && flag=(--user)
         d=$work/$name-$scope
-        HOME=$work/home "$bin" "${flag[@]}" import "$work/repo/agent-runner.toml" --name "$name" \
-            --output "$d/etc/$name.toml" 2>/dev/null
+        if ! out=$(HOME=$work/home "$bin" "${flag[@]}" import "$work/repo/agent-runner.toml" \
+            --name "$name" --output "$d/etc/$name.toml" 2>&1); then
+            echo "FAIL import $scope $old:"
+            # shellcheck disable=SC2001 # indents every line; ${var//…} has no start-of-line anchor
+            echo "$out" | sed 's/^/    /'
+            fail=1
+            continue
+        fi
         "$bin" "${flag[@]}" generate "${version_flag[@]}" --config "$d/etc/$name.toml" --output "$d/units" >/dev/null
         verify_set "$name" "$scope" "$d/units"
     done
