@@ -28,6 +28,7 @@ const ORDER: &[&[&str]] = &[
     &["phases"],
     &["vcs"],
     &["alerts"],
+    &["goal"],
 ];
 
 impl Doc {

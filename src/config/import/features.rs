@@ -1,6 +1,8 @@
 //! `[schedule]`, `[monitor]`, `[plugins]` and `[goal]` of the old file: mostly features that
 //! agent-runner leaves to systemd or does not have, each reported with what to do instead.
 
+use std::collections::BTreeSet;
+
 use toml::{Table, Value};
 
 use super::convert::Import;
@@ -202,17 +204,103 @@ impl Import {
             match key.as_str() {
                 "ledger" => self.decide(
                     &old,
-                    "agent-runner has no goal ledger; list the file in [prompt] files if the agent should keep reading it",
+                    "agent-runner keeps no lessons ledger: the file stays in [prompt] files but is no longer written; remove it there if it is of no use",
                 ),
-                "checks" => {
-                    let n = value.as_array().map_or(0, Vec::len);
-                    self.decide(
-                        &old,
-                        format!("{n} goal check(s): agent-runner does not run goal checks; post-round hooks, being added, will run such commands"),
-                    );
-                }
+                "checks" => self.goal_checks(value),
                 _ => self.unknown(&old),
             }
         }
     }
+
+    /// `[[goal.checks]]`: carried over, but they now end the loop when all pass.
+    fn goal_checks(&mut self, value: &Value) {
+        let mut names = BTreeSet::new();
+        let checks: Vec<Value> = value
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| self.goal_check(i, c, &mut names))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if checks.is_empty() {
+            self.dropped("goal.checks", "no usable check");
+            return;
+        }
+        self.doc.set(&["goal"], "checks", Value::Array(checks));
+        self.decide(
+            "goal.checks",
+            "the checks are carried over, but agent-runner ends the loop (goal_reached) once every check passes after a round, where the old runner only recorded them: remove [goal] if the loop must go on",
+        );
+    }
+
+    /// One check; `names` are those taken by the checks before it.
+    fn goal_check(
+        &mut self,
+        index: usize,
+        check: &Value,
+        names: &mut BTreeSet<String>,
+    ) -> Option<Value> {
+        let old = format!("goal.checks.{}", index + 1);
+        let Some(cmd) = check
+            .get("cmd")
+            .and_then(old::str_list)
+            .filter(|c| !c.is_empty())
+        else {
+            self.dropped(&old, "no command: cli-agent-runner refused it");
+            return None;
+        };
+        let given = check
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = if valid_check_name(given) && !names.contains(given) {
+            given.to_string()
+        } else {
+            format!("check-{}", index + 1)
+        };
+        names.insert(name.clone());
+        let timeout = check
+            .get("timeout_s")
+            .and_then(Value::as_integer)
+            .filter(|t| *t > 0);
+        let mut new = Table::new();
+        new.insert("name".into(), old::string(&name));
+        new.insert("cmd".into(), old::array(&cmd));
+        new.insert(
+            "timeout_s".into(),
+            Value::Integer(timeout.unwrap_or(OLD_CHECK_TIMEOUT_S)),
+        );
+        let mut note = format!(
+            "check \"{name}\"; timeout_s written out (the old default was {OLD_CHECK_TIMEOUT_S}, agent-runner's is 300)"
+        );
+        if name != given {
+            note.push_str("; renamed: the old name is not a valid check name, or a second one");
+        }
+        self.mapped(&old, &format!("goal.checks.{}", index + 1), note);
+        if let Some(cwd) = check
+            .get("cwd")
+            .and_then(Value::as_str)
+            .filter(|c| *c != ".")
+        {
+            self.decide(
+                &format!("{old}.cwd"),
+                format!("agent-runner runs every check in work_dir, not in {}: wrap the command (e.g. [\"sh\", \"-c\", \"cd DIR && ...\"]) if it must run there", old::shown(&old::string(cwd))),
+            );
+        }
+        Some(Value::Table(new))
+    }
+}
+
+/// The old runner's default time for one goal check.
+const OLD_CHECK_TIMEOUT_S: i64 = 10;
+
+/// A name agent-runner accepts for a goal check.
+fn valid_check_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }

@@ -205,19 +205,28 @@ fn env_values_are_text_and_reserved_names_are_dropped() {
 #[test]
 fn features_agent_runner_lacks_need_a_decision() {
     let c = import(&old_file(
-        "[schedule]\ntimezone = \"Europe/Paris\"\nrun_windows = [\"mon-fri 08:00-20:00\"]\n[goal]\nledger = \"/srv/ledger.md\"\n[[goal.checks]]\nname = \"t\"\ncmd = [\"make\", \"test\"]\n[monitor.host_health.memory]\navail_min_mb = 300\n",
+        "[schedule]\ntimezone = \"Europe/Paris\"\nrun_windows = [\"mon-fri 08:00-20:00\"]\n[goal]\nledger = \"/srv/ledger.md\"\n[[goal.checks]]\nname = \"t\"\ncmd = [\"make\", \"test\"]\ncwd = \"sub\"\n[[goal.checks]]\nname = \"two words\"\ncmd = \"true\"\ntimeout_s = 20\n[monitor.host_health.memory]\navail_min_mb = 300\n",
     ).replace("[prompt]", "fresh_eyes_every_n = 5\n[prompt]"));
     for old in [
         "schedule.timezone",
         "schedule.run_windows",
         "goal.ledger",
         "goal.checks",
+        "goal.checks.1.cwd",
         "monitor.host_health.memory.avail_min_mb",
         "runtime.fresh_eyes_every_n",
     ] {
         assert_eq!(kind_of(&c, old), Some(Kind::Decision), "{old}");
     }
-    loads(&c).expect("the decisions leave a file agent-runner reads");
+    let project = loads(&c).expect("the decisions leave a file agent-runner reads");
+    // The checks themselves are carried, with the old default time and a valid name.
+    let checks: Vec<(String, u64)> = project
+        .goal
+        .checks
+        .iter()
+        .map(|g| (g.name.clone(), g.timeout_s))
+        .collect();
+    assert_eq!(checks, [("t".to_string(), 10), ("check-2".to_string(), 20)]);
 }
 
 #[test]
