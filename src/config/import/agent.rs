@@ -31,7 +31,7 @@ impl Import {
                 ),
                 "sigterm_grace_s" => self.systemd(
                     &old,
-                    "TimeoutStopSec= of the round service",
+                    "TimeoutStopSec= of the round service (30 s in the packaged unit)",
                     "after the stop signal, systemd waits the round's stop timeout and then kills every process of the round",
                 ),
                 "exec_prefix" => self.decide(
