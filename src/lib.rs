@@ -12,6 +12,7 @@ mod control;
 mod error;
 mod events;
 mod fsutil;
+mod notify;
 mod observe;
 mod output;
 mod paths;
@@ -21,6 +22,7 @@ mod round;
 mod systemd;
 mod time;
 mod units;
+mod url;
 mod web;
 
 use std::ffi::OsString;

@@ -101,6 +101,29 @@ impl Scope {
         }
     }
 
+    /// Where the notifier keeps its place in the journal and what it delivered, one file per
+    /// project: agent-runner-notify@.service's `StateDirectory=` (`$STATE_DIRECTORY`), owned by
+    /// the notifier's own user, which the agent cannot write. `AGENT_RUNNER_NOTIFY_DIR` overrides
+    /// it (tests).
+    pub(crate) fn notify_dir(self) -> PathBuf {
+        if let Some(dir) = env::var_os("AGENT_RUNNER_NOTIFY_DIR") {
+            return PathBuf::from(dir);
+        }
+        if let Some(dir) = env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
+            let dir = dir
+                .to_string_lossy()
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            return PathBuf::from(dir);
+        }
+        match self {
+            Scope::System => PathBuf::from("/var/lib/agent-runner-notify"),
+            Scope::User => xdg_dir("XDG_STATE_HOME", ".local/state").join("agent-runner-notify"),
+        }
+    }
+
     /// `--user` for messages that suggest a command.
     pub(crate) fn flag(self) -> &'static str {
         match self {

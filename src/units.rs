@@ -14,6 +14,14 @@ pub(crate) const WATCH_SERVICE: &str = "agent-runner-watch.service";
 /// The timer that starts [`WATCH_SERVICE`].
 pub(crate) const WATCH_TIMER: &str = "agent-runner-watch.timer";
 
+/// The notifier's template: one instance per project with notifications.
+pub(crate) const NOTIFY_TEMPLATE: &str = "agent-runner-notify@.service";
+
+/// The notifier of project `name`: `agent-runner-notify@NAME.service`.
+pub(crate) fn notify_service(name: &str) -> String {
+    format!("agent-runner-notify@{name}.service")
+}
+
 /// The drop-in file name inside each `UNIT.d/` directory.
 pub(crate) const DROP_IN_NAME: &str = "50-agent-runner.conf";
 

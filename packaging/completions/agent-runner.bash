@@ -70,6 +70,9 @@ _agent__runner() {
             agent__runner,metrics)
                 cmd="agent__runner__subcmd__metrics"
                 ;;
+            agent__runner,notify)
+                cmd="agent__runner__subcmd__notify"
+                ;;
             agent__runner,peek)
                 cmd="agent__runner__subcmd__peek"
                 ;;
@@ -148,6 +151,9 @@ _agent__runner() {
             agent__runner__subcmd__help,metrics)
                 cmd="agent__runner__subcmd__help__subcmd__metrics"
                 ;;
+            agent__runner__subcmd__help,notify)
+                cmd="agent__runner__subcmd__help__subcmd__notify"
+                ;;
             agent__runner__subcmd__help,peek)
                 cmd="agent__runner__subcmd__help__subcmd__peek"
                 ;;
@@ -179,7 +185,7 @@ _agent__runner() {
 
     case "${cmd}" in
         agent__runner)
-            opts="-H -h -V --user --host --help --version init import check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt watch man catalog generator help"
+            opts="-H -h -V --user --host --help --version init import check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt watch notify man catalog generator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -535,7 +541,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__help)
-            opts="init import check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt watch man catalog generator help"
+            opts="init import check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt watch notify man catalog generator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -787,6 +793,20 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__help__subcmd__metrics)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__runner__subcmd__help__subcmd__notify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1090,6 +1110,36 @@ _agent__runner() {
             fi
             case "${prev}" in
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__runner__subcmd__notify)
+            opts="-c -H -h --config --test --user --host --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -327,6 +327,19 @@ _arguments "${_arguments_options[@]}" : \
 '::name -- The project name; omit it to cover every project in the config directory:_default' \
 && ret=0
 ;;
+(notify)
+_arguments "${_arguments_options[@]}" : \
+'()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
+'()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--test[Send a made-up \`notify_test\` event to every receiver (nothing remembered, no event)]' \
+'--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+&& ret=0
+;;
 (man)
 _arguments "${_arguments_options[@]}" : \
 '--output=[Output directory]:DIR:_files' \
@@ -456,6 +469,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(notify)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (man)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -506,6 +523,7 @@ _agent-runner_commands() {
 'completions:Print a shell completion script' \
 'halt:The loop'\''s helper steps (run by the units; not for interactive use)' \
 'watch:Run the detectors of every project (or one) between rounds (agent-runner-watch.service)' \
+'notify:Deliver the project'\''s notifications (\[notify\])\: what agent-runner-notify@NAME.service runs. With --test, send a test notification to every receiver now and say how each went' \
 'man:Write the man pages into DIR (used to build the package)' \
 'catalog:Print the journal catalog of every event kind (packaging/agent-runner.catalog)' \
 'generator:Render every project file into systemd'\''s generator directory (run by systemd as agent-runner-generator at boot and on daemon-reload; see systemd.generator(7))' \
@@ -593,6 +611,7 @@ _agent-runner__subcmd__help_commands() {
 'completions:Print a shell completion script' \
 'halt:The loop'\''s helper steps (run by the units; not for interactive use)' \
 'watch:Run the detectors of every project (or one) between rounds (agent-runner-watch.service)' \
+'notify:Deliver the project'\''s notifications (\[notify\])\: what agent-runner-notify@NAME.service runs. With --test, send a test notification to every receiver now and say how each went' \
 'man:Write the man pages into DIR (used to build the package)' \
 'catalog:Print the journal catalog of every event kind (packaging/agent-runner.catalog)' \
 'generator:Render every project file into systemd'\''s generator directory (run by systemd as agent-runner-generator at boot and on daemon-reload; see systemd.generator(7))' \
@@ -690,6 +709,11 @@ _agent-runner__subcmd__help__subcmd__metrics_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner help metrics commands' commands "$@"
 }
+(( $+functions[_agent-runner__subcmd__help__subcmd__notify_commands] )) ||
+_agent-runner__subcmd__help__subcmd__notify_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner help notify commands' commands "$@"
+}
 (( $+functions[_agent-runner__subcmd__help__subcmd__peek_commands] )) ||
 _agent-runner__subcmd__help__subcmd__peek_commands() {
     local commands; commands=()
@@ -759,6 +783,11 @@ _agent-runner__subcmd__man_commands() {
 _agent-runner__subcmd__metrics_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner metrics commands' commands "$@"
+}
+(( $+functions[_agent-runner__subcmd__notify_commands] )) ||
+_agent-runner__subcmd__notify_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner notify commands' commands "$@"
 }
 (( $+functions[_agent-runner__subcmd__peek_commands] )) ||
 _agent-runner__subcmd__peek_commands() {

@@ -1,14 +1,13 @@
 //! The open alerts of a project, one JSON file per project in [`Scope::alerts_dir`]: written by
 //! root's steps only (the after-round step and the watch service), read by `status`.
 
-use std::io;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::alert::{Detector, Evidence, Severity};
-use crate::fsutil::Dir;
+use crate::fsutil::StoreKind;
 use crate::paths::Scope;
 
 /// The largest store read: a few alerts of a few hundred bytes each.
@@ -38,9 +37,13 @@ pub(crate) struct OpenAlerts {
     pub alerts: Vec<Alert>,
 }
 
-fn file_name(project: &str) -> String {
-    format!("{project}.json")
-}
+/// The open alerts' store: 0644, since every reader of `status` may see alerts.
+const STORE: StoreKind = StoreKind {
+    max_bytes: STORE_MAX_BYTES,
+    dir_mode: 0o755,
+    file_mode: 0o644,
+    what: "a store of alerts",
+};
 
 /// The open alerts of `project`; none when the store or its directory does not exist.
 pub(crate) fn load(scope: Scope, project: &str) -> Result<OpenAlerts> {
@@ -48,33 +51,16 @@ pub(crate) fn load(scope: Scope, project: &str) -> Result<OpenAlerts> {
 }
 
 fn load_from(dir: &Path, project: &str) -> Result<OpenAlerts> {
-    let name = file_name(project);
-    let text = match Dir::open(dir).and_then(|d| d.read_text(Path::new(&name), STORE_MAX_BYTES)) {
-        Ok(text) => text,
-        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-            return Ok(OpenAlerts::default());
-        }
-        Err(e) => return Err(e),
-    };
-    serde_json::from_str(&text).map_err(|e| {
-        Error::Failed(format!(
-            "{} is not a store of alerts ({e})",
-            dir.join(&name).display()
-        ))
-    })
+    STORE.load(dir, project)
 }
 
-/// Replaces the store of `project` atomically (0644: every reader of `status` may see alerts),
-/// creating the directory when its parent allows.
+/// Replaces the store of `project` atomically, creating the directory when its parent allows.
 pub(crate) fn save(scope: Scope, project: &str, open: &OpenAlerts) -> Result<()> {
     save_to(&scope.alerts_dir(), project, open)
 }
 
 fn save_to(dir: &Path, project: &str, open: &OpenAlerts) -> Result<()> {
-    crate::fsutil::ensure_dir(dir, 0o755)?;
-    let text = serde_json::to_vec_pretty(open)
-        .map_err(|e| Error::Failed(format!("cannot encode alerts: {e}")))?;
-    Dir::open(dir)?.write_atomic(&file_name(project), &text, 0o644)
+    STORE.save(dir, project, open)
 }
 
 #[cfg(test)]

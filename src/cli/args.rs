@@ -362,6 +362,16 @@ pub(crate) enum CliCommand {
         #[command(flatten)]
         project: OptionalProjectArg,
     },
+    /// Deliver the project's notifications ([notify]): what agent-runner-notify@NAME.service runs.
+    /// With --test, send a test notification to every receiver now and say how each went.
+    Notify {
+        /// Which project.
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Send a made-up `notify_test` event to every receiver (nothing remembered, no event).
+        #[arg(long)]
+        test: bool,
+    },
     /// Write the man pages into DIR (used to build the package).
     #[command(hide = true)]
     Man {

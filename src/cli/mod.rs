@@ -152,6 +152,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
         CliCommand::Completions { shell } => Ok(print_completions(shell)),
         CliCommand::Halt { project, step } => halt::run(&ctx, &project.to_ref()?, step.into()),
         CliCommand::Watch { project } => watch::run(&ctx, project.to_ref()),
+        CliCommand::Notify { project, test } => crate::notify::run(&ctx, &project.to_ref()?, test),
         CliCommand::Man { output } => manpages::write(&output).map(|()| exit::OK),
         CliCommand::Catalog => catalog::print(),
         CliCommand::Generator { dirs } => generator::run(ctx.scope == paths::Scope::User, &dirs),
@@ -164,8 +165,10 @@ fn print_completions(shell: args::Shell) -> u8 {
     exit::OK
 }
 
-/// `check`, told which systemd the units would be rendered for (config/ cannot ask systemd/).
+/// `check`, told which systemd the units would be rendered for and which event kinds exist
+/// (config/ cannot ask systemd/ nor events/).
 fn check_project(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> Result<u8> {
     let systemd = crate::systemd::target::summary(ctx.scope);
-    check::run(ctx, reference, json, &systemd)
+    let is_kind = |name: &str| crate::events::Kind::from_name(name).is_some();
+    check::run(ctx, reference, json, &systemd, &is_kind)
 }

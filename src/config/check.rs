@@ -32,6 +32,7 @@ pub(crate) fn run(
     reference: Option<ProjectRef>,
     json: bool,
     systemd: &str,
+    is_kind: &dyn Fn(&str) -> bool,
 ) -> Result<u8> {
     let references = match reference {
         Some(r) => vec![r],
@@ -39,7 +40,7 @@ pub(crate) fn run(
     };
     let mut checked: Vec<CheckedProject> = references
         .iter()
-        .map(|r| check_project(r, ctx.scope, systemd))
+        .map(|r| check_project(r, ctx.scope, systemd, is_kind))
         .collect();
     mark_duplicate_names(&mut checked);
     let all_ok = checked.iter().all(|c| c.ok);
@@ -65,7 +66,12 @@ fn every_project_file(scope: Scope) -> Result<Vec<ProjectRef>> {
     Ok(files.into_iter().map(ProjectRef::File).collect())
 }
 
-fn check_project(reference: &ProjectRef, scope: Scope, systemd: &str) -> CheckedProject {
+fn check_project(
+    reference: &ProjectRef,
+    scope: Scope,
+    systemd: &str,
+    is_kind: &dyn Fn(&str) -> bool,
+) -> CheckedProject {
     let (name, source) = match reference {
         ProjectRef::Name(n) => (n.clone(), load::path_for(n, scope)),
         ProjectRef::File(f) => (
@@ -91,6 +97,8 @@ fn check_project(reference: &ProjectRef, scope: Scope, systemd: &str) -> Checked
                 Some(problem) => vec![config_problem(&problem)],
                 None => battery::run(&project),
             };
+            let notify = super::notify_load::check(&project, is_kind);
+            problems.extend(notify.iter().map(config_problem));
             problems.extend(inferred_preset(&project));
             problems.push(Finding::note(
                 "systemd_version",

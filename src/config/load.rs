@@ -89,6 +89,11 @@ pub(crate) fn discover_in(dir: &Path) -> Result<Vec<PathBuf>> {
         .filter_map(std::result::Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        // The shared notification settings live beside the projects and are none.
+        .filter(|p| {
+            p.file_name()
+                .is_none_or(|n| n != super::notify::SHARED_FILE)
+        })
         .collect();
     files.sort();
     Ok(files)

@@ -24,6 +24,8 @@ pub(crate) mod import;
 pub(crate) mod init;
 mod load;
 mod model;
+pub(crate) mod notify;
+pub(crate) mod notify_load;
 pub(crate) mod presets;
 mod problems;
 mod progress;
@@ -50,6 +52,6 @@ pub(crate) use load::load_str;
 // The man-page test lists every key the file may hold from these.
 #[cfg(test)]
 pub(crate) use raw::{
-    RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawPhase, RawPrice,
-    RawProgress, RawPrompt, RawRuntime, RawVcs,
+    RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawNotify, RawPhase,
+    RawPrice, RawProgress, RawPrompt, RawRuntime, RawVcs,
 };

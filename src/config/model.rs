@@ -55,6 +55,8 @@ pub(crate) struct Project {
     pub progress: Progress,
     /// The operator's checks that end the loop as done.
     pub goal: Goal,
+    /// `[notify]` as this file sets it (merged with the shared file by [`super::notify_load::settings`]).
+    pub notify: super::notify::NotifyKeys,
 }
 
 /// `[agent]`.

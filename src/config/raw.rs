@@ -31,6 +31,8 @@ pub(crate) struct RawConfig {
     pub progress: RawProgress,
     #[serde(default)]
     pub goal: RawGoal,
+    #[serde(default)]
+    pub notify: RawNotify,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -164,5 +166,17 @@ pub(crate) struct RawGoal {
 pub(crate) struct RawGoalCheck {
     pub name: Option<String>,
     pub cmd: Option<Vec<String>>,
+    pub timeout_s: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNotify {
+    pub command: Option<Vec<String>>,
+    pub webhook: Option<String>,
+    pub webhook_credential: Option<String>,
+    pub format: Option<String>,
+    pub on: Option<Vec<String>>,
+    pub dedup_window_s: Option<i64>,
     pub timeout_s: Option<i64>,
 }

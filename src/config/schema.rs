@@ -26,6 +26,7 @@ const TOP: &[&str] = &[
     "alerts",
     "progress",
     "goal",
+    "notify",
 ];
 /// Keys allowed in `[agent]`.
 const AGENT: &[&str] = &[
@@ -68,6 +69,19 @@ const PROMPT: &[&str] = &["files", "concat_separator"];
 const PHASE: &[&str] = &["prompt", "round_timeout_s"];
 /// Keys allowed in `[vcs]`.
 const VCS: &[&str] = &["dirty_action", "protect"];
+/// Keys allowed in `[notify]`, of a project or of the shared notify.toml.
+const NOTIFY: &[&str] = &[
+    "command",
+    "webhook",
+    "webhook_credential",
+    "format",
+    "on",
+    "dedup_window_s",
+    "timeout_s",
+];
+/// Keys allowed at the top of the shared notify.toml.
+const SHARED_NOTIFY_TOP: &[&str] = &["notify"];
+
 /// Keys allowed in `[alerts]`.
 const ALERTS: &[&str] = &[
     "window_rounds",
@@ -145,6 +159,23 @@ pub(super) fn unknown_keys(doc: &Located<'_>) -> Problems {
     problems
 }
 
+/// [`unknown_keys`] for the shared notify.toml, which holds only a `[notify]` table.
+pub(super) fn unknown_shared_notify_keys(doc: &Located<'_>) -> Problems {
+    let mut found = Vec::new();
+    check(doc.root, &[], SHARED_NOTIFY_TOP, &mut found);
+    for (key, value) in doc.root {
+        if let (DeValue::Table(table), "notify") = (value.get_ref(), key.get_ref().as_ref()) {
+            check(table, &["notify"], NOTIFY, &mut found);
+        }
+    }
+    found.sort_by_key(|u| u.span.start);
+    let mut problems = Problems::default();
+    for unknown in &found {
+        problems.add(|| unknown.problem(doc));
+    }
+    problems
+}
+
 fn walk<'t>(root: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
     check(root, &[], TOP, found);
     for (key, value) in root {
@@ -159,6 +190,7 @@ fn walk<'t>(root: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
             "alerts" => check(table, &["alerts"], ALERTS, found),
             "progress" => check(table, &["progress"], PROGRESS, found),
             "goal" => check_goal(table, found),
+            "notify" => check(table, &["notify"], NOTIFY, found),
             "phases" => check_phases(table, found),
             "budget" => check(table, &["budget"], BUDGET, found),
             "pricing" => check_pricing(table, found),

@@ -14,7 +14,7 @@
 //!   timer instead, so systemd does not start a round every restart_delay_s only for it to exit
 //!   at once. A round that exited 78 (configuration broken) halts the loop even when it could not
 //!   say so itself. It also starts the unit that rewrites node-exporter's metrics textfile
-//!   (`observe::textfile`).
+//!   (`observe::textfile`) and the project's notifier (`notifier`).
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -62,6 +62,7 @@ pub(crate) fn run(ctx: &Context, project: &ProjectRef, step: Step) -> Result<u8>
                 eprintln!("agent-runner: after round: {e}");
             }
             crate::observe::textfile::refresh_after_round(ctx.scope);
+            super::notifier::start_after_round(ctx.scope, project);
             Ok(exit::OK)
         }
     }

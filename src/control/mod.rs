@@ -2,5 +2,6 @@
 
 pub(crate) mod halt;
 pub(crate) mod lifecycle;
+mod notifier;
 mod shared_account;
 pub(crate) mod watch;

@@ -196,6 +196,12 @@ kinds! {
     GoalReached, "goal_reached", "4fdc690b25024a74bb8234e7207b0c4b", Info,
         "Every goal check passed: loop done",
         "Every one of the [[goal.checks]] passed after a round, so the loop ended as done, like an agent writing .agent-done but decided by the operator's checks. Starting the loop again runs more rounds (and the checks after each).";
+    NotifySent, "notify_sent", "cadcdf531006410eb9ae580990d7aa51", Info,
+        "A notification was delivered",
+        "agent-runner-notify@NAME.service delivered an event of the kinds [notify] on names to every receiver of the project (its command, its webhook). The event names the kind delivered and the receivers; a webhook is shown by scheme, host and port only, since its path or query may be its secret. Nothing to do.";
+    NotifyFailed, "notify_failed", "7d6adcb6d2864b1c89fd5d7b548b5406", Warning,
+        "A notification could not be delivered",
+        "A receiver of [notify] could not be reached, timed out or refused the event (the error says which: a refused connection, an HTTP status, the command's exit status). Nothing was lost: the notifier keeps its place in the journal and systemd starts it again after a back-off (Restart=on-failure of agent-runner-notify@NAME.service), and the end of the next round starts it too, so the event is delivered once the receiver is back. Check the receiver, or `agent-runner notify NAME --test`.";
 }
 
 impl Kind {

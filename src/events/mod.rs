@@ -14,6 +14,7 @@ mod brakes;
 pub(crate) mod catalog;
 pub(crate) mod emit;
 pub(crate) mod kind;
+mod notified;
 pub(crate) mod payload;
 pub(crate) mod read;
 mod record;

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::Kind;
 pub(crate) use super::alert::{AlertCleared, AlertRaised};
+pub(crate) use super::notified::{NotifyFailed, NotifySent};
 pub(crate) use super::spend::{
     AccountThrottled, BudgetExhausted, BudgetWindowReset, CostSpike, LedgerRebuilt, RoundSummary,
 };
@@ -577,6 +578,8 @@ events! {
     StalledNoProgress,
     RepeatingDiff,
     GoalReached,
+    NotifySent,
+    NotifyFailed,
 }
 
 #[cfg(test)]

@@ -179,13 +179,13 @@ fn read_journal(name: &str, query: &Query) -> Result<Journal> {
 
 /// Whether journalctl said (on stderr) that it could not open every journal file: the hint it
 /// gives a reader outside the journal's groups, or its error when it could open none.
-fn journal_partly_hidden(stderr: &str) -> bool {
+pub(crate) fn journal_partly_hidden(stderr: &str) -> bool {
     stderr.contains("not seeing messages from") || stderr.contains("insufficient permissions")
 }
 
 /// One `journalctl -o json` line → the event in the mirror format; `None` for entries that are
 /// not agent-runner events (the unit's own output carries AGENT_RUNNER_PROJECT too).
-fn journal_entry_to_record(line: &str) -> Option<Record> {
+pub(crate) fn journal_entry_to_record(line: &str) -> Option<Record> {
     let Value::Object(entry) = serde_json::from_str::<Value>(line).ok()? else {
         return None;
     };

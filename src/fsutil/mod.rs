@@ -10,6 +10,7 @@
 
 mod dir;
 mod open;
+mod store;
 
 use std::fs;
 use std::io;
@@ -18,6 +19,7 @@ use std::path::Path;
 
 pub(crate) use self::dir::{Dir, Existing, read_agent_text, tail_agent_file};
 pub(crate) use self::open::{Refusal, Tail, kind_of, read_capped, size, tail};
+pub(crate) use self::store::{StoreKind, ensure_dir};
 use crate::error::{Error, Result, Unseen};
 
 /// The largest state file read (1 MiB): the state is a few hundred bytes.
@@ -37,16 +39,6 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()
     dir::open_dir_following(dir)
         .and_then(|fd| dir::replace(fd.as_fd(), name, contents, mode))
         .map_err(|e| Error::io("cannot write", path, e))
-}
-
-/// Creates the directory `dir` with `mode` when it is missing (its parent must exist).
-pub(crate) fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    match fs::DirBuilder::new().mode(mode).create(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(Error::io("cannot create", dir, e)),
-    }
 }
 
 /// What a denied permission asks of whoever reads the project's files.

@@ -48,6 +48,9 @@ pub(crate) struct UnitContext<'a> {
     stop_paths: Vec<PathBuf>,
     schedule: Option<&'a str>,
     features: Features,
+    /// The notifier the halt unit starts when it is done (`OnSuccess=`), for a project with
+    /// notifications in the system manager.
+    notify_unit: Option<String>,
 }
 
 /// The command lines of the units, each word escaped.
@@ -127,8 +130,18 @@ impl<'a> UnitContext<'a> {
             stop_paths: stop_paths(project),
             schedule: rt.schedule.as_deref(),
             features: options.features,
+            notify_unit: notify_unit(project),
         }
     }
+}
+
+/// The notifier unit of `project`, when it has notifications and runs in the system manager (the
+/// notifier's user and store are the system's). A broken shared file renders none: `check` says
+/// why, and the end of every round still starts nothing it cannot run.
+fn notify_unit(project: &Project) -> Option<String> {
+    let has_notify = project.scope == Scope::System
+        && crate::config::notify_load::settings(project).is_ok_and(|s| s.is_some());
+    has_notify.then(|| crate::units::notify_service(&project.name))
 }
 
 impl Commands {

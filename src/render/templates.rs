@@ -10,7 +10,7 @@ use super::escape::{sd_env, sd_path, sd_word};
 use super::header::{UnitFile, template_header};
 use crate::error::{Error, Result};
 use crate::paths::Scope;
-use crate::units::{Unit, WATCH_SERVICE, WATCH_TIMER};
+use crate::units::{NOTIFY_TEMPLATE, Unit, WATCH_SERVICE, WATCH_TIMER};
 
 /// The drop-in templates: (name, source).
 const DROP_IN_TEMPLATES: [(&str, &str); 6] = [
@@ -71,6 +71,10 @@ pub(crate) fn shared_units(scope: Scope) -> Vec<(&'static str, &'static str)> {
             (
                 WATCH_TIMER,
                 include_str!("../../units/system/agent-runner-watch.timer"),
+            ),
+            (
+                NOTIFY_TEMPLATE,
+                include_str!("../../units/system/agent-runner-notify@.service"),
             ),
         ],
         Scope::User => Vec::new(),

@@ -308,9 +308,10 @@ fn generate_output_writes_the_complete_set_and_is_idempotent() {
         "--systemd-version",
         "252",
     ]);
-    t.run().status(0).output_contains("12 files written");
+    t.run().status(0).output_contains("13 files written");
     for file in [
         "agent-runner@.service",
+        "agent-runner-notify@.service",
         "agent-runner-watch.service",
         "agent-runner-watch.timer",
         "agent-runner@.timer",
@@ -326,7 +327,7 @@ fn generate_output_writes_the_complete_set_and_is_idempotent() {
     }
     t.run()
         .status(0)
-        .output_contains("0 files written, 12 unchanged");
+        .output_contains("0 files written, 13 unchanged");
 }
 
 #[test]
@@ -408,13 +409,23 @@ fn generate_targets_only_keys_the_systemd_version_knows() {
             .replace(&format!("systemd {version}"), "systemd VERSION")
     };
     let (old, new) = (render("252"), render("254"));
+    // The notifier retries a failed delivery with Restart=on-failure; the loop's units never
+    // restart anything.
+    let loop_units: String = old
+        .split("\n---")
+        .filter(|unit| !unit.contains("agent-runner-notify@.service"))
+        .collect();
+    assert!(
+        loop_units.len() < old.len(),
+        "the notifier's template is rendered"
+    );
     for key in [
         "RestartSteps=",
         "RestartMaxDelaySec=",
         "ImportCredential=",
         "Restart=",
     ] {
-        assert!(!old.contains(key), "{key} rendered for 252");
+        assert!(!loop_units.contains(key), "{key} rendered for 252");
     }
     assert_eq!(old, new);
     with_project("demo")

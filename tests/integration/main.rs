@@ -10,6 +10,7 @@ mod config_corpus;
 mod generator;
 mod hostile_reads;
 mod import;
+mod notify;
 mod observe;
 mod progress;
 mod render_snapshots;

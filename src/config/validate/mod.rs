@@ -6,6 +6,7 @@
 mod agent;
 mod alerts;
 mod checker;
+mod notify;
 mod phases;
 mod progress;
 mod prompt;
@@ -72,6 +73,7 @@ pub(super) fn validate(
     let alerts = alerts::alerts(&mut c, &raw.alerts);
     let progress = progress::progress(&mut c, &raw.progress);
     let goal = progress::goal(&mut c, &raw.goal);
+    let notify = notify::notify(&mut c, &raw.notify);
     let project = Project {
         name,
         source: std::path::absolute(doc.file).unwrap_or_else(|_| doc.file.to_path_buf()),
@@ -86,10 +88,22 @@ pub(super) fn validate(
         alerts,
         progress,
         goal,
+        notify,
     };
     resolved::check_resolved_paths(&mut c, &project);
     c.finish()?;
     Ok(project)
+}
+
+/// The `[notify]` keys of the shared notify.toml (`doc`), checked like a project's.
+pub(super) fn notify_keys(
+    raw: &crate::config::raw::RawNotify,
+    doc: &Located<'_>,
+) -> Result<crate::config::notify::NotifyKeys, Vec<ConfigProblem>> {
+    let mut c = Checker::new(doc);
+    let keys = notify::notify(&mut c, raw);
+    c.finish()?;
+    Ok(keys)
 }
 
 fn check_schema_version(c: &mut Checker<'_, '_>, version: Option<i64>) {

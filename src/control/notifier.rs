@@ -1,0 +1,37 @@
+//! Starting a project's notifier (agent-runner-notify@NAME.service) at the end of a round: the
+//! after-round step only asks systemd to start it and does not wait, so that delivering, however
+//! slow the receiver, never delays the round or the next one. The notifier finds for itself what
+//! there is to deliver; a start when nothing is new costs one journal query.
+
+use crate::config::{Project, ProjectRef};
+use crate::paths::Scope;
+use crate::systemd::bus::Bus;
+
+/// Starts the notifier of the project `reference` names, when it has notifications (system
+/// manager only: the notifier's user and store are the system's). Failures are only said.
+pub(crate) fn start_after_round(scope: Scope, reference: &ProjectRef) {
+    if scope != Scope::System {
+        return;
+    }
+    let Ok(project) = crate::config::load_project(reference, scope) else {
+        return;
+    };
+    if let Err(e) = start(scope, &project) {
+        eprintln!(
+            "agent-runner: cannot start the notifier of {}: {e}",
+            project.name
+        );
+    }
+}
+
+fn start(scope: Scope, project: &Project) -> crate::error::Result<()> {
+    if crate::config::notify_load::settings(project)?.is_none() {
+        return Ok(());
+    }
+    let unit = crate::units::notify_service(&project.name);
+    let bus = Bus::connect(scope, None)?;
+    // A notifier that gave up (its start limit hit) gets a fresh start with every round: the
+    // rounds themselves pace its retries then.
+    let _ = bus.reset_failed(&unit);
+    bus.start_nowait(&unit)
+}
