@@ -28,8 +28,21 @@ fn start(scope: Scope, project: &Project) -> crate::error::Result<()> {
     if crate::config::notify_load::settings(project)?.is_none() {
         return Ok(());
     }
+    start_on(&Bus::connect(scope, None)?, project)
+}
+
+/// Starts the notifier of `project` over `bus` when it has notifications (system manager only),
+/// without waiting: what `agent-runner watch` does, so that an alert raised between rounds (a
+/// stale loop has no round end to carry it) is delivered now.
+pub(crate) fn start_between_rounds(bus: &Bus, project: &Project) -> crate::error::Result<()> {
+    if project.scope != Scope::System || crate::config::notify_load::settings(project)?.is_none() {
+        return Ok(());
+    }
+    start_on(bus, project)
+}
+
+fn start_on(bus: &Bus, project: &Project) -> crate::error::Result<()> {
     let unit = crate::units::notify_service(&project.name);
-    let bus = Bus::connect(scope, None)?;
     // A notifier that gave up (its start limit hit) gets a fresh start with every round: the
     // rounds themselves pace its retries then.
     let _ = bus.reset_failed(&unit);

@@ -9,6 +9,7 @@ use crate::alerts::{self, Alert};
 use crate::config::{Project, ProjectRef};
 use crate::context::Context;
 use crate::error::{Result, exit};
+use crate::events::alert::{Detector, Severity};
 use crate::systemd::bus::Bus;
 use crate::units::Units;
 
@@ -57,7 +58,17 @@ fn watch_one(bus: &Bus, project: &Project) -> Result<()> {
     let units = Units::of(&project.name);
     let mut inputs = alerts::evidence::gather(project, crate::time::now_epoch());
     inputs.liveness = Some(liveness(bus, &units)?);
+    let before = alerts::store::load(project.scope, &project.name).map(|o| raised(&o));
     let open = alerts::evaluate(project, &inputs, &alerts::emitter(project))?;
+    // Only a raise or a clear has something to deliver: an unchanged watch starts nothing.
+    if before.ok() != Some(raised(&open))
+        && let Err(e) = super::notifier::start_between_rounds(bus, project)
+    {
+        eprintln!(
+            "agent-runner: cannot start the notifier of {}: {e}",
+            project.name
+        );
+    }
     let (loop_state, stopping) = bus.activity(&units.loop_unit)?;
     if let Some(alert) = alerts::halting(&open)
         && loop_state == "active"
@@ -72,6 +83,14 @@ fn watch_one(bus: &Bus, project: &Project) -> Result<()> {
         bus.start_nowait(&units.halt)?;
     }
     Ok(())
+}
+
+/// The open alerts as raised and cleared events tell them: which detector, how bad.
+fn raised(open: &alerts::store::OpenAlerts) -> Vec<(Detector, Severity)> {
+    open.alerts
+        .iter()
+        .map(|a| (a.detector, a.severity))
+        .collect()
 }
 
 /// The loop's units as the stale-loop detector needs them.

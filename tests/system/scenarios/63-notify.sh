@@ -76,3 +76,19 @@ ntfy='.path == "/alerts-SECRET" and (.type | startswith("text/plain")) and .titl
 wait_for 60 "the ntfy request" posts_at_least 1 "$ntfy"
 assert_event nf notify_sent notified=loop_halted
 if ct journalctl --no-pager -o json | grep -q SECRET; then fail "the credential's URL is in the journal"; fi
+
+log "between rounds: the watch service raises a stale-loop alert and starts the notifier"
+stale_json='.path == "/stale" and (.body | fromjson | .event == "alert_raised" and .detector == "stale_loop" and .project == "ns")'
+new_project ns 'restart_delay_s = 2' '' '[notify]' \
+    "webhook = \"http://127.0.0.1:$port/stale\"" 'on = ["alert_raised"]' 'dedup_window_s = 0'
+ct agent-runner start ns >/dev/null
+wait_event ns round_end 20
+ct systemctl stop agent-runner@ns.timer
+wait_for 10 "the round of ns to end" is_state agent-runner@ns.service inactive
+sent_before=$(posts 'true')
+ct systemctl start agent-runner-watch.service || fail "the watch service failed"
+assert_event ns alert_raised detector=stale_loop
+wait_for 30 "the stale-loop alert at the receiver" posts_at_least 1 "$stale_json"
+ct systemctl start agent-runner-watch.service || fail "the watch service failed"
+sleep 3
+assert_eq "$(posts 'true')" "$((sent_before + 1))" "requests after two watches of one stale loop"
