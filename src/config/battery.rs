@@ -20,6 +20,18 @@ const MIN_PROMPT_CHARS: usize = 40;
 /// Runs the startup battery on a valid project: errors first, then warnings. Cheap: no process
 /// is spawned.
 pub(crate) fn run(project: &Project) -> Vec<Finding> {
+    let mut findings = errors(project);
+    warn_about_secrets_in_env(project, &mut findings);
+    warn_about_argv_delivery(project, &mut findings);
+    warn_about_the_round_user(project, &mut findings);
+    warn_about_private_tmp(project, &mut findings);
+    super::home_state::check(project, &mut findings);
+    findings
+}
+
+/// The checks whose failure stops a round, and nothing else: what every round runs before its
+/// spawn. The warnings (user and home lookups among them) are for `check` and `diagnose`.
+pub(crate) fn errors(project: &Project) -> Vec<Finding> {
     let mut findings = Vec::new();
     check_work_dir(project, &mut findings);
     check_prompts(project, &mut findings);
@@ -27,11 +39,6 @@ pub(crate) fn run(project: &Project) -> Vec<Finding> {
     check_log_dir(project, &mut findings);
     check_user(project, &mut findings);
     check_credentials(project, &mut findings);
-    warn_about_secrets_in_env(project, &mut findings);
-    warn_about_argv_delivery(project, &mut findings);
-    warn_about_the_round_user(project, &mut findings);
-    warn_about_private_tmp(project, &mut findings);
-    super::home_state::check(project, &mut findings);
     findings
 }
 
@@ -262,8 +269,14 @@ fn plain_io(e: &std::io::Error) -> String {
 }
 
 /// Whether `dir` is inside a git work tree (a `.git` directory or file in it or an ancestor).
+/// One `lstat` per level, no process and no link followed: the agent can plant a `.git` link
+/// pointing anywhere, so a `.git` that is a link does not count (git itself would follow it).
 fn is_git_work_tree(dir: &Path) -> bool {
-    dir.ancestors().any(|d| d.join(".git").exists())
+    dir.ancestors().any(|d| {
+        d.join(".git")
+            .symlink_metadata()
+            .is_ok_and(|m| m.is_dir() || m.is_file())
+    })
 }
 
 /// Where `program` resolves: a path (relative ones against `cwd`) or a PATH search.

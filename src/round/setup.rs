@@ -13,7 +13,7 @@ use sd_notify::NotifyState;
 use super::notify::notify;
 use super::recover;
 use super::state::{self, Action, HaltReason, HaltRequest, State, Verdict};
-use crate::config::battery::{self, Severity};
+use crate::config::battery;
 use crate::config::{Project, ProjectRef};
 use crate::error::{ConfigProblem, Error, Result, exit};
 use crate::events::Emitter;
@@ -178,10 +178,8 @@ pub(crate) fn startup_battery(
     state_dir: &Path,
     emitter: &Emitter,
 ) -> Result<()> {
-    let findings = battery::run(project);
-    let errors: Vec<ConfigProblem> = findings
+    let errors: Vec<ConfigProblem> = battery::errors(project)
         .iter()
-        .filter(|f| f.severity == Severity::Error)
         .map(|f| {
             let mut p = ConfigProblem::new(&project.source, format!("{}: {}", f.check, f.message));
             p.hint.clone_from(&f.hint);
