@@ -438,6 +438,18 @@ mod tests {
     }
 
     #[test]
+    fn a_git_link_planted_in_the_work_dir_is_not_a_repository() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("elsewhere");
+        std::fs::create_dir_all(real.join(".git")).unwrap();
+        let work = tmp.path().join("work");
+        std::fs::create_dir(&work).unwrap();
+        std::os::unix::fs::symlink(real.join(".git"), work.join(".git")).unwrap();
+        assert!(!is_git_work_tree(&work));
+        assert!(is_git_work_tree(&real));
+    }
+
+    #[test]
     fn a_missing_work_dir_and_a_short_prompt_are_errors() {
         let findings = run(&project("/nonexistent/dir"));
         let errors: Vec<&str> = findings
