@@ -124,6 +124,21 @@ impl Scope {
         }
     }
 
+    /// Where the parks of shared provider accounts are kept, one file per account: written by
+    /// root's after-round step, read by every round of the account's projects (0644). Like the
+    /// alerts, not a place the agent can write in the system manager; in a user manager the agent
+    /// runs as the operator, who owns it and could rewrite it.
+    /// `AGENT_RUNNER_ACCOUNTS_DIR` overrides it (tests).
+    pub(crate) fn accounts_dir(self) -> PathBuf {
+        if let Some(dir) = env::var_os("AGENT_RUNNER_ACCOUNTS_DIR") {
+            return PathBuf::from(dir);
+        }
+        match self {
+            Scope::System => PathBuf::from("/var/lib/agent-runner-accounts"),
+            Scope::User => xdg_dir("XDG_STATE_HOME", ".local/state").join("agent-runner-accounts"),
+        }
+    }
+
     /// `--user` for messages that suggest a command.
     pub(crate) fn flag(self) -> &'static str {
         match self {

@@ -100,6 +100,7 @@ fn check_project(
             let notify = super::notify_load::check(&project, is_kind);
             problems.extend(notify.iter().map(config_problem));
             problems.extend(inferred_preset(&project));
+            problems.extend(account_file_problems(&project, scope));
             problems.push(Finding::note(
                 "systemd_version",
                 systemd.to_string(),
@@ -146,6 +147,18 @@ fn inferred_preset(project: &Project) -> Option<Finding> {
         ),
         "to opt out, set [agent] preset = \"shell\" (a generic agent), or set stop_signal, terminal_marker and state_paths yourself".to_string(),
     ))
+}
+
+/// The problems of the shared account's file the project names, each with that file's path.
+fn account_file_problems(project: &Project, scope: Scope) -> Vec<Finding> {
+    let Some(account) = &project.agent.account else {
+        return Vec::new();
+    };
+    match super::account_file::load(scope, account) {
+        Ok(_) => Vec::new(),
+        Err(Error::Config(problems)) => problems.iter().map(config_problem).collect(),
+        Err(e) => vec![Finding::error("config_valid", e.to_string(), None)],
+    }
 }
 
 /// A problem of the file itself, with its hint as a field of its own.

@@ -99,7 +99,7 @@ pub(crate) fn discover_in(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn toml_problem(file: &Path, text: &str, err: &toml::de::Error) -> ConfigProblem {
+pub(super) fn toml_problem(file: &Path, text: &str, err: &toml::de::Error) -> ConfigProblem {
     let mut problem = ConfigProblem::new(file, humanize(err.message()));
     if let Some(span) = err.span() {
         problem.position = Some(line_col(text, span.start));

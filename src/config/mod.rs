@@ -13,6 +13,7 @@
 //! (shows both) and [`init`] (writes a new project file).
 
 pub(crate) mod account;
+pub(crate) mod account_file;
 pub(crate) mod battery;
 pub(crate) mod check;
 mod controls;

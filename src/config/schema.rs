@@ -28,6 +28,8 @@ const TOP: &[&str] = &[
     "goal",
     "notify",
 ];
+/// Keys allowed at the top of a shared account's file.
+const ACCOUNT_TOP: &[&str] = &["budget"];
 /// Keys allowed in `[agent]`.
 const AGENT: &[&str] = &[
     "command",
@@ -167,6 +169,21 @@ pub(super) fn unknown_shared_notify_keys(doc: &Located<'_>) -> Problems {
         if let (DeValue::Table(table), "notify") = (value.get_ref(), key.get_ref().as_ref()) {
             check(table, &["notify"], NOTIFY, &mut found);
         }
+    }
+    found.sort_by_key(|u| u.span.start);
+    let mut problems = Problems::default();
+    for unknown in &found {
+        problems.add(|| unknown.problem(doc));
+    }
+    problems
+}
+
+/// [`unknown_keys`] for a shared account's file: a `[budget]` and nothing else.
+pub(super) fn unknown_account_keys(doc: &Located<'_>) -> Problems {
+    let mut found = Vec::new();
+    check(doc.root, &[], ACCOUNT_TOP, &mut found);
+    if let Some(DeValue::Table(budget)) = doc.root.get("budget").map(toml::Spanned::get_ref) {
+        check(budget, &["budget"], BUDGET, &mut found);
     }
     found.sort_by_key(|u| u.span.start);
     let mut problems = Problems::default();

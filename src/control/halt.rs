@@ -233,14 +233,17 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
         Ok(p) => back_off_until(p),
         Err(_) => None,
     };
-    let account_limit = project.as_ref().ok().and_then(account_rejection);
+    let account_park = project
+        .as_ref()
+        .ok()
+        .and_then(|p| shared_account::after_round(scope, p));
     let alert = project.as_ref().ok().and_then(super::watch::after_round);
-    if !config_broken && wake_at.is_none() && account_limit.is_none() && alert.is_none() {
+    if !config_broken && wake_at.is_none() && account_park.is_none() && alert.is_none() {
         return Ok(());
     }
     let bus = Bus::connect(scope, None)?;
-    if let Some((account, reset)) = account_limit {
-        park_peers(&bus, scope, &name, &account, reset);
+    if let Some(park) = &account_park {
+        park_peers(&bus, &name, park);
     }
     let units = Units::of(&name);
     let (loop_state, loop_job_queued) = bus.activity(&units.loop_unit)?;
@@ -267,19 +270,17 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
     Ok(())
 }
 
-/// The account and reset time when the round that just ended was rejected with its provider
-/// account's limit.
-fn account_rejection(project: &Project) -> Option<(String, u64)> {
-    project.agent.account.as_ref()?;
-    let state = State::load(&state::dir(project)).ok()?;
-    shared_account::rejection(project, &state, crate::time::now_epoch())
-}
-
-/// Parks the running loops of the other projects of `account` until after `reset`, staggered.
-/// A failure for one project is reported and the others are still parked.
-fn park_peers(bus: &Bus, scope: Scope, seen_by: &str, account: &str, reset: u64) {
-    let projects = shared_account::projects(scope);
-    for peer in shared_account::peers(&projects, account, seen_by, reset) {
+/// Parks the running loops of the other projects of `park`'s account, each until its resume
+/// time. A failure for one project is reported and the others are still parked.
+fn park_peers(bus: &Bus, seen_by: &str, park: &shared_account::AccountPark) {
+    for (name, resume_at) in &park.resume_at {
+        if name == seen_by {
+            continue; // its own state, or the gate before its next round, holds it
+        }
+        let peer = shared_account::Peer {
+            name: name.clone(),
+            resume_at: *resume_at,
+        };
         let units = Units::of(&peer.name);
         let parked = bus
             .activity(&units.loop_unit)
@@ -290,7 +291,7 @@ fn park_peers(bus: &Bus, scope: Scope, seen_by: &str, account: &str, reset: u64)
                 park_until(bus, &units, &peer.name, peer.resume_at).map(|()| true)
             });
         match parked {
-            Ok(true) => shared_account::tell(&peer, account, seen_by, reset),
+            Ok(true) => shared_account::tell(&peer, park),
             Ok(false) => {}
             Err(e) => eprintln!("agent-runner: cannot park {}: {e}", peer.name),
         }

@@ -5,16 +5,24 @@
 //! do not all hit the provider in the same second. It parks them with the back-off timer a rate
 //! limit uses, so none of them starts its agent before the reset; each resumes by itself.
 //!
+//! The same step sums the spend of the account's projects (their ledgers: rounds of different
+//! projects may run as different users, who cannot read each other's state) against the
+//! account's own `[budget]`, and parks every project of the account when it is spent. Each park
+//! is also kept in the accounts' store, which the gate before every round reads: a loop that was
+//! not running, or a round started by hand, does not start its agent during the park either.
+//!
 //! Only the projects of this host are known: another host using the same account is not told.
+
+use std::collections::BTreeMap;
 
 use crate::config::Project;
 use crate::events::Emitter;
-use crate::events::payload::AccountThrottled;
 use crate::paths::Scope;
-use crate::round::state::State;
-
-/// The class of an account-wide rejection.
-const ACCOUNT_LIMIT: &str = "rate_limit_account";
+pub(crate) use crate::round::account_park::AccountPark;
+use crate::round::account_park::{self, ACCOUNT_LIMIT, SpentBudget};
+use crate::round::ledger::{Ledger, Tally};
+use crate::round::spend;
+use crate::round::state::{self, State};
 /// Seconds between the resumptions of two projects of one account.
 pub(crate) const STAGGER_S: u64 = 20;
 /// A rejection older than this is not the round that just ended.
@@ -69,24 +77,131 @@ pub(crate) fn projects(scope: Scope) -> Vec<Project> {
 }
 
 /// Tells `peer`'s journal why its loop is parked.
-pub(crate) fn tell(peer: &Peer, account: &str, seen_by: &str, reset: u64) {
-    let emitter = Emitter::new(&peer.name, None);
-    emitter.emit(
-        None,
-        None,
-        &format!(
-            "{}: account {account} hit its limit (seen by {seen_by}); parked until {}",
-            peer.name,
-            crate::time::timestamp(crate::time::epoch_time(peer.resume_at))
-        ),
-        AccountThrottled {
-            account: account.into(),
-            seen_by: seen_by.into(),
-            classification: ACCOUNT_LIMIT.into(),
-            reset_at: reset,
-            resume_at: peer.resume_at,
-        },
-    );
+pub(crate) fn tell(peer: &Peer, park: &AccountPark) {
+    let (message, event) = account_park::told(&peer.name, park, peer.resume_at);
+    Emitter::new(&peer.name, None).emit(None, None, &message, event);
+}
+
+/// The park a rejection of `account` seen by `seen_by` brings: every project of the account
+/// resumes in its place after `reset`, the rejected one first.
+pub(crate) fn rejection_park(
+    projects: &[Project],
+    account: &str,
+    seen_by: &str,
+    reset: u64,
+    now: u64,
+) -> AccountPark {
+    let mut resume_at: BTreeMap<String, u64> = peers(projects, account, seen_by, reset)
+        .into_iter()
+        .map(|p| (p.name, p.resume_at))
+        .collect();
+    resume_at.insert(seen_by.to_string(), reset);
+    AccountPark {
+        account: account.to_string(),
+        seen_by: Some(seen_by.to_string()),
+        budget: None,
+        since: now,
+        reset_at: reset,
+        resume_at,
+    }
+}
+
+/// The park the account's own budget brings when its projects' spend has used it up: every
+/// project of the account until the window resets, staggered in name order.
+pub(crate) fn budget_park(
+    projects: &[Project],
+    account: &str,
+    budget: &crate::config::spend::Budget,
+    now: u64,
+) -> Option<AccountPark> {
+    let members: Vec<&Project> = projects
+        .iter()
+        .filter(|p| p.agent.account.as_deref() == Some(account))
+        .collect();
+    let ledger = account_ledger(&members, &spend::zone_of(budget), now);
+    let found = spend::exhausted(budget, &ledger, now)?;
+    let reset = found.resume_at?;
+    let mut names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let resume_at = names
+        .into_iter()
+        .zip(0u64..)
+        .map(|(name, place)| (name.to_string(), reset + place * STAGGER_S))
+        .collect();
+    Some(AccountPark {
+        account: account.to_string(),
+        seen_by: None,
+        budget: Some(SpentBudget {
+            budget: found.budget.to_string(),
+            spent: found.spent,
+            limit: found.limit,
+        }),
+        since: now,
+        reset_at: reset,
+        resume_at,
+    })
+}
+
+/// The spend of `members` together: each ledger's tallies of the windows holding `now` (a
+/// ledger that cannot be read or believed counts nothing here; its own round rebuilds it).
+fn account_ledger(members: &[&Project], zone: &crate::time::zone::Zone, now: u64) -> Ledger {
+    let mut sum = Ledger::default().at(Some(zone), now, None);
+    for project in members {
+        let Ok(Some(ledger)) = Ledger::load(&state::dir(project)) else {
+            continue;
+        };
+        let ledger = ledger.at(Some(zone), now, None);
+        add(&mut sum.day, ledger.day);
+        add(&mut sum.month, ledger.month);
+        add(&mut sum.hour, ledger.hour);
+        sum.recent.extend(ledger.recent);
+    }
+    sum
+}
+
+fn add(total: &mut Tally, part: Tally) {
+    total.usd += part.usd;
+    total.tokens = total.tokens.saturating_add(part.tokens);
+    total.rounds = total.rounds.saturating_add(part.rounds);
+}
+
+/// The park the account's own budget brings now, when its file sets one and it is spent.
+fn account_budget_park(scope: Scope, account: &str, now: u64) -> Option<AccountPark> {
+    let file = match crate::config::account_file::load(scope, account) {
+        Ok(file) => file?,
+        Err(e) => {
+            eprintln!("agent-runner: account {account}: {e}");
+            return None;
+        }
+    };
+    if !file.budget.limits_anything() {
+        return None;
+    }
+    budget_park(&projects(scope), account, &file.budget, now)
+}
+
+/// After a round of `project`: the park of its account the round brings, if it brings a new
+/// one, kept in the store (a failure to keep it is said, the park still applies to the running
+/// loops). Without an account nothing is read.
+pub(crate) fn after_round(scope: Scope, project: &Project) -> Option<AccountPark> {
+    let account = project.agent.account.as_deref()?;
+    let now = crate::time::now_epoch();
+    let rejected = State::load(&state::dir(project))
+        .ok()
+        .and_then(|st| rejection(project, &st, now));
+    let park = match rejected {
+        Some((_, reset)) => rejection_park(&projects(scope), account, &project.name, reset, now),
+        None => account_budget_park(scope, account, now)?,
+    };
+    let kept = account_park::load(scope, account).ok().flatten();
+    if kept.is_some_and(|k| k.ends() >= park.ends()) {
+        return None; // parked as long already, and told
+    }
+    if let Err(e) = account_park::save(scope, &park) {
+        eprintln!("agent-runner: cannot keep the park of account {account}: {e}");
+    }
+    Some(park)
 }
 
 #[cfg(test)]

@@ -57,6 +57,8 @@ pub(crate) struct Snapshot {
     pub units: UnitStates,
     /// Spend against the budgets (absent: no ledger and no budget).
     pub spend: Option<super::spend::SpendView>,
+    /// The park of the project's shared provider account, while it holds the project.
+    pub account_park: Option<AccountParkView>,
     /// What could not be read (the state file, the events, a stop trigger): when any, the
     /// snapshot is partial and its state a guess.
     pub unreadable: Vec<Unseen>,
@@ -66,6 +68,38 @@ pub(crate) struct Snapshot {
     /// The state file as it is on disk.
     #[serde(skip)]
     pub state_raw: Option<Value>,
+}
+
+/// A shared account's park as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct AccountParkView {
+    /// The account.
+    pub account: String,
+    /// Why: the account's limit, or which of its budgets ran out.
+    pub reason: String,
+    /// When the park began (epoch seconds).
+    pub since: u64,
+    /// When this project resumes (epoch seconds).
+    pub until: u64,
+}
+
+/// The park of `project`'s account from root's store, while it holds the project.
+fn account_park(project: &Project, unreadable: &mut Vec<Unseen>) -> Option<AccountParkView> {
+    let account = project.agent.account.as_deref()?;
+    let park = match crate::round::account_park::load(project.scope, account) {
+        Ok(park) => park?,
+        Err(e) => {
+            unreadable.extend(crate::fsutil::unseen("account park", &e));
+            return None;
+        }
+    };
+    let until = park.until(&project.name);
+    (until > crate::time::now_epoch()).then(|| AccountParkView {
+        account: park.account.clone(),
+        reason: park.reason(),
+        since: park.since,
+        until,
+    })
 }
 
 /// Builds the snapshot of one project. `listed` holds the units systemd has loaded (see
@@ -92,6 +126,7 @@ pub(crate) fn snapshot(
             Vec::new()
         }
     };
+    let account_park = account_park(project, &mut unreadable);
     let drift = drift(project, project.scope);
     let state = state_file.as_ref();
     let mut snap = Snapshot {
@@ -115,6 +150,7 @@ pub(crate) fn snapshot(
         drifted: drift.generated && !drift.in_sync,
         units,
         spend: None,
+        account_park,
         unreadable,
         state_file,
         state_raw,
@@ -199,6 +235,7 @@ pub(crate) fn example(state: LoopState, reason: Option<&str>, unreadable: Vec<Un
         drifted: false,
         units: UnitStates::default(),
         spend: None,
+        account_park: None,
         unreadable,
         state_file: None,
         state_raw: None,

@@ -238,6 +238,14 @@ fn present_detail(out: &mut dyn Write, s: &Snapshot) -> io::Result<()> {
             writeln!(out, "  ledger:      {problem}")?;
         }
     }
+    if let Some(park) = &s.account_park {
+        writeln!(
+            out,
+            "  parked:      {}, until {}",
+            park.reason,
+            crate::time::iso_utc_s(park.until)
+        )?;
+    }
     if let Some(e) = &s.last_error
         && s.state != LoopState::Offline
     {

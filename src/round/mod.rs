@@ -9,6 +9,7 @@
 //! [`goal`] and the progress of [`progress`] and [`brakes`], each command [`bounded`]) → [`vcs`] → [`verdict`] →
 //! [`state`] → [`report`] (events, summary line, exit status).
 
+pub(crate) mod account_park;
 mod after;
 mod bounded;
 mod brakes;
@@ -33,7 +34,7 @@ mod retries;
 mod scan;
 mod setup;
 mod spawn;
-mod spend;
+pub(crate) mod spend;
 pub(crate) mod state;
 mod stop;
 mod summary;
@@ -72,7 +73,7 @@ fn execute(project: &Project) -> Result<u8> {
     if let Some(code) = setup::closed_gate(project, &emitter, &st, now) {
         return Ok(code);
     }
-    if let Some(code) = spend::gate(project, &dirs.state, &mut st, &emitter, now) {
+    if let Some(code) = account_park::spend_gates(project, &dirs.state, &mut st, &emitter, now) {
         return Ok(code);
     }
     let window_reset = spend::window_reset(&mut st, now);

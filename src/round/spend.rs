@@ -28,6 +28,14 @@ const SPIKE_MIN_ROUNDS: usize = 3;
 /// How many of the mirror's newest events a rebuild of the ledger looks at.
 const REBUILD_SCAN: usize = 20_000;
 
+/// The budgets that park (`loop_usd` halts instead).
+pub(crate) const BUDGET_NAMES: [&str; 4] = [
+    "monthly_usd",
+    "daily_usd",
+    "daily_tokens",
+    "rounds_per_hour",
+];
+
 /// A budget the next round must not cross.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Exhausted {
@@ -177,7 +185,7 @@ pub(crate) fn tell_window_reset(events: &RoundEvents<'_>, reset: Option<(String,
 
 /// Parks the loop for `found` (a back-off until its window resets; a later back-off already
 /// decided stays), or returns the halt for loop_usd.
-fn park(st: &mut State, found: &Exhausted, now: u64) -> Option<HaltReason> {
+pub(super) fn park(st: &mut State, found: &Exhausted, now: u64) -> Option<HaltReason> {
     let Some(until) = found.resume_at else {
         st.verdict = Verdict {
             action: Action::Halt,
@@ -200,7 +208,7 @@ fn park(st: &mut State, found: &Exhausted, now: u64) -> Option<HaltReason> {
     None
 }
 
-fn exhausted_message(name: &str, owner: &str, e: &Exhausted) -> String {
+pub(super) fn exhausted_message(name: &str, owner: &str, e: &Exhausted) -> String {
     let amount = |v: f64| {
         if e.budget.ends_with("_usd") {
             format!("${v:.2}")
@@ -236,7 +244,7 @@ fn exhausted_message(name: &str, owner: &str, e: &Exhausted) -> String {
     }
 }
 
-fn event(owner: &str, e: &Exhausted) -> BudgetExhausted {
+pub(super) fn event(owner: &str, e: &Exhausted) -> BudgetExhausted {
     BudgetExhausted {
         budget: e.budget.into(),
         owner: owner.into(),

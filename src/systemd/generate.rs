@@ -155,7 +155,7 @@ fn exec_path(options: &Options) -> Result<PathBuf> {
     }
 }
 
-/// Creates root's store of open alerts when the package has not (a round's after-round step
+/// Creates root's stores of open alerts and of account parks when the package has not (a round's after-round step
 /// writes it but, sandboxed, cannot create it). Only root creates it: any other owner would let
 /// that user clear alerts. A user manager's store is created by whoever writes it first.
 fn ensure_alerts_dir(scope: crate::paths::Scope, options: &Options) {
@@ -167,6 +167,9 @@ fn ensure_alerts_dir(scope: crate::paths::Scope, options: &Options) {
     }
     if let Err(e) = crate::fsutil::ensure_dir(&scope.alerts_dir(), 0o755) {
         eprintln!("agent-runner: warning: {e}; alerts are kept once it exists");
+    }
+    if let Err(e) = crate::fsutil::ensure_dir(&scope.accounts_dir(), 0o755) {
+        eprintln!("agent-runner: warning: {e}; account parks are kept once it exists");
     }
 }
 

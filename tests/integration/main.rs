@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod account;
 mod architecture;
 mod cli;
 mod config_bounds;

@@ -11,13 +11,13 @@ use serde_json::Value;
 use crate::harness::round_command;
 
 /// One project replaying one capture, in a scratch directory.
-struct Project {
-    dir: tempfile::TempDir,
+pub(crate) struct Project {
+    pub(crate) dir: tempfile::TempDir,
 }
 
-struct Ran {
-    status: i32,
-    stderr: String,
+pub(crate) struct Ran {
+    pub(crate) status: i32,
+    pub(crate) stderr: String,
 }
 
 fn capture(case: &str) -> PathBuf {
@@ -29,7 +29,12 @@ fn capture(case: &str) -> PathBuf {
 impl Project {
     /// A project whose agent replays the capture `case` (`claude/ok`) with the preset of its CLI,
     /// and `tables` (TOML) after the usual ones.
-    fn new(case: &str, tables: &str) -> Project {
+    pub(crate) fn new(case: &str, tables: &str) -> Project {
+        Self::with_agent_keys(case, "", tables)
+    }
+
+    /// [`Project::new`], with `agent_keys` (TOML lines) in `[agent]`.
+    pub(crate) fn with_agent_keys(case: &str, agent_keys: &str, tables: &str) -> Project {
         let dir = tempfile::tempdir().unwrap();
         let work = dir.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
@@ -41,7 +46,7 @@ impl Project {
         let cli = case.split(['/', '-']).next().unwrap();
         let agent = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/agents/replay.sh");
         let toml = format!(
-            "schema_version = 1\nname = \"spend\"\n[agent]\npreset = \"{cli}\"\ncommand = [\"{}\"]\n\
+            "schema_version = 1\nname = \"spend\"\n[agent]\npreset = \"{cli}\"\ncommand = [\"{}\"]\n{agent_keys}\
              [agent.env]\nREPLAY_DIR = \"{}\"\n\
              [runtime]\nwork_dir = \".\"\nlog_dir = \"{}\"\n\
              [prompt]\nfiles = [\"prompt.md\"]\n{tables}\n",
@@ -60,11 +65,11 @@ impl Project {
         Project { dir }
     }
 
-    fn state_dir(&self) -> PathBuf {
+    pub(crate) fn state_dir(&self) -> PathBuf {
         self.dir.path().join("state")
     }
 
-    fn run(&self) -> Ran {
+    pub(crate) fn run(&self) -> Ran {
         let out = round_command()
             .arg("--config")
             .arg(self.dir.path().join("work/spend.toml"))
@@ -72,6 +77,10 @@ impl Project {
             .stdin(Stdio::null())
             .env("AGENT_RUNNER_STATE_DIR", self.state_dir())
             .env("AGENT_RUNNER_CONFIG_DIR", self.dir.path().join("etc"))
+            .env(
+                "AGENT_RUNNER_ACCOUNTS_DIR",
+                self.dir.path().join("accounts"),
+            )
             .env("AGENT_RUNNER_NO_JOURNAL", "1")
             .env("TZ", "UTC")
             .output()
@@ -82,7 +91,7 @@ impl Project {
         }
     }
 
-    fn events(&self, kind: &str) -> Vec<Value> {
+    pub(crate) fn events(&self, kind: &str) -> Vec<Value> {
         std::fs::read_to_string(self.dir.path().join("logs/events.jsonl"))
             .unwrap_or_default()
             .lines()
@@ -91,25 +100,25 @@ impl Project {
             .collect()
     }
 
-    fn last(&self, kind: &str) -> Value {
+    pub(crate) fn last(&self, kind: &str) -> Value {
         self.events(kind)
             .pop()
             .unwrap_or_else(|| panic!("no {kind} event"))
     }
 
-    fn json(&self, file: &str) -> Value {
+    pub(crate) fn json(&self, file: &str) -> Value {
         serde_json::from_str(&std::fs::read_to_string(self.state_dir().join(file)).unwrap())
             .unwrap()
     }
 
-    fn edit(&self, file: &str, f: impl FnOnce(&mut Value)) {
+    pub(crate) fn edit(&self, file: &str, f: impl FnOnce(&mut Value)) {
         let mut v = self.json(file);
         f(&mut v);
         std::fs::write(self.state_dir().join(file), v.to_string()).unwrap();
     }
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -149,6 +149,21 @@ new_project() {
     ct agent-runner generate "$name" >/dev/null || fail "generate $name failed"
 }
 
+# claude_project NAME [TOML lines...]: a project whose agent is the fake claude (stream-json), so
+# that its `cost` mode's total_cost_usd is read; the lines go after [runtime]'s.
+claude_project() {
+    new_project "$@"
+    sed -i "s|^command = .*|command = [\"/usr/local/lib/agent-runner-test/claude\", \"--output-format\", \"stream-json\"]|" \
+        "$WORK/etc-agent-runner/$1.toml"
+    ct agent-runner generate "$1" >/dev/null || fail "generate $1 failed"
+}
+
+# set_account NAME ACCOUNT: `account = ACCOUNT` in NAME's [agent].
+set_account() {
+    sed -i "s|^prompt_delivery = .*|&\naccount = \"$2\"|" "$WORK/etc-agent-runner/$1.toml"
+    ct agent-runner generate "$1" >/dev/null || fail "generate $1 failed"
+}
+
 # The fake agent's behaviour for the next rounds of project $1 (see agents/fake-agent).
 agent_mode() { ctsh "echo '$2' >/srv/$1/fake-mode && chown $TEST_USER: /srv/$1/fake-mode"; }
 

@@ -106,6 +106,24 @@ pub(super) fn notify_keys(
     Ok(keys)
 }
 
+/// A shared account's `[budget]`: a project's checks, and no `loop_usd` (an account has no loop).
+pub(super) fn account_budget(
+    raw: &super::raw::RawBudget,
+    doc: &Located<'_>,
+) -> Result<super::spend::Budget, Vec<ConfigProblem>> {
+    let mut c = Checker::new(doc);
+    let budget = spend::budget(&mut c, "budget", raw);
+    if raw.loop_usd.is_some() {
+        c.fail_hint(
+            &["budget", "loop_usd"],
+            "an account has no loop: its projects' loops start and end apart",
+            "set loop_usd in each project's [budget]",
+        );
+    }
+    c.finish()?;
+    Ok(budget)
+}
+
 fn check_schema_version(c: &mut Checker<'_, '_>, version: Option<i64>) {
     match version {
         Some(SCHEMA_VERSION) => {}

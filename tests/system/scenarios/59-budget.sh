@@ -9,21 +9,6 @@
 # ledger's day into the past (what midnight would do) and fires the back-off's service early, the
 # unit that would have started the round at midnight.
 
-# claude_project NAME [TOML lines...]: a project whose agent is the fake claude (stream-json), so
-# that its `cost` mode's total_cost_usd is read; the lines go after [runtime]'s.
-claude_project() {
-    new_project "$@"
-    sed -i "s|^command = .*|command = [\"/usr/local/lib/agent-runner-test/claude\", \"--output-format\", \"stream-json\"]|" \
-        "$WORK/etc-agent-runner/$1.toml"
-    ct agent-runner generate "$1" >/dev/null || fail "generate $1 failed"
-}
-
-# set_account NAME ACCOUNT: `account = ACCOUNT` in NAME's [agent].
-set_account() {
-    sed -i "s|^prompt_delivery = .*|&\naccount = \"$2\"|" "$WORK/etc-agent-runner/$1.toml"
-    ct agent-runner generate "$1" >/dev/null || fail "generate $1 failed"
-}
-
 log "a spent daily budget parks the loop until the day ends"
 n=daily
 AGENT_ENV='FAKE_MODE = "cost"
