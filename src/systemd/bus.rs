@@ -19,6 +19,11 @@ use crate::systemd::proxy::{
 };
 pub(crate) use crate::systemd::unit_info::{ListedUnit, UnitInfo};
 
+/// The most calls [`Bus::listed_units`] leaves unanswered at once: dbus-daemon refuses a
+/// connection more than `max_replies_per_connection` pending calls (128 on a stock system bus),
+/// and with 200 projects a status would ask about 400 units.
+const MAX_CALLS_IN_FLIGHT: usize = 64;
+
 /// How a job ended (`JobRemoved`'s result string: done, failed, canceled, timeout, dependency, …).
 #[derive(Debug, Clone)]
 pub(crate) struct JobResult {
@@ -169,9 +174,19 @@ impl Bus {
         zbus::block_on(self.unit_at(&listed.info.name, &listed.path))
     }
 
-    /// [`Bus::listed_unit`] for many units at once: every call is sent before the first reply is
-    /// awaited, so N units cost about one round trip, not N.
+    /// [`Bus::listed_unit`] for many units at once: the calls of up to
+    /// [`MAX_CALLS_IN_FLIGHT`] units are sent before the first reply is awaited, so N units cost
+    /// about N / that many round trips, not N.
     pub(crate) fn listed_units(&self, listed: &[&ListedUnit]) -> Result<Vec<UnitInfo>> {
+        let mut infos = Vec::with_capacity(listed.len());
+        for batch in listed.chunks(MAX_CALLS_IN_FLIGHT) {
+            infos.extend(self.listed_units_at_once(batch)?);
+        }
+        Ok(infos)
+    }
+
+    /// Every unit of `listed` read concurrently (one call of each pending at a time).
+    fn listed_units_at_once(&self, listed: &[&ListedUnit]) -> Result<Vec<UnitInfo>> {
         let mut pending: Vec<Pin<Box<dyn Future<Output = Result<UnitInfo>> + '_>>> = listed
             .iter()
             .map(|l| {
