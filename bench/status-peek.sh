@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of the read commands on a real systemd 252 (nspawn, tests/system/lib.sh):
-#   * `status --json` over 50 projects (units loaded, loops running, state files present);
-#   * `peek --json` of a project with 100k events in the journal, and in the JSON mirror;
+#   * `status --json` over 200 projects (units loaded, loops running, state files present);
+#   * `peek --json` of a project with 1,000,000 events in the journal, and in the JSON mirror;
 #   * `events -n 20` and `diagnose` on the same history.
 # Not a test: it prints numbers (wall time mean/min/max over RUNS runs, and the peak RSS of the
 # process tree) to compare with the seed system (cli-agent-runner 0.3.14, measured on this VM class:
@@ -9,12 +9,12 @@
 #
 # Usage (root): bench/status-peek.sh            builds a release binary first
 #               AGENT_RUNNER_BIN=PATH bench/status-peek.sh
-# Knobs: PROJECTS=50 EVENTS=100000 RUNS=10 SANDBOX_NAME=agent-runner-bench
+# Knobs: PROJECTS=200 EVENTS=1000000 RUNS=10 SANDBOX_NAME=agent-runner-bench
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
-PROJECTS=${PROJECTS:-50}
-EVENTS=${EVENTS:-100000}
+PROJECTS=${PROJECTS:-200}
+EVENTS=${EVENTS:-1000000}
 RUNS=${RUNS:-10}
 export SANDBOX_NAME=${SANDBOX_NAME:-agent-runner-bench}
 BENCH_PROFILE=release
@@ -44,18 +44,33 @@ gcc -O2 -static -o "$WORK/launch" "$BENCH_DIR/launch.c"
 sandbox install-bin "$WORK/launch" /usr/local/bin >/dev/null
 
 echo "setting up $PROJECTS projects (loops started, agent sleeping)"
-for i in $(seq -w 1 "$PROJECTS"); do
-    AGENT_ENV='FAKE_SLEEP = "600"' new_project "p$i" 'restart_delay_s = 60' >/dev/null
+# One project made the tests' way, copied PROJECTS-1 times, one `generate` for all of them (a
+# daemon-reload per project would take minutes at 200).
+first=p$(seq -w 1 "$PROJECTS" | head -n 1)
+AGENT_ENV='FAKE_SLEEP = "600"' new_project "$first" 'restart_delay_s = 60' >/dev/null
+for i in $(seq -w 2 "$PROJECTS"); do
+    sed "s/$first/p$i/g" "$WORK/etc-agent-runner/$first.toml" >"$WORK/etc-agent-runner/p$i.toml"
 done
+ctsh "set -e; for i in \$(seq -w 2 $PROJECTS); do
+        mkdir -p /srv/p\$i; cp /srv/prompts/$first.md /srv/prompts/p\$i.md
+        git -C /srv/p\$i init -q; git -C /srv/p\$i -c user.name=t -c user.email=t@t commit -q --allow-empty -m init
+        chown -R $TEST_USER: /srv/p\$i
+    done"
+ct agent-runner generate >/dev/null
 ctsh "for i in \$(seq -w 1 $PROJECTS); do systemctl start --no-block agent-runner@p\$i; done"
 wait_for 60 "every loop running" bash -c \
     "[[ \$($SANDBOX exec systemctl list-units --no-legend --state=active 'agent-runner@p*.service' | grep -c .) -ge $PROJECTS ]]"
 measure "status --json, $PROJECTS projects" agent-runner status --json
 measure "status (table), $PROJECTS projects" agent-runner status
-measure "status p01 --json" agent-runner status p01 --json
+measure "status $first --json" agent-runner status "$first" --json
 ctsh "for i in \$(seq -w 1 $PROJECTS); do systemctl stop --no-block agent-runner@p\$i; done"
 
 echo "writing $EVENTS events of project h into the journal and its mirror"
+# The sandbox's journal is volatile (/run): let it keep a million events (about 1 GB with the
+# rest of the boot's) instead of rotating the oldest away at 10% of the file system.
+ct mkdir -p /etc/systemd/journald.conf.d
+ct sh -c 'printf "[Journal]\nRuntimeMaxUse=3G\n" >/etc/systemd/journald.conf.d/20-bench.conf'
+ct systemctl restart systemd-journald
 h=h
 new_project $h >/dev/null
 logdir=/var/log/agent-runner/$h
