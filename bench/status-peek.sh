@@ -21,6 +21,13 @@ BENCH_PROFILE=release
 # shellcheck source=bench/sandbox.sh
 source "$BENCH_DIR/sandbox.sh"
 
+# Each project's path unit takes an inotify instance of the container's systemd, and those count
+# against root's limit on the host (128 by default): 200 projects need more.
+if (($(sysctl -n fs.inotify.max_user_instances) < 4 * PROJECTS)); then
+    echo "raising fs.inotify.max_user_instances to $((4 * PROJECTS)) (each project's path unit holds one)"
+    sysctl -q -w fs.inotify.max_user_instances=$((4 * PROJECTS))
+fi
+
 # measure LABEL CMD...: runs CMD inside the container RUNS times after one warm-up, each under
 # bench/launch.c (wall time from fork to wait4, peak RSS of the command and what it waited for).
 measure() {
