@@ -310,8 +310,8 @@ mod tests {
     #[test]
     fn toml_page_documents_every_key() {
         use crate::config::{
-            RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawNotify, RawPhase,
-            RawPrice, RawProgress, RawPrompt, RawRuntime, RawVcs,
+            RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawLimits, RawNotify,
+            RawPhase, RawPrice, RawProgress, RawPrompt, RawRuntime, RawVcs,
         };
         let page = include_str!("../../man/agent-runner.toml.5");
         let mut keys = Vec::new();
@@ -328,6 +328,7 @@ mod tests {
         keys.extend(keys_of::<RawGoal>());
         keys.extend(keys_of::<RawGoalCheck>());
         keys.extend(keys_of::<RawNotify>());
+        keys.extend(keys_of::<RawLimits>());
         assert!(keys.len() > 30, "{keys:?}");
         let missing: Vec<_> = keys
             .iter()

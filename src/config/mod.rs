@@ -23,6 +23,7 @@ mod fuzz;
 mod home_state;
 pub(crate) mod import;
 pub(crate) mod init;
+pub(crate) mod limits;
 mod load;
 mod model;
 pub(crate) mod notify;
@@ -53,6 +54,6 @@ pub(crate) use load::load_str;
 // The man-page test lists every key the file may hold from these.
 #[cfg(test)]
 pub(crate) use raw::{
-    RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawNotify, RawPhase,
-    RawPrice, RawProgress, RawPrompt, RawRuntime, RawVcs,
+    RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawLimits, RawNotify,
+    RawPhase, RawPrice, RawProgress, RawPrompt, RawRuntime, RawVcs,
 };

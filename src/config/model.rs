@@ -57,6 +57,8 @@ pub(crate) struct Project {
     pub goal: Goal,
     /// `[notify]` as this file sets it (merged with the shared file by [`super::notify_load::settings`]).
     pub notify: super::notify::NotifyKeys,
+    /// What systemd allows the round service to use.
+    pub limits: super::limits::Limits,
 }
 
 /// `[agent]`.

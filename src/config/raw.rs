@@ -33,6 +33,8 @@ pub(crate) struct RawConfig {
     pub goal: RawGoal,
     #[serde(default)]
     pub notify: RawNotify,
+    #[serde(default)]
+    pub limits: RawLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -179,4 +181,26 @@ pub(crate) struct RawNotify {
     pub on: Option<Vec<String>>,
     pub dedup_window_s: Option<i64>,
     pub timeout_s: Option<i64>,
+}
+
+/// A limit written as a number or as a word (`"512M"`, `"infinity"`, `"150%"`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a number or a quoted word such as \"512M\" or \"infinity\""
+)]
+pub(crate) enum RawAmount {
+    Number(i64),
+    Word(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimits {
+    pub memory_max: Option<RawAmount>,
+    pub memory_high: Option<RawAmount>,
+    pub cpu_quota: Option<String>,
+    pub tasks_max: Option<RawAmount>,
+    pub io_weight: Option<i64>,
+    pub nice: Option<i64>,
 }

@@ -27,6 +27,7 @@ const TOP: &[&str] = &[
     "progress",
     "goal",
     "notify",
+    "limits",
 ];
 /// Keys allowed at the top of a shared account's file.
 const ACCOUNT_TOP: &[&str] = &["budget"];
@@ -117,6 +118,15 @@ const PRICE: &[&str] = &[
 ];
 /// Keys allowed in `[progress]`.
 const PROGRESS: &[&str] = &["stall_rounds", "repeat_rounds"];
+/// Keys allowed in `[limits]`.
+const LIMITS: &[&str] = &[
+    "memory_max",
+    "memory_high",
+    "cpu_quota",
+    "tasks_max",
+    "io_weight",
+    "nice",
+];
 /// Keys allowed in `[goal]`.
 const GOAL: &[&str] = &["checks"];
 /// Keys allowed in each `[[goal.checks]]`.
@@ -208,6 +218,7 @@ fn walk<'t>(root: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
             "progress" => check(table, &["progress"], PROGRESS, found),
             "goal" => check_goal(table, found),
             "notify" => check(table, &["notify"], NOTIFY, found),
+            "limits" => check(table, &["limits"], LIMITS, found),
             "phases" => check_phases(table, found),
             "budget" => check(table, &["budget"], BUDGET, found),
             "pricing" => check_pricing(table, found),

@@ -9,6 +9,7 @@ use super::escape::sd_word;
 use super::features::Features;
 use crate::config::Project;
 use crate::config::account::{self, RunsAs};
+use crate::config::limits::Limits;
 use crate::paths::Scope;
 
 /// What rendering needs besides the project.
@@ -51,6 +52,7 @@ pub(crate) struct UnitContext<'a> {
     /// The notifier the halt unit starts when it is done (`OnSuccess=`), for a project with
     /// notifications in the system manager.
     notify_unit: Option<String>,
+    limits: &'a Limits,
 }
 
 /// The command lines of the units, each word escaped.
@@ -131,6 +133,7 @@ impl<'a> UnitContext<'a> {
             schedule: rt.schedule.as_deref(),
             features: options.features,
             notify_unit: notify_unit(project),
+            limits: &project.limits,
         }
     }
 }

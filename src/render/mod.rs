@@ -189,4 +189,36 @@ mod tests {
         assert!(!service.contains("ReadWritePaths"), "{service}");
         assert!(!service.contains("CLAUDE_CONFIG_DIR"), "{service}");
     }
+
+    #[test]
+    fn limits_render_on_the_round_service_only_when_set() {
+        let base = "schema_version = 1\n[agent]\ncommand = [\"/bin/sh\"]\n[runtime]\nwork_dir = \"/srv/x\"\nuser = \"nobody\"\n[prompt]\nfiles = [\"p.md\"]\n";
+        let render = |tail: &str| {
+            let text = format!("{base}{tail}");
+            let project = crate::config::load_str(
+                &text,
+                Path::new("/etc/agent-runner/x.toml"),
+                Scope::System,
+            )
+            .unwrap();
+            let options = RenderOptions {
+                exec: PathBuf::from("/usr/bin/agent-runner"),
+                features: Features::of(252),
+                source_path: false,
+            };
+            render_project(&project, &text, &options).unwrap()
+        };
+        let plain = render("");
+        assert!(plain.iter().all(|f| !f.contents.contains("[limits]")));
+        // Nice=0 is a setting of its own (it undoes a manager's default), not an absent one.
+        let files = render("[limits]\nnice = 0\nmemory_max = 1073741824\n");
+        let service = &files[0].contents;
+        assert!(
+            service.ends_with(
+                "\n# [limits]: what the kernel lets the round use.\nMemoryMax=1073741824\nNice=0\n"
+            ),
+            "{service}"
+        );
+        assert!(files[1..].iter().all(|f| !f.contents.contains("Nice=")));
+    }
 }

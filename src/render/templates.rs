@@ -13,7 +13,7 @@ use crate::paths::Scope;
 use crate::units::{NOTIFY_TEMPLATE, Unit, WATCH_SERVICE, WATCH_TIMER};
 
 /// The drop-in templates: (name, source).
-const DROP_IN_TEMPLATES: [(&str, &str); 6] = [
+const DROP_IN_TEMPLATES: [(&str, &str); 7] = [
     (
         "service.conf",
         include_str!("../../templates/service.conf.j2"),
@@ -25,6 +25,10 @@ const DROP_IN_TEMPLATES: [(&str, &str); 6] = [
     (
         "sandbox.conf",
         include_str!("../../templates/sandbox.conf.j2"),
+    ),
+    (
+        "limits.conf",
+        include_str!("../../templates/limits.conf.j2"),
     ),
 ];
 

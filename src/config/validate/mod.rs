@@ -6,6 +6,7 @@
 mod agent;
 mod alerts;
 mod checker;
+mod limits;
 mod notify;
 mod phases;
 mod progress;
@@ -74,6 +75,7 @@ pub(super) fn validate(
     let progress = progress::progress(&mut c, &raw.progress);
     let goal = progress::goal(&mut c, &raw.goal);
     let notify = notify::notify(&mut c, &raw.notify);
+    let limits = limits::limits(&mut c, &raw.limits);
     let project = Project {
         name,
         source: std::path::absolute(doc.file).unwrap_or_else(|_| doc.file.to_path_buf()),
@@ -89,6 +91,7 @@ pub(super) fn validate(
         progress,
         goal,
         notify,
+        limits,
     };
     resolved::check_resolved_paths(&mut c, &project);
     c.finish()?;

@@ -160,22 +160,8 @@ fn check_cmd(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use crate::config::load::load_str;
+    use super::super::tests::load_minimal_with as load;
     use crate::config::progress::GoalCheck;
-    use crate::paths::Scope;
-
-    const BASE: &str = "schema_version = 1\n[agent]\ncommand = [\"/usr/bin/agent\"]\n[runtime]\nwork_dir = \"/srv/demo\"\n[prompt]\nfiles = [\"p.md\"]\n";
-
-    fn load(tail: &str) -> Result<crate::config::Project, String> {
-        load_str(
-            &format!("{BASE}{tail}"),
-            Path::new("/etc/agent-runner/demo.toml"),
-            Scope::System,
-        )
-        .map_err(|e| e.to_string())
-    }
 
     #[test]
     fn brakes_and_checks_load_with_defaults() {

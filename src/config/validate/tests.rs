@@ -403,3 +403,15 @@ fn alert_thresholds_default_and_bad_ones_are_named() {
             .contains("unknown key `stale_factr` in [alerts]")
     );
 }
+
+/// A minimal valid project (a system one, at /etc/agent-runner/demo.toml) followed by `tail`,
+/// loaded: the problems as `check` prints them.
+pub(super) fn load_minimal_with(tail: &str) -> Result<Project, String> {
+    const MINIMAL: &str = "schema_version = 1\n[agent]\ncommand = [\"/usr/bin/agent\"]\n[runtime]\nwork_dir = \"/srv/demo\"\n[prompt]\nfiles = [\"p.md\"]\n";
+    crate::config::load::load_str(
+        &format!("{MINIMAL}{tail}"),
+        std::path::Path::new("/etc/agent-runner/demo.toml"),
+        Scope::System,
+    )
+    .map_err(|e| e.to_string())
+}
