@@ -91,13 +91,20 @@ if [[ -d /run/systemd/system && ${DEMO_SANDBOX:-0} != 1 ]]; then
         rmdir /etc/agent-runner 2>/dev/null || true
         rm -rf /etc/systemd/system/agent-runner*@"$NAME".*.d
         if [[ -z $templates_before ]]; then
+            # generate installed the host-wide units too: the detectors' watch and the notifier.
+            systemctl stop agent-runner-watch.timer agent-runner-watch.service 2>/dev/null || true
+            systemctl reset-failed agent-runner-watch.service 2>/dev/null || true
             rm -f /etc/systemd/system/agent-runner@.service /etc/systemd/system/agent-runner@.timer \
                 /etc/systemd/system/agent-runner@.path /etc/systemd/system/agent-runner-loop@.service \
-                /etc/systemd/system/agent-runner-halt@.service
+                /etc/systemd/system/agent-runner-halt@.service \
+                /etc/systemd/system/agent-runner-notify@.service \
+                /etc/systemd/system/agent-runner-watch.service /etc/systemd/system/agent-runner-watch.timer
         fi
         systemctl daemon-reload
         rm -rf "$work" "/var/lib/agent-runner/$NAME" "/var/log/agent-runner/$NAME"
-        rmdir /var/lib/agent-runner /var/log/agent-runner 2>/dev/null || true
+        rm -f "/var/lib/agent-runner-alerts/$NAME.json"
+        rmdir /var/lib/agent-runner /var/log/agent-runner /var/lib/agent-runner-alerts \
+            /var/lib/agent-runner-accounts 2>/dev/null || true
         if [[ -n ${follower:-} ]]; then kill -TERM -- "-$follower" 2>/dev/null || true; fi
     }
     trap cleanup EXIT
