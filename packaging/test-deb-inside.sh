@@ -310,7 +310,9 @@ section_purge() {
     check "no generated unit left in /etc" no_files /etc/systemd/system/agent-runner* /etc/systemd/system/*.wants/agent-runner*
     check "no generator output left" no_files "$gen"/agent-runner*
     check "state and logs purged" no_files /var/lib/agent-runner /var/log/agent-runner /var/lib/private/agent-runner
-    check "no unit of ours loaded" test -z "$(systemctl list-units --all --plain --no-legend 'agent-runner*')"
+    loaded=$(systemctl list-units --all --plain --no-legend 'agent-runner*')
+    [ -z "$loaded" ] || echo "loaded: $loaded"
+    check "no unit of ours loaded" test -z "$loaded"
     check "catalog entries gone" test "$(journalctl --list-catalog | grep -c 'agent-runner: ' || true)" -eq 0
     check "operators' project files kept" test -f /etc/agent-runner/demo.toml
     check "the page's user and group removed" sh -c '! getent passwd agent-runner-web && ! getent group agent-runner-web'
