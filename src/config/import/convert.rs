@@ -2,7 +2,7 @@
 //! ends up in the report, and what agent-runner needs that the old file left to its defaults is
 //! written out.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
@@ -213,7 +213,7 @@ pub(super) fn old_work_dir(root: &Table, file: &Path, home: &Path) -> Option<Pat
         let base = base.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         std::path::absolute(&base).unwrap_or(base).join(expanded)
     };
-    Some(normalize(&joined))
+    Some(crate::config::validate::normalize(&joined))
 }
 
 /// The owner of `dir` when it exists and is not root.
@@ -224,19 +224,4 @@ fn owner(dir: &Path) -> Option<nix::unistd::User> {
         return None;
     }
     nix::unistd::User::from_uid(uid.into()).ok().flatten()
-}
-
-/// `.` removed and `..` resolved lexically (the paths may not exist here).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }

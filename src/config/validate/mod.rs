@@ -22,6 +22,7 @@ mod vcs;
 pub(super) use agent::valid_env_name;
 use checker::Checker;
 use resolve::Resolver;
+pub(super) use resolve::normalize;
 
 use super::model::{PROJECT_NAME_RULE, Project, valid_project_name};
 use super::raw::RawConfig;

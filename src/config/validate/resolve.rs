@@ -76,7 +76,7 @@ pub(super) fn resolve(raw: &str, project: &str, base: &Path) -> PathBuf {
 }
 
 /// Removes `.` and resolves `..` lexically (no symlink resolution: paths may not exist yet).
-fn normalize(path: &Path) -> PathBuf {
+pub(in crate::config) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
