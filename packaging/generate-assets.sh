@@ -38,3 +38,4 @@ for preset in claude codex gemini aider kimi pi qwen shell; do
         >"$root/packaging/examples/$preset-example.toml"
 done
 cp "$scratch/prompts/claude-example/main.md" "$root/packaging/examples/prompt-main.md"
+cp "$scratch/prompts/shell-example/agent.sh" "$root/packaging/examples/shell-example-agent.sh"

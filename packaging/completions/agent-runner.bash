@@ -971,7 +971,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__init)
-            opts="-p -d -H -h --preset --dir --work-dir --force --user --host --help"
+            opts="-p -d -H -h --preset --dir --work-dir --force --force-prompts --user --host --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

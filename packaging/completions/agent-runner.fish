@@ -59,7 +59,8 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s p -l 
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s d -l dir -d 'Write PROJECT.toml and prompts/ into DIR instead of the config directory' -r -F
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -l work-dir -d 'The agent\'s working directory (a git repository); defaults to the current directory' -r -F
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -l force -d 'Overwrite existing files'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -l force -d 'Overwrite the project file; the prompt (and the shell preset\'s example agent) only while they are still what init wrote'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -l force-prompts -d 'Overwrite the prompt and the example agent even when they were edited'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand import" -s n -l name -d 'The project name (default: the basename of the old work_dir)' -r

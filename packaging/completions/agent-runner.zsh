@@ -40,7 +40,8 @@ _arguments "${_arguments_options[@]}" : \
 '--work-dir=[The agent'\''s working directory (a git repository); defaults to the current directory]:DIR:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--force[Overwrite existing files]' \
+'--force[Overwrite the project file; the prompt (and the shell preset'\''s example agent) only while they are still what init wrote]' \
+'--force-prompts[Overwrite the prompt and the example agent even when they were edited]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \

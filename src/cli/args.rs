@@ -136,7 +136,9 @@ pub(crate) enum CliCommand {
     /// Write a new project file from a preset, with a prompts/ scaffold.
     ///
     /// The file goes to the config directory (/etc/agent-runner, or ~/.config/agent-runner with
-    /// --user) unless --dir says otherwise. Existing files are never overwritten without --force.
+    /// --user) unless --dir says otherwise. Existing files are never overwritten without --force, and
+    /// an edited prompt never without --force-prompts. The shell preset also writes an example
+    /// agent, prompts/PROJECT/agent.sh, that runs as it is.
     Init {
         /// The agent preset: claude, codex, gemini, aider, kimi, pi, qwen, or shell (any command).
         #[arg(long, short = 'p', value_name = "PRESET")]
@@ -150,9 +152,13 @@ pub(crate) enum CliCommand {
         /// The agent's working directory (a git repository); defaults to the current directory.
         #[arg(long, value_name = "DIR")]
         work_dir: Option<PathBuf>,
-        /// Overwrite existing files.
+        /// Overwrite the project file; the prompt (and the shell preset's example agent) only
+        /// while they are still what init wrote.
         #[arg(long)]
         force: bool,
+        /// Overwrite the prompt and the example agent even when they were edited.
+        #[arg(long)]
+        force_prompts: bool,
     },
     /// Turn a cli-agent-runner 0.3.x agent-runner.toml into an agent-runner project file.
     ///

@@ -76,6 +76,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
             dir,
             work_dir,
             force,
+            force_prompts,
         } => init::run(
             &ctx,
             &init::Options {
@@ -84,6 +85,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
                 dir,
                 work_dir,
                 force,
+                force_prompts,
             },
         )
         .map(|()| exit::OK),

@@ -22,8 +22,11 @@ pub(crate) struct Options {
     pub dir: Option<PathBuf>,
     /// The agent's working directory (default: the current directory).
     pub work_dir: Option<PathBuf>,
-    /// Overwrite existing files.
+    /// Overwrite the existing project file (and the prompt and example agent only while they are
+    /// still what `init` wrote).
     pub force: bool,
+    /// Overwrite the prompt and the example agent even when they were edited.
+    pub force_prompts: bool,
 }
 
 const PROMPT_SCAFFOLD: &str = "\
@@ -39,6 +42,27 @@ You are working unattended, one round at a time, in this repository. Each round:
 When the goal is reached and nothing useful is left to do, write one line saying why into
 $AGENT_RUNNER_LOG_DIR/.agent-done; the loop then stops.
 ";
+
+/// The preset whose command is a script of the operator's: `init` writes a working example of it.
+const EXAMPLE_AGENT_PRESET: &str = "shell";
+
+/// The example agent of the shell preset: it runs as written, so the new project passes `check`
+/// and can be started before the operator writes the real agent, and it stops the loop after one
+/// round rather than spinning.
+const EXAMPLE_AGENT: &str = r#"#!/bin/sh
+# The example agent `agent-runner init --preset shell` wrote: replace it with the command that runs
+# your agent. Each round runs it in work_dir with the prompt on stdin; an agent says it is finished
+# by writing why into $AGENT_RUNNER_LOG_DIR/.agent-done, which ends the loop.
+set -eu
+prompt=$(cat)
+lines=$(printf '%s\n' "$prompt" | wc -l)
+echo "example agent: round ${AGENT_RUNNER_ROUND:-?} of ${AGENT_RUNNER_PROJECT:-?} in $(pwd)"
+echo "example agent: the prompt has $lines lines; a real agent would act on them"
+if [ -n "${AGENT_RUNNER_LOG_DIR:-}" ]; then
+    echo "the example agent has nothing to do: replace $0 with a real agent" \
+        >"$AGENT_RUNNER_LOG_DIR/.agent-done"
+fi
+"#;
 
 /// Runs `init`.
 pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
@@ -70,40 +94,123 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
             .map_err(|e| Error::Failed(format!("cannot read the current directory: {e}")))?,
     };
     let toml_path = dir.join(format!("{name}.toml"));
-    let prompt_path = dir.join("prompts").join(name).join("main.md");
-    if !options.force {
-        for existing in [&toml_path, &prompt_path] {
-            if existing.exists() {
-                return Err(Error::Failed(format!(
-                    "{} already exists; not overwriting it\n  hint: pass --force to replace it",
-                    existing.display()
-                )));
-            }
-        }
+    let prompt_dir = dir.join("prompts").join(name);
+    let prompt_path = prompt_dir.join("main.md");
+    let agent_path = example_agent(preset, &prompt_path);
+    let mut scaffolds = vec![Scaffold {
+        path: prompt_path.clone(),
+        text: PROMPT_SCAFFOLD.replace("{project}", name),
+        mode: 0o644,
+    }];
+    if let Some(agent) = &agent_path {
+        scaffolds.push(Scaffold {
+            path: agent.clone(),
+            text: EXAMPLE_AGENT.to_string(),
+            mode: 0o755,
+        });
     }
+    refuse_to_overwrite(options, &toml_path, &scaffolds)?;
     let text = project_toml(preset, name, &work_dir, &prompt_path);
     // Never write a file that would not load.
     load_str(&text, &toml_path, ctx.scope)?;
-    if let Some(parent) = prompt_path.parent() {
-        fsutil::create_dir_all(parent)?;
+    fsutil::create_dir_all(&prompt_dir)?;
+    for scaffold in &scaffolds {
+        scaffold.write(options.force_prompts)?;
     }
-    fsutil::write_atomic(
-        &prompt_path,
-        PROMPT_SCAFFOLD.replace("{project}", name).as_bytes(),
-        0o644,
-    )?;
     fsutil::write_atomic(&toml_path, text.as_bytes(), 0o644)?;
     crate::output::line(format_args!("wrote {}", toml_path.display()))?;
-    crate::output::line(format_args!("wrote {}", prompt_path.display()))?;
+    say_what_comes_next(ctx, options, &toml_path, &work_dir)
+}
+
+/// A file `init` writes beside the project file for the operator to edit: the prompt, the
+/// example agent.
+struct Scaffold {
+    path: PathBuf,
+    text: String,
+    mode: u32,
+}
+
+impl Scaffold {
+    /// Whether the file is there and no longer what `init` writes: the operator's work, which
+    /// only `--force-prompts` replaces. Anything but a regular file counts as edited.
+    fn edited(&self) -> Result<bool> {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        match fsutil::entry_kind(&self.path) {
+            Ok(None) => return Ok(false),
+            Ok(Some(kind)) if kind.is_file() => {}
+            Ok(Some(_)) => return Ok(true),
+            Err(e) => return Err(Error::io("cannot look at", &self.path, e)),
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
+            .open(&self.path)
+            .map_err(|e| Error::io("cannot read", &self.path, e))?;
+        let cap = self.text.len() as u64;
+        Ok(fsutil::read_capped(&file, cap).map_or(true, |bytes| bytes != self.text.as_bytes()))
+    }
+
+    /// Writes the scaffold unless the operator edited the file there (then says so).
+    fn write(&self, force_prompts: bool) -> Result<()> {
+        if !force_prompts && self.edited()? {
+            return crate::output::line(format_args!(
+                "kept {}: it was edited (pass --force-prompts to replace it)",
+                self.path.display()
+            ));
+        }
+        fsutil::write_atomic(&self.path, self.text.as_bytes(), self.mode)?;
+        crate::output::line(format_args!("wrote {}", self.path.display()))
+    }
+}
+
+/// Without `--force` no existing file is touched.
+fn refuse_to_overwrite(options: &Options, toml_path: &Path, scaffolds: &[Scaffold]) -> Result<()> {
+    if options.force || options.force_prompts {
+        return Ok(());
+    }
+    let existing = std::iter::once(toml_path).chain(scaffolds.iter().map(|s| s.path.as_path()));
+    for path in existing {
+        if path.exists() {
+            return Err(Error::Failed(format!(
+                "{} already exists; not overwriting it\n  hint: pass --force to replace it (an edited prompt stays unless --force-prompts)",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Where the rounds will run, and the next command.
+fn say_what_comes_next(
+    ctx: &Context,
+    options: &Options,
+    toml_path: &Path,
+    work_dir: &Path,
+) -> Result<()> {
+    let chosen = if options.work_dir.is_some() {
+        "--work-dir"
+    } else {
+        "the current directory; --work-dir chooses another"
+    };
+    crate::output::line(format_args!(
+        "work_dir: {} ({chosen}); rounds run there and it must be a git repository",
+        work_dir.display()
+    ))?;
     let config_arg = if options.dir.is_some() {
         format!("--config {}", toml_path.display())
     } else {
-        name.clone()
+        options.project.clone()
     };
     crate::output::line(format_args!(
         "next: edit the prompt, then `agent-runner{} check {config_arg}`",
         ctx.scope.flag()
     ))
+}
+
+/// Where `init` writes the example agent of `preset`, beside the prompt; `None` when the preset
+/// runs an agent CLI.
+fn example_agent(preset: &Preset, prompt: &Path) -> Option<PathBuf> {
+    (preset.name == EXAMPLE_AGENT_PRESET).then(|| prompt.with_file_name("agent.sh"))
 }
 
 fn toml_string(s: &str) -> String {
@@ -134,7 +241,11 @@ pub(super) fn project_toml(preset: &Preset, name: &str, work_dir: &Path, prompt:
     );
     let _ = writeln!(t, "schema_version = {SCHEMA_VERSION}\n");
     let _ = writeln!(t, "[agent]\npreset = {}", toml_string(preset.name));
-    let _ = writeln!(t, "command = {}", toml_list(preset.command));
+    let command = match example_agent(preset, prompt) {
+        Some(agent) => toml_list(&[&agent.to_string_lossy()]),
+        None => toml_list(preset.command),
+    };
+    let _ = writeln!(t, "command = {command}");
     let _ = writeln!(
         t,
         "prompt_arg_template = {}",
@@ -210,7 +321,13 @@ mod tests {
             )
             .unwrap_or_else(|e| panic!("preset {}: {e}\n{text}", preset.name));
             assert_eq!(project.agent.preset.as_deref(), Some(preset.name));
-            assert_eq!(project.agent.command[0], preset.command[0]);
+            // The shell preset runs the example agent init writes beside the prompt.
+            let program = if preset.name == EXAMPLE_AGENT_PRESET {
+                "/etc/agent-runner/prompts/demo/agent.sh"
+            } else {
+                preset.command[0]
+            };
+            assert_eq!(project.agent.command[0], program);
         }
     }
 
@@ -224,6 +341,10 @@ mod tests {
             "prompt-main.md".to_string(),
             PROMPT_SCAFFOLD.replace("{project}", "claude-example"),
         )];
+        expected.push((
+            "shell-example-agent.sh".to_string(),
+            EXAMPLE_AGENT.to_string(),
+        ));
         for preset in presets::ALL {
             let name = format!("{}-example", preset.name);
             let work_dir = Path::new("/srv/agents").join(&name);

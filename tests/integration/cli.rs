@@ -20,6 +20,20 @@ fn with_project(name: &str) -> Test {
     t.file(&format!("etc/{name}.toml"), &toml)
 }
 
+/// `init --preset PRESET demo` into `D/`, for a git work tree `w/`.
+fn init_demo(preset: &str) -> Test {
+    Test::new().git_repo("w").args([
+        "init",
+        "--preset",
+        preset,
+        "demo",
+        "--dir",
+        "{dir}/D",
+        "--work-dir",
+        "{dir}/w",
+    ])
+}
+
 #[test]
 fn help_teaches_the_workflow() {
     Test::new()
@@ -46,27 +60,14 @@ fn unknown_subcommand_is_a_usage_error() {
 
 #[test]
 fn init_writes_a_project_that_check_accepts_for_the_shell_preset() {
-    let t = Test::new()
-        .git_repo("w")
-        .file("w/agent.sh", "#!/bin/sh\ncat\n");
-    std::process::Command::new("chmod")
-        .args(["+x"])
-        .arg(t.path().join("w/agent.sh"))
-        .status()
-        .unwrap();
-    let t = t.args([
-        "init",
-        "--preset",
-        "shell",
-        "demo",
-        "--dir",
-        "{dir}/D",
-        "--work-dir",
-        "{dir}/w",
-    ]);
-    t.run().status(0);
+    // No agent of the operator's yet: the example agent init writes beside the prompt runs.
+    let t = init_demo("shell");
+    t.run().status(0).output_contains(&format!(
+        "work_dir: {}/w (--work-dir); rounds run there and it must be a git repository",
+        t.path().display()
+    ));
     assert!(t.path().join("D/demo.toml").is_file());
-    assert!(t.path().join("D/prompts/demo/main.md").is_file());
+    std::fs::write(t.path().join("D/prompts/demo/main.md"), PROMPT).unwrap();
     Test::new()
         .args([
             "check",
@@ -106,6 +107,32 @@ fn init_refuses_to_overwrite_without_force() {
             .unwrap()
             .contains("schema_version = 1")
     );
+}
+
+#[test]
+fn init_force_replaces_an_edited_prompt_only_with_force_prompts() {
+    let t = init_demo("shell");
+    t.run().status(0);
+    let prompt = t.path().join("D/prompts/demo/main.md");
+    let agent = t.path().join("D/prompts/demo/agent.sh");
+    let scaffold = std::fs::read_to_string(&prompt).unwrap();
+    // An unedited scaffold is init's own and may be written again.
+    t.run_with(&["--force"])
+        .status(0)
+        .output_contains(&format!("wrote {}", prompt.display()));
+    std::fs::write(&prompt, PROMPT).unwrap();
+    std::fs::write(&agent, "#!/bin/sh\nexec my-agent\n").unwrap();
+    t.run_with(&["--force"]).status(0).output_contains(&format!(
+        "kept {}: it was edited (pass --force-prompts to replace it)",
+        prompt.display()
+    ));
+    assert_eq!(std::fs::read_to_string(&prompt).unwrap(), PROMPT);
+    assert_eq!(
+        std::fs::read_to_string(&agent).unwrap(),
+        "#!/bin/sh\nexec my-agent\n"
+    );
+    t.run_with(&["--force-prompts"]).status(0);
+    assert_eq!(std::fs::read_to_string(&prompt).unwrap(), scaffold);
 }
 
 #[test]
