@@ -96,6 +96,30 @@ fn preflight(target: &Target, scope: Scope) -> Result<()> {
     Ok(())
 }
 
+/// Why a round of a project whose start failed stopped on its configuration, in one or two
+/// plain lines (exit 78): the first error of the startup battery the round ran, and how many more
+/// `check` lists. The loop has recorded `config_broken` and halted by then, as it does for every
+/// start, so the failed start is still on the record.
+fn broken_config(target: &Target) -> Option<Error> {
+    let project = target.project.as_ref()?;
+    let errors = crate::config::battery::errors(project);
+    let first = errors.first()?;
+    let mut hints: Vec<String> = first.hint.iter().cloned().collect();
+    if errors.len() > 1 {
+        hints.push(format!(
+            "{} more: `agent-runner{} check {}`",
+            errors.len() - 1,
+            project.scope.flag(),
+            project.name
+        ));
+    }
+    let problem = crate::error::ConfigProblem::new(
+        &project.source,
+        format!("{} cannot start: {}", project.name, first.message),
+    );
+    Some(Error::Config(vec![problem.hint(hints.join("; "))]))
+}
+
 fn reset_all(bus: &Bus, units: &Units) -> Result<()> {
     for unit in units.all().into_iter().chain([units.loop_unit.as_str()]) {
         bus.reset_failed(unit)?;
@@ -144,7 +168,7 @@ pub(crate) fn start(ctx: &Context, project: &ProjectRef) -> Result<u8> {
     reset_all(&bus, &units)?;
     let started = Instant::now();
     let result = bus.start(&units.service)?;
-    job_done(&result, &bus, "starting")?;
+    job_done(&result, &bus, "starting").map_err(|e| broken_config(&target).unwrap_or(e))?;
     crate::output::line(format_args!(
         "started {} ({}): first round running, checked in after {:.1}s",
         target.name,
@@ -164,7 +188,7 @@ pub(crate) fn restart(ctx: &Context, project: &ProjectRef) -> Result<u8> {
     reset_all(&bus, &units)?;
     let started = Instant::now();
     let result = bus.restart(&units.service)?;
-    job_done(&result, &bus, "restarting")?;
+    job_done(&result, &bus, "restarting").map_err(|e| broken_config(&target).unwrap_or(e))?;
     // The restart of the service propagates to its timer and path (PartOf=), but a loop that
     // was stopped had them stopped too: make sure both run.
     for unit in [&units.timer, &units.path] {
@@ -334,4 +358,40 @@ pub(crate) fn disable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<
         return stop(ctx, project, false);
     }
     Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A start whose round stopped on a missing prompt says so in two plain lines, exit 78.
+    #[test]
+    fn a_failed_start_on_a_broken_project_says_why_with_exit_78() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("w");
+        std::fs::create_dir_all(work.join(".git")).unwrap();
+        let text = format!(
+            "schema_version = 1\n[agent]\ncommand = [\"/bin/cat\"]\n[runtime]\nwork_dir = \"{}\"\n[prompt]\nfiles = [\"missing.md\"]\n",
+            work.display()
+        );
+        let source = dir.path().join("demo.toml");
+        let project = crate::config::load_str(&text, &source, Scope::System).unwrap();
+        let target = Target {
+            name: "demo".into(),
+            project: Some(project),
+        };
+        let error = broken_config(&target).expect("a reason");
+        assert_eq!(error.exit_code(), exit::CONFIG);
+        let text = error.to_string();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(
+            text.contains("demo cannot start: prompt file") && text.contains("hint: create it"),
+            "{text}"
+        );
+        let remote = Target {
+            name: "demo".into(),
+            project: None,
+        };
+        assert!(broken_config(&remote).is_none());
+    }
 }

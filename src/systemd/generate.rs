@@ -74,32 +74,12 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
         options.selection.clone()
     };
 
-    let mut problems: Vec<ConfigProblem> = Vec::new();
-    let mut files: Vec<UnitFile> = Vec::new();
-    let mut names = BTreeSet::new();
-    for reference in &references {
-        match config::load_project_with_text(reference, scope) {
-            Ok((project, text)) => {
-                if !names.insert(project.name.clone()) {
-                    problems.push(ConfigProblem::new(
-                        &project.source,
-                        format!(
-                            "project name {:?} is used by another file too",
-                            project.name
-                        ),
-                    ));
-                    continue;
-                }
-                if let Some(problem) = config::verify_schedule(&project) {
-                    problems.push(problem);
-                    continue;
-                }
-                files.extend(render::render_project(&project, &text, &render_options)?);
-            }
-            Err(Error::Config(p)) => problems.extend(p),
-            Err(e) => return Err(e),
-        }
-    }
+    let Loaded {
+        mut files,
+        names,
+        problems,
+        battery_warnings,
+    } = load(&references, scope, &render_options)?;
 
     let unit_dir = options.output.clone().unwrap_or_else(|| scope.unit_dir());
     let packaged = scope
@@ -136,11 +116,92 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
             })?;
         }
     }
+    warn(&battery_warnings, scope);
     if problems.is_empty() {
         Ok(())
     } else {
         Err(Error::Config(problems))
     }
+}
+
+/// The selected projects, rendered: their unit files and names, the problems of the files that
+/// are not valid, and the startup battery's errors of those that are.
+struct Loaded {
+    files: Vec<UnitFile>,
+    names: BTreeSet<String>,
+    problems: Vec<ConfigProblem>,
+    battery_warnings: Vec<String>,
+}
+
+fn load(
+    references: &[ProjectRef],
+    scope: crate::paths::Scope,
+    render_options: &RenderOptions,
+) -> Result<Loaded> {
+    let mut problems: Vec<ConfigProblem> = Vec::new();
+    let mut files: Vec<UnitFile> = Vec::new();
+    let mut names = BTreeSet::new();
+    let mut battery_warnings = Vec::new();
+    for reference in references {
+        match config::load_project_with_text(reference, scope) {
+            Ok((project, text)) => {
+                if !names.insert(project.name.clone()) {
+                    problems.push(ConfigProblem::new(
+                        &project.source,
+                        format!(
+                            "project name {:?} is used by another file too",
+                            project.name
+                        ),
+                    ));
+                    continue;
+                }
+                if let Some(problem) = config::verify_schedule(&project) {
+                    problems.push(problem);
+                    continue;
+                }
+                files.extend(render::render_project(&project, &text, render_options)?);
+                battery_warnings.extend(battery_problems(&project));
+            }
+            Err(Error::Config(p)) => problems.extend(p),
+            Err(e) => return Err(e),
+        }
+    }
+
+    Ok(Loaded {
+        files,
+        names,
+        problems,
+        battery_warnings,
+    })
+}
+
+/// Each startup-battery error of a valid project, as a warning on stderr.
+fn warn(battery_warnings: &[String], scope: crate::paths::Scope) {
+    for warning in battery_warnings {
+        eprintln!("agent-runner: warning: {warning}");
+    }
+    if !battery_warnings.is_empty() {
+        eprintln!(
+            "  hint: `agent-runner{} check` says how to fix each",
+            scope.flag()
+        );
+    }
+}
+
+/// The startup battery's errors for a project whose file is valid, one line each: its units are
+/// written all the same (the operator may be about to create the missing piece), but its rounds
+/// would stop on each of these, which `generate` says rather than reporting plain success.
+fn battery_problems(project: &config::Project) -> Vec<String> {
+    let name = &project.name;
+    config::battery::errors(project)
+        .into_iter()
+        .map(|finding| {
+            format!(
+                "{name}: {}; its rounds stop on this until it is fixed",
+                finding.message
+            )
+        })
+        .collect()
 }
 
 /// The binary the units run: `--exec`, else this one.

@@ -326,15 +326,37 @@ fn generate_dry_run_prints_blocks_and_writes_nothing() {
     assert!(!t.path().join("units").exists(), "dry run wrote files");
 }
 
-#[test]
-fn generate_output_writes_the_complete_set_and_is_idempotent() {
-    let t = with_project("demo").args([
+/// `generate --output {dir}/out` for systemd 252.
+fn generate_into_out(t: Test) -> Test {
+    t.args([
         "generate",
         "--output",
         "{dir}/out",
         "--systemd-version",
         "252",
-    ]);
+    ])
+}
+
+#[test]
+fn generate_warns_about_what_would_stop_the_rounds_and_writes_the_units() {
+    let t = generate_into_out(with_project("demo"));
+    std::fs::remove_file(t.path().join("w/prompt.md")).unwrap();
+    let run = t.run();
+    run.status(0).output_contains("13 files written");
+    assert!(
+        run.stderr.contains(&format!(
+            "agent-runner: warning: demo: prompt file {}/w/prompt.md cannot be read: no such file; its rounds stop on this until it is fixed\n",
+            t.path().display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(t.path().join("out/agent-runner@demo.service.d").is_dir());
+}
+
+#[test]
+fn generate_output_writes_the_complete_set_and_is_idempotent() {
+    let t = generate_into_out(with_project("demo"));
     t.run().status(0).output_contains("13 files written");
     for file in [
         "agent-runner@.service",
