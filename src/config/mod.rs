@@ -15,6 +15,7 @@
 pub(crate) mod account;
 pub(crate) mod account_file;
 pub(crate) mod battery;
+mod by_name;
 pub(crate) mod check;
 mod controls;
 mod finding;
@@ -39,6 +40,7 @@ mod spans;
 pub(crate) mod spend;
 mod validate;
 
+pub(crate) use by_name::{load_for_reading, load_for_reading_said};
 pub(crate) use load::{
     ProjectRef, discover, discover_in, load, load_project, load_project_with_text, load_with_text,
     verify_schedule,

@@ -76,7 +76,7 @@ fn present_followed(event: &Record, json: bool) -> bool {
 
 /// `agent-runner events NAME`.
 pub(crate) fn events(ctx: &Context, project: &ProjectRef, options: &EventsOptions) -> Result<u8> {
-    let project = crate::config::load_project(project, ctx.scope)?;
+    let project = crate::config::load_for_reading_said(project, ctx.scope)?;
     // Following starts from here when no past event gives a cursor: nothing that happens while
     // the history is read may fall between the read and the follow.
     let started = now_us() / 1_000_000;

@@ -179,7 +179,7 @@ pub(crate) fn logs(
     follow: bool,
     json: bool,
 ) -> Result<u8> {
-    let project = crate::config::load_project(project, ctx.scope)?;
+    let project = crate::config::load_for_reading_said(project, ctx.scope)?;
     let log_dir = &project.runtime.log_dir;
     let opened = open_round_log(log_dir, round).map_err(|e| fsutil::unseen_error("log", e))?;
     let Some(mut log) = opened else {

@@ -65,9 +65,10 @@ pub(crate) fn run(
     log: bool,
     json_out: bool,
 ) -> Result<u8> {
-    let project = crate::config::load_project(reference, ctx.scope)?;
+    let (project, config_error) = crate::config::load_for_reading(reference, ctx.scope)?;
     let bus = Bus::connect(ctx.scope, None)?;
-    let peek = gather(&project, &bus, ctx.scope, round, log, RECENT_ROUNDS)?;
+    let mut peek = gather(&project, &bus, ctx.scope, round, log, RECENT_ROUNDS)?;
+    peek.snap.config_error = config_error;
     if json_out {
         let doc = json_document(&project, &peek, round)?;
         output::to_stdout(|out| output::json(out, &doc))?;
@@ -263,6 +264,9 @@ fn json_document(project: &Project, peek: &Peek, round: Option<u64>) -> Result<V
 fn present(out: &mut dyn Write, project: &Project, peek: &Peek, scope: Scope) -> io::Result<()> {
     let snap = &peek.snap;
     writeln!(out, "{}", project.name)?;
+    if let Some(error) = &snap.config_error {
+        writeln!(out, "  config:     does not load: {error}")?;
+    }
     let reason = snap
         .reason
         .as_ref()

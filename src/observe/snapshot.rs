@@ -62,6 +62,10 @@ pub(crate) struct Snapshot {
     /// What could not be read (the state file, the events, a stop trigger): when any, the
     /// snapshot is partial and its state a guess.
     pub unreadable: Vec<Unseen>,
+    /// Why the project file does not load, when it does not: the rest is then found by the
+    /// project's name and the scope's default paths.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
     /// The parsed state file (absent before round 1).
     #[serde(skip)]
     pub state_file: Option<StateView>,
@@ -152,6 +156,7 @@ pub(crate) fn snapshot(
         spend: None,
         account_park,
         unreadable,
+        config_error: None,
         state_file,
         state_raw,
     };
@@ -237,6 +242,7 @@ pub(crate) fn example(state: LoopState, reason: Option<&str>, unreadable: Vec<Un
         spend: None,
         account_park: None,
         unreadable,
+        config_error: None,
         state_file: None,
         state_raw: None,
     }

@@ -33,9 +33,10 @@ pub(crate) fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> R
 
 /// One project in detail.
 fn one(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<Snapshot> {
-    let project = config::load_project(reference, ctx.scope)?;
+    let (project, config_error) = config::load_for_reading(reference, ctx.scope)?;
     let bus = Bus::connect(ctx.scope, None)?;
-    let snap = snapshot(&project, &bus, None)?;
+    let mut snap = snapshot(&project, &bus, None)?;
+    snap.config_error = config_error;
     output::to_stdout(|out| {
         if json {
             output::json(out, &snap)
@@ -212,6 +213,9 @@ fn present_detail(out: &mut dyn Write, s: &Snapshot) -> io::Result<()> {
         Scope::User => "user",
     };
     writeln!(out, "{} ({}, {scope})", s.project, s.source.display())?;
+    if let Some(error) = &s.config_error {
+        writeln!(out, "  config:      does not load: {error}")?;
+    }
     writeln!(
         out,
         "  state:       {}{}",
@@ -384,6 +388,26 @@ mod tests {
         snap.last_outcome.as_mut().unwrap().log_complete = Some(true);
         let detail = text(|out| present_detail(out, &snap));
         assert!(!detail.contains("incomplete"), "{detail}");
+    }
+
+    #[test]
+    fn a_project_file_that_does_not_load_is_said_beside_the_state() {
+        let mut snap = example(LoopState::Waiting, None, Vec::new());
+        let json = serde_json::to_value(&snap).unwrap();
+        assert!(json.get("config_error").is_none(), "{json}");
+        snap.config_error = Some("/etc/agent-runner/t.toml:2:7: unclosed table".into());
+        let detail = text(|out| present_detail(out, &snap));
+        assert!(
+            detail.contains(
+                "  config:      does not load: /etc/agent-runner/t.toml:2:7: unclosed table\n  state:"
+            ),
+            "{detail}"
+        );
+        let json = serde_json::to_value(&snap).unwrap();
+        assert_eq!(
+            json["config_error"],
+            "/etc/agent-runner/t.toml:2:7: unclosed table"
+        );
     }
 
     #[test]

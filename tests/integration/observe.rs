@@ -288,3 +288,38 @@ fn what_the_agent_wrote_reaches_the_terminal_escaped() {
         }
     }
 }
+
+/// A project file with a syntax error: its events and logs are still found by its name (the
+/// user scope's default log dir) and the error is said beside them.
+#[test]
+fn events_and_logs_of_a_project_whose_file_does_not_load() {
+    let t = Test::new()
+        .file("etc/obs.toml", "schema_version = 1\n[agent\n")
+        .file(
+            "state/agent-runner/obs/log/events.jsonl",
+            "{\"ts\":\"2026-11-22T10:01:00.000Z\",\"event\":\"round_start\",\"project\":\"obs\",\"round\":1}\n",
+        )
+        .file(
+            "state/agent-runner/obs/log/rounds/round-1.log",
+            "output of round 1\n",
+        )
+        .env("PATH", "/nonexistent");
+    let t = {
+        let state = t.path().join("state").display().to_string();
+        t.env("XDG_STATE_HOME", &state)
+    };
+    let error = format!(
+        "agent-runner: warning: {}/etc/obs.toml:2:",
+        t.path().display()
+    );
+    let run = t.run_with(&["--user", "events", "obs"]);
+    run.status(0).output_contains("round_start");
+    assert!(
+        run.stderr.contains(&error) && run.stderr.contains("; obs is found by its name\n"),
+        "{}",
+        run.stderr
+    );
+    let run = t.run_with(&["--user", "logs", "obs"]);
+    run.status(0).output_contains("output of round 1");
+    assert!(run.stderr.contains(&error), "{}", run.stderr);
+}
