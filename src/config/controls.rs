@@ -22,7 +22,7 @@ pub(super) fn first_control_char(s: &str) -> Option<String> {
 
 /// `text` for a message: control characters spelt as escapes, so that the message stays on its
 /// line and cannot forge another (in a terminal, the journal or a kernel log record).
-pub(super) fn escaped(text: &str) -> String {
+pub(crate) fn escaped(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() {

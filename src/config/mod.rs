@@ -41,6 +41,7 @@ pub(crate) mod spend;
 mod validate;
 
 pub(crate) use by_name::{load_for_reading, load_for_reading_said};
+pub(crate) use controls::escaped;
 pub(crate) use load::{
     ProjectRef, discover, discover_in, load, load_project, load_project_with_text, load_with_text,
     verify_schedule,

@@ -340,11 +340,12 @@ fn present_config(
     writeln!(out, "  units:      {units}")?;
     writeln!(out, "  state dir:  {}", state_dir(project).display())?;
     match &peek.snap.state_raw {
-        Some(raw) => writeln!(
-            out,
-            "  state file: {}",
-            serde_json::to_string(raw).unwrap_or_default()
-        ),
+        Some(raw) => {
+            writeln!(out, "  state file:")?;
+            super::state_file::summary_lines(raw)
+                .iter()
+                .try_for_each(|line| writeln!(out, "    {line}"))
+        }
         None if peek.snap.unreadable.iter().any(|u| u.source == "state") => {
             writeln!(out, "  state file: unreadable")
         }

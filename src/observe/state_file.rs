@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::Project;
+use crate::config::{Project, escaped};
 use crate::error::Unseen;
 use crate::fsutil::{self, Dir, STATE_MAX_BYTES};
 use crate::round::state::STATE_FILE;
@@ -164,12 +164,81 @@ pub(crate) fn state_dir(project: &Project) -> PathBuf {
     }
 }
 
+/// The state file for a reader: one `key: value` line per field that says something (not null,
+/// zero, false or empty), an object's fields as `key=value` on its line, epoch seconds (`*_at`,
+/// `until`, `since`) as UTC times. The agent can write the file: every string is escaped.
+pub(crate) fn summary_lines(raw: &Value) -> Vec<String> {
+    let Value::Object(fields) = raw else {
+        return vec![scalar_text("", raw)];
+    };
+    fields
+        .iter()
+        .filter(|(_, v)| says_something(v))
+        .map(|(key, value)| {
+            let text = match value {
+                Value::Object(inner) => inner
+                    .iter()
+                    .filter(|(_, v)| says_something(v))
+                    .map(|(k, v)| format!("{}={}", escaped(k), scalar_text(k, v)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                other => scalar_text(key, other),
+            };
+            format!("{}: {text}", escaped(key))
+        })
+        .collect()
+}
+
+fn says_something(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(false) => false,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => o.values().any(says_something),
+        Value::Bool(true) => true,
+    }
+}
+
+fn scalar_text(key: &str, value: &Value) -> String {
+    let is_time = key.ends_with("_at") || key == "until" || key == "since";
+    match value {
+        Value::Number(n) if is_time => n.as_u64().map_or_else(|| n.to_string(), iso_utc_s),
+        Value::String(s) => escaped(s),
+        Value::Array(_) | Value::Object(_) => {
+            escaped(&serde_json::to_string(value).unwrap_or_default())
+        }
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::symlink;
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn the_state_file_reads_as_lines_with_times_and_without_the_zeros() {
+        let raw = serde_json::json!({
+            "round": 12,
+            "consecutive_short_crashes": 0,
+            "loop_started_at": 1_764_000_000,
+            "verdict": {"action": "continue", "until": null},
+            "last_error": "bad\u{1b}[31m red",
+            "loop_ended": false,
+        });
+        assert_eq!(
+            summary_lines(&raw),
+            [
+                "last_error: bad\\u{1b}[31m red",
+                "loop_started_at: 2025-11-24T16:00:00Z",
+                "round: 12",
+                "verdict: action=continue",
+            ]
+        );
+    }
 
     /// What `load` says of `dir`, failing the test if it takes more than five seconds.
     fn load_within_seconds(dir: &Path) -> Loaded {

@@ -144,36 +144,9 @@ fn present_table(
         );
     }
     let now = now_us();
-    writeln!(
-        out,
-        "{:<20} {:<28} {:>6} {:<10} {:<16} NEXT",
-        "PROJECT", "STATE", "ROUND", "PHASE", "LAST"
-    )?;
-    for s in snaps {
-        let mut state = state_text(s);
-        if s.drifted {
-            state.push_str(" drifted");
-        }
-        if !s.unreadable.is_empty() {
-            state.push_str(" partial");
-        }
-        if !s.alerts.is_empty() {
-            state.push_str(" alerts:");
-            state.push_str(&s.alerts.len().to_string());
-        }
-        writeln!(
-            out,
-            "{:<20} {:<28} {:>6} {:<10} {:<16} {}",
-            s.project,
-            state,
-            s.round.map_or_else(|| "-".into(), |r| r.to_string()),
-            s.phase.as_deref().unwrap_or("-"),
-            s.last_outcome
-                .as_ref()
-                .map_or_else(|| "-".into(), outcome_text),
-            next_text(s, now)
-        )?;
-    }
+    let mut rows = vec![["PROJECT", "STATE", "ROUND", "PHASE", "LAST", "NEXT"].map(String::from)];
+    rows.extend(snaps.iter().map(|s| table_row(s, now)));
+    present_columns(out, &rows)?;
     for (file, e) in broken {
         let first = e.to_string();
         writeln!(
@@ -183,6 +156,61 @@ fn present_table(
                 .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
             first.lines().next().unwrap_or("")
         )?;
+    }
+    if snaps.iter().any(|s| s.drifted) {
+        writeln!(
+            out,
+            "drifted: the TOML changed after generate; run `agent-runner{} generate` to apply it",
+            scope.flag()
+        )?;
+    }
+    Ok(())
+}
+
+/// One project's cells of the table.
+fn table_row(s: &Snapshot, now: u64) -> [String; 6] {
+    let mut state = state_text(s);
+    if s.drifted {
+        state.push_str(" drifted");
+    }
+    if !s.unreadable.is_empty() {
+        state.push_str(" partial");
+    }
+    if !s.alerts.is_empty() {
+        state.push_str(" alerts:");
+        state.push_str(&s.alerts.len().to_string());
+    }
+    [
+        s.project.clone(),
+        state,
+        s.round.map_or_else(|| "-".into(), |r| r.to_string()),
+        s.phase.clone().unwrap_or_else(|| "-".into()),
+        s.last_outcome
+            .as_ref()
+            .map_or_else(|| "-".into(), outcome_text),
+        next_text(s, now),
+    ]
+}
+
+/// The rows with each column as wide as its widest cell, so that a long state or phase moves
+/// the columns after it instead of running into them; ROUND (the third) is right-aligned.
+fn present_columns(out: &mut dyn Write, rows: &[[String; 6]]) -> io::Result<()> {
+    let mut widths = [0; 6];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
+            let pad = " ".repeat(width - cell.chars().count());
+            match i {
+                2 => write!(out, "{pad}{cell} ")?,
+                5 => write!(out, "{cell}")?,
+                _ => write!(out, "{cell}{pad} ")?,
+            }
+        }
+        writeln!(out)?;
     }
     Ok(())
 }
@@ -253,7 +281,12 @@ fn present_detail(out: &mut dyn Write, s: &Snapshot) -> io::Result<()> {
     if let Some(e) = &s.last_error
         && s.state != LoopState::Offline
     {
-        writeln!(out, "  last error:  {e}")?;
+        let label = if finished_normally(s) {
+            "finished:   "
+        } else {
+            "last error: "
+        };
+        writeln!(out, "  {label} {e}")?;
     }
     for alert in &s.alerts {
         writeln!(
@@ -282,6 +315,17 @@ fn present_detail(out: &mut dyn Write, s: &Snapshot) -> io::Result<()> {
         writeln!(out, "  {label:<8}     {text}")?;
     }
     partial::present(out, &s.unreadable)
+}
+
+/// The halt reasons of a loop that ended as it was meant to: the message the halt left in the
+/// state file says how it finished, not what went wrong.
+const NORMAL_FINISHES: [&str; 4] = ["max_rounds", "agent_done", "stop_file", "goal_reached"];
+
+fn finished_normally(s: &Snapshot) -> bool {
+    s.state == LoopState::Halted
+        && s.reason
+            .as_deref()
+            .is_some_and(|r| NORMAL_FINISHES.contains(&r))
 }
 
 /// The round lines of the detail: the current round, the last one, the next, the back-off.
@@ -407,6 +451,52 @@ mod tests {
         assert_eq!(
             json["config_error"],
             "/etc/agent-runner/t.toml:2:7: unclosed table"
+        );
+    }
+
+    #[test]
+    fn a_normal_finish_is_not_a_last_error() {
+        let mut done = example(LoopState::Halted, Some("max_rounds"), Vec::new());
+        done.last_error = Some("max_rounds reached (2)".into());
+        let detail = text(|out| present_detail(out, &done));
+        assert!(
+            detail.contains("  finished:    max_rounds reached (2)\n"),
+            "{detail}"
+        );
+        assert!(!detail.contains("last error"), "{detail}");
+        let mut broken = example(LoopState::Halted, Some("crash_loop"), Vec::new());
+        broken.last_error = Some("3 crashes in a row".into());
+        let detail = text(|out| present_detail(out, &broken));
+        assert!(
+            detail.contains("  last error:  3 crashes in a row\n"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn the_table_columns_hold_for_long_states_and_drift_says_what_to_run() {
+        let mut long = example(LoopState::Throttled, None, vec![unseen_state()]);
+        long.project = "a-rather-long-project-name".into();
+        long.throttle_class = Some("rate_limit_account".into());
+        long.drifted = true;
+        long.round = Some(12);
+        let short = example(LoopState::Waiting, None, Vec::new());
+        let table = text(|out| present_table(out, &[long, short], &[], Scope::System));
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(
+            lines[1].contains("throttled(rate_limit_account) drifted partial    12 -"),
+            "{table}"
+        );
+        // Every row has its PHASE cell ("-" here) where the header has PHASE.
+        let phase = lines[0].find("PHASE").unwrap();
+        for row in &lines[1..3] {
+            assert_eq!(&row[phase - 1..=phase], " -", "{table}");
+        }
+        assert!(
+            table.ends_with(
+                "drifted: the TOML changed after generate; run `agent-runner generate` to apply it\n"
+            ),
+            "{table}"
         );
     }
 
