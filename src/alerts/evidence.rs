@@ -111,7 +111,14 @@ fn recent_rounds(project: &Project) -> crate::error::Result<Vec<RoundSeen>> {
         limit: Some(window * EVENTS_PER_ROUND),
         ..Query::default()
     };
-    let (records, _) = crate::events::read::read(project, &query)?;
+    // The mirror first: the round that just ended wrote it before exiting, where journald may not
+    // have stored its last events yet, and reading it spawns no journalctl (a process and a walk of
+    // the journal files, tens of milliseconds of every round's after-round step). The journal is no
+    // more trustworthy: the agent can write to both. It answers when the mirror cannot.
+    let records = match crate::events::read::read_mirror_only(project, &query) {
+        Ok(records) if !records.is_empty() => records,
+        _ => crate::events::read::read(project, &query)?.0,
+    };
     Ok(rounds_of(&records, window))
 }
 

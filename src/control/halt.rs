@@ -57,12 +57,17 @@ pub(crate) fn run(ctx: &Context, project: &ProjectRef, step: Step) -> Result<u8>
         }
         Step::LoopStart => loop_start(&crate::config::load_project(project, ctx.scope)?),
         Step::AfterRound => {
+            // Loaded once for every part of the step: parsing and validating it again is work on
+            // the path between one round and the next.
+            let loaded = crate::config::load_project(project, ctx.scope);
             // Never fail: a failing ExecStopPost= would mark a good round failed.
-            if let Err(e) = after_round(ctx.scope, project) {
+            if let Err(e) = after_round(ctx.scope, project, loaded.as_ref()) {
                 eprintln!("agent-runner: after round: {e}");
             }
             crate::observe::textfile::refresh_after_round(ctx.scope);
-            super::notifier::start_after_round(ctx.scope, project);
+            if let Ok(loaded) = &loaded {
+                super::notifier::start_after_round(ctx.scope, loaded);
+            }
             Ok(exit::OK)
         }
     }
@@ -207,8 +212,11 @@ fn loop_start(project: &Project) -> Result<u8> {
     Ok(exit::OK)
 }
 
-fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
-    let project = crate::config::load_project(reference, scope);
+fn after_round(
+    scope: Scope,
+    reference: &ProjectRef,
+    project: std::result::Result<&Project, &Error>,
+) -> Result<()> {
     let name = match (&project, reference) {
         (Ok(p), _) => p.name.clone(),
         (Err(_), ProjectRef::Name(n)) => n.clone(),
@@ -234,10 +242,9 @@ fn after_round(scope: Scope, reference: &ProjectRef) -> Result<()> {
         Err(_) => None,
     };
     let account_park = project
-        .as_ref()
         .ok()
         .and_then(|p| shared_account::after_round(scope, p));
-    let alert = project.as_ref().ok().and_then(super::watch::after_round);
+    let alert = project.ok().and_then(super::watch::after_round);
     if !config_broken && wake_at.is_none() && account_park.is_none() && alert.is_none() {
         return Ok(());
     }

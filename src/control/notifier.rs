@@ -3,20 +3,17 @@
 //! slow the receiver, never delays the round or the next one. The notifier finds for itself what
 //! there is to deliver; a start when nothing is new costs one journal query.
 
-use crate::config::{Project, ProjectRef};
+use crate::config::Project;
 use crate::paths::Scope;
 use crate::systemd::bus::Bus;
 
-/// Starts the notifier of the project `reference` names, when it has notifications (system
-/// manager only: the notifier's user and store are the system's). Failures are only said.
-pub(crate) fn start_after_round(scope: Scope, reference: &ProjectRef) {
+/// Starts the notifier of `project`, when it has notifications (system manager only: the
+/// notifier's user and store are the system's). Failures are only said.
+pub(crate) fn start_after_round(scope: Scope, project: &Project) {
     if scope != Scope::System {
         return;
     }
-    let Ok(project) = crate::config::load_project(reference, scope) else {
-        return;
-    };
-    if let Err(e) = start(scope, &project) {
+    if let Err(e) = start(scope, project) {
         eprintln!(
             "agent-runner: cannot start the notifier of {}: {e}",
             project.name
