@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use crate::config::ProjectRef;
 use crate::context::Context;
 use crate::error::{Error, Result, exit};
+use crate::events::Emitter;
+use crate::events::payload::LoopStopped;
 use crate::fsutil;
 use crate::paths::Scope;
 use crate::systemd::bus::{Bus, JobResult, UnitInfo};
@@ -206,17 +208,46 @@ pub(crate) fn restart(ctx: &Context, project: &ProjectRef) -> Result<u8> {
 pub(crate) fn stop(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
     let target = target(ctx, project)?;
     let bus = connect(ctx)?;
+    let units = Units::of(&target.name);
+    let was_running = loop_running(&bus, &units)?;
     let (took, note) = if now {
-        stop_now(&bus, &Units::of(&target.name))?
+        stop_now(&bus, &units)?
     } else {
-        stop_graceful(&bus, &Units::of(&target.name))?
+        stop_graceful(&bus, &units)?
     };
+    if was_running && ctx.host.is_none() {
+        record_stop(&target.name, now);
+    }
     crate::output::line(format_args!(
         "stopped {} in {}{note}",
         target.name,
         seconds(took)
     ))?;
     Ok(exit::OK)
+}
+
+/// The loop is running: a round is up or the timer waits for the next one. A loop that was already
+/// down (halted, finished) records no stop, so its halt reason stays what `status` shows.
+fn loop_running(bus: &Bus, units: &Units) -> Result<bool> {
+    Ok(bus.unit(&units.service)?.is_up() || bus.unit(&units.timer)?.is_up())
+}
+
+/// Records the operator's stop in the journal, where `events` and `status` read the loop's story
+/// (not in the mirror: that file belongs to the round's user).
+fn record_stop(name: &str, now: bool) {
+    let how = if now {
+        "at once (`stop --now`)"
+    } else {
+        "after its running round"
+    };
+    let mut emitter = Emitter::new(name, None);
+    emitter.quiet_terminal();
+    emitter.emit(
+        None,
+        None,
+        &format!("the operator stopped the loop {how}"),
+        LoopStopped {},
+    );
 }
 
 fn seconds(d: Duration) -> String {

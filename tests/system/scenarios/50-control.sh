@@ -1,7 +1,8 @@
 # shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # Lifecycle commands over D-Bus against the real systemd: start from stopped, failed (exit 78)
 # and start-limit-hit; graceful `stop` returns once the running round has ended (the agent is never
-# signalled); `stop --now` terminates the round (the agent gets SIGTERM and does not finish);
+# signalled); `stop --now` terminates the round (the agent gets SIGTERM and does not finish); both record
+# loop_stopped, a stop of a loop already down records nothing;
 # restart; kill; enable/disable write and remove the boot symlink.
 
 running() { [[ $(unit_prop "agent-runner@$1.service" ActiveState) == active ]]; }
@@ -32,8 +33,12 @@ assert_event $n round_end round=1 outcome=ok
 sleep 2
 assert_eq "$(agent_rounds $n)" 1 "rounds after a graceful stop"
 
-log "stop when already stopped: quick, exit 0"
+assert_event $n loop_stopped
+assert_eq "$(journal_count $n loop_stopped)" 1 "loop_stopped events after a graceful stop"
+
+log "stop when already stopped: quick, exit 0, no second loop_stopped"
 out=$(ct agent-runner stop $n) || fail "stop of a stopped loop failed: $out"
+assert_eq "$(journal_count $n loop_stopped)" 1 "loop_stopped events after stopping a stopped loop"
 
 log "stop --now: the round is terminated"
 l=long
@@ -49,6 +54,7 @@ ct grep -q 'round 1 got SIGTERM' /srv/$l/term.log || fail "stop --now did not si
 ct grep -q 'fake agent: round 1 done' /var/log/agent-runner/$l/rounds/round-1.log &&
     fail "stop --now let the 60 s round finish"
 assert_event $l round_end round=1 outcome=stopped
+assert_event $l loop_stopped
 down $l || fail "the loop is not down after stop --now: $(loop_states $l)"
 ctsh "! pgrep -u $TEST_USER -f fake-agent" || fail "an agent survived stop --now"
 
