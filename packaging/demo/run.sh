@@ -8,7 +8,8 @@
 # On a machine whose PID 1 is systemd, the demo uses the host's systemd (it installs
 # /etc/agent-runner/demo.toml and the demo's units, and removes them afterwards). Elsewhere (a
 # container, a CI VM) it boots systemd 252 in a throwaway systemd-nspawn container
-# (tests/system/sandbox.sh; the first run builds a Debian 12 image, about a minute).
+# (tests/system/sandbox.sh; the first run builds a Debian 12 image, about a minute, while cargo
+# builds the binary).
 # AGENT_RUNNER_BIN=PATH uses that binary instead of building one; DEMO_SANDBOX=1 forces the
 # container.
 set -euo pipefail
@@ -20,12 +21,27 @@ die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
 [[ $(id -u) == 0 ]] || die "run it as root (sudo $0): it installs systemd units"
 
+host_mode=0
+[[ -d /run/systemd/system && ${DEMO_SANDBOX:-0} != 1 ]] && host_mode=1
+sandbox=$ROOT/tests/system/sandbox.sh
+image_log=
+if ((!host_mode)); then
+    # The container image (a download, mostly waiting on the network) is built while cargo
+    # compiles (mostly CPU): on a fresh machine the two together take as long as the longer one.
+    image_log=$(mktemp /tmp/agent-runner-demo-image.XXXXXX)
+    say "preparing the container image in the background (log: $image_log)"
+    "$sandbox" build >"$image_log" 2>&1 &
+    image_builder=$!
+fi
+
 bin=${AGENT_RUNNER_BIN:-}
 if [[ -z $bin ]]; then
     command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) or set AGENT_RUNNER_BIN"
-    say "building agent-runner"
-    (cd "$ROOT" && cargo build --quiet) || die "the build failed"
-    bin=$ROOT/target/debug/agent-runner
+    # The demo profile (Cargo.toml): no optimisation and no debug info, the quickest build from
+    # nothing; cargo shows its progress.
+    say "building agent-runner (cargo build --profile demo)"
+    (cd "$ROOT" && cargo build --profile demo) || die "the build failed"
+    bin=${CARGO_TARGET_DIR:-$ROOT/target}/demo/agent-runner
 fi
 [[ -x $bin ]] || die "$bin is not an executable"
 
@@ -72,7 +88,7 @@ wait_done() { # CMD-PREFIX...
     die "the demo did not finish within two minutes"
 }
 
-if [[ -d /run/systemd/system && ${DEMO_SANDBOX:-0} != 1 ]]; then
+if ((host_mode)); then
     # ------------------------------------------------------------------ the host's systemd
     [[ ! -e /etc/agent-runner/$NAME.toml ]] || die "/etc/agent-runner/$NAME.toml exists already: the demo will not touch a real project"
     # Not under /tmp or /var/tmp: the units have PrivateTmp=.
@@ -144,9 +160,12 @@ if [[ -d /run/systemd/system && ${DEMO_SANDBOX:-0} != 1 ]]; then
 fi
 
 # ---------------------------------------------------------------------- a throwaway container
-sandbox=$ROOT/tests/system/sandbox.sh
 export SANDBOX_NAME=agent-runner-demo
-"$ROOT/tests/setup.sh" >/dev/null
+if ! wait "$image_builder"; then
+    cat "$image_log" >&2
+    die "the container image could not be built"
+fi
+rm -f "$image_log"
 say "booting systemd 252 in a container (PID 1 here is not systemd)"
 cleanup() {
     if [[ -n ${follower:-} ]]; then kill -TERM -- "-$follower" 2>/dev/null || true; fi
