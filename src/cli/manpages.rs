@@ -311,7 +311,7 @@ mod tests {
     fn toml_page_documents_every_key() {
         use crate::config::{
             RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawLimits, RawNotify,
-            RawPhase, RawPrice, RawProgress, RawPrompt, RawRuntime, RawVcs,
+            RawPhase, RawPrice, RawProgress, RawPrompt, RawRuntime, RawSchedule, RawVcs,
         };
         let page = include_str!("../../man/agent-runner.toml.5");
         let mut keys = Vec::new();
@@ -329,6 +329,7 @@ mod tests {
         keys.extend(keys_of::<RawGoalCheck>());
         keys.extend(keys_of::<RawNotify>());
         keys.extend(keys_of::<RawLimits>());
+        keys.extend(keys_of::<RawSchedule>());
         assert!(keys.len() > 30, "{keys:?}");
         let missing: Vec<_> = keys
             .iter()

@@ -39,6 +39,7 @@ mod schema;
 mod spans;
 pub(crate) mod spend;
 mod validate;
+pub(crate) mod windows;
 
 pub(crate) use by_name::{load_for_reading, load_for_reading_said};
 pub(crate) use controls::escaped;
@@ -58,5 +59,5 @@ pub(crate) use load::load_str;
 #[cfg(test)]
 pub(crate) use raw::{
     RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawLimits, RawNotify,
-    RawPhase, RawPrice, RawProgress, RawPrompt, RawRuntime, RawVcs,
+    RawPhase, RawPrice, RawProgress, RawPrompt, RawRuntime, RawSchedule, RawVcs,
 };

@@ -59,6 +59,8 @@ pub(crate) struct Project {
     pub notify: super::notify::NotifyKeys,
     /// What systemd allows the round service to use.
     pub limits: super::limits::Limits,
+    /// When rounds may start their agent.
+    pub schedule: super::windows::Schedule,
 }
 
 /// `[agent]`.

@@ -35,6 +35,8 @@ pub(crate) struct RawConfig {
     pub notify: RawNotify,
     #[serde(default)]
     pub limits: RawLimits,
+    #[serde(default)]
+    pub schedule: RawSchedule,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +109,16 @@ pub(crate) struct RawVcs {
     pub dirty_action: Option<String>,
     #[serde(default)]
     pub protect: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSchedule {
+    #[serde(default)]
+    pub run_windows: Vec<String>,
+    #[serde(default)]
+    pub pause_windows: Vec<String>,
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -28,6 +28,7 @@ const TOP: &[&str] = &[
     "goal",
     "notify",
     "limits",
+    "schedule",
 ];
 /// Keys allowed at the top of a shared account's file.
 const ACCOUNT_TOP: &[&str] = &["budget"];
@@ -116,6 +117,8 @@ const PRICE: &[&str] = &[
     "cache_read_per_mtok",
     "cache_write_per_mtok",
 ];
+/// Keys allowed in `[schedule]`.
+const SCHEDULE: &[&str] = &["run_windows", "pause_windows", "timezone"];
 /// Keys allowed in `[progress]`.
 const PROGRESS: &[&str] = &["stall_rounds", "repeat_rounds"];
 /// Keys allowed in `[limits]`.
@@ -219,6 +222,7 @@ fn walk<'t>(root: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
             "goal" => check_goal(table, found),
             "notify" => check(table, &["notify"], NOTIFY, found),
             "limits" => check(table, &["limits"], LIMITS, found),
+            "schedule" => check(table, &["schedule"], SCHEDULE, found),
             "phases" => check_phases(table, found),
             "budget" => check(table, &["budget"], BUDGET, found),
             "pricing" => check_pricing(table, found),

@@ -202,6 +202,12 @@ kinds! {
     NotifyFailed, "notify_failed", "7d6adcb6d2864b1c89fd5d7b548b5406", Warning,
         "A notification could not be delivered",
         "A receiver of [notify] could not be reached, timed out or refused the event (the error says which: a refused connection, an HTTP status, the command's exit status). Nothing was lost: the notifier keeps its place in the journal and systemd starts it again after a back-off (Restart=on-failure of agent-runner-notify@NAME.service), and the end of the next round starts it too, so the event is delivered once the receiver is back. Check the receiver, or `agent-runner notify NAME --test`.";
+    SchedulePaused, "schedule_paused", "77998d7fcb6b49599dcd03eae46daf75", Info,
+        "The loop waits for its schedule window",
+        "A round found the time outside every [schedule] run window, or inside a pause window, and did not start its agent. The loop is parked until the next window opens (resume_at, in the zone the event names) and resumes by itself with schedule_resumed; told once per pause. When no window opens within the 8 days searched (a pause that covers every day), resume_at is absent and the loop looks again at recheck_at. Change [schedule] and run `agent-runner generate` to start sooner.";
+    ScheduleResumed, "schedule_resumed", "de3b6136a0d04ead892ce42ac96a4ac9", Info,
+        "A schedule window opened and the loop resumed",
+        "The first round after a schedule pause started its agent; paused_for_s says how long the loop waited. Nothing to do.";
 }
 
 impl Kind {

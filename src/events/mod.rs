@@ -6,6 +6,7 @@
 //! * [`emit`]: the [`Emitter`], to the journal, the JSON mirror `LOG_DIR/events.jsonl` and a
 //!   watching terminal.
 //! * [`read`]: events back from the journal or the mirror, as [`read::Record`]s.
+//! * `schedule`: the payloads of the schedule windows' pause and resume, re-exported by [`payload`].
 //! * `brakes`: the payloads of the progress brakes and goal checks, re-exported by [`payload`].
 //! * [`catalog`]: the journal catalog, rendered from the kinds.
 
@@ -18,6 +19,7 @@ mod notified;
 pub(crate) mod payload;
 pub(crate) mod read;
 mod record;
+mod schedule;
 pub(crate) mod spend;
 
 pub(crate) use emit::Emitter;

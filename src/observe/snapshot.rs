@@ -59,6 +59,9 @@ pub(crate) struct Snapshot {
     pub spend: Option<super::spend::SpendView>,
     /// The park of the project's shared provider account, while it holds the project.
     pub account_park: Option<AccountParkView>,
+    /// The schedule pause the loop is in (outside its run windows or inside a pause window),
+    /// with the next start.
+    pub schedule_pause: Option<crate::round::state::SchedulePause>,
     /// What could not be read (the state file, the events, a stop trigger): when any, the
     /// snapshot is partial and its state a guess.
     pub unreadable: Vec<Unseen>,
@@ -155,6 +158,13 @@ pub(crate) fn snapshot(
         units,
         spend: None,
         account_park,
+        schedule_pause: state_raw
+            .as_ref()
+            .and_then(|s| s.get("schedule_pause"))
+            .and_then(|p| serde_json::from_value(p.clone()).ok())
+            .filter(|p: &crate::round::state::SchedulePause| {
+                p.recheck_at > crate::time::now_epoch()
+            }),
         unreadable,
         config_error: None,
         state_file,
@@ -241,6 +251,7 @@ pub(crate) fn example(state: LoopState, reason: Option<&str>, unreadable: Vec<Un
         units: UnitStates::default(),
         spend: None,
         account_park: None,
+        schedule_pause: None,
         unreadable,
         config_error: None,
         state_file: None,

@@ -31,6 +31,23 @@ pub(crate) fn run(ctx: &Context, reference: Option<ProjectRef>, json: bool) -> R
     partial::finish(&unseen)
 }
 
+/// A schedule pause: why, and the next start (or when the loop looks again).
+fn schedule_line(pause: &crate::round::state::SchedulePause) -> String {
+    let why = if pause.window.is_empty() {
+        "outside the run windows".to_string()
+    } else {
+        format!("pause window \"{}\"", pause.window)
+    };
+    let tz = &pause.timezone;
+    match pause.resume_at {
+        Some(at) => format!("{why} ({tz}), next start {}", crate::time::iso_utc_s(at)),
+        None => format!(
+            "{why} ({tz}), no window opens within 8 days; looking again {}",
+            crate::time::iso_utc_s(pause.recheck_at)
+        ),
+    }
+}
+
 /// One project in detail.
 fn one(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<Snapshot> {
     let (project, config_error) = config::load_for_reading(reference, ctx.scope)?;
@@ -277,6 +294,9 @@ fn present_detail(out: &mut dyn Write, s: &Snapshot) -> io::Result<()> {
             park.reason,
             crate::time::iso_utc_s(park.until)
         )?;
+    }
+    if let Some(pause) = &s.schedule_pause {
+        writeln!(out, "  paused:      {}", schedule_line(pause))?;
     }
     if let Some(e) = &s.last_error
         && s.state != LoopState::Offline

@@ -2,7 +2,7 @@
 //! steps in order; each lives in the file named after it:
 //!
 //! [`setup`] (config, startup battery, directories, lock, the state ([`recover`]ed when it lies),
-//! gates, credentials) → [`launch`] (state bump, [`prompt`], signals, environment, [`spawn`]) →
+//! gates: the schedule's [`windows`], spend; credentials) → [`launch`] (state bump, [`prompt`], signals, environment, [`spawn`]) →
 //! [`logs`] (the round log) → [`supervise`] (output through [`mask`] to the log and through
 //! [`scan`] for [`findings`] — [`failure`], [`reset`] (with the host's zone from `time::zone`), [`retries`], [`usage`] —
 //! check-in, timeouts, grace, signals, [`procs`]) → [`classify`] → [`after`] (the goal checks of
@@ -42,6 +42,7 @@ mod supervise;
 mod usage;
 mod vcs;
 mod verdict;
+pub(crate) mod windows;
 
 use std::time::Instant;
 
@@ -70,13 +71,11 @@ fn execute(project: &Project) -> Result<u8> {
     let _lock = setup::lock(project, &dirs.state)?;
     let mut st = setup::load_state(project, &dirs, &emitter);
     let now = crate::time::now_epoch();
-    if let Some(code) = setup::closed_gate(project, &emitter, &st, now) {
-        return Ok(code);
-    }
-    if let Some(code) = account_park::spend_gates(project, &dirs.state, &mut st, &emitter, now) {
+    if let Some(code) = closed_gate(project, &dirs.state, &mut st, &emitter, now) {
         return Ok(code);
     }
     let window_reset = spend::window_reset(&mut st, now);
+    let schedule_resumed = windows::resumed(&mut st, now);
     let secrets = setup::credentials(project, &dirs.state, &emitter)?;
 
     // The round begins; only what the agent needs comes before its spawn.
@@ -92,6 +91,7 @@ fn execute(project: &Project) -> Result<u8> {
     let events = RoundEvents::new(&emitter, round.number, round.phase);
     events.started(project, &round, &prompt, &agent, &log_path, spawn_latency);
     spend::tell_window_reset(&events, window_reset);
+    windows::tell_resumed(&events, schedule_resumed);
 
     // The agent runs: watch it until it and everything it started are gone.
     let limits = Limits::of(project, round.timeout_s);
@@ -211,4 +211,17 @@ fn conclude(
         st.last_error = None;
     }
     spent
+}
+/// The gates before the agent may run, in order: stop triggers and back-offs, the schedule's
+/// windows, spend. Returns the round's exit status when one is closed.
+fn closed_gate(
+    project: &Project,
+    state_dir: &std::path::Path,
+    st: &mut state::State,
+    emitter: &crate::events::Emitter,
+    now: u64,
+) -> Option<u8> {
+    setup::closed_gate(project, emitter, st, now)
+        .or_else(|| windows::gate(project, state_dir, st, emitter, now))
+        .or_else(|| account_park::spend_gates(project, state_dir, st, emitter, now))
 }

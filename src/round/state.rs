@@ -172,8 +172,27 @@ pub(crate) struct State {
     /// The budget that parks the loop, until the first round after its window.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget_park: Option<super::ledger::BudgetPark>,
+    /// The schedule pause the loop is in, until the first round after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_pause: Option<SchedulePause>,
     /// The progress brakes' memory: where the work tree stood, and the streaks.
     pub progress: Memory,
+}
+
+/// A schedule pause, kept in the state until the first round after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct SchedulePause {
+    /// When the pause began (epoch seconds).
+    pub since: u64,
+    /// The pause window in force, as written; empty outside the run windows.
+    pub window: String,
+    /// When the next window opens, when one does within the search.
+    pub resume_at: Option<u64>,
+    /// When the loop looks again.
+    pub recheck_at: u64,
+    /// The zone the windows are read in (`host`: the host's).
+    pub timezone: String,
 }
 
 /// Why a round asks the loop to halt.

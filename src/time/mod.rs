@@ -2,6 +2,7 @@
 //! the subset of journalctl's `--since` syntax the JSON mirror understands, and the whole seconds
 //! since the epoch the round's state file keeps; and durations as the commands show them.
 
+pub(crate) mod schedule;
 pub(crate) mod window;
 pub(crate) mod zone;
 

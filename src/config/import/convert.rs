@@ -107,7 +107,7 @@ impl Import {
             "prompt" => self.prompt(table),
             "vcs" => self.vcs(table),
             "phases" => self.phases(table),
-            "schedule" => self.schedule("schedule", table),
+            "schedule" => self.schedule(table),
             "monitor" => self.monitor(table),
             "plugins" => self.plugins(table),
             "goal" => self.goal(table),

@@ -26,17 +26,32 @@ fn percent(value: &Value) -> Option<i64> {
 const NO_MEMORY_GATE: &str = "agent-runner has no memory or pressure gate of its own: the kernel and systemd handle memory, and resource limits for the round service (MemoryHigh=, MemoryMax=) are being added; decide whether this project needs one";
 
 impl Import {
-    /// `[schedule]`, or a phase's (`at` names the table).
-    pub(super) fn schedule(&mut self, at: &str, table: &Table) {
-        for key in table.keys() {
-            let old = format!("{at}.{key}");
+    /// `[schedule]`: the same keys, with the same window syntax.
+    pub(super) fn schedule(&mut self, table: &Table) {
+        for (key, value) in table {
+            let old = format!("schedule.{key}");
             match key.as_str() {
-                "timezone" | "run_windows" | "pause_windows" => self.decide(
-                    &old,
-                    "schedule windows are not in agent-runner yet: until they are, rounds run at any hour (or set [runtime] schedule, a systemd calendar expression, to start rounds at fixed times only)",
-                ),
+                "timezone" => match value.as_str().filter(|tz| !tz.is_empty()) {
+                    Some(tz) => self.carry(&old, &["schedule"], key, Value::from(tz), ""),
+                    None => self.dropped(&old, "empty or not text: the host's zone, as before"),
+                },
+                "run_windows" | "pause_windows" => self.windows(&old, key, value),
                 _ => self.unknown(&old),
             }
+        }
+    }
+
+    fn windows(&mut self, old: &str, key: &str, value: &Value) {
+        let list = old::str_list(value).filter(|list| {
+            list.iter()
+                .all(|w| crate::time::schedule::Spec::parse(w).is_ok())
+        });
+        match list {
+            Some(list) => {
+                let array = Value::Array(list.into_iter().map(Value::from).collect());
+                self.carry(old, &["schedule"], key, array, "");
+            }
+            None => self.dropped(old, "not a list of windows: cli-agent-runner refused it"),
         }
     }
 

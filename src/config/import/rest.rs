@@ -115,7 +115,7 @@ impl Import {
                 ),
                 ("phase_policy", _) => self.decide(
                     &old,
-                    "skipping a phase whose window is closed needs schedule windows, which agent-runner does not have yet",
+                    "skipping a phase whose window is closed needs per-phase windows; agent-runner's [schedule] windows pause every phase alike",
                 ),
                 (name, Value::Table(phase)) => self.phase(name, phase),
                 _ => self.dropped(&old, "not a phase table: cli-agent-runner refused it"),
@@ -139,7 +139,7 @@ impl Import {
                 ),
                 "schedule" => self.decide(
                     &old,
-                    "schedule windows (per phase too) are not in agent-runner yet; until then the phase runs at any hour",
+                    "agent-runner has no per-phase windows: [schedule] applies to every phase; until you decide, the phase runs whenever the project's windows allow",
                 ),
                 "disable_pre_round_hooks" => {
                     self.dropped(&old, "removed in cli-agent-runner 0.3.9; it did nothing since");

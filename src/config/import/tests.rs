@@ -208,8 +208,6 @@ fn features_agent_runner_lacks_need_a_decision() {
         "[schedule]\ntimezone = \"Europe/Paris\"\nrun_windows = [\"mon-fri 08:00-20:00\"]\n[goal]\nledger = \"/srv/ledger.md\"\n[[goal.checks]]\nname = \"t\"\ncmd = [\"make\", \"test\"]\ncwd = \"sub\"\n[[goal.checks]]\nname = \"two words\"\ncmd = \"true\"\ntimeout_s = 20\n[monitor.host_health.memory]\navail_min_mb = 300\n",
     ).replace("[prompt]", "fresh_eyes_every_n = 5\n[prompt]"));
     for old in [
-        "schedule.timezone",
-        "schedule.run_windows",
         "goal.ledger",
         "goal.checks",
         "goal.checks.1.cwd",
@@ -325,4 +323,17 @@ fn disk_thresholds_become_the_disk_alert_and_other_gates_need_a_decision() {
         Some(&Value::Integer(99))
     );
     loads(&c).expect("loads");
+}
+
+#[test]
+fn schedule_windows_are_carried_over() {
+    let c = import(&old_file(
+        "[schedule]\ntimezone = \"Europe/Paris\"\nrun_windows = [\"mon-fri 08:00-20:00\"]\npause_windows = [\"12:00-13:00\", \"noon\"]\n",
+    ));
+    assert_eq!(kind_of(&c, "schedule.timezone"), Some(Kind::Mapped));
+    assert_eq!(kind_of(&c, "schedule.run_windows"), Some(Kind::Mapped));
+    assert_eq!(kind_of(&c, "schedule.pause_windows"), Some(Kind::Dropped));
+    let project = loads(&c).expect("the windows load");
+    assert_eq!(project.schedule.timezone.as_deref(), Some("Europe/Paris"));
+    assert_eq!(project.schedule.run_windows.len(), 1);
 }

@@ -17,6 +17,7 @@ mod runtime;
 pub(super) mod spend;
 mod state;
 mod vcs;
+mod windows;
 
 /// `import` refuses the same environment names the validation does.
 pub(super) use agent::valid_env_name;
@@ -77,6 +78,7 @@ pub(super) fn validate(
     let goal = progress::goal(&mut c, &raw.goal);
     let notify = notify::notify(&mut c, &raw.notify);
     let limits = limits::limits(&mut c, &raw.limits);
+    let schedule = windows::schedule(&mut c, &raw.schedule);
     let project = Project {
         name,
         source: std::path::absolute(doc.file).unwrap_or_else(|_| doc.file.to_path_buf()),
@@ -93,6 +95,7 @@ pub(super) fn validate(
         goal,
         notify,
         limits,
+        schedule,
     };
     resolved::check_resolved_paths(&mut c, &project);
     c.finish()?;

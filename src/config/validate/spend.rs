@@ -181,7 +181,7 @@ fn bounded_count(
     None
 }
 
-fn valid_timezone(c: &mut Checker<'_, '_>, path: &[&str], tz: &str) -> bool {
+pub(super) fn valid_timezone(c: &mut Checker<'_, '_>, path: &[&str], tz: &str) -> bool {
     match Zone::named(tz) {
         Ok(_) => true,
         Err(why) => {

@@ -415,3 +415,48 @@ pub(super) fn load_minimal_with(tail: &str) -> Result<Project, String> {
     )
     .map_err(|e| e.to_string())
 }
+
+#[test]
+fn schedule_windows_are_checked_with_positions() {
+    let good = format!(
+        "{MINIMAL}[schedule]\nrun_windows = [\"mon-fri 08:00-20:00\", \"sat 22:00-24:00\"]\n\
+         pause_windows = [\"12:00-13:00\"]\ntimezone = \"UTC\"\n"
+    );
+    let p = load(&good).unwrap();
+    assert_eq!(p.schedule.run_windows.len(), 2);
+    assert_eq!(p.schedule.pause_windows.len(), 1);
+    assert_eq!(p.schedule.timezone.as_deref(), Some("UTC"));
+    assert!(!load(MINIMAL).unwrap().schedule.has_windows());
+
+    let bad = format!(
+        "{MINIMAL}[schedule]\nrun_windows = [\"mon-fri 08:00-20:00\", \"24:00-06:00\"]\n\
+         pause_windows = [\"someday 12:00-13:00\"]\ntimezone = \"Mars/Olympus_Mons\"\n"
+    );
+    let Err(Error::Config(problems)) = load(&bad) else {
+        panic!("expected config errors")
+    };
+    let text: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
+    for expected in [
+        "bad window \"24:00-06:00\": 24:00 is allowed only as the end of a window",
+        "bad window \"someday 12:00-13:00\": unknown day \"someday\"",
+        "unknown time zone \"Mars/Olympus_Mons\"",
+    ] {
+        assert!(
+            text.iter().any(|t| t.contains(expected)),
+            "{expected:?} not in {text:#?}"
+        );
+    }
+    assert_eq!(problems.len(), 3, "{text:#?}");
+    assert!(
+        problems.iter().all(|p| p.position.is_some()),
+        "{problems:?}"
+    );
+    let typo = format!("{MINIMAL}[schedule]\nrun_window = []\n");
+    let Err(Error::Config(problems)) = load(&typo) else {
+        panic!("an unknown key is an error")
+    };
+    assert_eq!(
+        problems[0].hint.as_deref(),
+        Some("did you mean `run_windows`?")
+    );
+}
