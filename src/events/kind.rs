@@ -202,6 +202,12 @@ kinds! {
     NotifyFailed, "notify_failed", "7d6adcb6d2864b1c89fd5d7b548b5406", Warning,
         "A notification could not be delivered",
         "A receiver of [notify] could not be reached, timed out or refused the event (the error says which: a refused connection, an HTTP status, the command's exit status). Nothing was lost: the notifier keeps its place in the journal and systemd starts it again after a back-off (Restart=on-failure of agent-runner-notify@NAME.service), and the end of the next round starts it too, so the event is delivered once the receiver is back. Check the receiver, or `agent-runner notify NAME --test`.";
+    RoundOom, "round_oom", "05188066999c46899dc3692c12745fc0", Warning,
+        "The kernel killed a round for memory",
+        "systemd ended the round service with the result oom-kill: the kernel's OOM killer killed a process of the round because it went past [limits] memory_max (or the host ran out of memory). The after-round step recorded the round as oom in place of what the runner had recorded (stopped, crash), which the event names, and counts such rounds in a row; [limits] oom_rounds of them halt the loop (mem_loop). Raise memory_max or find what the agent runs that needs the memory.";
+    MemLoop, "mem_loop", "5075c8e3a71143658983d8974c46145c", Error,
+        "Rounds keep running out of memory: loop halted",
+        "[limits] oom_rounds rounds in a row were killed by the kernel for memory (systemd's result oom-kill), so the loop was halted instead of starting the same round into the same wall. Raise [limits] memory_max, or change what the agent is asked to do, then `systemctl start agent-runner@NAME`.";
 }
 
 impl Kind {

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::Kind;
 pub(crate) use super::alert::{AlertCleared, AlertRaised};
 pub(crate) use super::notified::{NotifyFailed, NotifySent};
+pub(crate) use super::oom::{MemLoop, RoundOom};
 pub(crate) use super::spend::{
     AccountThrottled, BudgetExhausted, BudgetWindowReset, CostSpike, LedgerRebuilt, RoundSummary,
 };
@@ -580,6 +581,8 @@ events! {
     GoalReached,
     NotifySent,
     NotifyFailed,
+    RoundOom,
+    MemLoop,
 }
 
 #[cfg(test)]

@@ -45,7 +45,8 @@ mod verdict;
 
 use std::time::Instant;
 
-use self::classify::{Outcome, classify};
+pub(crate) use self::classify::Outcome;
+use self::classify::classify;
 use self::report::RoundEvents;
 use self::scan::Scanner;
 use self::stop::Limits;
