@@ -215,4 +215,5 @@ pub(crate) struct RawLimits {
     pub tasks_max: Option<RawAmount>,
     pub io_weight: Option<i64>,
     pub nice: Option<i64>,
+    pub oom_rounds: Option<i64>,
 }

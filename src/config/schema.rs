@@ -129,6 +129,7 @@ const LIMITS: &[&str] = &[
     "tasks_max",
     "io_weight",
     "nice",
+    "oom_rounds",
 ];
 /// Keys allowed in `[goal]`.
 const GOAL: &[&str] = &["checks"];

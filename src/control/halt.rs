@@ -14,7 +14,8 @@
 //!   timer instead, so systemd does not start a round every restart_delay_s only for it to exit
 //!   at once. A round that exited 78 (configuration broken) halts the loop even when it could not
 //!   say so itself. It also starts the unit that rewrites node-exporter's metrics textfile
-//!   (`observe::textfile`) and the project's notifier (`notifier`).
+//!   (`observe::textfile`) and the project's notifier (`notifier`). A round systemd ended with
+//!   the result oom-kill is recorded as `oom` and may halt the loop (`oom`).
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -227,6 +228,13 @@ fn after_round(
             .or_else(|| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_default(),
     };
+    if let Ok(p) = &project {
+        // Before anything reads the state: a round killed for memory may be the one that halts.
+        let result = std::env::var("SERVICE_RESULT").unwrap_or_default();
+        if let Err(e) = super::oom::after_round(p, &result) {
+            eprintln!("agent-runner: cannot record the round killed for memory: {e}");
+        }
+    }
     let exit_status = std::env::var("EXIT_STATUS").unwrap_or_default();
     // A round that exited 78 and wrote its halt request is halted by the path unit already.
     let state_dir = match &project {

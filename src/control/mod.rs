@@ -3,5 +3,6 @@
 pub(crate) mod halt;
 pub(crate) mod lifecycle;
 mod notifier;
+mod oom;
 mod shared_account;
 pub(crate) mod watch;

@@ -208,6 +208,12 @@ kinds! {
     ScheduleResumed, "schedule_resumed", "de3b6136a0d04ead892ce42ac96a4ac9", Info,
         "A schedule window opened and the loop resumed",
         "The first round after a schedule pause started its agent; paused_for_s says how long the loop waited. Nothing to do.";
+    RoundOom, "round_oom", "05188066999c46899dc3692c12745fc0", Warning,
+        "The kernel killed a round for memory",
+        "systemd ended the round service with the result oom-kill: the kernel's OOM killer killed a process of the round because it went past [limits] memory_max (or the host ran out of memory). The after-round step recorded the round as oom in place of what the runner had recorded (stopped, crash), which the event names, and counts such rounds in a row; [limits] oom_rounds of them halt the loop (mem_loop). Raise memory_max or find what the agent runs that needs the memory.";
+    MemLoop, "mem_loop", "5075c8e3a71143658983d8974c46145c", Error,
+        "Rounds keep running out of memory: loop halted",
+        "[limits] oom_rounds rounds in a row were killed by the kernel for memory (systemd's result oom-kill), so the loop was halted instead of starting the same round into the same wall. Raise [limits] memory_max, or change what the agent is asked to do, then `systemctl start agent-runner@NAME`.";
 }
 
 impl Kind {

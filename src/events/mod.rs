@@ -8,6 +8,7 @@
 //! * [`read`]: events back from the journal or the mirror, as [`read::Record`]s.
 //! * `schedule`: the payloads of the schedule windows' pause and resume, re-exported by [`payload`].
 //! * `brakes`: the payloads of the progress brakes and goal checks, re-exported by [`payload`].
+//! * `oom`: the payloads of rounds killed for memory and the halt they lead to.
 //! * [`catalog`]: the journal catalog, rendered from the kinds.
 
 pub(crate) mod alert;
@@ -16,6 +17,7 @@ pub(crate) mod catalog;
 pub(crate) mod emit;
 pub(crate) mod kind;
 mod notified;
+mod oom;
 pub(crate) mod payload;
 pub(crate) mod read;
 mod record;

@@ -14,6 +14,7 @@ use super::Kind;
 pub(crate) use super::alert::{AlertCleared, AlertRaised};
 pub(crate) use super::notified::{NotifyFailed, NotifySent};
 pub(crate) use super::schedule::{SchedulePaused, ScheduleResumed};
+pub(crate) use super::oom::{MemLoop, RoundOom};
 pub(crate) use super::spend::{
     AccountThrottled, BudgetExhausted, BudgetWindowReset, CostSpike, LedgerRebuilt, RoundSummary,
 };
@@ -583,6 +584,8 @@ events! {
     NotifyFailed,
     SchedulePaused,
     ScheduleResumed,
+    RoundOom,
+    MemLoop,
 }
 
 #[cfg(test)]

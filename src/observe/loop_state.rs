@@ -249,6 +249,7 @@ fn halt_reason_of(event: &Record) -> Option<String> {
         Kind::GoalReached => HaltReason::GoalReached.as_str(),
         Kind::StalledNoProgress => HaltReason::StalledNoProgress.as_str(),
         Kind::RepeatingDiff => HaltReason::RepeatingDiff.as_str(),
+        Kind::MemLoop => HaltReason::MemLoop.as_str(),
         Kind::LoopHalted => match event.event() {
             Some(Event::LoopHalted(halted)) if !halted.reason.is_empty() => {
                 return Some(halted.reason);

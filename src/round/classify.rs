@@ -29,6 +29,9 @@ pub(crate) enum Outcome {
     NoCheckin,
     /// The runner got SIGTERM/SIGINT and stopped the agent.
     Stopped,
+    /// systemd ended the round with the result oom-kill: the kernel killed a process of the round
+    /// for memory. The runner never decides this; the after-round step reclassifies the round.
+    Oom,
 }
 
 impl Outcome {
@@ -44,6 +47,7 @@ impl Outcome {
             Outcome::ConfigBroken => "config_broken",
             Outcome::NoCheckin => "no_checkin",
             Outcome::Stopped => "stopped",
+            Outcome::Oom => "oom",
         }
     }
 
@@ -55,7 +59,7 @@ impl Outcome {
             Outcome::Transient => exit::TEMPFAIL,
             Outcome::ConfigBroken => exit::CONFIG,
             Outcome::Timeout => exit::TIMEOUT,
-            Outcome::Crash | Outcome::AuthFail | Outcome::NoCheckin => exit::FAILURE,
+            Outcome::Crash | Outcome::AuthFail | Outcome::NoCheckin | Outcome::Oom => exit::FAILURE,
         }
     }
 }

@@ -46,7 +46,8 @@ pub(crate) mod windows;
 
 use std::time::Instant;
 
-use self::classify::{Outcome, classify};
+pub(crate) use self::classify::Outcome;
+use self::classify::classify;
 use self::report::RoundEvents;
 use self::scan::Scanner;
 use self::stop::Limits;

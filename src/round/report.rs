@@ -408,6 +408,14 @@ impl<'a> RoundEvents<'a> {
             HaltReason::GoalReached => halt_event(project, &st.progress, Brake::GoalReached),
             HaltReason::StalledNoProgress => halt_event(project, &st.progress, Brake::Stalled),
             HaltReason::RepeatingDiff => halt_event(project, &st.progress, Brake::Repeating),
+            // Decided by the after-round step, never by a round; named here for completeness.
+            HaltReason::MemLoop => {
+                let consecutive = st.oom.map_or(0, |streak| streak.rounds);
+                (
+                    format!("{name}: {consecutive} rounds in a row killed for memory; loop halted"),
+                    crate::events::payload::MemLoop { consecutive }.into(),
+                )
+            }
         };
         self.emit(&message, event);
         message

@@ -177,6 +177,20 @@ pub(crate) struct State {
     pub schedule_pause: Option<SchedulePause>,
     /// The progress brakes' memory: where the work tree stood, and the streaks.
     pub progress: Memory,
+    /// Rounds in a row the kernel killed for memory, as the after-round step counted them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom: Option<OomStreak>,
+}
+
+/// Rounds in a row that systemd ended with the result oom-kill. Only the after-round step writes
+/// it; a round in between that was not killed breaks the streak by its number alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct OomStreak {
+    /// How many in a row, the last one included.
+    pub rounds: u32,
+    /// The number of the last round killed.
+    pub last_round: u64,
 }
 
 /// A schedule pause, kept in the state until the first round after it.
@@ -221,6 +235,8 @@ pub(crate) enum HaltReason {
     StalledNoProgress,
     /// repeat_rounds rounds in a row left the same change.
     RepeatingDiff,
+    /// [limits] oom_rounds rounds in a row were killed by the kernel for memory.
+    MemLoop,
 }
 
 impl HaltReason {
@@ -238,6 +254,7 @@ impl HaltReason {
             HaltReason::GoalReached => "goal_reached",
             HaltReason::StalledNoProgress => "stalled_no_progress",
             HaltReason::RepeatingDiff => "repeating_diff",
+            HaltReason::MemLoop => "mem_loop",
         }
     }
 }
@@ -373,6 +390,7 @@ impl State {
             self.consecutive_checkin_failures = 0;
             self.consecutive_auth_failures = 0;
             self.progress.new_loop();
+            self.oom = None;
             self.loop_ended = false;
         }
         let recovered = match (self.throttle_until, self.throttle_class.take()) {

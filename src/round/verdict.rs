@@ -125,7 +125,8 @@ impl State {
             Outcome::AuthFail if self.consecutive_auth_failures >= policy.auth_fail_halt_after => {
                 Some(HaltReason::AuthFailed)
             }
-            Outcome::Crash | Outcome::AuthFail => self.crashed(f, policy, now),
+            // The runner never classifies a round oom itself; treated as the crash it resembles.
+            Outcome::Crash | Outcome::AuthFail | Outcome::Oom => self.crashed(f, policy, now),
             Outcome::NoCheckin => {
                 self.consecutive_checkin_failures += 1;
                 (self.consecutive_checkin_failures >= policy.checkin_attempts)

@@ -1401,3 +1401,78 @@ fn a_round_log_cut_short_by_a_full_disk_is_said_to_be_incomplete() {
     assert_eq!(fine.event("round_end")["log_complete"], true);
     assert_eq!(fine.state()["last_outcome"]["log_complete"], true);
 }
+
+/// The round service's `ExecStopPost=` step as systemd runs it after a round, with its result.
+fn after_round(fx: &Fx, service_result: &str) -> Out {
+    let mut step = Command::new(binary());
+    step.args(["halt", "--step", "after-round", "--config"])
+        .arg(fx.work().join("project.toml"))
+        .env("SERVICE_RESULT", service_result)
+        .stdin(Stdio::null());
+    for (k, v) in &fx.env {
+        step.env(k, v);
+    }
+    let out = step.output().unwrap();
+    Out {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_round_systemd_ended_for_memory_is_recorded_oom_and_the_streak_halts_the_loop() {
+    let fx = Fx::new(&shell("ok.sh"), "", "[limits]\noom_rounds = 2\n");
+    fx.run().status(0);
+    after_round(&fx, "oom-kill").status(0);
+    let state = fx.state();
+    assert_eq!(state["last_outcome"]["outcome"], "oom", "{state}");
+    assert_eq!(state["last_outcome"]["round"], 1);
+    let oom = fx.event("round_oom");
+    assert_eq!(oom["round"], 1);
+    assert_eq!(oom["recorded"], "ok", "{oom}");
+    assert_eq!(
+        (oom["consecutive"].as_u64(), oom["limit"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert!(!fx.state_dir().join("halt-request").exists());
+
+    // A round that ended otherwise breaks the streak.
+    fx.run().status(0);
+    after_round(&fx, "success").status(0);
+    assert_eq!(fx.state()["last_outcome"]["outcome"], "ok");
+    fx.run().status(0);
+    after_round(&fx, "oom-kill").status(0);
+    assert_eq!(fx.event("round_oom")["consecutive"], 1);
+    assert!(!fx.state_dir().join("halt-request").exists());
+
+    fx.run().status(0);
+    after_round(&fx, "oom-kill").status(0);
+    assert_eq!(fx.event("round_oom")["consecutive"], 2);
+    assert_eq!(fx.event("mem_loop")["round"], 4);
+    let request = std::fs::read_to_string(fx.state_dir().join("halt-request")).unwrap();
+    assert!(request.contains("\"reason\":\"mem_loop\""), "{request}");
+    assert_eq!(fx.state()["verdict"]["reason"], "mem_loop");
+    // Run twice for one round, the step counts it once.
+    after_round(&fx, "oom-kill").status(0);
+    assert_eq!(
+        fx.kinds().iter().filter(|k| *k == "round_oom").count(),
+        3,
+        "{:?}",
+        fx.kinds()
+    );
+}
+
+#[test]
+fn the_default_halts_at_three_rounds_killed_for_memory() {
+    let fx = Fx::new(&shell("ok.sh"), "", "");
+    for _ in 0..2 {
+        fx.run().status(0);
+        after_round(&fx, "oom-kill").status(0);
+    }
+    assert!(!fx.state_dir().join("halt-request").exists());
+    fx.run().status(0);
+    after_round(&fx, "oom-kill").status(0);
+    assert_eq!(fx.event("mem_loop")["consecutive"], 3);
+    assert!(fx.state_dir().join("halt-request").exists());
+}

@@ -23,7 +23,7 @@ fn percent(value: &Value) -> Option<i64> {
 }
 
 /// Why the host-health thresholds have no counterpart.
-const NO_MEMORY_GATE: &str = "agent-runner has no memory or pressure gate of its own: the kernel and systemd handle memory, and resource limits for the round service (MemoryHigh=, MemoryMax=) are being added; decide whether this project needs one";
+const NO_MEMORY_GATE: &str = "agent-runner has no memory or pressure gate of its own: the kernel and systemd handle memory; [limits] memory_high and memory_max bound the round service (MemoryHigh=, MemoryMax=) and oom_rounds halts the loop after rounds killed for memory in a row; decide whether this project needs them";
 
 impl Import {
     /// `[schedule]`: the same keys, with the same window syntax.

@@ -3,7 +3,7 @@
 //! writes can end the line or add another setting to the unit.
 
 use super::checker::Checker;
-use crate::config::limits::Limits;
+use crate::config::limits::{DEFAULT_OOM_ROUNDS, Limits};
 use crate::config::problems::echoed;
 use crate::config::raw::{RawAmount, RawLimits};
 
@@ -15,6 +15,8 @@ const MAX_CPU_PERCENT: u64 = 100_000;
 const IO_WEIGHT: std::ops::RangeInclusive<i64> = 1..=10_000;
 /// The kernel's range of nice values.
 const NICE: std::ops::RangeInclusive<i64> = -20..=19;
+/// How many rounds in a row killed for memory may halt the loop.
+const OOM_ROUNDS: std::ops::RangeInclusive<i64> = 1..=100;
 
 const MEMORY_FORMS: &str = "a size such as \"512M\" or \"2G\", a percentage of the host's memory such as \"50%\", or \"infinity\"";
 
@@ -44,6 +46,8 @@ pub(super) fn limits(c: &mut Checker<'_, '_>, raw: &RawLimits) -> Limits {
         ),
         io_weight: ranged(c, "io_weight", raw.io_weight, IO_WEIGHT),
         nice: ranged(c, "nice", raw.nice, NICE),
+        oom_rounds: ranged(c, "oom_rounds", raw.oom_rounds, OOM_ROUNDS)
+            .unwrap_or(DEFAULT_OOM_ROUNDS),
     }
 }
 
@@ -170,6 +174,9 @@ mod tests {
         assert_eq!(l.cpu_quota.as_deref(), Some("150%"));
         assert_eq!(l.tasks_max.as_deref(), Some("512"));
         assert_eq!((l.io_weight, l.nice), (Some(10000), Some(-20)));
+        assert_eq!(l.oom_rounds, 3, "the default");
+        assert_eq!(load("oom_rounds = 1").unwrap().limits.oom_rounds, 1);
+        assert_eq!(load("oom_rounds = 100").unwrap().limits.oom_rounds, 100);
         for (value, word) in [
             ("1073741824", "1073741824"),
             ("\"infinity\"", "infinity"),
@@ -192,6 +199,7 @@ mod tests {
             "tasks_max = -1\n",
             "io_weight = 0\n",
             "nice = 20\n",
+            "oom_rounds = 0\n",
         ))
         .unwrap_err();
         for expected in [
@@ -201,6 +209,7 @@ mod tests {
             "limits.tasks_max: -1 is not a positive number",
             "limits.io_weight: must be a whole number from 1 to 10000, got 0",
             "limits.nice: must be a whole number from -20 to 19, got 20",
+            "limits.oom_rounds: must be a whole number from 1 to 100, got 0",
         ] {
             assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
         }
@@ -217,6 +226,8 @@ mod tests {
             let err = load(&format!("memory_max = {bad}")).unwrap_err();
             assert!(err.contains("limits.memory_max"), "{bad}: {err}");
         }
+        let many = load("oom_rounds = 101").unwrap_err();
+        assert!(many.contains("got 101"), "{many}");
         let unknown = load("memory_limit = \"1G\"").unwrap_err();
         assert!(
             unknown.contains("unknown key `memory_limit` in [limits]"),
