@@ -13,8 +13,8 @@ use serde_json::Value;
 use super::Kind;
 pub(crate) use super::alert::{AlertCleared, AlertRaised};
 pub(crate) use super::notified::{NotifyFailed, NotifySent};
-pub(crate) use super::schedule::{SchedulePaused, ScheduleResumed};
 pub(crate) use super::oom::{MemLoop, RoundOom};
+pub(crate) use super::schedule::{SchedulePaused, ScheduleResumed};
 pub(crate) use super::spend::{
     AccountThrottled, BudgetExhausted, BudgetWindowReset, CostSpike, LedgerRebuilt, RoundSummary,
 };
