@@ -22,6 +22,63 @@ pub(crate) mod exit {
     pub(crate) const CONFIG: u8 = 78;
     /// The round hit its hard timeout (as timeout(1) reports it).
     pub(crate) const TIMEOUT: u8 = 124;
+
+    /// What one exit status means, for `--help` and agent-runner(1).
+    pub(crate) struct Meaning {
+        pub code: u8,
+        /// A few words, for the one line of `--help`.
+        pub brief: &'static str,
+        /// A sentence, for the manual.
+        pub detail: &'static str,
+    }
+
+    /// Every exit status above with its meaning, in order.
+    pub(crate) const MEANINGS: [Meaning; 7] = [
+        Meaning {
+            code: OK,
+            brief: "ok",
+            detail: "Success.",
+        },
+        Meaning {
+            code: FAILURE,
+            brief: "failure",
+            detail: "Failure (for round: the agent crashed).",
+        },
+        Meaning {
+            code: USAGE,
+            brief: "usage",
+            detail: "Usage error: unknown command or flag, bad argument, invalid project name.",
+        },
+        Meaning {
+            code: UNAVAILABLE,
+            brief: "systemd unreachable",
+            detail: "systemd is unreachable (EX_UNAVAILABLE).",
+        },
+        Meaning {
+            code: TEMPFAIL,
+            brief: "transient error (try later)",
+            detail: "round only: a transient error (rate limit, server error); the loop backs off (EX_TEMPFAIL).",
+        },
+        Meaning {
+            code: CONFIG,
+            brief: "configuration error",
+            detail: "Configuration error (EX_CONFIG); a round exiting 78 is never retried.",
+        },
+        Meaning {
+            code: TIMEOUT,
+            brief: "round timed out",
+            detail: "round only: the round hit round_timeout_s.",
+        },
+    ];
+
+    /// The exit statuses in one line: `0 ok, 1 failure, …`.
+    pub(crate) fn summary() -> String {
+        MEANINGS
+            .iter()
+            .map(|m| format!("{} {}", m.code, m.brief))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// One problem found in a project configuration, positioned in its file when possible.
@@ -226,3 +283,46 @@ impl Error {
 
 /// Result alias used throughout the crate.
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One error of each variant (and both kinds of `Io`).
+    fn one_of_each() -> Vec<Error> {
+        let denied = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        vec![
+            Error::Config(Vec::new()),
+            Error::Usage(String::new()),
+            Error::Unavailable(String::new()),
+            Error::TempFail(String::new()),
+            Error::io("cannot read", "/x", denied()),
+            Error::io("cannot read", "/x", std::io::ErrorKind::NotFound.into()),
+            Error::Output(denied()),
+            Error::Failed(String::new()),
+            Error::Unseen(Vec::new()),
+        ]
+    }
+
+    #[test]
+    fn every_status_an_error_maps_to_has_a_meaning() {
+        for error in one_of_each() {
+            // A new variant fails to compile here until it is added above.
+            match error {
+                Error::Config(_)
+                | Error::Usage(_)
+                | Error::Unavailable(_)
+                | Error::TempFail(_)
+                | Error::Io { .. }
+                | Error::Output(_)
+                | Error::Failed(_)
+                | Error::Unseen(_) => {}
+            }
+            let code = error.exit_code();
+            assert!(
+                exit::MEANINGS.iter().any(|m| m.code == code),
+                "exit {code} of {error:?} has no meaning in exit::MEANINGS"
+            );
+        }
+    }
+}

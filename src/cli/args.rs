@@ -9,21 +9,26 @@ use crate::config::ProjectRef;
 use crate::error::{Error, Result};
 use crate::paths::Scope;
 
-const AFTER_HELP: &str = "\
+const WORKFLOW: &str = "\
 Workflow:
   agent-runner init --preset claude research   write research.toml and a prompts/ scaffold
   agent-runner check research                  validate it and run the startup battery
   sudo agent-runner generate                   render units for every project, reload systemd
   sudo systemctl start agent-runner@research   start the loop (round 1 now)
   agent-runner status                          every project at a glance
-  agent-runner stop research                   graceful stop: the running round finishes
+  agent-runner stop research                   graceful stop: the running round finishes";
 
-Exit status: 0 ok, 1 failure, 2 usage, 69 systemd unreachable, 78 configuration error.
-See agent-runner(1), agent-runner.toml(5) and agent-runner.units(7).";
+/// What `--help` shows below the options: the workflow and every exit status.
+fn after_help() -> String {
+    format!(
+        "{WORKFLOW}\n\nExit status: {}.\nSee agent-runner(1), agent-runner.toml(5) and agent-runner.units(7).",
+        crate::error::exit::summary()
+    )
+}
 
 /// Keep an autonomous CLI coding agent working round after round, supervised by systemd.
 #[derive(Debug, Parser)]
-#[command(name = "agent-runner", version, about, after_help = AFTER_HELP, max_term_width = 100)]
+#[command(name = "agent-runner", version, about, after_help = after_help(), max_term_width = 100)]
 pub(crate) struct Cli {
     /// Use the calling user's systemd manager and ~/.config/agent-runner instead of the system's.
     #[arg(long, global = true)]
@@ -436,5 +441,16 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_lists_every_exit_status() {
+        // clap wraps the text at the terminal's width: compare words, not lines.
+        let help = Cli::command().render_long_help().to_string();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        for meaning in crate::error::exit::MEANINGS {
+            let entry = format!("{} {}", meaning.code, meaning.brief);
+            assert!(help.contains(&entry), "`{entry}` not in --help:\n{help}");
+        }
     }
 }

@@ -33,7 +33,7 @@ The lifecycle commands talk to systemd over D\-Bus; nothing of agent\-runner sta
 between rounds.
 ";
 
-const TRAILER: &str = r".SH EXAMPLES
+const EXAMPLES: &str = r".SH EXAMPLES
 .nf
 agent\-runner init \-\-preset claude research
 agent\-runner import ~/research/agent\-runner.toml \-\-name research
@@ -44,29 +44,9 @@ agent\-runner status
 agent\-runner events research \-\-follow
 agent\-runner stop research
 .fi
-.SH EXIT STATUS
-.TP
-\fB0\fR
-Success.
-.TP
-\fB1\fR
-Failure (for \fBround\fR: the agent crashed).
-.TP
-\fB2\fR
-Usage error: unknown command or flag, bad argument.
-.TP
-\fB69\fR
-systemd is unreachable (EX_UNAVAILABLE).
-.TP
-\fB75\fR
-\fBround\fR only: a transient error (rate limit, server error); the loop backs off (EX_TEMPFAIL).
-.TP
-\fB78\fR
-Configuration error (EX_CONFIG); a round exiting 78 is never retried.
-.TP
-\fB124\fR
-\fBround\fR only: the round hit round_timeout_s.
-.SH ENVIRONMENT
+";
+
+const TRAILER: &str = r".SH ENVIRONMENT
 .TP
 \fBAGENT_RUNNER_CONFIG_DIR\fR
 Read project files from this directory instead of /etc/agent\-runner or
@@ -159,6 +139,8 @@ pub(crate) fn page() -> String {
             out.push('\n');
         }
     }
+    out.push_str(EXAMPLES);
+    out.push_str(&exit_status_section());
     out.push_str(TRAILER);
     // Tidy: every rendered piece repeats roff's two-line apostrophe prelude (keep the first), and
     // an empty line is a blank output line to groff.
@@ -175,6 +157,18 @@ pub(crate) fn page() -> String {
         tidy.push('\n');
     }
     tidy
+}
+
+/// EXIT STATUS, from the table `--help` summarises, so neither can miss a status.
+fn exit_status_section() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from(".SH EXIT STATUS\n");
+    for meaning in crate::error::exit::MEANINGS {
+        let detail = meaning.detail.replace('-', "\\-");
+        // Writing into a String cannot fail.
+        let _ = write!(out, ".TP\n\\fB{}\\fR\n{detail}\n", meaning.code);
+    }
+    out
 }
 
 fn section(out: &mut String, render: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) {
@@ -247,6 +241,14 @@ mod tests {
         assert!(
             codes.contains(&crate::error::exit::OK) && codes.contains(&crate::error::exit::TIMEOUT),
             "error::exit not read: {codes:?}"
+        );
+        let explained: Vec<u8> = crate::error::exit::MEANINGS
+            .iter()
+            .map(|m| m.code)
+            .collect();
+        assert_eq!(
+            codes, explained,
+            "error::exit::MEANINGS: one entry per status, in order"
         );
         codes
     }

@@ -34,6 +34,9 @@ pub(crate) fn run(
     systemd: &str,
     is_kind: &dyn Fn(&str) -> bool,
 ) -> Result<u8> {
+    if let Some(ProjectRef::Name(name)) = &reference {
+        load::require_valid_name(name)?;
+    }
     let references = match reference {
         Some(r) => vec![r],
         None => every_project_file(ctx.scope)?,

@@ -4,11 +4,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::load::load_str;
-use super::model::{PROJECT_NAME_RULE, PromptDelivery, StopSignal, valid_project_name};
+use super::model::{PromptDelivery, StopSignal};
 use super::presets::{self, Preset};
 use super::schema::SCHEMA_VERSION;
 use crate::context::Context;
-use crate::error::{ConfigProblem, Error, Result};
+use crate::error::{Error, Result};
 use crate::fsutil;
 
 /// Options of `init`, validated.
@@ -67,15 +67,7 @@ fi
 /// Runs `init`.
 pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     let name = &options.project;
-    if !valid_project_name(name) {
-        return Err(Error::config(ConfigProblem::new(
-            options
-                .dir
-                .clone()
-                .unwrap_or_else(|| ctx.scope.config_dir()),
-            format!("invalid project name {name:?}: a project name is {PROJECT_NAME_RULE}"),
-        )));
-    }
+    super::load::require_valid_name(name)?;
     let preset = presets::find(&options.preset).ok_or_else(|| {
         Error::Usage(format!(
             "unknown preset {:?}; choose one of: {}",

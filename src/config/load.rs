@@ -148,12 +148,7 @@ pub(crate) fn load_project_with_text(
     match reference {
         ProjectRef::File(path) => load_with_text(path, scope),
         ProjectRef::Name(name) => {
-            if !valid_project_name(name) {
-                return Err(Error::config(ConfigProblem::new(
-                    scope.config_dir(),
-                    format!("invalid project name {name:?}: a project name is {PROJECT_NAME_RULE}"),
-                )));
-            }
+            require_valid_name(name)?;
             let path = path_for(name, scope);
             if !path.exists() {
                 return Err(no_such_project(name, path, scope));
@@ -161,6 +156,17 @@ pub(crate) fn load_project_with_text(
             load_with_text(&path, scope)
         }
     }
+}
+
+/// Refuses a project name given on the command line that no project can have: a usage error,
+/// not a broken file.
+pub(crate) fn require_valid_name(name: &str) -> Result<()> {
+    if valid_project_name(name) {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "invalid project name {name:?}: a project name is {PROJECT_NAME_RULE}"
+    )))
 }
 
 /// The error for a project name without a file: it lists the known projects, or says how to
@@ -178,14 +184,46 @@ fn no_such_project(name: &str, path: PathBuf, scope: Scope) -> Error {
             scope.flag()
         )
     } else {
-        format!("known projects: {}", known.join(", "))
+        let listed = format!("known projects: {}", known.join(", "));
+        match closest_name(name, &known) {
+            Some(close) => format!("did you mean {close:?}? {listed}"),
+            None => listed,
+        }
     };
     Error::config(ConfigProblem::new(path, format!("no project named {name:?}")).hint(hint))
+}
+
+/// Names longer than this are not compared (the edit distance costs the product of the lengths,
+/// and nobody misspells a name this long).
+const MAX_SPELLING_LEN: usize = 64;
+
+/// The known name `name` is most likely a misspelling of: the nearest by edit distance, if it
+/// is at most a third of the name away (at least one edit).
+fn closest_name<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
+    if name.len() > MAX_SPELLING_LEN {
+        return None;
+    }
+    let allowed = (name.chars().count() / 3).max(1);
+    known
+        .iter()
+        .filter(|k| k.len() <= MAX_SPELLING_LEN)
+        .map(|k| (strsim::damerau_levenshtein(name, k), k.as_str()))
+        .filter(|(distance, _)| *distance <= allowed)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_name_finds_the_nearest_project() {
+        let known = ["research".to_string(), "docs".to_string()];
+        assert_eq!(closest_name("reserach", &known), Some("research"));
+        assert_eq!(closest_name("doc", &known), Some("docs"));
+        assert_eq!(closest_name("web", &known), None);
+    }
 
     #[test]
     fn missing_file_is_a_config_error() {

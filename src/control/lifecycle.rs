@@ -28,14 +28,10 @@ fn target(ctx: &Context, reference: &ProjectRef) -> Result<Target> {
     if ctx.host.is_some() {
         // The TOML lives on the remote host; the unit names only need the project name.
         return match reference {
-            ProjectRef::Name(name) if crate::config::valid_project_name(name) => Ok(Target {
+            ProjectRef::Name(name) => crate::config::require_valid_name(name).map(|()| Target {
                 name: name.clone(),
                 project: None,
             }),
-            ProjectRef::Name(name) => Err(Error::Usage(format!(
-                "invalid project name {name:?}: a project name is {}",
-                crate::config::PROJECT_NAME_RULE
-            ))),
             ProjectRef::File(_) => Err(Error::Usage(
                 "--config cannot be combined with --host: name the project as it is known there"
                     .into(),

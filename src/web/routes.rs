@@ -143,10 +143,10 @@ fn project_page(name: &str, server: &Server) -> Result<String> {
     }))
 }
 
-/// An error as the answer: unknown project 404, systemd unreachable 503, else 500.
+/// An error as the answer: unknown or invalid project 404, systemd unreachable 503, else 500.
 fn error_response(e: &Error) -> Response {
     let status = match e.exit_code() {
-        exit::CONFIG => 404,
+        exit::CONFIG | exit::USAGE => 404,
         exit::UNAVAILABLE => 503,
         _ => 500,
     };

@@ -140,7 +140,7 @@ fn init_rejects_odd_names_and_unknown_presets() {
     Test::new()
         .args(["init", "--preset", "claude", "bad name", "--dir", "{dir}"])
         .run()
-        .status(78)
+        .status(2)
         .output_contains("invalid project name");
     Test::new()
         .args(["init", "--preset", "copilot", "ok", "--dir", "{dir}"])
@@ -265,12 +265,26 @@ fn unknown_project_lists_the_known_ones() {
 }
 
 #[test]
-fn odd_project_names_are_config_errors() {
+fn a_misspelt_project_gets_a_suggestion() {
+    with_project("research")
+        .args(["status", "reserach"])
+        .run()
+        .status(78)
+        .output_contains("did you mean \"research\"?");
+    with_project("research")
+        .args(["logs", "zzz"])
+        .run()
+        .output_contains("no project named \"zzz\"")
+        .output_contains("known projects: research");
+}
+
+#[test]
+fn odd_project_names_are_usage_errors() {
     for name in ["../etc/passwd", "a b", "-x", "é"] {
         Test::new()
             .args(["check", "--", name])
             .run()
-            .status(78)
+            .status(2)
             .no_panic()
             .output_contains("invalid project name");
     }
