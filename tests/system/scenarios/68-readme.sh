@@ -12,17 +12,18 @@ workflow=$(awk '/^## Workflow/ { section = 1 } section && /^```sh/ { block = 1; 
 ctsh "printf '%s\n' '#!/bin/sh' 'echo \"Keep NOTES.md under one page.\" >>\"\$1\"' >/usr/local/bin/editor
     chmod 755 /usr/local/bin/editor"
 
-# as_script: the block as one shell script that stops at the first failing line and shows each
-# line it runs; a line that follows (--follow) runs for 3 s, as if ended with Ctrl-C.
+# as_script: the block as one shell script that shows each command it runs and stops at the first
+# line that fails, in any of its parts (`set -e` alone lets `a && b` go on when a fails); a line
+# that follows (--follow) runs for 3 s, as if ended with Ctrl-C.
 as_script() {
-    printf 'set -e\nset -x\n'
+    printf 'set -x\n'
     local line
     while IFS= read -r line; do
         [[ -n $line ]] || continue
         if [[ $line == *--follow* ]]; then
-            printf 'timeout 3 %s || [ $? = 124 ]\n' "$line"
+            printf '{ timeout 3 %s || [ $? = 124 ]; } || exit 1\n' "$line"
         else
-            printf '%s\n' "$line"
+            printf '{ %s\n} || exit 1\n' "$line"
         fi
     done
 }
