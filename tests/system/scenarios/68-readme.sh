@@ -33,7 +33,8 @@ what_it_printed() {
     local out=$1 manager=$2 expect
     for expect in "wrote .*/research.toml" "research: ok" "generated research" \
         "started research .*first round running" "enabled research" "^research  *[a-z(_)]*  *1 " \
-        "round 1 ended: ok" "example agent: round 1 of research" "stopped research in"; do
+        "round 1 summary: ok.*the loop stops (.agent-done is there)" "round 1 ended: ok" \
+        "example agent: round 1 of research" "stopped research in"; do
         grep -q -- "$expect" <<<"$out" || fail "$manager: the workflow did not print '$expect':
 $out"
     done
