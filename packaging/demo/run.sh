@@ -91,6 +91,12 @@ wait_done() { # CMD-PREFIX...
 if ((host_mode)); then
     # ------------------------------------------------------------------ the host's systemd
     [[ ! -e /etc/agent-runner/$NAME.toml ]] || die "/etc/agent-runner/$NAME.toml exists already: the demo will not touch a real project"
+    # The agent's work dir is a git repository; a minimal Debian has no git.
+    if ! command -v git >/dev/null; then
+        say "installing git"
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends git </dev/null >/dev/null ||
+            die "git is needed: apt-get install git"
+    fi
     # Not under /tmp or /var/tmp: the units have PrivateTmp=.
     work=$(mktemp -d /var/lib/agent-runner-demo.XXXXXX)
     user=${SUDO_USER:-}

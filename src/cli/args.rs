@@ -11,12 +11,16 @@ use crate::paths::Scope;
 
 const WORKFLOW: &str = "\
 Workflow:
-  agent-runner init --preset claude research   write research.toml and a prompts/ scaffold
+  git init /srv/research && cd /srv/research   the work dir: a git repository
+  agent-runner init --preset shell research    research.toml, a prompt and an example agent
+  editor /etc/agent-runner/prompts/research/main.md
   agent-runner check research                  validate it and run the startup battery
-  sudo agent-runner generate                   render units for every project, reload systemd
-  sudo systemctl start agent-runner@research   start the loop (round 1 now)
+  agent-runner generate                        render units for every project, reload systemd
+  agent-runner start research                  start the loop (round 1 now)
   agent-runner status                          every project at a glance
-  agent-runner stop research                   graceful stop: the running round finishes";
+  agent-runner events research --follow        its events as they happen
+  agent-runner stop research                   graceful stop: the running round finishes
+As root; for your own manager add --user, with the work dir and ~/.config/agent-runner in your home.";
 
 /// What `--help` shows below the options: the workflow and every exit status.
 fn after_help() -> String {

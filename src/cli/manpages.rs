@@ -34,15 +34,20 @@ between rounds.
 ";
 
 const EXAMPLES: &str = r".SH EXAMPLES
+A first project as root, with the example agent of the shell preset (for the calling user's own
+manager: \fB\-\-user\fR after \fBagent\-runner\fR, with ~/research and ~/.config/agent\-runner):
+.PP
 .nf
-agent\-runner init \-\-preset claude research
-agent\-runner import ~/research/agent\-runner.toml \-\-name research
+git init /srv/research && cd /srv/research
+agent\-runner init \-\-preset shell research
+editor /etc/agent\-runner/prompts/research/main.md
 agent\-runner check research
-sudo agent\-runner generate
-sudo systemctl start agent\-runner@research
+agent\-runner generate
+agent\-runner start research
 agent\-runner status
 agent\-runner events research \-\-follow
 agent\-runner stop research
+agent\-runner import ~/old/agent\-runner.toml \-\-name old
 .fi
 ";
 

@@ -243,13 +243,19 @@ pub(crate) fn closed_gate(
     None
 }
 
-/// Stop triggers: the path unit halts the loop; this round must not start the agent.
-fn stop_triggered(project: &Project, emitter: &Emitter) -> bool {
-    let triggers = [
+/// The files whose appearance makes the path unit halt the loop, each with its name.
+pub(super) fn stop_triggers(project: &Project) -> impl Iterator<Item = (PathBuf, &'static str)> {
+    [
         project.runtime.stop_file.clone().map(|f| (f, "stop_file")),
         Some((project.agent_done_file(), ".agent-done")),
-    ];
-    for (file, what) in triggers.into_iter().flatten() {
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Stop triggers: the path unit halts the loop; this round must not start the agent.
+fn stop_triggered(project: &Project, emitter: &Emitter) -> bool {
+    for (file, what) in stop_triggers(project) {
         if file.exists() {
             let message = format!(
                 "round not started: {what} {} exists (delete it and start the loop again)",

@@ -26,7 +26,7 @@ pub(crate) fn summarize(
     let change = found.change.as_ref().filter(|_| !found.judged.first);
     let spend = st.last_spend.clone().unwrap_or_default();
     let budget = &project.budget;
-    let reason = why(st);
+    let reason = why(project, st);
     let mut message = format!(
         "round {} summary: {} in {:.1}s",
         st.round,
@@ -82,11 +82,16 @@ pub(crate) fn summarize(
     );
 }
 
-/// Why the loop continues, waits or stops, in a few words.
-pub(crate) fn why(st: &State) -> String {
+/// Why the loop continues, waits or stops, in a few words. A stop trigger left during the round
+/// (the agent's .agent-done, the operator's stop_file) ends the loop although the round's verdict
+/// is to go on: the path unit acts on it, so the summary must not promise another round.
+pub(crate) fn why(project: &Project, st: &State) -> String {
     let reason = st.verdict.reason.as_deref();
     match st.verdict.action {
-        Action::Continue => "the loop continues".into(),
+        Action::Continue => match stop_trigger_left(project) {
+            Some(trigger) => format!("the loop stops ({trigger} is there)"),
+            None => "the loop continues".into(),
+        },
         Action::BackOff => format!(
             "the loop waits until {} ({})",
             st.verdict
@@ -96,5 +101,42 @@ pub(crate) fn why(st: &State) -> String {
             reason.unwrap_or("back-off")
         ),
         Action::Halt => format!("the loop halts ({})", reason.unwrap_or("halt")),
+    }
+}
+
+/// The stop trigger that is there now, if any; a symlink counts without being followed.
+fn stop_trigger_left(project: &Project) -> Option<&'static str> {
+    super::setup::stop_triggers(project)
+        .find(|(file, _)| file.symlink_metadata().is_ok())
+        .map(|(_, name)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::paths::Scope;
+
+    fn project(log_dir: &Path) -> Project {
+        let text = format!(
+            "schema_version = 1\n[agent]\ncommand = [\"/bin/sh\"]\n[runtime]\nwork_dir = \"/srv/t\"\nlog_dir = \"{}\"\nstop_file = \"{}/STOP\"\n[prompt]\nfiles = [\"/etc/hostname\"]\n",
+            log_dir.display(),
+            log_dir.display()
+        );
+        crate::config::load_str(&text, Path::new("/etc/agent-runner/t.toml"), Scope::System)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_stop_trigger_left_in_the_round_stops_the_loop_in_the_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = project(dir.path());
+        let st = State::default();
+        assert_eq!(why(&project, &st), "the loop continues");
+        std::fs::write(dir.path().join(".agent-done"), "done\n").unwrap();
+        assert_eq!(why(&project, &st), "the loop stops (.agent-done is there)");
+        std::fs::write(dir.path().join("STOP"), "").unwrap();
+        assert_eq!(why(&project, &st), "the loop stops (stop_file is there)");
     }
 }
