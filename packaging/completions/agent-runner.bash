@@ -185,7 +185,7 @@ _agent__runner() {
 
     case "${cmd}" in
         agent__runner)
-            opts="-H -h -V --user --host --help --version init import check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt watch notify man catalog generator help"
+            opts="-H -h -V --user --host --color --help --version init import check generate round checkin start stop restart kill enable disable status peek events logs diagnose web metrics completions halt watch notify man catalog generator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -199,6 +199,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -207,7 +211,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__catalog)
-            opts="-H -h --user --host --help"
+            opts="-H -h --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -219,6 +223,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -229,7 +237,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__check)
-            opts="-c -H -h --config --json --user --host --help"
+            opts="-c -H -h --config --json --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -249,6 +257,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -259,7 +271,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__checkin)
-            opts="-H -h --user --host --help"
+            opts="-H -h --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,6 +283,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -281,7 +297,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__completions)
-            opts="-H -h --user --host --help bash zsh fish"
+            opts="-H -h --user --host --color --help bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -293,6 +309,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -303,7 +323,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__diagnose)
-            opts="-c -H -h --config --json --user --host --help"
+            opts="-c -H -h --config --json --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -323,6 +343,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -333,7 +357,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__disable)
-            opts="-c -H -h --config --now --user --host --help"
+            opts="-c -H -h --config --now --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -353,6 +377,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -363,7 +391,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__enable)
-            opts="-c -H -h --config --now --user --host --help"
+            opts="-c -H -h --config --now --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,6 +413,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -393,7 +425,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__events)
-            opts="-c -f -n -H -h --config --follow --kind --since --lines --json --user --host --help"
+            opts="-c -f -n -H -h --config --follow --kind --since --lines --json --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -431,6 +463,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -439,7 +475,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__generate)
-            opts="-c -o -H -h --config --output --dry-run --no-reload --exec --systemd-version --user --host --help"
+            opts="-c -o -H -h --config --output --dry-run --no-reload --exec --systemd-version --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -477,6 +513,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -485,7 +525,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__generator)
-            opts="-H -h --user --host --help"
+            opts="-H -h --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,6 +539,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -507,7 +551,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__halt)
-            opts="-c -H -h --config --step --user --host --help"
+            opts="-c -H -h --config --step --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,6 +575,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -933,7 +981,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__import)
-            opts="-n -o -H -h --name --output --dry-run --json --force --user --host --help"
+            opts="-n -o -H -h --name --output --dry-run --json --force --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -963,6 +1011,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -971,7 +1023,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__init)
-            opts="-p -d -H -h --preset --dir --work-dir --force --force-prompts --user --host --help"
+            opts="-p -d -H -h --preset --dir --work-dir --force --force-prompts --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1005,6 +1057,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1013,7 +1069,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__kill)
-            opts="-c -H -h --config --user --host --help"
+            opts="-c -H -h --config --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1035,6 +1091,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1043,7 +1103,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__logs)
-            opts="-c -f -H -h --config --round --follow --json --user --host --help"
+            opts="-c -f -H -h --config --round --follow --json --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1069,6 +1129,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1077,7 +1141,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__man)
-            opts="-H -h --output --user --host --help"
+            opts="-H -h --output --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1095,6 +1159,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1103,7 +1171,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__metrics)
-            opts="-H -h --textfile --user --host --help"
+            opts="-H -h --textfile --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1121,6 +1189,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1129,7 +1201,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__notify)
-            opts="-c -H -h --config --test --user --host --help"
+            opts="-c -H -h --config --test --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1151,6 +1223,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1159,7 +1235,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__peek)
-            opts="-c -H -h --config --round --log --json --user --host --help"
+            opts="-c -H -h --config --round --log --json --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1185,6 +1261,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1193,7 +1273,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__restart)
-            opts="-c -H -h --config --user --host --help"
+            opts="-c -H -h --config --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1213,6 +1293,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1223,7 +1307,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__round)
-            opts="-c -H -h --config --user --host --help"
+            opts="-c -H -h --config --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1243,6 +1327,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1253,7 +1341,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__start)
-            opts="-c -H -h --config --user --host --help"
+            opts="-c -H -h --config --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1273,6 +1361,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1283,7 +1375,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__status)
-            opts="-c -H -h --config --json --user --host --help"
+            opts="-c -H -h --config --json --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1303,6 +1395,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1313,7 +1409,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__stop)
-            opts="-c -H -h --config --now --user --host --help"
+            opts="-c -H -h --config --now --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1333,6 +1429,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1343,7 +1443,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__watch)
-            opts="-c -H -h --config --user --host --help"
+            opts="-c -H -h --config --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1365,6 +1465,10 @@ _agent__runner() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1373,7 +1477,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__web)
-            opts="-H -h --listen --idle-exit --user --host --help"
+            opts="-H -h --listen --idle-exit --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1393,6 +1497,10 @@ _agent__runner() {
                     ;;
                 -H)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -17,9 +17,12 @@ _agent-runner() {
     _arguments "${_arguments_options[@]}" : \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
 '--version[Print version]' \
 ":: :_agent-runner_commands" \
@@ -40,6 +43,9 @@ _arguments "${_arguments_options[@]}" : \
 '--work-dir=[The agent'\''s working directory (a git repository); defaults to the current directory]:DIR:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--force[Overwrite the project file; the prompt (and the shell preset'\''s example agent) only while they are still what init wrote]' \
 '--force-prompts[Overwrite the prompt and the example agent even when they were edited]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
@@ -56,6 +62,9 @@ _arguments "${_arguments_options[@]}" : \
 '--output=[Write the new project file here instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--dry-run[Print the new file on stdout and write nothing]' \
 '--json[Print the report (and with --dry-run the new file) as JSON on stdout]' \
 '--force[Replace an existing project file]' \
@@ -71,10 +80,13 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--json[Print the verdict as JSON]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name; omit it to cover every project in the config directory:_default' \
 && ret=0
 ;;
@@ -88,6 +100,9 @@ _arguments "${_arguments_options[@]}" : \
 '--systemd-version=[Target this systemd version instead of asking the running manager]:N:_default' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--dry-run[Print what would be written, as ---PATH--- blocks, and change nothing]' \
 '--no-reload[Do not ask systemd to reload its units after writing]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
@@ -102,9 +117,12 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
@@ -112,9 +130,12 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (start)
@@ -123,9 +144,12 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
@@ -135,10 +159,13 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--now[Terminate the running round too (cooperative signal, then kill)]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
@@ -148,9 +175,12 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
@@ -160,9 +190,12 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
@@ -172,10 +205,13 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--now[Also start it now]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
@@ -185,10 +221,13 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--now[Also stop it now]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
@@ -198,10 +237,13 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--json[Print JSON]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name; omit it to cover every project in the config directory:_default' \
 && ret=0
 ;;
@@ -212,11 +254,14 @@ _arguments "${_arguments_options[@]}" : \
 '--round=[Show this round instead of the latest]:N:_default' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--log[Include the tail of the round'\''s log]' \
 '--json[Print JSON]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
@@ -230,12 +275,15 @@ _arguments "${_arguments_options[@]}" : \
 '--lines=[Show at most this many past events]:N:_default' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '-f[Keep printing new events as they happen]' \
 '--follow[Keep printing new events as they happen]' \
 '--json[One JSON object a line]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
@@ -246,12 +294,15 @@ _arguments "${_arguments_options[@]}" : \
 '--round=[Which round (default\: the running or latest one)]:N:_default' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '-f[Keep printing as the log grows]' \
 '--follow[Keep printing as the log grows]' \
 '--json[One JSON object a line\: {"round"\: N, "line"\: "..."}]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
@@ -261,10 +312,13 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--json[Print JSON]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
@@ -274,9 +328,12 @@ _arguments "${_arguments_options[@]}" : \
 '--idle-exit=[Exit after SECS without a request (0\: never) \[default\: 60 under socket activation, never with --listen\]]:SECS:_default' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (metrics)
@@ -284,15 +341,21 @@ _arguments "${_arguments_options[@]}" : \
 '--textfile=[Replace FILE atomically instead (node-exporter'\''s textfile collector reads /var/lib/prometheus/node-exporter/*.prom)]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
@@ -310,6 +373,9 @@ loop-start\:"agent-runner-loop@.service\: clear the previous loop'\''s sentinels
 after-round\:"ExecStopPost= of the round service\: stretch the schedule over a long back-off"))' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
@@ -322,9 +388,12 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name; omit it to cover every project in the config directory:_default' \
 && ret=0
 ;;
@@ -334,10 +403,13 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--test[Send a made-up \`notify_test\` event to every receiver (nothing remembered, no event)]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
 && ret=0
 ;;
@@ -346,27 +418,36 @@ _arguments "${_arguments_options[@]}" : \
 '--output=[Output directory]:DIR:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (catalog)
 _arguments "${_arguments_options[@]}" : \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (generator)
 _arguments "${_arguments_options[@]}" : \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '*::dirs -- The normal, early and late output directories systemd passes (only the first is used):_files' \
 && ret=0
 ;;

@@ -42,6 +42,17 @@ pub(crate) struct Cli {
     #[arg(long, short = 'H', global = true, value_name = "[USER@]HOST")]
     pub host: Option<String>,
 
+    /// Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never.
+    /// JSON is never coloured.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    pub color: ColorWhen,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: CliCommand,
@@ -124,6 +135,27 @@ impl From<HaltStep> for crate::control::halt::Step {
             HaltStep::Trigger => Self::Trigger,
             HaltStep::LoopStart => Self::LoopStart,
             HaltStep::AfterRound => Self::AfterRound,
+        }
+    }
+}
+
+/// When to colour (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set to anything but the empty string.
+    Auto,
+    /// Always, even into a pipe (for `less -R`).
+    Always,
+    /// Never.
+    Never,
+}
+
+impl From<ColorWhen> for crate::output::ColourChoice {
+    fn from(when: ColorWhen) -> Self {
+        match when {
+            ColorWhen::Auto => Self::Auto,
+            ColorWhen::Always => Self::Always,
+            ColorWhen::Never => Self::Never,
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::control::{halt, lifecycle as control, watch};
 use crate::error::{Result, exit};
 use crate::events::catalog;
 use crate::observe::{self, diagnose, peek, status};
-use crate::output;
+use crate::output::{self, Paint};
 use crate::paths;
 use crate::round;
 use crate::systemd::{generate, generator};
@@ -39,15 +39,27 @@ pub(crate) fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -
             });
         }
     };
+    output::choose_colour(cli.color.into());
     match dispatch(cli, &args) {
         Ok(code) => ExitCode::from(code),
         Err(e) if output::reader_gone(&e) => ExitCode::from(exit::OK),
         Err(e) => {
-            let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "agent-runner: {e}");
+            print_error(&e);
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// The one line (or few) of a failed command on stderr, its prefix red on a terminal; the
+/// message may quote what the agent wrote, so it goes through the same escaping as reports.
+fn print_error(e: &crate::error::Error) {
+    let stderr = std::io::stderr();
+    let coloured = output::colour_for(std::io::IsTerminal::is_terminal(&stderr));
+    let mut err = output::Printable::new(stderr.lock()).coloured(coloured);
+    let _ = err
+        .paint(output::Tone::Bad, "agent-runner:")
+        .and_then(|()| writeln!(err, " {e}"))
+        .and_then(|()| err.flush());
 }
 
 /// Runs the parsed command; `args` is the command line as given, for `--host` to forward.

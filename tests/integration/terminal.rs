@@ -1,0 +1,73 @@
+//! What an operator sees at a terminal: colour (`--color`, NO_COLOR, a pipe, a pty).
+
+use std::process::Command;
+
+use crate::harness::{Test, binary};
+
+const SGR_ERROR: &str = "\x1b[1;31merror\x1b[0m";
+
+/// A project whose check fails (its work dir is missing), `etc/p.toml`.
+fn failing_project() -> Test {
+    Test::new().file(
+        "etc/p.toml",
+        "schema_version = 1\n[agent]\ncommand = [\"/bin/true\"]\n[runtime]\nwork_dir = \"/nonexistent/w\"\n[prompt]\nfiles = [\"p.md\"]\n",
+    )
+}
+
+#[test]
+fn check_is_coloured_only_when_asked_or_on_a_terminal() {
+    let t = failing_project();
+    let always = t.run_with(&["--color", "always", "check", "p"]);
+    always.status(78);
+    assert!(always.stdout.contains(SGR_ERROR), "{:?}", always.stdout);
+    assert!(
+        always.stdout.contains("\x1b[1;31m2 problems\x1b[0m"),
+        "{:?}",
+        always.stdout
+    );
+    // An error on stderr has its prefix painted too.
+    let missing = t.run_with(&["--color", "always", "status", "nosuch"]);
+    assert!(
+        missing
+            .stderr
+            .starts_with("\x1b[1;31magent-runner:\x1b[0m "),
+        "{:?}",
+        missing.stderr
+    );
+    // JSON stays JSON.
+    let json = t.run_with(&["--color", "always", "check", "p", "--json"]);
+    assert!(!json.stdout.contains('\x1b'), "{:?}", json.stdout);
+    serde_json::from_str::<serde_json::Value>(&json.stdout).expect("json");
+    // Never, and auto into a pipe (NO_COLOR unset), are plain.
+    for args in [&["--color", "never", "check", "p"][..], &["check", "p"]] {
+        let run = failing_project().env("NO_COLOR", "").run_with(args);
+        assert!(!run.stdout.contains('\x1b'), "{args:?}: {:?}", run.stdout);
+        assert!(!run.stderr.contains('\x1b'), "{args:?}: {:?}", run.stderr);
+    }
+}
+
+/// `agent-runner check p` on a pseudo-terminal (util-linux `script`), with NO_COLOR as given;
+/// `None` where `script` is missing.
+fn check_on_a_terminal(t: &Test, no_color: &str) -> Option<String> {
+    let command = format!("{} check p", binary().display());
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("AGENT_RUNNER_CONFIG_DIR", t.path().join("etc"))
+        .env("NO_COLOR", no_color)
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn auto_colours_a_terminal_unless_no_color_is_set() {
+    let t = failing_project();
+    let Some(coloured) = check_on_a_terminal(&t, "") else {
+        eprintln!("skipped: no `script` to run a pseudo-terminal");
+        return;
+    };
+    assert!(coloured.contains(SGR_ERROR), "{coloured:?}");
+    let plain = check_on_a_terminal(&t, "1").unwrap();
+    assert!(plain.contains("error: "), "{plain:?}");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+}
