@@ -1103,7 +1103,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__logs)
-            opts="-c -f -H -h --config --round --follow --json --user --host --color --help"
+            opts="-c -n -f -H -h --config --round --lines --follow --json --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1118,6 +1118,14 @@ _agent__runner() {
                     return 0
                     ;;
                 --round)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

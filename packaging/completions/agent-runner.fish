@@ -190,6 +190,7 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -l use
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -l round -d 'Which round (default: the running or latest one)' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -s n -l lines -d 'Show only the last N lines (found within the last 4 MiB of the log)' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'

@@ -292,6 +292,8 @@ _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '--round=[Which round (default\: the running or latest one)]:N:_default' \
+'-n+[Show only the last N lines (found within the last 4 MiB of the log)]:N:_default' \
+'--lines=[Show only the last N lines (found within the last 4 MiB of the log)]:N:_default' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"

@@ -118,6 +118,37 @@ impl From<ImportArgs> for crate::config::import::Options {
     }
 }
 
+/// The arguments of `logs`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct LogsArgs {
+    /// Which project.
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// Which round (default: the running or latest one).
+    #[arg(long, value_name = "N")]
+    pub round: Option<u64>,
+    /// Show only the last N lines (found within the last 4 MiB of the log).
+    #[arg(long, short = 'n', value_name = "N")]
+    pub lines: Option<usize>,
+    /// Keep printing as the log grows.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// One JSON object a line: {"round": N, "line": "..."}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl From<&LogsArgs> for crate::observe::logs::LogsOptions {
+    fn from(a: &LogsArgs) -> Self {
+        Self {
+            round: a.round,
+            lines: a.lines,
+            follow: a.follow,
+            json: a.json,
+        }
+    }
+}
+
 /// The steps of `agent-runner halt`, one per helper unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum HaltStep {
@@ -345,20 +376,7 @@ pub(crate) enum CliCommand {
         json: bool,
     },
     /// Print the current round's log (or round N's).
-    Logs {
-        /// Which project.
-        #[command(flatten)]
-        project: ProjectArg,
-        /// Which round (default: the running or latest one).
-        #[arg(long, value_name = "N")]
-        round: Option<u64>,
-        /// Keep printing as the log grows.
-        #[arg(long, short = 'f')]
-        follow: bool,
-        /// One JSON object a line: {"round": N, "line": "..."}.
-        #[arg(long)]
-        json: bool,
-    },
+    Logs(LogsArgs),
     /// Find what is wrong with a project, layer by layer, and say how to fix it.
     Diagnose {
         /// Which project.

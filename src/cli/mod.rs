@@ -154,12 +154,9 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
             };
             observe::events::events(&ctx, &project.to_ref()?, &options)
         }
-        CliCommand::Logs {
-            project,
-            round,
-            follow,
-            json,
-        } => observe::logs::logs(&ctx, &project.to_ref()?, round, follow, json),
+        CliCommand::Logs(args) => {
+            observe::logs::logs(&ctx, &args.project.to_ref()?, &(&args).into())
+        }
         CliCommand::Diagnose { project, json } => diagnose::run(&ctx, &project.to_ref()?, json),
         CliCommand::Web { listen, idle_exit } => web::run(&ctx, listen.as_deref(), idle_exit),
         CliCommand::Metrics { textfile } => observe::textfile::run(&ctx, textfile.as_deref()),

@@ -111,6 +111,27 @@ fn logs_show_the_latest_or_the_named_round() {
 }
 
 #[test]
+fn logs_n_shows_the_last_lines() {
+    let mut lines = String::new();
+    for i in 1..=50 {
+        let _ = writeln!(lines, "line {i}");
+    }
+    let t = project().file("logs/rounds/round-3.log", &lines);
+    let run = t.run_with(&["logs", "obs", "-n", "3"]);
+    run.status(0);
+    assert_eq!(run.stdout, "line 48\nline 49\nline 50\n");
+    let run = t.run_with(&["logs", "obs", "--lines", "2", "--json"]);
+    run.status(0);
+    assert_eq!(
+        run.stdout,
+        "{\"line\":\"line 49\",\"round\":3}\n{\"line\":\"line 50\",\"round\":3}\n"
+    );
+    let run = t.run_with(&["logs", "obs", "-n", "500", "--round", "1"]);
+    run.status(0);
+    assert_eq!(run.stdout, "output of round 1\n");
+}
+
+#[test]
 fn logs_json_is_one_object_per_line() {
     let run = project()
         .args(["logs", "obs", "--round", "1", "--json"])
