@@ -475,7 +475,7 @@ _agent__runner() {
             return 0
             ;;
         agent__subcmd__runner__subcmd__generate)
-            opts="-c -o -H -h --config --output --dry-run --no-reload --exec --systemd-version --user --host --color --help"
+            opts="-c -o -H -h --config --output --dry-run --no-reload --exec --systemd-version --json --user --host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

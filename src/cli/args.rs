@@ -276,6 +276,11 @@ pub(crate) enum CliCommand {
         /// Target this systemd version instead of asking the running manager.
         #[arg(long, value_name = "N")]
         systemd_version: Option<u32>,
+        /// Print what was done as JSON: per project the files written and unchanged and its
+        /// startup-battery warnings, the templates, the stale files removed, the project files
+        /// that do not load, and whether systemd was reloaded.
+        #[arg(long, conflicts_with = "dry_run")]
+        json: bool,
     },
     /// Run exactly one round of a project (what the service's ExecStart runs; works by hand too).
     Round {

@@ -111,6 +111,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
             no_reload,
             exec,
             systemd_version,
+            json,
         } => {
             let options = generate::Options {
                 selection: selection(config, names),
@@ -119,6 +120,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
                 no_reload,
                 exec,
                 systemd_version,
+                json,
             };
             generate::run(&ctx, &options).map(|()| exit::OK)
         }

@@ -451,6 +451,51 @@ fn generate_keeps_going_past_a_broken_project() {
 }
 
 #[test]
+fn generate_json_says_per_project_what_was_written_and_what_is_wrong() {
+    let t = with_project("good").file("etc/bad.toml", "schema_version = 1\nnope = 1\n");
+    std::fs::remove_file(t.path().join("w/prompt.md")).unwrap();
+    let args = [
+        "generate",
+        "--no-reload",
+        "--systemd-version",
+        "252",
+        "--json",
+    ];
+    let run = t.run_with(&args);
+    run.status(78).output_contains("unknown key `nope`");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let units = t.path().join("units");
+    let drop_in = units.join("agent-runner@good.service.d/50-agent-runner.conf");
+    assert_eq!(v["unit_dir"], units.display().to_string());
+    assert_eq!(v["systemd_version"], 252);
+    assert_eq!(v["reloaded"], false);
+    let good = &v["projects"][0];
+    assert_eq!(good["project"], "good");
+    assert!(
+        good["written"]
+            .as_array()
+            .unwrap()
+            .contains(&drop_in.display().to_string().into()),
+        "{v:#}"
+    );
+    assert_eq!(good["unchanged"], serde_json::json!([]));
+    assert_eq!(good["warnings"][0]["check"], "prompt_file_exists", "{v:#}");
+    assert!(
+        v["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown key `nope`"),
+        "{v:#}"
+    );
+    // Nothing on stderr repeats the warnings: they are in the JSON.
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    // A second run changes nothing.
+    let again: serde_json::Value = serde_json::from_str(&t.run_with(&args).stdout).unwrap();
+    assert_eq!(again["projects"][0]["written"], serde_json::json!([]));
+    assert_eq!(again["projects"][0]["unchanged"], good["written"]);
+}
+
+#[test]
 fn generate_into_an_unwritable_directory_fails_cleanly() {
     let t = with_project("demo").file("ro", "a file, not a directory");
     let out = format!("{}/ro/out", t.path().display());
