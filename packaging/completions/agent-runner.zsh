@@ -87,7 +87,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name; omit it to cover every project in the config directory:_default' \
+'::name -- The project name; omit it to cover every project in the config directory:_agent_runner_projects' \
 && ret=0
 ;;
 (generate)
@@ -109,7 +109,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'*::names -- Projects to render; all projects in the config directory when omitted:_default' \
+'*::names -- Projects to render; all projects in the config directory when omitted:_agent_runner_projects' \
 && ret=0
 ;;
 (round)
@@ -124,7 +124,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (checkin)
@@ -151,7 +151,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (stop)
@@ -167,7 +167,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (restart)
@@ -182,7 +182,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (kill)
@@ -197,7 +197,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (enable)
@@ -213,7 +213,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (disable)
@@ -229,7 +229,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (status)
@@ -245,7 +245,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name; omit it to cover every project in the config directory:_default' \
+'::name -- The project name; omit it to cover every project in the config directory:_agent_runner_projects' \
 && ret=0
 ;;
 (peek)
@@ -263,7 +263,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (events)
@@ -285,7 +285,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (logs)
@@ -306,7 +306,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (diagnose)
@@ -322,7 +322,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (web)
@@ -367,6 +367,18 @@ zsh\:"Z shell"
 fish\:"fish"))' \
 && ret=0
 ;;
+(project-names)
+_arguments "${_arguments_options[@]}" : \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
+'--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
 (halt)
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
@@ -382,7 +394,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (watch)
@@ -397,7 +409,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name; omit it to cover every project in the config directory:_default' \
+'::name -- The project name; omit it to cover every project in the config directory:_agent_runner_projects' \
 && ret=0
 ;;
 (notify)
@@ -413,7 +425,7 @@ never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (man)
@@ -546,6 +558,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(project-names)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (halt)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -606,6 +622,7 @@ _agent-runner_commands() {
 'web:Serve the status page, the JSON API and Prometheus metrics over HTTP (started by agent-runner-web.socket, or in the foreground with --listen)' \
 'metrics:Print the Prometheus metrics of every project (what /metrics of \`web\` serves)' \
 'completions:Print a shell completion script' \
+'project-names:Print the project names of the config directory, one a line (what the shell completions offer for NAME)' \
 'halt:The loop'\''s helper steps (run by the units; not for interactive use)' \
 'watch:Run the detectors of every project (or one) between rounds (agent-runner-watch.service)' \
 'notify:Deliver the project'\''s notifications (\[notify\])\: what agent-runner-notify@NAME.service runs. With --test, send a test notification to every receiver now and say how each went' \
@@ -694,6 +711,7 @@ _agent-runner__subcmd__help_commands() {
 'web:Serve the status page, the JSON API and Prometheus metrics over HTTP (started by agent-runner-web.socket, or in the foreground with --listen)' \
 'metrics:Print the Prometheus metrics of every project (what /metrics of \`web\` serves)' \
 'completions:Print a shell completion script' \
+'project-names:Print the project names of the config directory, one a line (what the shell completions offer for NAME)' \
 'halt:The loop'\''s helper steps (run by the units; not for interactive use)' \
 'watch:Run the detectors of every project (or one) between rounds (agent-runner-watch.service)' \
 'notify:Deliver the project'\''s notifications (\[notify\])\: what agent-runner-notify@NAME.service runs. With --test, send a test notification to every receiver now and say how each went' \
@@ -804,6 +822,11 @@ _agent-runner__subcmd__help__subcmd__peek_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner help peek commands' commands "$@"
 }
+(( $+functions[_agent-runner__subcmd__help__subcmd__project-names_commands] )) ||
+_agent-runner__subcmd__help__subcmd__project-names_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner help project-names commands' commands "$@"
+}
 (( $+functions[_agent-runner__subcmd__help__subcmd__restart_commands] )) ||
 _agent-runner__subcmd__help__subcmd__restart_commands() {
     local commands; commands=()
@@ -879,6 +902,11 @@ _agent-runner__subcmd__peek_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner peek commands' commands "$@"
 }
+(( $+functions[_agent-runner__subcmd__project-names_commands] )) ||
+_agent-runner__subcmd__project-names_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner project-names commands' commands "$@"
+}
 (( $+functions[_agent-runner__subcmd__restart_commands] )) ||
 _agent-runner__subcmd__restart_commands() {
     local commands; commands=()
@@ -913,6 +941,15 @@ _agent-runner__subcmd__watch_commands() {
 _agent-runner__subcmd__web_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner web commands' commands "$@"
+}
+
+# Project names for the NAME arguments, from `agent-runner [--user] project-names`.
+_agent_runner_projects() {
+    local -a names user
+    (( ${words[(I)-H|--host|--host=*|-c|--config|--config=*]} )) && return 1
+    (( ${words[(I)--user]} )) && user=(--user)
+    names=(${(f)"$(${words[1]} $user project-names 2>/dev/null)"})
+    compadd -a names
 }
 
 if [ "$funcstack[1]" = "_agent-runner" ]; then

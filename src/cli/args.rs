@@ -415,6 +415,10 @@ pub(crate) enum CliCommand {
         #[arg(value_enum)]
         shell: Shell,
     },
+    /// Print the project names of the config directory, one a line (what the shell completions
+    /// offer for NAME).
+    #[command(hide = true)]
+    ProjectNames,
     /// The loop's helper steps (run by the units; not for interactive use).
     #[command(hide = true)]
     Halt {

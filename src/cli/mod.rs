@@ -162,7 +162,8 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
         CliCommand::Diagnose { project, json } => diagnose::run(&ctx, &project.to_ref()?, json),
         CliCommand::Web { listen, idle_exit } => web::run(&ctx, listen.as_deref(), idle_exit),
         CliCommand::Metrics { textfile } => observe::textfile::run(&ctx, textfile.as_deref()),
-        CliCommand::Completions { shell } => Ok(print_completions(shell)),
+        CliCommand::Completions { shell } => print_completions(shell),
+        CliCommand::ProjectNames => completions::print_project_names(ctx.scope).map(|()| exit::OK),
         CliCommand::Halt { project, step } => halt::run(&ctx, &project.to_ref()?, step.into()),
         CliCommand::Watch { project } => watch::run(&ctx, project.to_ref()),
         CliCommand::Notify { project, test } => crate::notify::run(&ctx, &project.to_ref()?, test),
@@ -173,9 +174,8 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
 }
 
 /// `completions SHELL`: the script on stdout.
-fn print_completions(shell: args::Shell) -> u8 {
-    completions::generate(shell, &mut std::io::stdout());
-    exit::OK
+fn print_completions(shell: args::Shell) -> Result<u8> {
+    output::to_stdout(|out| completions::generate(shell, out)).map(|()| exit::OK)
 }
 
 /// `check`, told which systemd the units would be rendered for and which event kinds exist

@@ -71,3 +71,76 @@ fn auto_colours_a_terminal_unless_no_color_is_set() {
     assert!(plain.contains("error: "), "{plain:?}");
     assert!(!plain.contains('\x1b'), "{plain:?}");
 }
+
+/// What bash's completion of `agent-runner WORDS…` offers, the last word being completed, with
+/// the generated script sourced and the binary on PATH as `agent-runner`.
+fn bash_completes(t: &Test, words: &[&str]) -> Vec<String> {
+    let bin_dir = binary().parent().unwrap().to_path_buf();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let prev = if words.len() > 1 {
+        words[words.len() - 2]
+    } else {
+        "agent-runner"
+    };
+    let script = format!(
+        "source <(agent-runner completions bash) || exit 9\n\
+         COMP_WORDS=(agent-runner {words})\n\
+         COMP_CWORD={cword}\n\
+         _agent_runner agent-runner '{cur}' '{prev}'\n\
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        words = quoted.join(" "),
+        cword = words.len(),
+        cur = words.last().unwrap(),
+    );
+    let out = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &script])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .env("AGENT_RUNNER_CONFIG_DIR", t.path().join("etc"))
+        .output()
+        .expect("bash");
+    assert!(out.status.success(), "{out:?}");
+    let mut offered: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    offered.sort();
+    offered
+}
+
+#[test]
+fn bash_completes_project_names_where_a_name_goes() {
+    let t = Test::new()
+        .file("etc/alpha.toml", "")
+        .file("etc/beta.toml", "")
+        .file("etc/$(touch pwned).toml", "")
+        .file("etc/notes.txt", "");
+    assert_eq!(bash_completes(&t, &["status", ""]), ["alpha", "beta"]);
+    assert_eq!(
+        bash_completes(&t, &["logs", "--round", "3", "al"]),
+        ["alpha"]
+    );
+    assert_eq!(
+        bash_completes(&t, &["--color=never", "stop", "b"]),
+        ["beta"]
+    );
+    assert_eq!(
+        bash_completes(&t, &["generate", "alpha", ""]),
+        ["alpha", "beta"]
+    );
+    // One name is all a status takes; an option's value is no name; nor is anything remote.
+    let no_names = |words: &[&str]| {
+        let offered = bash_completes(&t, words);
+        assert!(
+            !offered.contains(&"alpha".to_string()),
+            "{words:?}: {offered:?}"
+        );
+    };
+    no_names(&["status", "alpha", ""]);
+    no_names(&["logs", "--round", ""]);
+    no_names(&["-H", "far", "status", ""]);
+    no_names(&["status", "--config", ""]);
+    // Options still come from clap's script.
+    assert!(bash_completes(&t, &["status", "--js"]).contains(&"--json".to_string()));
+    assert!(!t.path().join("pwned").exists());
+}
