@@ -228,24 +228,36 @@ fn load(
     })
 }
 
-/// Each startup-battery error of a valid project, as a warning on stderr.
+/// Each startup-battery error of a valid project, as a warning on stderr, and the command that
+/// checks that project.
 fn warn(projects: &[Rendered], scope: crate::paths::Scope) {
-    let mut any = false;
-    for project in projects {
+    for project in projects.iter().filter(|p| !p.battery_errors.is_empty()) {
         for finding in &project.battery_errors {
-            any = true;
             eprintln!(
                 "agent-runner: warning: {}: {}; its rounds stop on this until it is fixed",
                 project.name, finding.message
             );
         }
-    }
-    if any {
         eprintln!(
-            "  hint: `agent-runner{} check` says how to fix each",
-            scope.flag()
+            "  hint: `{}` says how to fix each",
+            check_command(project, scope)
         );
     }
+}
+
+/// `agent-runner check` for one project: by its name when its file is where the name leads,
+/// else with `--config FILE` (a file given with `--config` elsewhere is not found by name).
+fn check_command(project: &Rendered, scope: crate::paths::Scope) -> String {
+    let by_name = scope.config_dir().join(format!("{}.toml", project.name));
+    let which = if project.source == by_name {
+        project.name.clone()
+    } else {
+        format!(
+            "--config {}",
+            crate::output::shell_quote(&project.source.display().to_string())
+        )
+    };
+    format!("agent-runner{} check {which}", scope.flag())
 }
 
 /// The binary the units run: `--exec`, else this one.

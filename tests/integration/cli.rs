@@ -366,6 +366,23 @@ fn generate_warns_about_what_would_stop_the_rounds_and_writes_the_units() {
         run.stderr
     );
     assert!(t.path().join("out/agent-runner@demo.service.d").is_dir());
+    assert!(
+        run.stderr
+            .contains("  hint: `agent-runner check demo` says how to fix each\n"),
+        "{}",
+        run.stderr
+    );
+    // A file given with --config is checked with --config, and in the scope it was given in.
+    std::fs::rename(t.path().join("etc/demo.toml"), t.path().join("demo.toml")).unwrap();
+    let file = t.path().join("demo.toml").display().to_string();
+    let run = t.run_with(&["--config", &file, "--user"]);
+    assert!(
+        run.stderr.contains(&format!(
+            "  hint: `agent-runner --user check --config {file}` says how to fix each\n"
+        )),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
