@@ -383,6 +383,11 @@ pub(crate) enum CliCommand {
     /// Print the current round's log (or round N's).
     Logs(LogsArgs),
     /// Find what is wrong with a project, layer by layer, and say how to fix it.
+    ///
+    /// Exit 0 when healthy, 1 when a layer fails, 69 when systemd is unreachable. A project
+    /// whose file does not load is diagnosed from where its name puts its units, state and logs,
+    /// with the file's problem as the first finding (layer `config`); a file given with
+    /// --config that does not load is exit 78.
     Diagnose {
         /// Which project.
         #[command(flatten)]

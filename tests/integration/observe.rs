@@ -343,4 +343,26 @@ fn events_and_logs_of_a_project_whose_file_does_not_load() {
     let run = t.run_with(&["--user", "logs", "obs"]);
     run.status(0).output_contains("output of round 1");
     assert!(run.stderr.contains(&error), "{}", run.stderr);
+    // diagnose says it as its first finding and goes on (here to a manager it cannot reach).
+    let run = t
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .run_with(&["--user", "diagnose", "obs", "--json"]);
+    run.status(69).no_panic();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("diagnose --json");
+    assert_eq!(report["failed_layer"], "config", "{report:#}");
+    let config = &report["layers"][0];
+    assert_eq!(config["status"], "fail");
+    assert!(
+        config["summary"]
+            .as_str()
+            .unwrap()
+            .contains("/etc/obs.toml:2:"),
+        "{report:#}"
+    );
+    assert_eq!(
+        config["fix"],
+        "fix the file; `agent-runner --user check obs` lists every problem"
+    );
+    assert_eq!(report["layers"][1]["layer"], "systemd");
+    assert_eq!(report["layers"][1]["status"], "fail");
 }
