@@ -318,10 +318,11 @@ function __fish_agent_runner_projects
                 return 1
         end
     end
+    # The binary is named, not taken from the line, which may start with `sudo`.
     if contains -- --user $words
-        $words[1] --user project-names 2>/dev/null
+        agent-runner --user project-names 2>/dev/null
     else
-        $words[1] project-names 2>/dev/null
+        agent-runner project-names 2>/dev/null
     end
 end
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand check" -f -a "(__fish_agent_runner_projects)"

@@ -944,11 +944,14 @@ _agent-runner__subcmd__web_commands() {
 }
 
 # Project names for the NAME arguments, from `agent-runner [--user] project-names`.
+# The whole line: inside a subcommand `words` starts at the subcommand, and `--user` may be
+# before it. The binary is named, not taken from the line, which may start with `sudo`.
 _agent_runner_projects() {
-    local -a names user
-    (( ${words[(I)-H|--host|--host=*|-c|--config|--config=*]} )) && return 1
-    (( ${words[(I)--user]} )) && user=(--user)
-    names=(${(f)"$(${words[1]} $user project-names 2>/dev/null)"})
+    local -a names user line
+    line=(${(z)BUFFER})
+    (( ${line[(I)-H|--host|--host=*|-c|--config|--config=*]} )) && return 1
+    (( ${line[(I)--user]} )) && user=(--user)
+    names=(${(f)"$(agent-runner $user project-names 2>/dev/null)"})
     compadd -a names
 }
 

@@ -169,11 +169,14 @@ _agent_runner() {{
 /// clap's zsh script with the NAME arguments completed by `_agent_runner_projects`.
 fn with_zsh_names(script: &str) -> String {
     const FUNCTION: &str = r#"# Project names for the NAME arguments, from `agent-runner [--user] project-names`.
+# The whole line: inside a subcommand `words` starts at the subcommand, and `--user` may be
+# before it. The binary is named, not taken from the line, which may start with `sudo`.
 _agent_runner_projects() {
-    local -a names user
-    (( ${words[(I)-H|--host|--host=*|-c|--config|--config=*]} )) && return 1
-    (( ${words[(I)--user]} )) && user=(--user)
-    names=(${(f)"$(${words[1]} $user project-names 2>/dev/null)"})
+    local -a names user line
+    line=(${(z)BUFFER})
+    (( ${line[(I)-H|--host|--host=*|-c|--config|--config=*]} )) && return 1
+    (( ${line[(I)--user]} )) && user=(--user)
+    names=(${(f)"$(agent-runner $user project-names 2>/dev/null)"})
     compadd -a names
 }
 
@@ -212,10 +215,11 @@ function __fish_agent_runner_projects
                 return 1
         end
     end
+    # The binary is named, not taken from the line, which may start with `sudo`.
     if contains -- --user $words
-        $words[1] --user project-names 2>/dev/null
+        agent-runner --user project-names 2>/dev/null
     else
-        $words[1] project-names 2>/dev/null
+        agent-runner project-names 2>/dev/null
     end
 end
 ",

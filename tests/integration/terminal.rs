@@ -144,3 +144,31 @@ fn bash_completes_project_names_where_a_name_goes() {
     assert!(bash_completes(&t, &["status", "--js"]).contains(&"--json".to_string()));
     assert!(!t.path().join("pwned").exists());
 }
+
+#[test]
+fn fish_completes_project_names_where_a_name_goes() {
+    let t = Test::new()
+        .file("etc/alpha.toml", "")
+        .file("etc/beta.toml", "");
+    let bin_dir = binary().parent().unwrap().to_path_buf();
+    let fish = |line: &str| {
+        let script = format!("agent-runner completions fish | source; complete -C '{line}'");
+        let out = Command::new("fish")
+            .args(["--no-config", "-c", &script])
+            .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+            .env("AGENT_RUNNER_CONFIG_DIR", t.path().join("etc"))
+            .output()
+            .ok()?;
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let Some(offered) = fish("agent-runner status ") else {
+        eprintln!("skipped: no fish");
+        return;
+    };
+    assert_eq!(offered, "alpha\nbeta\n");
+    assert_eq!(
+        fish("agent-runner --user generate alpha b").unwrap(),
+        "beta\n"
+    );
+    assert!(!fish("agent-runner -H far stop ").unwrap().contains("alpha"));
+}
