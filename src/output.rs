@@ -5,7 +5,8 @@
 //! `cli::run` treats a closed pipe (`agent-runner status | head -1`) as the reader being done: a
 //! quiet exit 0, as other Unix tools behave. Tests hand presenters a `Vec<u8>` instead of stdout.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use serde::Serialize;
 
@@ -13,12 +14,89 @@ use crate::error::{Error, Result};
 
 /// Runs `present` against standard output (locked once, flushed at the end), through
 /// [`Printable`]: much of what the read commands show was written by the agent.
-pub(crate) fn to_stdout(present: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+pub(crate) fn to_stdout(present: impl FnOnce(&mut dyn Paint) -> io::Result<()>) -> Result<()> {
     let stdout = io::stdout();
-    let mut out = Printable::new(stdout.lock());
+    let coloured = colour_for(stdout.is_terminal());
+    let mut out = Printable::new(stdout.lock()).coloured(coloured);
     present(&mut out)
         .and_then(|()| out.flush())
         .map_err(Error::Output)
+}
+
+/// The `--color` choice: colour on a terminal (`Auto`), always, or never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ColourChoice {
+    /// When the stream is a terminal and `NO_COLOR` is unset or empty.
+    Auto,
+    /// Even into a pipe or file (`less -R`), whatever `NO_COLOR` says.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The choice of this run; `Never` until the command line sets it, so that nothing run without
+/// it (tests, the web server) colours by accident.
+static CHOICE: AtomicU8 = AtomicU8::new(ColourChoice::Never as u8);
+
+/// Records the `--color` choice of this run.
+pub(crate) fn choose_colour(choice: ColourChoice) {
+    CHOICE.store(choice as u8, Ordering::Relaxed);
+}
+
+/// Whether a stream (a terminal or not) gets colour under the choice of this run.
+pub(crate) fn colour_for(is_terminal: bool) -> bool {
+    let choice = CHOICE.load(Ordering::Relaxed);
+    if choice == ColourChoice::Always as u8 {
+        true
+    } else if choice == ColourChoice::Auto as u8 {
+        // no-color.org: present and not empty disables colour.
+        is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    } else {
+        false
+    }
+}
+
+/// What a coloured word means; each has one colour, so the same meaning looks the same in
+/// every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tone {
+    /// No colour: what needs no attention.
+    Plain,
+    /// Working as it should: running, ok, healthy.
+    Good,
+    /// Worth a look: paused, finished, a warning.
+    Notice,
+    /// Needs the operator: failed, halted, an error.
+    Bad,
+}
+
+impl Tone {
+    /// The SGR sequence that starts the tone (green, yellow, bold red).
+    fn start(self) -> &'static str {
+        match self {
+            Tone::Plain => "",
+            Tone::Good => "\x1b[32m",
+            Tone::Notice => "\x1b[33m",
+            Tone::Bad => "\x1b[1;31m",
+        }
+    }
+}
+
+/// SGR: back to the terminal's default rendition.
+const SGR_RESET: &str = "\x1b[0m";
+
+/// A report's output that can colour a word. The escape sequences are ours, written after the
+/// word went through [`Printable`], so nothing the agent wrote can start or stop a colour.
+pub(crate) trait Paint: Write {
+    /// Writes `text` in `tone` when this output is coloured, else as it is.
+    fn paint(&mut self, tone: Tone, text: &str) -> io::Result<()>;
+}
+
+/// Tests and in-memory reports: never coloured.
+impl Paint for Vec<u8> {
+    fn paint(&mut self, _tone: Tone, text: &str) -> io::Result<()> {
+        self.write_all(text.as_bytes())
+    }
 }
 
 /// A writer that lets no terminal control through. State files, events and round logs are
@@ -30,6 +108,8 @@ pub(crate) struct Printable<W: Write> {
     inner: W,
     /// The lead byte of a two-byte UTF-8 sequence split across two writes.
     pending_c2: bool,
+    /// Whether [`Paint::paint`] colours.
+    coloured: bool,
 }
 
 impl<W: Write> Printable<W> {
@@ -37,7 +117,28 @@ impl<W: Write> Printable<W> {
         Self {
             inner,
             pending_c2: false,
+            coloured: false,
         }
+    }
+
+    /// The same writer, colouring painted words when `coloured`.
+    pub(crate) fn coloured(mut self, coloured: bool) -> Self {
+        self.coloured = coloured;
+        self
+    }
+
+    /// The writer underneath (tests look at what reached it).
+    #[cfg(test)]
+    pub(crate) fn into_inner(self) -> W {
+        self.inner
+    }
+
+    /// Writes our own escape sequence, past the escaping (a lead byte held back goes first).
+    fn raw(&mut self, sequence: &str) -> io::Result<()> {
+        if std::mem::take(&mut self.pending_c2) {
+            self.inner.write_all(&[0xc2])?;
+        }
+        self.inner.write_all(sequence.as_bytes())
     }
 
     fn escaped(&mut self, code: u8) -> io::Result<()> {
@@ -74,10 +175,19 @@ impl<W: Write> Write for Printable<W> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if std::mem::take(&mut self.pending_c2) {
-            self.inner.write_all(&[0xc2])?;
-        }
+        self.raw("")?;
         self.inner.flush()
+    }
+}
+
+impl<W: Write> Paint for Printable<W> {
+    fn paint(&mut self, tone: Tone, text: &str) -> io::Result<()> {
+        if !self.coloured || tone == Tone::Plain {
+            return self.write_all(text.as_bytes());
+        }
+        self.raw(tone.start())?;
+        self.write_all(text.as_bytes())?;
+        self.raw(SGR_RESET)
     }
 }
 
@@ -143,6 +253,19 @@ mod tests {
             printable(&[&cent[..1]]),
             String::from_utf8_lossy(&cent[..1])
         );
+    }
+
+    #[test]
+    fn colour_is_ours_and_what_is_painted_stays_escaped() {
+        let mut out = Printable::new(Vec::new()).coloured(true);
+        out.paint(Tone::Bad, "failed\x1b[32m").unwrap();
+        out.write_all(b" \x1b[0m").unwrap();
+        out.flush().unwrap();
+        let text = String::from_utf8(out.inner).unwrap();
+        assert_eq!(text, "\x1b[1;31mfailed\\u001b[32m\x1b[0m \\u001b[0m");
+        let mut plain = Printable::new(Vec::new());
+        plain.paint(Tone::Good, "running").unwrap();
+        assert_eq!(plain.inner, b"running");
     }
 
     #[test]

@@ -17,9 +17,12 @@ _agent-runner() {
     _arguments "${_arguments_options[@]}" : \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
 '--version[Print version]' \
 ":: :_agent-runner_commands" \
@@ -40,6 +43,9 @@ _arguments "${_arguments_options[@]}" : \
 '--work-dir=[The agent'\''s working directory (a git repository); defaults to the current directory]:DIR:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--force[Overwrite the project file; the prompt (and the shell preset'\''s example agent) only while they are still what init wrote]' \
 '--force-prompts[Overwrite the prompt and the example agent even when they were edited]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
@@ -56,6 +62,9 @@ _arguments "${_arguments_options[@]}" : \
 '--output=[Write the new project file here instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--dry-run[Print the new file on stdout and write nothing]' \
 '--json[Print the report (and with --dry-run the new file) as JSON on stdout]' \
 '--force[Replace an existing project file]' \
@@ -71,11 +80,14 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--json[Print the verdict as JSON]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name; omit it to cover every project in the config directory:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name; omit it to cover every project in the config directory:_agent_runner_projects' \
 && ret=0
 ;;
 (generate)
@@ -88,12 +100,16 @@ _arguments "${_arguments_options[@]}" : \
 '--systemd-version=[Target this systemd version instead of asking the running manager]:N:_default' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--dry-run[Print what would be written, as ---PATH--- blocks, and change nothing]' \
 '--no-reload[Do not ask systemd to reload its units after writing]' \
+'(--dry-run)--json[Print what was done as JSON\: per project the files written and unchanged and its startup-battery warnings, the templates, the stale files removed, the project files that do not load, and whether systemd was reloaded]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'*::names -- Projects to render; all projects in the config directory when omitted:_default' \
+'*::names -- Projects to render; all projects in the config directory when omitted:_agent_runner_projects' \
 && ret=0
 ;;
 (round)
@@ -102,19 +118,25 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (checkin)
 _arguments "${_arguments_options[@]}" : \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (start)
@@ -123,10 +145,13 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (stop)
@@ -135,11 +160,14 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--now[Terminate the running round too (cooperative signal, then kill)]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (restart)
@@ -148,10 +176,13 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (kill)
@@ -160,10 +191,13 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (enable)
@@ -172,11 +206,14 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--now[Also start it now]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (disable)
@@ -185,11 +222,14 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--now[Also stop it now]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (status)
@@ -198,11 +238,14 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--json[Print JSON]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name; omit it to cover every project in the config directory:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name; omit it to cover every project in the config directory:_agent_runner_projects' \
 && ret=0
 ;;
 (peek)
@@ -212,12 +255,15 @@ _arguments "${_arguments_options[@]}" : \
 '--round=[Show this round instead of the latest]:N:_default' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--log[Include the tail of the round'\''s log]' \
 '--json[Print JSON]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (events)
@@ -230,13 +276,16 @@ _arguments "${_arguments_options[@]}" : \
 '--lines=[Show at most this many past events]:N:_default' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '-f[Keep printing new events as they happen]' \
 '--follow[Keep printing new events as they happen]' \
 '--json[One JSON object a line]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (logs)
@@ -244,15 +293,20 @@ _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '--round=[Which round (default\: the running or latest one)]:N:_default' \
+'-n+[Show only the last N lines (found within the last 4 MiB of the log)]:N:_default' \
+'--lines=[Show only the last N lines (found within the last 4 MiB of the log)]:N:_default' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '-f[Keep printing as the log grows]' \
 '--follow[Keep printing as the log grows]' \
 '--json[One JSON object a line\: {"round"\: N, "line"\: "..."}]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (diagnose)
@@ -261,11 +315,14 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--json[Print JSON]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (web)
@@ -274,9 +331,12 @@ _arguments "${_arguments_options[@]}" : \
 '--idle-exit=[Exit after SECS without a request (0\: never) \[default\: 60 under socket activation, never with --listen\]]:SECS:_default' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (metrics)
@@ -284,21 +344,39 @@ _arguments "${_arguments_options[@]}" : \
 '--textfile=[Replace FILE atomically instead (node-exporter'\''s textfile collector reads /var/lib/prometheus/node-exporter/*.prom)]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':shell -- The shell:((bash\:"GNU bash"
 zsh\:"Z shell"
 fish\:"fish"))' \
+&& ret=0
+;;
+(project-names)
+_arguments "${_arguments_options[@]}" : \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
+'--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (halt)
@@ -310,10 +388,13 @@ loop-start\:"agent-runner-loop@.service\: clear the previous loop'\''s sentinels
 after-round\:"ExecStopPost= of the round service\: stretch the schedule over a long back-off"))' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (watch)
@@ -322,10 +403,13 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name; omit it to cover every project in the config directory:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name; omit it to cover every project in the config directory:_agent_runner_projects' \
 && ret=0
 ;;
 (notify)
@@ -334,11 +418,14 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--test[Send a made-up \`notify_test\` event to every receiver (nothing remembered, no event)]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
-'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::name -- The project name (its file is /etc/agent-runner/NAME.toml, or ~/.config/agent-runner with --user):_agent_runner_projects' \
 && ret=0
 ;;
 (man)
@@ -346,27 +433,36 @@ _arguments "${_arguments_options[@]}" : \
 '--output=[Output directory]:DIR:_files' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (catalog)
 _arguments "${_arguments_options[@]}" : \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (generator)
 _arguments "${_arguments_options[@]}" : \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
+always\:"Always, even into a pipe (for \`less -R\`)"
+never\:"Never"))' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '*::dirs -- The normal, early and late output directories systemd passes (only the first is used):_files' \
 && ret=0
 ;;
@@ -462,6 +558,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(project-names)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (halt)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -522,6 +622,7 @@ _agent-runner_commands() {
 'web:Serve the status page, the JSON API and Prometheus metrics over HTTP (started by agent-runner-web.socket, or in the foreground with --listen)' \
 'metrics:Print the Prometheus metrics of every project (what /metrics of \`web\` serves)' \
 'completions:Print a shell completion script' \
+'project-names:Print the project names of the config directory, one a line (what the shell completions offer for NAME)' \
 'halt:The loop'\''s helper steps (run by the units; not for interactive use)' \
 'watch:Run the detectors of every project (or one) between rounds (agent-runner-watch.service)' \
 'notify:Deliver the project'\''s notifications (\[notify\])\: what agent-runner-notify@NAME.service runs. With --test, send a test notification to every receiver now and say how each went' \
@@ -610,6 +711,7 @@ _agent-runner__subcmd__help_commands() {
 'web:Serve the status page, the JSON API and Prometheus metrics over HTTP (started by agent-runner-web.socket, or in the foreground with --listen)' \
 'metrics:Print the Prometheus metrics of every project (what /metrics of \`web\` serves)' \
 'completions:Print a shell completion script' \
+'project-names:Print the project names of the config directory, one a line (what the shell completions offer for NAME)' \
 'halt:The loop'\''s helper steps (run by the units; not for interactive use)' \
 'watch:Run the detectors of every project (or one) between rounds (agent-runner-watch.service)' \
 'notify:Deliver the project'\''s notifications (\[notify\])\: what agent-runner-notify@NAME.service runs. With --test, send a test notification to every receiver now and say how each went' \
@@ -720,6 +822,11 @@ _agent-runner__subcmd__help__subcmd__peek_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner help peek commands' commands "$@"
 }
+(( $+functions[_agent-runner__subcmd__help__subcmd__project-names_commands] )) ||
+_agent-runner__subcmd__help__subcmd__project-names_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner help project-names commands' commands "$@"
+}
 (( $+functions[_agent-runner__subcmd__help__subcmd__restart_commands] )) ||
 _agent-runner__subcmd__help__subcmd__restart_commands() {
     local commands; commands=()
@@ -795,6 +902,11 @@ _agent-runner__subcmd__peek_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner peek commands' commands "$@"
 }
+(( $+functions[_agent-runner__subcmd__project-names_commands] )) ||
+_agent-runner__subcmd__project-names_commands() {
+    local commands; commands=()
+    _describe -t commands 'agent-runner project-names commands' commands "$@"
+}
 (( $+functions[_agent-runner__subcmd__restart_commands] )) ||
 _agent-runner__subcmd__restart_commands() {
     local commands; commands=()
@@ -829,6 +941,18 @@ _agent-runner__subcmd__watch_commands() {
 _agent-runner__subcmd__web_commands() {
     local commands; commands=()
     _describe -t commands 'agent-runner web commands' commands "$@"
+}
+
+# Project names for the NAME arguments, from `agent-runner [--user] project-names`.
+# The whole line: inside a subcommand `words` starts at the subcommand, and `--user` may be
+# before it. The binary is named, not taken from the line, which may start with `sudo`.
+_agent_runner_projects() {
+    local -a names user line
+    line=(${(z)BUFFER})
+    (( ${line[(I)-H|--host|--host=*|-c|--config|--config=*]} )) && return 1
+    (( ${line[(I)--user]} )) && user=(--user)
+    names=(${(f)"$(agent-runner $user project-names 2>/dev/null)"})
+    compadd -a names
 }
 
 if [ "$funcstack[1]" = "_agent-runner" ]; then

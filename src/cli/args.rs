@@ -42,6 +42,17 @@ pub(crate) struct Cli {
     #[arg(long, short = 'H', global = true, value_name = "[USER@]HOST")]
     pub host: Option<String>,
 
+    /// Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never.
+    /// JSON is never coloured.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    pub color: ColorWhen,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: CliCommand,
@@ -107,6 +118,37 @@ impl From<ImportArgs> for crate::config::import::Options {
     }
 }
 
+/// The arguments of `logs`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct LogsArgs {
+    /// Which project.
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// Which round (default: the running or latest one).
+    #[arg(long, value_name = "N")]
+    pub round: Option<u64>,
+    /// Show only the last N lines (found within the last 4 MiB of the log).
+    #[arg(long, short = 'n', value_name = "N")]
+    pub lines: Option<usize>,
+    /// Keep printing as the log grows.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// One JSON object a line: {"round": N, "line": "..."}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl From<&LogsArgs> for crate::observe::logs::LogsOptions {
+    fn from(a: &LogsArgs) -> Self {
+        Self {
+            round: a.round,
+            lines: a.lines,
+            follow: a.follow,
+            json: a.json,
+        }
+    }
+}
+
 /// The steps of `agent-runner halt`, one per helper unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum HaltStep {
@@ -124,6 +166,27 @@ impl From<HaltStep> for crate::control::halt::Step {
             HaltStep::Trigger => Self::Trigger,
             HaltStep::LoopStart => Self::LoopStart,
             HaltStep::AfterRound => Self::AfterRound,
+        }
+    }
+}
+
+/// When to colour (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set to anything but the empty string.
+    Auto,
+    /// Always, even into a pipe (for `less -R`).
+    Always,
+    /// Never.
+    Never,
+}
+
+impl From<ColorWhen> for crate::output::ColourChoice {
+    fn from(when: ColorWhen) -> Self {
+        match when {
+            ColorWhen::Auto => Self::Auto,
+            ColorWhen::Always => Self::Always,
+            ColorWhen::Never => Self::Never,
         }
     }
 }
@@ -213,6 +276,11 @@ pub(crate) enum CliCommand {
         /// Target this systemd version instead of asking the running manager.
         #[arg(long, value_name = "N")]
         systemd_version: Option<u32>,
+        /// Print what was done as JSON: per project the files written and unchanged and its
+        /// startup-battery warnings, the templates, the stale files removed, the project files
+        /// that do not load, and whether systemd was reloaded.
+        #[arg(long, conflicts_with = "dry_run")]
+        json: bool,
     },
     /// Run exactly one round of a project (what the service's ExecStart runs; works by hand too).
     Round {
@@ -313,21 +381,13 @@ pub(crate) enum CliCommand {
         json: bool,
     },
     /// Print the current round's log (or round N's).
-    Logs {
-        /// Which project.
-        #[command(flatten)]
-        project: ProjectArg,
-        /// Which round (default: the running or latest one).
-        #[arg(long, value_name = "N")]
-        round: Option<u64>,
-        /// Keep printing as the log grows.
-        #[arg(long, short = 'f')]
-        follow: bool,
-        /// One JSON object a line: {"round": N, "line": "..."}.
-        #[arg(long)]
-        json: bool,
-    },
+    Logs(LogsArgs),
     /// Find what is wrong with a project, layer by layer, and say how to fix it.
+    ///
+    /// Exit 0 when healthy, 1 when a layer fails, 69 when systemd is unreachable. A project
+    /// whose file does not load is diagnosed from where its name puts its units, state and logs,
+    /// with the file's problem as the first finding (layer `config`); a file given with
+    /// --config that does not load is exit 78.
     Diagnose {
         /// Which project.
         #[command(flatten)]
@@ -360,6 +420,10 @@ pub(crate) enum CliCommand {
         #[arg(value_enum)]
         shell: Shell,
     },
+    /// Print the project names of the config directory, one a line (what the shell completions
+    /// offer for NAME).
+    #[command(hide = true)]
+    ProjectNames,
     /// The loop's helper steps (run by the units; not for interactive use).
     #[command(hide = true)]
     Halt {

@@ -63,6 +63,10 @@ Make \fBgenerate\fR write units into this directory instead of /etc/systemd/syst
 .TP
 \fBAGENT_RUNNER_STATE_DIR\fR
 The state directory of \fBround\fR and \fBhalt\fR (default: $STATE_DIRECTORY under systemd).
+.TP
+\fBNO_COLOR\fR
+Set to anything but the empty string, no colour with \fB\-\-color auto\fR (the default), even on a
+terminal; \fB\-\-color always\fR still colours.
 .SH FILES
 .TP
 \fI/etc/agent\-runner/NAME.toml\fR, \fI~/.config/agent\-runner/NAME.toml\fR

@@ -19,7 +19,7 @@ use crate::control::{halt, lifecycle as control, watch};
 use crate::error::{Result, exit};
 use crate::events::catalog;
 use crate::observe::{self, diagnose, peek, status};
-use crate::output;
+use crate::output::{self, Paint};
 use crate::paths;
 use crate::round;
 use crate::systemd::{generate, generator};
@@ -39,15 +39,27 @@ pub(crate) fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -
             });
         }
     };
+    output::choose_colour(cli.color.into());
     match dispatch(cli, &args) {
         Ok(code) => ExitCode::from(code),
         Err(e) if output::reader_gone(&e) => ExitCode::from(exit::OK),
         Err(e) => {
-            let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "agent-runner: {e}");
+            print_error(&e);
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// The one line (or few) of a failed command on stderr, its prefix red on a terminal; the
+/// message may quote what the agent wrote, so it goes through the same escaping as reports.
+fn print_error(e: &crate::error::Error) {
+    let stderr = std::io::stderr();
+    let coloured = output::colour_for(std::io::IsTerminal::is_terminal(&stderr));
+    let mut err = output::Printable::new(stderr.lock()).coloured(coloured);
+    let _ = err
+        .paint(output::Tone::Bad, "agent-runner:")
+        .and_then(|()| writeln!(err, " {e}"))
+        .and_then(|()| err.flush());
 }
 
 /// Runs the parsed command; `args` is the command line as given, for `--host` to forward.
@@ -99,6 +111,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
             no_reload,
             exec,
             systemd_version,
+            json,
         } => {
             let options = generate::Options {
                 selection: selection(config, names),
@@ -107,6 +120,7 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
                 no_reload,
                 exec,
                 systemd_version,
+                json,
             };
             generate::run(&ctx, &options).map(|()| exit::OK)
         }
@@ -142,16 +156,14 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
             };
             observe::events::events(&ctx, &project.to_ref()?, &options)
         }
-        CliCommand::Logs {
-            project,
-            round,
-            follow,
-            json,
-        } => observe::logs::logs(&ctx, &project.to_ref()?, round, follow, json),
+        CliCommand::Logs(args) => {
+            observe::logs::logs(&ctx, &args.project.to_ref()?, &(&args).into())
+        }
         CliCommand::Diagnose { project, json } => diagnose::run(&ctx, &project.to_ref()?, json),
         CliCommand::Web { listen, idle_exit } => web::run(&ctx, listen.as_deref(), idle_exit),
         CliCommand::Metrics { textfile } => observe::textfile::run(&ctx, textfile.as_deref()),
-        CliCommand::Completions { shell } => Ok(print_completions(shell)),
+        CliCommand::Completions { shell } => print_completions(shell),
+        CliCommand::ProjectNames => completions::print_project_names(ctx.scope).map(|()| exit::OK),
         CliCommand::Halt { project, step } => halt::run(&ctx, &project.to_ref()?, step.into()),
         CliCommand::Watch { project } => watch::run(&ctx, project.to_ref()),
         CliCommand::Notify { project, test } => crate::notify::run(&ctx, &project.to_ref()?, test),
@@ -162,9 +174,8 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
 }
 
 /// `completions SHELL`: the script on stdout.
-fn print_completions(shell: args::Shell) -> u8 {
-    completions::generate(shell, &mut std::io::stdout());
-    exit::OK
+fn print_completions(shell: args::Shell) -> Result<u8> {
+    output::to_stdout(|out| completions::generate(shell, out)).map(|()| exit::OK)
 }
 
 /// `check`, told which systemd the units would be rendered for and which event kinds exist

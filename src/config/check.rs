@@ -3,7 +3,6 @@
 //! error.
 
 use std::ffi::OsStr;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -14,6 +13,7 @@ use super::load::{self, ProjectRef};
 use super::model::Project;
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result, exit};
+use crate::output::{Paint, Tone};
 use crate::paths::Scope;
 
 /// What `check` found about one project file. The field names are the `--json` output.
@@ -213,7 +213,7 @@ fn print_text(checked: &[CheckedProject]) -> Result<()> {
     crate::output::to_stdout(|out| write_text(out, checked))
 }
 
-fn write_text(out: &mut dyn Write, checked: &[CheckedProject]) -> std::io::Result<()> {
+fn write_text(out: &mut dyn Paint, checked: &[CheckedProject]) -> std::io::Result<()> {
     for c in checked {
         let errors = c
             .problems
@@ -223,22 +223,23 @@ fn write_text(out: &mut dyn Write, checked: &[CheckedProject]) -> std::io::Resul
         // A file name may hold a newline: one project, one headline.
         let project = printable(Path::new(&c.project));
         let source = printable(&c.source);
+        write!(out, "{project}: ")?;
         if c.ok {
-            writeln!(out, "{project}: ok ({source})")?;
+            out.paint(Tone::Good, "ok")?;
         } else {
-            writeln!(
-                out,
-                "{project}: {errors} problem{} ({source})",
-                if errors == 1 { "" } else { "s" },
-            )?;
+            let plural = if errors == 1 { "" } else { "s" };
+            out.paint(Tone::Bad, &format!("{errors} problem{plural}"))?;
         }
+        writeln!(out, " ({source})")?;
         for p in &c.problems {
-            let tag = match p.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Note => "note",
+            let (tag, tone) = match p.severity {
+                Severity::Error => ("error", Tone::Bad),
+                Severity::Warning => ("warning", Tone::Notice),
+                Severity::Note => ("note", Tone::Plain),
             };
-            writeln!(out, "  {tag}: {}", p.message.replace('\n', "\n    "))?;
+            write!(out, "  ")?;
+            out.paint(tone, tag)?;
+            writeln!(out, ": {}", p.message.replace('\n', "\n    "))?;
             if let Some(hint) = &p.hint {
                 writeln!(out, "    hint: {hint}")?;
             }

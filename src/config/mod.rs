@@ -49,6 +49,7 @@ pub(crate) use load::{
 };
 pub(crate) use model::{
     DirtyAction, OutputFormat, Project, PromptDelivery, PromptSpec, StopSignal, TransientAction,
+    valid_project_name,
 };
 pub(crate) use progress::{GoalCheck, PROGRESS_LIMIT_S, Progress, after_agent_s};
 // Other folders' tests build their projects from TOML text.

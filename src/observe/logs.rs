@@ -2,7 +2,7 @@
 //! line), and where round logs are for `peek`.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +21,10 @@ const TAIL_BYTES: u64 = 256 * 1024;
 /// The most read at once while following, and the longest line `logs --json` holds back waiting
 /// for its newline: a log the agent made sparse and huge costs no more memory than this.
 const CHUNK_BYTES: usize = 1 << 20;
+
+/// The most `logs -n` reads back from the end of a log looking for where its last lines begin:
+/// a log of one endless line costs no more than this.
+const LINES_BACK_BYTES: u64 = 4 << 20;
 
 /// A round log, opened for reading with no link followed (the agent can write in log_dir and
 /// rounds/: a link there could point at any file root can read, a FIFO would block).
@@ -171,14 +175,27 @@ impl<W: Write> Write for LogOutput<W> {
     }
 }
 
+/// What `logs` shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LogsOptions {
+    /// This round's log instead of the current one's.
+    pub round: Option<u64>,
+    /// Only the last this many lines.
+    pub lines: Option<usize>,
+    /// Keep printing as the log grows.
+    pub follow: bool,
+    /// One JSON object a line.
+    pub json: bool,
+}
+
 /// `agent-runner logs NAME`.
-pub(crate) fn logs(
-    ctx: &Context,
-    project: &ProjectRef,
-    round: Option<u64>,
-    follow: bool,
-    json: bool,
-) -> Result<u8> {
+pub(crate) fn logs(ctx: &Context, project: &ProjectRef, options: &LogsOptions) -> Result<u8> {
+    let LogsOptions {
+        round,
+        lines,
+        follow,
+        json,
+    } = *options;
     let project = crate::config::load_for_reading_said(project, ctx.scope)?;
     let log_dir = &project.runtime.log_dir;
     let opened = open_round_log(log_dir, round).map_err(|e| fsutil::unseen_error("log", e))?;
@@ -194,11 +211,17 @@ pub(crate) fn logs(
             project.name
         )));
     };
-    let mut offset = 0;
+    let len = log.file.metadata().map_or(0, |m| m.len());
+    let from = match lines {
+        Some(n) => start_of_last_lines(&log.file, len, n)
+            .map_err(|e| Error::io("cannot read", &log.path, e))?,
+        None => 0,
+    };
+    let mut offset = from;
     let mut read_failed = None;
     output::to_stdout(|out| {
         let mut out = LogOutput::new(out, json, log.round);
-        offset = copy_log(&log.file, &mut out, &mut read_failed)?;
+        offset = copy_log(&log.file, from..len, &mut out, &mut read_failed)?;
         out.flush()
     })?;
     if let Some(e) = read_failed {
@@ -213,32 +236,70 @@ pub(crate) fn logs(
     Ok(exit::OK)
 }
 
-/// Copies `file` as long as it was when the copy began (what is added later is for `--follow`)
-/// to `out`, and says how much it copied. Its read errors land in `read_failed`, so that only
-/// what failed to be written reaches the caller as an error of the output.
+/// Where the last `lines` lines of the first `len` bytes of `file` begin, looking back at most
+/// [`LINES_BACK_BYTES`]: when the window holds fewer lines, the first whole line in it (or the
+/// window's start, for one line longer than it).
+fn start_of_last_lines(file: &File, len: u64, lines: usize) -> io::Result<u64> {
+    if lines == 0 {
+        return Ok(len);
+    }
+    let floor = len.saturating_sub(LINES_BACK_BYTES);
+    let mut buf = vec![0; 64 * 1024];
+    let mut pos = len;
+    let mut found = 0;
+    let mut earliest = None;
+    while pos > floor {
+        let size = usize::try_from(pos - floor).map_or(buf.len(), |n| n.min(buf.len()));
+        let from = pos - size as u64;
+        file.read_exact_at(&mut buf[..size], from)?;
+        for i in memchr::memrchr_iter(b'\n', &buf[..size]) {
+            let line_start = from + i as u64 + 1;
+            // The newline that ends the log ends its last line; it begins none.
+            if line_start == len {
+                continue;
+            }
+            found += 1;
+            if found == lines {
+                return Ok(line_start);
+            }
+            earliest = Some(line_start);
+        }
+        pos = from;
+    }
+    Ok(if floor == 0 {
+        0
+    } else {
+        earliest.unwrap_or(floor)
+    })
+}
+
+/// Copies the bytes `range` of `file` (what is added later is for `--follow`) to `out`, and says
+/// where the copy ended. Its read errors land in `read_failed`, so that only what failed to be
+/// written reaches the caller as an error of the output.
 fn copy_log(
     file: &File,
+    range: std::ops::Range<u64>,
     out: &mut dyn Write,
     read_failed: &mut Option<io::Error>,
 ) -> io::Result<u64> {
-    let len = file.metadata().map_or(0, |m| m.len());
     let mut buf = vec![0; 64 * 1024];
-    let mut copied = 0;
-    let mut source = file.take(len);
-    loop {
-        match source.read(&mut buf) {
-            Ok(0) => return Ok(copied),
+    let mut at = range.start;
+    while at < range.end {
+        let want = usize::try_from(range.end - at).map_or(buf.len(), |n| n.min(buf.len()));
+        match file.read_at(&mut buf[..want], at) {
+            Ok(0) => break,
             Ok(n) => {
                 out.write_all(&buf[..n])?;
-                copied += n as u64;
+                at += n as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 *read_failed = Some(e);
-                return Ok(copied);
+                break;
             }
         }
     }
+    Ok(at)
 }
 
 /// One look at the followed log: when following the current round (no `round`) and a newer
@@ -314,6 +375,31 @@ mod tests {
             skipped: 3,
         };
         assert_eq!(last_lines(&cut, 5), ["b"]);
+    }
+
+    #[test]
+    fn the_last_lines_are_found_from_the_end_within_a_bound() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("round-1.log");
+        let starts = |text: &[u8], lines: usize| {
+            std::fs::write(&path, text).unwrap();
+            let file = File::open(&path).unwrap();
+            let len = file.metadata().unwrap().len();
+            start_of_last_lines(&file, len, lines).unwrap()
+        };
+        assert_eq!(starts(b"a\nb\nc\n", 2), 2);
+        assert_eq!(starts(b"a\nb\nc", 2), 2);
+        assert_eq!(starts(b"a\nb\nc\n", 3), 0);
+        assert_eq!(starts(b"a\nb\nc\n", 9), 0);
+        assert_eq!(starts(b"a\nb\nc\n", 0), 6);
+        assert_eq!(starts(b"", 3), 0);
+        // Past the bound: the first whole line in it, or where it starts.
+        let big = usize::try_from(LINES_BACK_BYTES).unwrap();
+        let mut text = vec![b'x'; big];
+        text.extend_from_slice(b"\nend\n");
+        assert_eq!(starts(&text, 5), LINES_BACK_BYTES + 1);
+        let long_line = vec![b'y'; big + 10];
+        assert_eq!(starts(&long_line, 5), 10);
     }
 
     #[test]

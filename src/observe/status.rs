@@ -14,7 +14,7 @@ use super::unit_states::loaded_units_in_detail;
 use crate::config::{self, Project, ProjectRef};
 use crate::context::Context;
 use crate::error::{Error, Result, Unseen};
-use crate::output;
+use crate::output::{self, Paint, Tone};
 use crate::paths::Scope;
 use crate::systemd::bus::{Bus, UnitInfo};
 use crate::time::{now_us, parse_iso_us, relative};
@@ -145,9 +145,25 @@ fn state_text(s: &Snapshot) -> String {
     }
 }
 
+/// The colour of a state in the table: green while it works, yellow when it waits on something
+/// or ended as it was meant to, red when the operator must act; no colour for the quiet ones.
+fn state_tone(s: &Snapshot) -> Tone {
+    if s.schedule_pause.is_some() || finished_normally(s) {
+        return Tone::Notice;
+    }
+    match s.state {
+        LoopState::Running => Tone::Good,
+        LoopState::Throttled | LoopState::NotGenerated => Tone::Notice,
+        LoopState::Halted | LoopState::Offline | LoopState::Failed | LoopState::StartLimitHit => {
+            Tone::Bad
+        }
+        LoopState::Waiting | LoopState::Stopped => Tone::Plain,
+    }
+}
+
 /// The table of every project.
 fn present_table(
-    out: &mut dyn Write,
+    out: &mut dyn Paint,
     snaps: &[Snapshot],
     broken: &[(PathBuf, Error)],
     scope: Scope,
@@ -163,16 +179,17 @@ fn present_table(
     let now = now_us();
     let mut rows = vec![["PROJECT", "STATE", "ROUND", "PHASE", "LAST", "NEXT"].map(String::from)];
     rows.extend(snaps.iter().map(|s| table_row(s, now)));
-    present_columns(out, &rows)?;
+    let mut tones = vec![Tone::Plain];
+    tones.extend(snaps.iter().map(state_tone));
+    present_columns(out, &rows, &tones)?;
     for (file, e) in broken {
         let first = e.to_string();
-        writeln!(
-            out,
-            "{:<20} config-error  {}",
-            file.file_stem()
-                .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
-            first.lines().next().unwrap_or("")
-        )?;
+        let name = file
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        write!(out, "{name:<20} ")?;
+        out.paint(Tone::Bad, "config-error")?;
+        writeln!(out, "  {}", first.lines().next().unwrap_or(""))?;
     }
     if snaps.iter().any(|s| s.drifted) {
         writeln!(
@@ -210,18 +227,24 @@ fn table_row(s: &Snapshot, now: u64) -> [String; 6] {
 }
 
 /// The rows with each column as wide as its widest cell, so that a long state or phase moves
-/// the columns after it instead of running into them; ROUND (the third) is right-aligned.
-fn present_columns(out: &mut dyn Write, rows: &[[String; 6]]) -> io::Result<()> {
+/// the columns after it instead of running into them; ROUND (the third) is right-aligned. The
+/// STATE cell of row i is painted in `tones[i]` (the padding is not, so colours never shift
+/// the columns).
+fn present_columns(out: &mut dyn Paint, rows: &[[String; 6]], tones: &[Tone]) -> io::Result<()> {
     let mut widths = [0; 6];
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    for row in rows {
+    for (row, &tone) in rows.iter().zip(tones) {
         for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
             let pad = " ".repeat(width - cell.chars().count());
             match i {
+                1 => {
+                    out.paint(tone, cell)?;
+                    write!(out, "{pad} ")?;
+                }
                 2 => write!(out, "{pad}{cell} ")?,
                 5 => write!(out, "{cell}")?,
                 _ => write!(out, "{cell}{pad} ")?,
@@ -421,7 +444,7 @@ mod tests {
         }
     }
 
-    fn text(present: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> String {
+    fn text(present: impl FnOnce(&mut dyn Paint) -> io::Result<()>) -> String {
         let mut out = Vec::new();
         present(&mut out).unwrap();
         String::from_utf8(out).unwrap()
@@ -553,5 +576,40 @@ mod tests {
             json["unreadable"],
             serde_json::json!([{"source": "state", "path": "/var/lib/agent-runner/t/state.json", "reason": "permission denied"}])
         );
+    }
+
+    #[test]
+    fn states_are_coloured_on_a_terminal_and_what_the_agent_wrote_stays_escaped() {
+        let mut running = example(LoopState::Running, None, Vec::new());
+        running.phase = Some("build\x1b[32m".into());
+        let failed = example(LoopState::Failed, Some("exit-code"), Vec::new());
+        let finished = example(LoopState::Halted, Some("max_rounds"), Vec::new());
+        let snaps = [running, failed, finished];
+        let render = |coloured: bool| {
+            let mut out = output::Printable::new(Vec::new()).coloured(coloured);
+            present_table(&mut out, &snaps, &[], Scope::System).unwrap();
+            out.flush().unwrap();
+            String::from_utf8(out.into_inner()).unwrap()
+        };
+        let table = render(true);
+        assert!(table.contains("\x1b[32mrunning\x1b[0m "), "{table:?}");
+        assert!(
+            table.contains("\x1b[1;31mfailed(exit-code)\x1b[0m"),
+            "{table:?}"
+        );
+        assert!(
+            table.contains("\x1b[33mhalted(max_rounds)\x1b[0m"),
+            "{table:?}"
+        );
+        assert!(table.contains("build\\u001b[32m"), "{table:?}");
+        // The columns are where they are without colour.
+        let plain = render(false);
+        assert!(!plain.contains('\x1b'), "{plain:?}");
+        let stripped = table
+            .replace("\x1b[32m", "")
+            .replace("\x1b[33m", "")
+            .replace("\x1b[1;31m", "")
+            .replace("\x1b[0m", "");
+        assert_eq!(stripped, plain);
     }
 }

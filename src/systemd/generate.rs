@@ -3,8 +3,11 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+
 use crate::config;
 use crate::config::ProjectRef;
+use crate::config::battery::Finding;
 use crate::context::Context;
 use crate::error::{ConfigProblem, Error, Result};
 use crate::fsutil;
@@ -28,6 +31,8 @@ pub(crate) struct Options {
     pub exec: Option<PathBuf>,
     /// The systemd version to target.
     pub systemd_version: Option<u32>,
+    /// Report as JSON on stdout.
+    pub json: bool,
 }
 
 /// What one run wrote and removed.
@@ -76,9 +81,8 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
 
     let Loaded {
         mut files,
-        names,
+        projects,
         problems,
-        battery_warnings,
     } = load(&references, scope, &render_options)?;
 
     let unit_dir = options.output.clone().unwrap_or_else(|| scope.unit_dir());
@@ -86,37 +90,70 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
         .packaged_unit_dir()
         .join(Unit::Round.template())
         .exists();
-    if options.output.is_some() || !packaged {
-        files.splice(0..0, render::templates(scope, &render_options.exec));
-    }
+    let templates = if options.output.is_some() || !packaged {
+        render::templates(scope, &render_options.exec)
+    } else {
+        Vec::new()
+    };
+    let template_paths: Vec<PathBuf> = templates.iter().map(|f| f.path.clone()).collect();
+    files.splice(0..0, templates);
 
     if options.dry_run {
-        crate::output::to_stdout(|out| {
-            files.iter().try_for_each(|file| {
-                write!(
-                    out,
-                    "---{}---\n{}",
-                    unit_dir.join(&file.path).display(),
-                    file.contents
-                )
-            })
-        })?;
-    } else {
-        let outcome = write_files(&unit_dir, &files, all_projects && options.output.is_none())?;
-        report(&outcome, &names)?;
-        ensure_alerts_dir(scope, options);
-        let reload = !options.no_reload && options.output.is_none();
-        if reload && (!outcome.written.is_empty() || !outcome.removed.is_empty()) {
-            crate::systemd::bus::reload(scope).map_err(|e| match e {
-                Error::Unavailable(msg) => Error::Unavailable(format!(
-                    "units written, but systemd was not reloaded: {msg}\n  hint: run `systemctl{} daemon-reload` once systemd is up, or pass --no-reload",
-                    scope.flag()
-                )),
-                other => other,
-            })?;
-        }
+        print_dry_run(&unit_dir, &files)?;
+        warn(&projects, scope);
+        return problems_or_ok(problems);
     }
-    warn(&battery_warnings, scope);
+    let outcome = write_files(&unit_dir, &files, all_projects && options.output.is_none())?;
+    ensure_alerts_dir(scope, options);
+    let reload = !options.no_reload && options.output.is_none();
+    let reloaded = if reload && (!outcome.written.is_empty() || !outcome.removed.is_empty()) {
+        Some(crate::systemd::bus::reload(scope))
+    } else {
+        None
+    };
+    let report = Report {
+        unit_dir: &unit_dir,
+        systemd_version: version,
+        projects: &projects,
+        template_paths: &template_paths,
+        outcome: &outcome,
+        problems: &problems,
+        reloaded: matches!(reloaded, Some(Ok(()))),
+    };
+    if options.json {
+        crate::output::to_stdout(|out| crate::output::json(out, &report.to_json()))?;
+    } else {
+        report.print_text()?;
+        warn(&projects, scope);
+    }
+    if let Some(Err(e)) = reloaded {
+        return Err(match e {
+            Error::Unavailable(msg) => Error::Unavailable(format!(
+                "units written, but systemd was not reloaded: {msg}\n  hint: run `systemctl{} daemon-reload` once systemd is up, or pass --no-reload",
+                scope.flag()
+            )),
+            other => other,
+        });
+    }
+    problems_or_ok(problems)
+}
+
+/// `--dry-run`: every file as a `---PATH---` block.
+fn print_dry_run(unit_dir: &Path, files: &[UnitFile]) -> Result<()> {
+    crate::output::to_stdout(|out| {
+        files.iter().try_for_each(|file| {
+            write!(
+                out,
+                "---{}---\n{}",
+                unit_dir.join(&file.path).display(),
+                file.contents
+            )
+        })
+    })
+}
+
+/// The exit of a run that rendered what it could: the problems of the files it could not.
+fn problems_or_ok(problems: Vec<ConfigProblem>) -> Result<()> {
     if problems.is_empty() {
         Ok(())
     } else {
@@ -124,13 +161,24 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     }
 }
 
-/// The selected projects, rendered: their unit files and names, the problems of the files that
-/// are not valid, and the startup battery's errors of those that are.
+/// One valid project, rendered.
+struct Rendered {
+    name: String,
+    source: PathBuf,
+    /// Its unit files, relative to the unit directory.
+    files: Vec<PathBuf>,
+    /// The startup battery's errors: its units are written all the same (the operator may be
+    /// about to create the missing piece), but its rounds would stop on each of these, which
+    /// `generate` says rather than reporting plain success.
+    battery_errors: Vec<Finding>,
+}
+
+/// The selected projects, rendered: their unit files, what each one has, and the problems of
+/// the files that are not valid.
 struct Loaded {
     files: Vec<UnitFile>,
-    names: BTreeSet<String>,
+    projects: Vec<Rendered>,
     problems: Vec<ConfigProblem>,
-    battery_warnings: Vec<String>,
 }
 
 fn load(
@@ -141,7 +189,7 @@ fn load(
     let mut problems: Vec<ConfigProblem> = Vec::new();
     let mut files: Vec<UnitFile> = Vec::new();
     let mut names = BTreeSet::new();
-    let mut battery_warnings = Vec::new();
+    let mut projects = Vec::new();
     for reference in references {
         match config::load_project_with_text(reference, scope) {
             Ok((project, text)) => {
@@ -159,49 +207,57 @@ fn load(
                     problems.push(problem);
                     continue;
                 }
-                files.extend(render::render_project(&project, &text, render_options)?);
-                battery_warnings.extend(battery_problems(&project));
+                let rendered = render::render_project(&project, &text, render_options)?;
+                projects.push(Rendered {
+                    name: project.name.clone(),
+                    source: project.source.clone(),
+                    files: rendered.iter().map(|f| f.path.clone()).collect(),
+                    battery_errors: config::battery::errors(&project),
+                });
+                files.extend(rendered);
             }
             Err(Error::Config(p)) => problems.extend(p),
             Err(e) => return Err(e),
         }
     }
-
+    projects.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Loaded {
         files,
-        names,
+        projects,
         problems,
-        battery_warnings,
     })
 }
 
-/// Each startup-battery error of a valid project, as a warning on stderr.
-fn warn(battery_warnings: &[String], scope: crate::paths::Scope) {
-    for warning in battery_warnings {
-        eprintln!("agent-runner: warning: {warning}");
-    }
-    if !battery_warnings.is_empty() {
+/// Each startup-battery error of a valid project, as a warning on stderr, and the command that
+/// checks that project.
+fn warn(projects: &[Rendered], scope: crate::paths::Scope) {
+    for project in projects.iter().filter(|p| !p.battery_errors.is_empty()) {
+        for finding in &project.battery_errors {
+            eprintln!(
+                "agent-runner: warning: {}: {}; its rounds stop on this until it is fixed",
+                project.name, finding.message
+            );
+        }
         eprintln!(
-            "  hint: `agent-runner{} check` says how to fix each",
-            scope.flag()
+            "  hint: `{}` says how to fix each",
+            check_command(project, scope)
         );
     }
 }
 
-/// The startup battery's errors for a project whose file is valid, one line each: its units are
-/// written all the same (the operator may be about to create the missing piece), but its rounds
-/// would stop on each of these, which `generate` says rather than reporting plain success.
-fn battery_problems(project: &config::Project) -> Vec<String> {
-    let name = &project.name;
-    config::battery::errors(project)
-        .into_iter()
-        .map(|finding| {
-            format!(
-                "{name}: {}; its rounds stop on this until it is fixed",
-                finding.message
-            )
-        })
-        .collect()
+/// `agent-runner check` for one project: by its name when its file is where the name leads,
+/// else with `--config FILE` (a file given with `--config` elsewhere is not found by name).
+fn check_command(project: &Rendered, scope: crate::paths::Scope) -> String {
+    let by_name = scope.config_dir().join(format!("{}.toml", project.name));
+    let which = if project.source == by_name {
+        project.name.clone()
+    } else {
+        format!(
+            "--config {}",
+            crate::output::shell_quote(&project.source.display().to_string())
+        )
+    };
+    format!("agent-runner{} check {which}", scope.flag())
 }
 
 /// The binary the units run: `--exec`, else this one.
@@ -287,21 +343,110 @@ pub(crate) fn remove_stale(unit_dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-fn report(outcome: &Outcome, names: &BTreeSet<String>) -> Result<()> {
-    let projects = if names.is_empty() {
-        "no projects".to_string()
-    } else {
-        names.iter().cloned().collect::<Vec<_>>().join(", ")
-    };
-    crate::output::line(format_args!(
-        "generated {projects}: {} file{} written, {} unchanged, {} stale removed",
-        outcome.written.len(),
-        if outcome.written.len() == 1 { "" } else { "s" },
-        outcome.unchanged,
-        outcome.removed.len()
-    ))?;
-    for path in &outcome.removed {
-        crate::output::line(format_args!("  removed {}", path.display()))?;
+/// What one run did, for the operator (text) or a program (`--json`).
+struct Report<'a> {
+    unit_dir: &'a Path,
+    systemd_version: u32,
+    projects: &'a [Rendered],
+    /// The template units this run installed (none when the package ships them).
+    template_paths: &'a [PathBuf],
+    outcome: &'a Outcome,
+    problems: &'a [ConfigProblem],
+    reloaded: bool,
+}
+
+/// `generate --json`: one object.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    unit_dir: &'a Path,
+    systemd_version: u32,
+    projects: Vec<JsonProject<'a>>,
+    templates: JsonFiles,
+    removed: &'a [PathBuf],
+    problems: Vec<JsonProblem<'a>>,
+    reloaded: bool,
+}
+
+/// A project in `generate --json`.
+#[derive(Serialize)]
+struct JsonProject<'a> {
+    project: &'a str,
+    source: &'a Path,
+    #[serde(flatten)]
+    files: JsonFiles,
+    warnings: &'a [Finding],
+}
+
+/// Files, absolute, by what happened to them.
+#[derive(Serialize)]
+struct JsonFiles {
+    written: Vec<PathBuf>,
+    unchanged: Vec<PathBuf>,
+}
+
+/// A project file that does not load, in `generate --json`.
+#[derive(Serialize)]
+struct JsonProblem<'a> {
+    source: &'a Path,
+    message: String,
+}
+
+impl Report<'_> {
+    /// `relative` files by whether this run wrote them.
+    fn files(&self, relative: &[PathBuf]) -> JsonFiles {
+        let (written, unchanged) = relative
+            .iter()
+            .map(|p| self.unit_dir.join(p))
+            .partition(|p| self.outcome.written.contains(p));
+        JsonFiles { written, unchanged }
     }
-    Ok(())
+
+    fn to_json(&self) -> JsonReport<'_> {
+        JsonReport {
+            unit_dir: self.unit_dir,
+            systemd_version: self.systemd_version,
+            projects: self
+                .projects
+                .iter()
+                .map(|p| JsonProject {
+                    project: &p.name,
+                    source: &p.source,
+                    files: self.files(&p.files),
+                    warnings: &p.battery_errors,
+                })
+                .collect(),
+            templates: self.files(self.template_paths),
+            removed: &self.outcome.removed,
+            problems: self
+                .problems
+                .iter()
+                .map(|p| JsonProblem {
+                    source: &p.file,
+                    message: p.to_string(),
+                })
+                .collect(),
+            reloaded: self.reloaded,
+        }
+    }
+
+    fn print_text(&self) -> Result<()> {
+        let outcome = self.outcome;
+        let projects = if self.projects.is_empty() {
+            "no projects".to_string()
+        } else {
+            let names: Vec<&str> = self.projects.iter().map(|p| p.name.as_str()).collect();
+            names.join(", ")
+        };
+        crate::output::line(format_args!(
+            "generated {projects}: {} file{} written, {} unchanged, {} stale removed",
+            outcome.written.len(),
+            if outcome.written.len() == 1 { "" } else { "s" },
+            outcome.unchanged,
+            outcome.removed.len()
+        ))?;
+        for path in &outcome.removed {
+            crate::output::line(format_args!("  removed {}", path.display()))?;
+        }
+        Ok(())
+    }
 }

@@ -366,6 +366,23 @@ fn generate_warns_about_what_would_stop_the_rounds_and_writes_the_units() {
         run.stderr
     );
     assert!(t.path().join("out/agent-runner@demo.service.d").is_dir());
+    assert!(
+        run.stderr
+            .contains("  hint: `agent-runner check demo` says how to fix each\n"),
+        "{}",
+        run.stderr
+    );
+    // A file given with --config is checked with --config, and in the scope it was given in.
+    std::fs::rename(t.path().join("etc/demo.toml"), t.path().join("demo.toml")).unwrap();
+    let file = t.path().join("demo.toml").display().to_string();
+    let run = t.run_with(&["--config", &file, "--user"]);
+    assert!(
+        run.stderr.contains(&format!(
+            "  hint: `agent-runner --user check --config {file}` says how to fix each\n"
+        )),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -448,6 +465,51 @@ fn generate_keeps_going_past_a_broken_project() {
             .join("units/agent-runner@good.service.d/50-agent-runner.conf")
             .is_file()
     );
+}
+
+#[test]
+fn generate_json_says_per_project_what_was_written_and_what_is_wrong() {
+    let t = with_project("good").file("etc/bad.toml", "schema_version = 1\nnope = 1\n");
+    std::fs::remove_file(t.path().join("w/prompt.md")).unwrap();
+    let args = [
+        "generate",
+        "--no-reload",
+        "--systemd-version",
+        "252",
+        "--json",
+    ];
+    let run = t.run_with(&args);
+    run.status(78).output_contains("unknown key `nope`");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let units = t.path().join("units");
+    let drop_in = units.join("agent-runner@good.service.d/50-agent-runner.conf");
+    assert_eq!(v["unit_dir"], units.display().to_string());
+    assert_eq!(v["systemd_version"], 252);
+    assert_eq!(v["reloaded"], false);
+    let good = &v["projects"][0];
+    assert_eq!(good["project"], "good");
+    assert!(
+        good["written"]
+            .as_array()
+            .unwrap()
+            .contains(&drop_in.display().to_string().into()),
+        "{v:#}"
+    );
+    assert_eq!(good["unchanged"], serde_json::json!([]));
+    assert_eq!(good["warnings"][0]["check"], "prompt_file_exists", "{v:#}");
+    assert!(
+        v["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown key `nope`"),
+        "{v:#}"
+    );
+    // Nothing on stderr repeats the warnings: they are in the JSON.
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    // A second run changes nothing.
+    let again: serde_json::Value = serde_json::from_str(&t.run_with(&args).stdout).unwrap();
+    assert_eq!(again["projects"][0]["written"], serde_json::json!([]));
+    assert_eq!(again["projects"][0]["unchanged"], good["written"]);
 }
 
 #[test]

@@ -18,4 +18,5 @@ mod render_snapshots;
 mod replay;
 mod round;
 mod spend;
+mod terminal;
 mod web;

@@ -111,6 +111,27 @@ fn logs_show_the_latest_or_the_named_round() {
 }
 
 #[test]
+fn logs_n_shows_the_last_lines() {
+    let mut lines = String::new();
+    for i in 1..=50 {
+        let _ = writeln!(lines, "line {i}");
+    }
+    let t = project().file("logs/rounds/round-3.log", &lines);
+    let run = t.run_with(&["logs", "obs", "-n", "3"]);
+    run.status(0);
+    assert_eq!(run.stdout, "line 48\nline 49\nline 50\n");
+    let run = t.run_with(&["logs", "obs", "--lines", "2", "--json"]);
+    run.status(0);
+    assert_eq!(
+        run.stdout,
+        "{\"line\":\"line 49\",\"round\":3}\n{\"line\":\"line 50\",\"round\":3}\n"
+    );
+    let run = t.run_with(&["logs", "obs", "-n", "500", "--round", "1"]);
+    run.status(0);
+    assert_eq!(run.stdout, "output of round 1\n");
+}
+
+#[test]
 fn logs_json_is_one_object_per_line() {
     let run = project()
         .args(["logs", "obs", "--round", "1", "--json"])
@@ -322,4 +343,26 @@ fn events_and_logs_of_a_project_whose_file_does_not_load() {
     let run = t.run_with(&["--user", "logs", "obs"]);
     run.status(0).output_contains("output of round 1");
     assert!(run.stderr.contains(&error), "{}", run.stderr);
+    // diagnose says it as its first finding and goes on (here to a manager it cannot reach).
+    let run = t
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .run_with(&["--user", "diagnose", "obs", "--json"]);
+    run.status(69).no_panic();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("diagnose --json");
+    assert_eq!(report["failed_layer"], "config", "{report:#}");
+    let config = &report["layers"][0];
+    assert_eq!(config["status"], "fail");
+    assert!(
+        config["summary"]
+            .as_str()
+            .unwrap()
+            .contains("/etc/obs.toml:2:"),
+        "{report:#}"
+    );
+    assert_eq!(
+        config["fix"],
+        "fix the file; `agent-runner --user check obs` lists every problem"
+    );
+    assert_eq!(report["layers"][1]["layer"], "systemd");
+    assert_eq!(report["layers"][1]["status"], "fail");
 }

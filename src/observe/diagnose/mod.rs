@@ -5,6 +5,12 @@
 //! one stops the run with its evidence and the command that fixes it. Exit 0 when healthy (a
 //! warning does not count), 69 when systemd is unreachable, 1 otherwise. A layer that cannot
 //! read what it judges from (no permission, a planted link) fails: silence is not health.
+//!
+//! A project named whose file does not load is diagnosed all the same, as `status` shows it:
+//! a first layer, `config`, fails with the file's first problem, the battery (which needs the
+//! file) is skipped, and the other layers look where the name and scope put the project's units,
+//! state and logs. It is unhealthy (exit 1, or 69 when systemd is unreachable too); only a file
+//! given with `--config` that does not load stays the configuration error (78).
 
 mod probe;
 mod project;
@@ -37,8 +43,8 @@ const LAYERS: [(&str, Check); 7] = [
 
 /// Runs the layers top-down and stops at the first failing one.
 pub(crate) fn run(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<u8> {
-    let project = crate::config::load_project(reference, ctx.scope)?;
-    let (report, unreachable) = diagnose(&project);
+    let (project, config_error) = crate::config::load_for_reading(reference, ctx.scope)?;
+    let (report, unreachable) = diagnose(&project, config_error.as_deref());
     output::to_stdout(|out| {
         if json {
             output::json(out, &report)
@@ -56,8 +62,9 @@ pub(crate) fn run(ctx: &Context, reference: &ProjectRef, json: bool) -> Result<u
     })
 }
 
-/// Builds the report; the flag says the failure is systemd being unreachable.
-fn diagnose(project: &Project) -> (Report, bool) {
+/// Builds the report (`config_error`: why the project's file does not load, when it does not);
+/// the flag says systemd is unreachable.
+fn diagnose(project: &Project, config_error: Option<&str>) -> (Report, bool) {
     let mut layers = Vec::new();
     let mut probe = Probe {
         project,
@@ -65,8 +72,22 @@ fn diagnose(project: &Project) -> (Report, bool) {
         snapshot: None,
         unseen: Vec::new(),
     };
-    for (i, (_, layer)) in LAYERS.iter().enumerate() {
-        let result = layer(&mut probe);
+    if let Some(error) = config_error {
+        layers.push(Layer::new("config", Status::Fail, error).fix(format!(
+            "fix the file; `{}` lists every problem",
+            probe.cmd("check")
+        )));
+    }
+    for (i, (name, layer)) in LAYERS.iter().enumerate() {
+        let result = if config_error.is_some() && *name == "battery" {
+            Layer::new(
+                name,
+                Status::Skipped,
+                "not checked (the project file does not load)",
+            )
+        } else {
+            layer(&mut probe)
+        };
         let failed = result.status == Status::Fail;
         layers.push(result);
         if failed {
@@ -87,5 +108,9 @@ fn diagnose(project: &Project) -> (Report, bool) {
         layers,
         unreadable: probe.unseen,
     };
-    (report, failed_layer == Some("systemd"))
+    let unreachable = report
+        .layers
+        .iter()
+        .any(|l| l.name == "systemd" && l.status == Status::Fail);
+    (report, unreachable)
 }

@@ -1,10 +1,11 @@
 //! What `diagnose` reports: one verdict per layer, and the whole diagnosis, as text or JSON.
 
-use std::io::{self, Write};
+use std::io;
 
 use serde::Serialize;
 
 use crate::error::Unseen;
+use crate::output::{Paint, Tone};
 
 /// The verdict of one layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,15 +75,17 @@ pub(crate) struct Report {
 }
 
 /// The diagnosis as text: one line per layer, its evidence and its fix, then the verdict.
-pub(crate) fn present(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+pub(crate) fn present(out: &mut dyn Paint, report: &Report) -> io::Result<()> {
     for layer in &report.layers {
-        let tag = match layer.status {
-            Status::Ok => "ok  ",
-            Status::Warn => "warn",
-            Status::Fail => "FAIL",
-            Status::Skipped => "----",
+        let (tag, tone) = match layer.status {
+            Status::Ok => ("ok  ", Tone::Good),
+            Status::Warn => ("warn", Tone::Notice),
+            Status::Fail => ("FAIL", Tone::Bad),
+            Status::Skipped => ("----", Tone::Plain),
         };
-        writeln!(out, "[{tag}] {:<10} {}", layer.name, layer.summary)?;
+        write!(out, "[")?;
+        out.paint(tone, tag)?;
+        writeln!(out, "] {:<10} {}", layer.name, layer.summary)?;
         if layer.status == Status::Skipped {
             continue;
         }
@@ -95,8 +98,10 @@ pub(crate) fn present(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             writeln!(out, "       fix: {fix}")?;
         }
     }
+    write!(out, "{}: ", report.project)?;
     match report.failed_layer {
-        None => writeln!(out, "{}: healthy", report.project),
-        Some(layer) => writeln!(out, "{}: unhealthy (layer {layer})", report.project),
+        None => out.paint(Tone::Good, "healthy")?,
+        Some(layer) => out.paint(Tone::Bad, &format!("unhealthy (layer {layer})"))?,
     }
+    writeln!(out)
 }
