@@ -13,16 +13,18 @@ use zbus::{OwnedObjectPath, Variant};
 
 use crate::error::{Error, Result};
 use crate::paths::Scope;
+use crate::systemd::concurrent::both;
 use crate::systemd::errors::{call_error, error_name, unreachable_error};
 use crate::systemd::proxy::{
     self, ManagerProxy, PATH_IFACE, SERVICE_IFACE, TIMER_IFACE, UNIT_IFACE, UnitFileChange,
+    UnitObjectProxy,
 };
 pub(crate) use crate::systemd::unit_info::{ListedUnit, UnitInfo};
 
-/// The most calls [`Bus::listed_units`] leaves unanswered at once: dbus-daemon refuses a
-/// connection more than `max_replies_per_connection` pending calls (128 on a stock system bus),
-/// and with 200 projects a status would ask about 400 units.
-const MAX_CALLS_IN_FLIGHT: usize = 64;
+/// The most units [`Bus::listed_units`] reads at once: dbus-daemon refuses a connection more
+/// than `max_replies_per_connection` pending calls (128 on a stock system bus), a service has six
+/// pending at once, and with 200 projects a status asks about 400 units.
+const MAX_UNITS_IN_FLIGHT: usize = 16;
 
 /// How a job ended (`JobRemoved`'s result string: done, failed, canceled, timeout, dependency, …).
 #[derive(Debug, Clone)]
@@ -134,7 +136,7 @@ impl Bus {
     pub(crate) fn unit(&self, unit: &str) -> Result<UnitInfo> {
         zbus::block_on(async {
             let path = self.load(unit).await?;
-            self.unit_at(unit, &path).await
+            self.unit_at(unit, &path, false).await
         })
     }
 
@@ -171,78 +173,84 @@ impl Bus {
 
     /// The full [`UnitInfo`] of a unit [`Bus::list`] returned (no LoadUnit round trip).
     pub(crate) fn listed_unit(&self, listed: &ListedUnit) -> Result<UnitInfo> {
-        zbus::block_on(self.unit_at(&listed.info.name, &listed.path))
+        zbus::block_on(self.unit_at(&listed.info.name, &listed.path, is_loaded(listed)))
     }
 
-    /// [`Bus::listed_unit`] for many units at once: the calls of up to
-    /// [`MAX_CALLS_IN_FLIGHT`] units are sent before the first reply is awaited, so N units cost
-    /// about N / that many round trips, not N.
+    /// [`Bus::listed_unit`] for many units at once: up to [`MAX_UNITS_IN_FLIGHT`] units are read
+    /// concurrently, and each one answered makes room for the next, so N units cost about N /
+    /// that many round trips, not N.
     pub(crate) fn listed_units(&self, listed: &[&ListedUnit]) -> Result<Vec<UnitInfo>> {
-        let mut infos = Vec::with_capacity(listed.len());
-        for batch in listed.chunks(MAX_CALLS_IN_FLIGHT) {
-            infos.extend(self.listed_units_at_once(batch)?);
-        }
-        Ok(infos)
-    }
-
-    /// Every unit of `listed` read concurrently (one call of each pending at a time).
-    fn listed_units_at_once(&self, listed: &[&ListedUnit]) -> Result<Vec<UnitInfo>> {
-        let mut pending: Vec<Pin<Box<dyn Future<Output = Result<UnitInfo>> + '_>>> = listed
-            .iter()
-            .map(|l| {
-                Box::pin(self.unit_at(&l.info.name, &l.path))
-                    as Pin<Box<dyn Future<Output = Result<UnitInfo>> + '_>>
-            })
-            .collect();
-        let mut done: Vec<Option<Result<UnitInfo>>> = (0..pending.len()).map(|_| None).collect();
+        type Reading<'b> = Pin<Box<dyn Future<Output = Result<UnitInfo>> + 'b>>;
+        let mut waiting = listed.iter().enumerate();
+        let mut reading: Vec<(usize, Reading<'_>)> = Vec::new();
+        let mut done: Vec<Option<Result<UnitInfo>>> = (0..listed.len()).map(|_| None).collect();
         zbus::block_on(std::future::poll_fn(|cx| {
-            let mut all = true;
-            for (slot, fut) in done.iter_mut().zip(pending.iter_mut()) {
-                if slot.is_none() {
-                    match fut.as_mut().poll(cx) {
-                        std::task::Poll::Ready(r) => *slot = Some(r),
-                        std::task::Poll::Pending => all = false,
-                    }
+            loop {
+                while reading.len() < MAX_UNITS_IN_FLIGHT
+                    && let Some((i, l)) = waiting.next()
+                {
+                    reading.push((
+                        i,
+                        Box::pin(self.unit_at(&l.info.name, &l.path, is_loaded(l))),
+                    ));
                 }
-            }
-            if all {
-                std::task::Poll::Ready(())
-            } else {
-                std::task::Poll::Pending
+                if reading.is_empty() {
+                    return std::task::Poll::Ready(());
+                }
+                let before = reading.len();
+                reading.retain_mut(|(i, fut)| match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(r) => {
+                        done[*i] = Some(r);
+                        false
+                    }
+                    std::task::Poll::Pending => true,
+                });
+                // Nothing answered: wait for a wake-up; else fill the room made at once.
+                if reading.len() == before {
+                    return std::task::Poll::Pending;
+                }
             }
         }));
         done.into_iter()
-            .map(|r| r.expect("every future completed"))
+            .map(|r| r.expect("every unit was read"))
             .collect()
     }
 
-    /// One GetAll of the Unit interface, and for a loaded service, timer or path unit one of
-    /// its type's interface.
-    async fn unit_at(&self, unit: &str, path: &OwnedObjectPath) -> Result<UnitInfo> {
+    /// One GetAll of the Unit interface, and for a loaded unit its type's properties (see
+    /// [`typed_properties`]). A unit the listing showed loaded (`listed_loaded`) has all its calls
+    /// sent at once; for another, its type's wait for the first to tell whether it is loaded.
+    async fn unit_at(
+        &self,
+        unit: &str,
+        path: &OwnedObjectPath,
+        listed_loaded: bool,
+    ) -> Result<UnitInfo> {
         let what = format!("reading {unit}");
         let failed = |e: zbus::Error| call_error(self.scope, &what, &e);
         let object = proxy::unit_object(&self.conn, path).await.map_err(failed)?;
-        let props = object.unit_properties(UNIT_IFACE).await.map_err(failed)?;
-        let mut info = UnitInfo::from_unit(unit, props);
+        let (props, typed) = if listed_loaded {
+            let (props, typed) = both(
+                object.unit_properties(UNIT_IFACE),
+                typed_properties(&object, unit, true),
+            )
+            .await;
+            (props, Some(typed))
+        } else {
+            (object.unit_properties(UNIT_IFACE).await, None)
+        };
+        let mut info = UnitInfo::from_unit(unit, props.map_err(failed)?);
         if info.load_state != "loaded" {
             return Ok(info);
         }
-        match unit.rsplit('.').next() {
-            Some("service") => {
-                info.add_service(
-                    object
-                        .service_properties(SERVICE_IFACE)
-                        .await
-                        .map_err(failed)?,
-                );
-            }
-            Some("timer") => {
-                info.add_timer(object.timer_properties(TIMER_IFACE).await.map_err(failed)?);
-            }
-            Some("path") => {
-                info.add_path(object.path_properties(PATH_IFACE).await.map_err(failed)?);
-            }
-            _ => {}
+        let typed = match typed {
+            Some(typed) => typed,
+            None => typed_properties(&object, unit, false).await,
+        };
+        match typed.map_err(failed)? {
+            Typed::Service(p) => info.add_service(p),
+            Typed::Timer(p) => info.add_timer(p),
+            Typed::Path(p) => info.add_path(p),
+            Typed::Other => {}
         }
         Ok(info)
     }
@@ -409,6 +417,33 @@ impl Bus {
     }
 }
 
+/// The properties of a unit's own type.
+enum Typed {
+    Service(proxy::ServiceProperties),
+    Timer(proxy::TimerProperties),
+    Path(proxy::PathProperties),
+    /// A type whose own properties nothing reads.
+    Other,
+}
+
+/// The properties of `unit`'s type (told by its name's suffix) from `object`; a service's one by
+/// one when it is known to stay loaded (`listed_loaded`), else in one call.
+async fn typed_properties(
+    object: &UnitObjectProxy<'_>,
+    unit: &str,
+    listed_loaded: bool,
+) -> zbus::Result<Typed> {
+    Ok(match unit.rsplit('.').next() {
+        Some("service") if listed_loaded => {
+            Typed::Service(proxy::few_service_properties(object).await?)
+        }
+        Some("service") => Typed::Service(object.service_properties(SERVICE_IFACE).await?),
+        Some("timer") => Typed::Timer(object.timer_properties(TIMER_IFACE).await?),
+        Some("path") => Typed::Path(object.path_properties(PATH_IFACE).await?),
+        _ => Typed::Other,
+    })
+}
+
 #[derive(Clone, Copy)]
 enum JobKind {
     Start,
@@ -428,6 +463,11 @@ fn describe_changes(changes: &[UnitFileChange]) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// The listing showed `listed` loaded, so its type's properties can be asked with the rest.
+fn is_loaded(listed: &ListedUnit) -> bool {
+    listed.info.load_state == "loaded"
 }
 
 /// `daemon-reload` over D-Bus.

@@ -3,6 +3,7 @@
 //! writing unit files (`generate`) and generator mode.
 
 pub(crate) mod bus;
+pub(crate) mod concurrent;
 pub(crate) mod errors;
 pub(crate) mod generate;
 pub(crate) mod generator;

@@ -103,7 +103,13 @@ async fn answer(
             let (interface,): (String,) = body.deserialize()?;
             conn.reply(&header, &properties(&interface)).await
         }
-        "Get" => conn.reply(&header, &Variant::from("252.38-1")).await,
+        "Get" => {
+            let (interface, name): (String, String) = body.deserialize()?;
+            match properties(&interface).remove(name.as_str()) {
+                Some(value) => conn.reply(&header, &value).await,
+                None => conn.reply(&header, &Variant::from("252.38-1")).await,
+            }
+        }
         "ListUnitsByPatterns" => {
             let path = OwnedObjectPath::try_from(UNIT_PATH)?;
             let root = OwnedObjectPath::try_from("/")?;
