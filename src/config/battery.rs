@@ -140,14 +140,39 @@ fn check_agent_program(project: &Project, findings: &mut Vec<Finding>) {
         .env
         .get("PATH")
         .map_or(SERVICE_PATH, String::as_str);
-    if let Some(program) = project.agent.command.first()
-        && resolve_program(program, path_var, &project.runtime.work_dir).is_none()
+    let missing =
+        |program: &str| resolve_program(program, path_var, &project.runtime.work_dir).is_none();
+    // With an exec_prefix the host starts the prefix's program; the agent's may live elsewhere
+    // (in a container's image).
+    if let Some(program) = project.agent.exec_prefix.first()
+        && missing(program)
+    {
+        findings.push(Finding::error(
+            "agent_cli_in_path",
+            format!("the exec_prefix program `{}` is not an executable on the service's PATH ({path_var})", super::escaped(program)),
+            "install it, give its absolute path in [agent] exec_prefix, or set PATH in [agent.env]".to_string(),
+        ));
+    } else if let Some(program) = project.agent.command.first()
+        && project.agent.exec_prefix.is_empty()
+        && missing(program)
     {
         findings.push(Finding::error(
             "agent_cli_in_path",
             format!("the agent command `{program}` is not an executable on the service's PATH ({path_var})"),
             "install it, give its absolute path in [agent] command, or set PATH in [agent.env]".to_string(),
         ));
+    }
+    for (list, index, argv) in project.hooks.all() {
+        if missing(&argv[0]) {
+            findings.push(Finding::error(
+                "hook_in_path",
+                format!(
+                    "[hooks] {list} hook {index}: `{}` is not an executable on the service's PATH ({path_var}), nor relative to work_dir",
+                    super::escaped(&argv[0])
+                ),
+                "install it, give its path in [hooks] (relative ones start in work_dir), or set PATH in [agent.env]".to_string(),
+            ));
+        }
     }
 }
 
