@@ -2,11 +2,13 @@
 //! steps in order; each lives in the file named after it:
 //!
 //! [`setup`] (config, startup battery, directories, lock, the state ([`recover`]ed when it lies),
-//! gates: the schedule's [`windows`], spend; credentials) → [`launch`] (state bump, [`prompt`], signals, environment, [`spawn`]) →
+//! gates: the schedule's [`windows`], spend; credentials) → [`launch`] (state bump, the `pre_round`
+//! [`hooks`] of [`hook_gate`], [`prompt`], signals, environment, [`spawn`]) →
 //! [`logs`] (the round log) → [`supervise`] (output through [`mask`] to the log and through
 //! [`scan`] for [`findings`] — [`failure`], [`reset`] (with the host's zone from `time::zone`), [`retries`], [`usage`] —
 //! check-in, timeouts, grace, signals, [`procs`]) → [`classify`] → [`after`] (the goal checks of
-//! [`goal`] and the progress of [`progress`] and [`brakes`], each command [`bounded`]) → [`vcs`] → [`verdict`] →
+//! [`goal`] and the progress of [`progress`] and [`brakes`], each command [`bounded`]) → [`vcs`] →
+//! the `post_round` hooks → [`verdict`] →
 //! [`state`] → [`report`] (events, summary line, exit status).
 
 pub(crate) mod account_park;
