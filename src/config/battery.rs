@@ -165,12 +165,17 @@ fn check_agent_program(project: &Project, findings: &mut Vec<Finding>) {
     }
     for (list, index, argv) in project.hooks.all() {
         if missing(&argv[0]) {
+            let program = super::escaped(&argv[0]);
+            let what = if program.contains('/') {
+                format!(
+                    "`{program}` is not an executable file (a relative path starts in work_dir)"
+                )
+            } else {
+                format!("`{program}` is not an executable on the service's PATH ({path_var})")
+            };
             findings.push(Finding::error(
                 "hook_in_path",
-                format!(
-                    "[hooks] {list} hook {index}: `{}` is not an executable on the service's PATH ({path_var}), nor relative to work_dir",
-                    super::escaped(&argv[0])
-                ),
+                format!("[hooks] {list} hook {index}: {what}"),
                 "install it, give its path in [hooks] (relative ones start in work_dir), or set PATH in [agent.env]".to_string(),
             ));
         }
@@ -440,7 +445,7 @@ mod tests {
         assert_eq!(
             checks(&p, "hook_in_path"),
             [
-                "[hooks] post_round hook 1: `./no-such-hook` is not an executable on the service's PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin), nor relative to work_dir"
+                "[hooks] post_round hook 1: `./no-such-hook` is not an executable file (a relative path starts in work_dir)"
             ]
         );
     }
