@@ -207,7 +207,7 @@ fn prefixed<'a>(prefix: &[String], argv: &'a [String]) -> std::borrow::Cow<'a, [
 
 /// SIGCHLD and the stop signals are blocked and arrive through a signalfd. The agent (and every
 /// hook) is spawned with an empty signal mask (spawn.rs), so it does not inherit the block.
-pub(crate) fn route_signals() -> Result<SignalFd> {
+pub(super) fn route_signals() -> Result<SignalFd> {
     let mut mask = SigSet::empty();
     for s in [
         Signal::SIGCHLD,
