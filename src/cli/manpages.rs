@@ -321,8 +321,8 @@ mod tests {
     #[test]
     fn toml_page_documents_every_key() {
         use crate::config::{
-            RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawLimits, RawNotify,
-            RawPhase, RawPrice, RawProgress, RawPrompt, RawRuntime, RawSchedule, RawVcs,
+            RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawHooks, RawLimits,
+            RawNotify, RawPhase, RawPrice, RawProgress, RawPrompt, RawRuntime, RawSchedule, RawVcs,
         };
         let page = include_str!("../../man/agent-runner.toml.5");
         let mut keys = Vec::new();
@@ -341,6 +341,7 @@ mod tests {
         keys.extend(keys_of::<RawNotify>());
         keys.extend(keys_of::<RawLimits>());
         keys.extend(keys_of::<RawSchedule>());
+        keys.extend(keys_of::<RawHooks>());
         assert!(keys.len() > 30, "{keys:?}");
         let missing: Vec<_> = keys
             .iter()

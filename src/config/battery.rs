@@ -23,6 +23,7 @@ pub(crate) fn run(project: &Project) -> Vec<Finding> {
     let mut findings = errors(project);
     warn_about_secrets_in_env(project, &mut findings);
     warn_about_argv_delivery(project, &mut findings);
+    warn_about_stdin_into_a_container(project, &mut findings);
     warn_about_the_round_user(project, &mut findings);
     warn_about_private_tmp(project, &mut findings);
     super::home_state::check(project, &mut findings);
@@ -140,14 +141,44 @@ fn check_agent_program(project: &Project, findings: &mut Vec<Finding>) {
         .env
         .get("PATH")
         .map_or(SERVICE_PATH, String::as_str);
-    if let Some(program) = project.agent.command.first()
-        && resolve_program(program, path_var, &project.runtime.work_dir).is_none()
+    let missing =
+        |program: &str| resolve_program(program, path_var, &project.runtime.work_dir).is_none();
+    // With an exec_prefix the host starts the prefix's program; the agent's may live elsewhere
+    // (in a container's image).
+    if let Some(program) = project.agent.exec_prefix.first()
+        && missing(program)
+    {
+        findings.push(Finding::error(
+            "agent_cli_in_path",
+            format!("the exec_prefix program `{}` is not an executable on the service's PATH ({path_var})", super::escaped(program)),
+            "install it, give its absolute path in [agent] exec_prefix, or set PATH in [agent.env]".to_string(),
+        ));
+    } else if let Some(program) = project.agent.command.first()
+        && project.agent.exec_prefix.is_empty()
+        && missing(program)
     {
         findings.push(Finding::error(
             "agent_cli_in_path",
             format!("the agent command `{program}` is not an executable on the service's PATH ({path_var})"),
             "install it, give its absolute path in [agent] command, or set PATH in [agent.env]".to_string(),
         ));
+    }
+    for (list, index, argv) in project.hooks.all() {
+        if missing(&argv[0]) {
+            let program = super::escaped(&argv[0]);
+            let what = if program.contains('/') {
+                format!(
+                    "`{program}` is not an executable file (a relative path starts in work_dir)"
+                )
+            } else {
+                format!("`{program}` is not an executable on the service's PATH ({path_var})")
+            };
+            findings.push(Finding::error(
+                "hook_in_path",
+                format!("[hooks] {list} hook {index}: {what}"),
+                "install it, give its path in [hooks] (relative ones start in work_dir), or set PATH in [agent.env]".to_string(),
+            ));
+        }
     }
 }
 
@@ -204,6 +235,28 @@ fn warn_about_secrets_in_env(project: &Project, findings: &mut Vec<Finding>) {
             "secret_in_env",
             format!("[agent.env] {key} looks like a secret: its value sits in the project file for whoever can read it, and round logs do not mask it"),
             format!("move it to [agent.credentials] as {key} = \"/path/to/file\" (mode 0600): the agent still gets it as ${key}"),
+        ));
+    }
+}
+
+/// A container runtime's `run` drops stdin without `-i`: a prompt delivered on stdin would never
+/// reach the agent, which waits for it until the round's timeout.
+fn warn_about_stdin_into_a_container(project: &Project, findings: &mut Vec<Finding>) {
+    let prefix = &project.agent.exec_prefix;
+    let runtime = prefix.first().and_then(|p| Path::new(p).file_name());
+    let is_container_run = runtime
+        .is_some_and(|r| ["docker", "podman", "nerdctl"].iter().any(|c| r == *c))
+        && prefix.iter().any(|w| w == "run");
+    let interactive = prefix.iter().any(|w| {
+        w == "--interactive"
+            || w.starts_with("--interactive=")
+            || (w.starts_with('-') && !w.starts_with("--") && w.contains('i'))
+    });
+    if project.agent.prompt_delivery == PromptDelivery::Stdin && is_container_run && !interactive {
+        findings.push(Finding::warning(
+            "container_stdin",
+            "the prompt is delivered on stdin, but [agent] exec_prefix runs a container without -i: the container gets no stdin and the agent waits for its prompt until the round times out".to_string(),
+            "add \"-i\" to exec_prefix after \"run\"".to_string(),
         ));
     }
 }
@@ -363,6 +416,38 @@ mod tests {
             .collect();
         assert_eq!(secrets.len(), 1, "{secrets:?}");
         assert!(secrets[0].message.contains("OPENAI_API_KEY"));
+    }
+
+    #[test]
+    fn an_exec_prefix_and_hooks_are_checked_like_the_agent_command() {
+        let checks = |p: &Project, check: &str| -> Vec<String> {
+            run(p)
+                .into_iter()
+                .filter(|f| f.check == check)
+                .map(|f| f.message)
+                .collect()
+        };
+        let mut p = project("/srv");
+        p.agent.command = vec!["/in/the/image/only".into()];
+        assert_eq!(checks(&p, "agent_cli_in_path").len(), 1);
+        let words = |w: &[&str]| w.iter().map(ToString::to_string).collect::<Vec<_>>();
+        p.agent.exec_prefix = words(&["/bin/sh", "run"]);
+        assert!(
+            checks(&p, "agent_cli_in_path").is_empty(),
+            "the prefix's program runs on the host"
+        );
+        p.agent.exec_prefix = words(&["podman", "run", "--rm", "img"]);
+        assert_eq!(checks(&p, "container_stdin").len(), 1);
+        p.agent.exec_prefix = words(&["podman", "run", "--rm", "-it", "img"]);
+        assert!(checks(&p, "container_stdin").is_empty());
+        p.hooks.pre_round = vec![words(&["/bin/true"])];
+        p.hooks.post_round = vec![words(&["true"]), words(&["./no-such-hook"])];
+        assert_eq!(
+            checks(&p, "hook_in_path"),
+            [
+                "[hooks] post_round hook 1: `./no-such-hook` is not an executable file (a relative path starts in work_dir)"
+            ]
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod finding;
 #[cfg(test)]
 mod fuzz;
 mod home_state;
+pub(crate) mod hooks;
 pub(crate) mod import;
 pub(crate) mod init;
 pub(crate) mod limits;
@@ -58,6 +59,6 @@ pub(crate) use load::load_str;
 // The man-page test lists every key the file may hold from these.
 #[cfg(test)]
 pub(crate) use raw::{
-    RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawLimits, RawNotify,
-    RawPhase, RawPrice, RawProgress, RawPrompt, RawRuntime, RawSchedule, RawVcs,
+    RawAgent, RawAlerts, RawBudget, RawConfig, RawGoal, RawGoalCheck, RawHooks, RawLimits,
+    RawNotify, RawPhase, RawPrice, RawProgress, RawPrompt, RawRuntime, RawSchedule, RawVcs,
 };

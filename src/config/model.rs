@@ -61,6 +61,8 @@ pub(crate) struct Project {
     pub limits: super::limits::Limits,
     /// When rounds may start their agent.
     pub schedule: super::windows::Schedule,
+    /// The operator's commands before and after each round's agent.
+    pub hooks: super::hooks::Hooks,
 }
 
 /// `[agent]`.
@@ -98,6 +100,9 @@ pub(crate) struct Agent {
     /// The provider account this project shares with others on the host (one throttle, and
     /// the account's own budget).
     pub account: Option<String>,
+    /// argv put before the agent's (a container runtime's `run`, say); empty when none. Signals
+    /// to stop the agent reach the first process of it.
+    pub exec_prefix: Vec<String>,
 }
 
 /// A variable naming the CLI's config directory: set by the system units to `dir` below the home

@@ -37,6 +37,8 @@ pub(crate) struct RawConfig {
     pub limits: RawLimits,
     #[serde(default)]
     pub schedule: RawSchedule,
+    #[serde(default)]
+    pub hooks: RawHooks,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +56,7 @@ pub(crate) struct RawAgent {
     pub stop_signal: Option<String>,
     pub state_paths: Option<Vec<String>>,
     pub account: Option<String>,
+    pub exec_prefix: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -180,6 +183,16 @@ pub(crate) struct RawGoal {
 pub(crate) struct RawGoalCheck {
     pub name: Option<String>,
     pub cmd: Option<Vec<String>>,
+    pub timeout_s: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHooks {
+    #[serde(default)]
+    pub pre_round: Vec<Vec<String>>,
+    #[serde(default)]
+    pub post_round: Vec<Vec<String>>,
     pub timeout_s: Option<i64>,
 }
 

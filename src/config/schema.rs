@@ -29,6 +29,7 @@ const TOP: &[&str] = &[
     "notify",
     "limits",
     "schedule",
+    "hooks",
 ];
 /// Keys allowed at the top of a shared account's file.
 const ACCOUNT_TOP: &[&str] = &["budget"];
@@ -44,6 +45,7 @@ const AGENT: &[&str] = &[
     "stop_signal",
     "state_paths",
     "account",
+    "exec_prefix",
 ];
 /// Keys allowed in `[runtime]`.
 const RUNTIME: &[&str] = &[
@@ -131,6 +133,8 @@ const LIMITS: &[&str] = &[
     "nice",
     "oom_rounds",
 ];
+/// Keys allowed in `[hooks]`.
+const HOOKS: &[&str] = &["pre_round", "post_round", "timeout_s"];
 /// Keys allowed in `[goal]`.
 const GOAL: &[&str] = &["checks"];
 /// Keys allowed in each `[[goal.checks]]`.
@@ -224,6 +228,7 @@ fn walk<'t>(root: &'t DeTable<'_>, found: &mut Vec<Unknown<'t>>) {
             "notify" => check(table, &["notify"], NOTIFY, found),
             "limits" => check(table, &["limits"], LIMITS, found),
             "schedule" => check(table, &["schedule"], SCHEDULE, found),
+            "hooks" => check(table, &["hooks"], HOOKS, found),
             "phases" => check_phases(table, found),
             "budget" => check(table, &["budget"], BUDGET, found),
             "pricing" => check_pricing(table, found),

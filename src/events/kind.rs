@@ -214,6 +214,9 @@ kinds! {
     MemLoop, "mem_loop", "5075c8e3a71143658983d8974c46145c", Error,
         "Rounds keep running out of memory: loop halted",
         "[limits] oom_rounds rounds in a row were killed by the kernel for memory (systemd's result oom-kill), so the loop was halted instead of starting the same round into the same wall. Raise [limits] memory_max, or change what the agent is asked to do, then `systemctl start agent-runner@NAME`.";
+    HookFailed, "hook_failed", "ff3dcc17d4ae4ad0839eef8f53b4d153", Warning,
+        "A [hooks] command failed",
+        "A command of [hooks] pre_round or post_round exited non-zero, was killed by a signal, ran past [hooks] timeout_s (its process group was killed) or could not be started; the event names the list, the hook's place in it (from 0) and its program, and its output is in the round log. A failed pre_round hook skips the round: no agent is started, the round ends transient (classification pre_round_hook) and the loop backs off like after a transient error, restart_delay_s doubling with each failure in a row up to 30 minutes, so a hook that keeps failing neither spins the loop nor halts it. A failed post_round hook changes nothing about the round. Run the hook by hand as the project's user in its work_dir to see why.";
 }
 
 impl Kind {

@@ -15,6 +15,7 @@ pub(crate) mod alert;
 mod brakes;
 pub(crate) mod catalog;
 pub(crate) mod emit;
+mod hooks;
 pub(crate) mod kind;
 mod notified;
 mod oom;

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::Kind;
 pub(crate) use super::alert::{AlertCleared, AlertRaised};
+pub(crate) use super::hooks::HookFailed;
 pub(crate) use super::notified::{NotifyFailed, NotifySent};
 pub(crate) use super::oom::{MemLoop, RoundOom};
 pub(crate) use super::schedule::{SchedulePaused, ScheduleResumed};
@@ -586,6 +587,7 @@ events! {
     ScheduleResumed,
     RoundOom,
     MemLoop,
+    HookFailed,
 }
 
 #[cfg(test)]

@@ -113,6 +113,7 @@ impl<'a> UnitContext<'a> {
             start_timeout_s: rt.checkin_timeout_s + 30,
             runtime_max_s: longest_round_s(project)
                 + crate::config::after_agent_s(&project.progress, &project.goal)
+                + project.hooks.total_timeout_s()
                 + 60,
             watchdog_s: rt.watchdog_s,
             restart_delay_s: rt.restart_delay_s,

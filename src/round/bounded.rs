@@ -5,6 +5,8 @@
 //! so that a command printing without end neither blocks nor grows the runner. A stop signal to
 //! the runner (`systemctl stop`) ends the command at once; systemd's watchdog is fed meanwhile.
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -15,6 +17,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::signalfd::SignalFd;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use super::notify::SysWatchdog;
@@ -64,32 +67,118 @@ pub(crate) struct Bounds<'a> {
 
 /// Runs `cmd` (stdin from /dev/null) within `bounds`.
 pub(crate) fn run(mut cmd: Command, bounds: Bounds<'_>) -> std::io::Result<Ran> {
-    let (out_read, out_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    let (err_read, err_write): (Option<OwnedFd>, OwnedFd) = if bounds.merge_stderr {
-        (None, out_write.try_clone()?)
-    } else {
-        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-        (Some(r), w)
-    };
+    let pipes = Pipes::new(bounds.merge_stderr)?;
     cmd.stdin(Stdio::null())
-        .stdout(Stdio::from(out_write))
-        .stderr(Stdio::from(err_write))
+        .stdout(Stdio::from(pipes.out_write))
+        .stderr(Stdio::from(pipes.err_write))
         .process_group(0);
     let child = cmd.spawn();
     // The write ends live in `cmd`: dropped here, so the pipes end when the command's do.
     drop(cmd);
-    let mut child = child?;
-    let mut streams = [
-        Some(std::fs::File::from(out_read)),
-        err_read.map(std::fs::File::from),
-    ];
+    Ok(watch(Proc::Child(child?), pipes.reads, bounds))
+}
+
+/// Runs `program` with `argv` and exactly `env` (stdin from /dev/null) within `bounds`, started
+/// like the agent: in the current directory, its own process group, an empty signal mask and
+/// default dispositions, so that the operator's hooks see what the agent sees (a runner started
+/// from a shell's `&` has SIGINT ignored, which std's `Command` would pass on).
+pub(crate) fn run_clean(
+    program: &std::path::Path,
+    argv: &[String],
+    env: &BTreeMap<OsString, OsString>,
+    bounds: Bounds<'_>,
+) -> std::io::Result<Ran> {
+    let pipes = Pipes::new(bounds.merge_stderr)?;
+    let stdin = OwnedFd::from(std::fs::File::open("/dev/null")?);
+    let pid = super::spawn::spawn(
+        program,
+        argv,
+        env,
+        [stdin, pipes.out_write, pipes.err_write],
+    )?;
+    Ok(watch(
+        Proc::Spawned(Pid::from_raw(pid)),
+        pipes.reads,
+        bounds,
+    ))
+}
+
+/// The command's output pipes: the runner's read ends, the command's write ends.
+struct Pipes {
+    reads: [Option<std::fs::File>; 2],
+    out_write: OwnedFd,
+    err_write: OwnedFd,
+}
+
+impl Pipes {
+    fn new(merge_stderr: bool) -> std::io::Result<Self> {
+        let (out_read, out_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        let (err_read, err_write): (Option<OwnedFd>, OwnedFd) = if merge_stderr {
+            (None, out_write.try_clone()?)
+        } else {
+            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+            (Some(r), w)
+        };
+        Ok(Self {
+            reads: [
+                Some(std::fs::File::from(out_read)),
+                err_read.map(std::fs::File::from),
+            ],
+            out_write,
+            err_write,
+        })
+    }
+}
+
+/// A started command, however it was started.
+enum Proc {
+    Child(Child),
+    Spawned(Pid),
+}
+
+impl Proc {
+    fn pid(&self) -> Pid {
+        match self {
+            Proc::Child(child) => Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX)),
+            Proc::Spawned(pid) => *pid,
+        }
+    }
+
+    /// Its exit status once it exited (and is reaped), else `None`.
+    fn try_wait(&mut self) -> Option<ExitStatus> {
+        use std::os::unix::process::ExitStatusExt;
+        match self {
+            Proc::Child(child) => child.try_wait().ok().flatten(),
+            Proc::Spawned(pid) => match waitpid(*pid, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(_, code)) => Some(ExitStatus::from_raw((code & 0xff) << 8)),
+                Ok(WaitStatus::Signaled(_, signal, _)) => Some(ExitStatus::from_raw(signal as i32)),
+                _ => None,
+            },
+        }
+    }
+
+    /// Reaps it if it has not been.
+    fn reap(&mut self) {
+        match self {
+            Proc::Child(child) => {
+                let _ = child.wait();
+            }
+            Proc::Spawned(pid) => {
+                let _ = waitpid(*pid, None);
+            }
+        }
+    }
+}
+
+/// Reads the command's output within `bounds` until it ends, then kills its whole group.
+fn watch(mut child: Proc, mut streams: [Option<std::fs::File>; 2], bounds: Bounds<'_>) -> Ran {
     let mut ran = Ran::default();
     let mut watchdog = SysWatchdog::new(Instant::now());
     let mut exited: Option<(ExitStatus, Instant)> = None;
     while streams.iter().any(Option::is_some) {
         let now = Instant::now();
         if exited.is_none() {
-            exited = child.try_wait().ok().flatten().map(|status| (status, now));
+            exited = child.try_wait().map(|status| (status, now));
         }
         if exited.is_some_and(|(_, at)| now >= at + DRAIN) {
             break; // what it left running holds the pipe open: it is killed below
@@ -121,20 +210,21 @@ pub(crate) fn run(mut cmd: Command, bounds: Bounds<'_>) -> std::io::Result<Ran> 
     };
     ran.timed_out |= status.is_none() && !ran.stopped;
     // The whole group goes: at the deadline, at a stop, and whatever outlived a finished command.
-    let pgid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
-    let _ = killpg(pgid, Signal::SIGKILL);
-    let _ = child.wait();
+    let _ = killpg(child.pid(), Signal::SIGKILL);
+    if status.is_none() {
+        child.reap();
+    }
     ran.status = status.filter(|_| !ran.timed_out && !ran.stopped);
-    Ok(ran)
+    ran
 }
 
 /// The command's exit status once it exits, `None` when it is still running at `deadline`.
-fn exit_by(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
+fn exit_by(child: &mut Proc, deadline: Instant) -> Option<ExitStatus> {
     let mut pause = Duration::from_millis(1);
     loop {
         match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => {
+            Some(status) => return Some(status),
+            None if Instant::now() < deadline => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(TICK);
             }
@@ -257,6 +347,39 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
         std::thread::sleep(Duration::from_millis(2500));
         assert!(!marker.exists(), "a process of the group outlived the kill");
+    }
+
+    #[test]
+    fn a_clean_command_does_not_inherit_the_runner_s_blocked_signals() {
+        use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+        let mut mask = SigSet::empty();
+        mask.add(Signal::SIGTERM);
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&mask), None).unwrap();
+        let script = [
+            "sh".to_string(),
+            "-c".into(),
+            "grep SigBlk /proc/self/status".into(),
+        ];
+        let env = BTreeMap::new();
+        let wide = Bounds {
+            keep: 64,
+            ..bounds(10)
+        };
+        let clean = run_clean(std::path::Path::new("/bin/sh"), &script, &env, wide).unwrap();
+        pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&mask), None).unwrap();
+        assert!(clean.succeeded());
+        assert_eq!(clean.output, b"SigBlk:\t0000000000000000\n");
+        let failed = run_clean(
+            std::path::Path::new("/bin/sh"),
+            &["sh".into(), "-c".into(), "kill -9 $$".into()],
+            &env,
+            bounds(10),
+        )
+        .unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&failed.status.unwrap()),
+            Some(9)
+        );
     }
 
     #[test]

@@ -144,28 +144,18 @@ pub(crate) fn spawn(
         .try_clone()
         .map_err(|e| Error::Failed(format!("cannot duplicate a pipe: {e}")))?;
 
-    let program = program(project, &prompt.argv[0]);
+    let argv = prefixed(&project.agent.exec_prefix, &prompt.argv);
+    let program = program(project, &argv[0]);
     let checkin_name = checkin.as_ref().map(|(_, name)| name.as_str());
     let env = environment(project, &dirs.log, round, secrets, checkin_name);
-    // The agent's cwd is work_dir: posix_spawn inherits ours (every path we use is absolute).
-    if let Err(e) = std::env::set_current_dir(&project.runtime.work_dir) {
-        let p = problem(
-            project,
-            format!(
-                "work_dir {} cannot be entered: {e}",
-                project.runtime.work_dir.display()
-            ),
-            "fix its permissions or [runtime] work_dir",
-        );
-        return Err(config_broken(project, emitter, Some(&dirs.state), vec![p]));
-    }
+    enter_work_dir(project, dirs, emitter)?;
     let extend = Duration::from_secs(project.runtime.checkin_timeout_s) + TERM_GRACE + EXTEND_SLACK;
     notify(&[
         NotifyState::ExtendTimeoutUsec(usec(extend)),
         NotifyState::Status(&format!("round {}: starting the agent", round.number)),
     ]);
     let spawned_at = Instant::now();
-    let pid = match spawn::spawn(&program, &prompt.argv, &env, [stdin, write_end, write_err]) {
+    let pid = match spawn::spawn(&program, &argv, &env, [stdin, write_end, write_err]) {
         Ok(pid) => pid,
         Err(e) => {
             let p = problem(
@@ -190,9 +180,34 @@ pub(crate) fn spawn(
     })
 }
 
-/// SIGCHLD and the stop signals are blocked and arrive through a signalfd. The agent is spawned
-/// with an empty signal mask (spawn.rs), so it does not inherit the block.
-fn route_signals() -> Result<SignalFd> {
+/// The agent's (and the hooks') cwd is work_dir: posix_spawn inherits ours (every path the runner
+/// uses is absolute).
+pub(super) fn enter_work_dir(project: &Project, dirs: &Dirs, emitter: &Emitter) -> Result<()> {
+    std::env::set_current_dir(&project.runtime.work_dir).map_err(|e| {
+        let p = problem(
+            project,
+            format!(
+                "work_dir {} cannot be entered: {e}",
+                project.runtime.work_dir.display()
+            ),
+            "fix its permissions or [runtime] work_dir",
+        );
+        config_broken(project, emitter, Some(&dirs.state), vec![p])
+    })
+}
+
+/// The argv spawned: `[agent] exec_prefix` (a container runtime's `run`, say), then the agent's.
+fn prefixed<'a>(prefix: &[String], argv: &'a [String]) -> std::borrow::Cow<'a, [String]> {
+    if prefix.is_empty() {
+        std::borrow::Cow::Borrowed(argv)
+    } else {
+        std::borrow::Cow::Owned(prefix.iter().chain(argv).cloned().collect())
+    }
+}
+
+/// SIGCHLD and the stop signals are blocked and arrive through a signalfd. The agent (and every
+/// hook) is spawned with an empty signal mask (spawn.rs), so it does not inherit the block.
+pub(super) fn route_signals() -> Result<SignalFd> {
     let mut mask = SigSet::empty();
     for s in [
         Signal::SIGCHLD,
@@ -224,7 +239,7 @@ pub(super) fn program(project: &Project, command: &str) -> PathBuf {
 
 /// The agent's environment: ours minus systemd's own variables, plus `[agent.env]`, the
 /// credentials and the round's `AGENT_RUNNER_*` variables.
-fn environment(
+pub(super) fn environment(
     project: &Project,
     log_dir: &Path,
     round: &Round<'_>,

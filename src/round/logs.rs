@@ -27,16 +27,21 @@ pub(crate) fn create(
     agent_pid: i32,
     runner_pid: u32,
 ) -> Result<(File, PathBuf)> {
+    open(dirs, round, runner_pid).inspect_err(|_| {
+        procs::signal_all(
+            agent_pid,
+            i32::try_from(runner_pid).unwrap_or(0),
+            Signal::SIGKILL,
+        );
+    })
+}
+
+/// Creates round `round`'s log (as [`create`] does) before anything runs: the `pre_round` hooks'
+/// output goes there.
+pub(crate) fn open(dirs: &Dirs, round: u64, runner_pid: u32) -> Result<(File, PathBuf)> {
     let name = log_name(round);
     let log = rounds_dir(&dirs.log)
-        .and_then(|rounds| rounds.open_write(Path::new(&name), Existing::Refuse, 0o640))
-        .inspect_err(|_| {
-            procs::signal_all(
-                agent_pid,
-                i32::try_from(runner_pid).unwrap_or(0),
-                Signal::SIGKILL,
-            );
-        })?;
+        .and_then(|rounds| rounds.open_write(Path::new(&name), Existing::Refuse, 0o640))?;
     let path = dirs.rounds.join(name);
     link_current(&dirs.log, round, runner_pid);
     Ok((log, path))

@@ -2,11 +2,13 @@
 //! steps in order; each lives in the file named after it:
 //!
 //! [`setup`] (config, startup battery, directories, lock, the state ([`recover`]ed when it lies),
-//! gates: the schedule's [`windows`], spend; credentials) → [`launch`] (state bump, [`prompt`], signals, environment, [`spawn`]) →
+//! gates: the schedule's [`windows`], spend; credentials) → [`launch`] (state bump, the `pre_round`
+//! [`hooks`] of [`hook_gate`], [`prompt`], signals, environment, [`spawn`]) →
 //! [`logs`] (the round log) → [`supervise`] (output through [`mask`] to the log and through
 //! [`scan`] for [`findings`] — [`failure`], [`reset`] (with the host's zone from `time::zone`), [`retries`], [`usage`] —
 //! check-in, timeouts, grace, signals, [`procs`]) → [`classify`] → [`after`] (the goal checks of
-//! [`goal`] and the progress of [`progress`] and [`brakes`], each command [`bounded`]) → [`vcs`] → [`verdict`] →
+//! [`goal`] and the progress of [`progress`] and [`brakes`], each command [`bounded`]) → [`vcs`] →
+//! the `post_round` hooks → [`verdict`] →
 //! [`state`] → [`report`] (events, summary line, exit status).
 
 pub(crate) mod account_park;
@@ -19,6 +21,8 @@ mod cost;
 mod failure;
 mod findings;
 mod goal;
+mod hook_gate;
+mod hooks;
 mod launch;
 pub(crate) mod ledger;
 mod logs;
@@ -81,13 +85,22 @@ fn execute(project: &Project) -> Result<u8> {
 
     // The round begins; only what the agent needs comes before its spawn.
     let round = launch::begin(project, &mut st, now);
+    // The operator's pre_round hooks may keep the agent from starting (and write the prompt).
+    let gate = hook_gate::pre_round(project, &dirs, &emitter, &round, &secrets, &mut st)?;
+    let hooks_log = match gate {
+        hook_gate::Gate::Open(log) => log,
+        hook_gate::Gate::Closed(code) => return Ok(code),
+    };
     let (prompt, stdin) = launch::prompt(project, &dirs.state, &emitter, &round)?;
     let agent = launch::spawn(project, &dirs, &emitter, &round, &prompt, stdin, &secrets)?;
     let spawn_latency = agent.spawned_at.duration_since(exec_at);
 
     // After the spawn, before the first byte of output is read: the round log and
     // `round-current.log` (new inodes the agent need not wait for), then bookkeeping.
-    let (mut log, log_path) = logs::create(&dirs, round.number, agent.pid, round.runner_pid)?;
+    let (mut log, log_path) = match hooks_log {
+        Some(opened) => opened,
+        None => logs::create(&dirs, round.number, agent.pid, round.runner_pid)?,
+    };
     let final_save = st.record_start(&dirs.state);
     let events = RoundEvents::new(&emitter, round.number, round.phase);
     events.started(project, &round, &prompt, &agent, &log_path, spawn_latency);
@@ -116,18 +129,7 @@ fn execute(project: &Project) -> Result<u8> {
     let agent_done_at = Instant::now();
     drop(agent.checkin);
 
-    // How it ended.
-    if supervised.ending.failed() {
-        // Auth and network patterns only decide failed rounds; a clean one skips the regexes.
-        scanner.scan_tail();
-    }
-    events.agent_ended(&supervised, &limits);
-    let classified = classify(
-        supervised.ending,
-        &scanner.findings,
-        crate::time::now_epoch(),
-    );
-    events.findings(&classified, &scanner.findings);
+    let classified = how_it_ended(&supervised, &mut scanner, &limits, &events);
 
     // The operator's goal checks (into the round log) and what git says changed, when asked for.
     let found = after::check(
@@ -141,10 +143,13 @@ fn execute(project: &Project) -> Result<u8> {
         &mut st,
         &events,
     );
-    drop(log);
 
-    // The work tree.
+    // The work tree, then the operator's post_round hooks (into the round log).
     after::work_tree(project, &round, &dirs.state, &found, &mut st, &events);
+    let (outcome, signals) = (classified.outcome, &agent.signals);
+    hook_gate::post_round(
+        project, &dirs, &round, &secrets, signals, log, outcome, &events,
+    );
 
     // The verdict, and the end.
     let finished = Finished {
@@ -180,6 +185,27 @@ fn execute(project: &Project) -> Result<u8> {
         &log_path,
         agent_done_at,
     ))
+}
+
+/// How the agent's run ended, classified, and told.
+fn how_it_ended(
+    supervised: &supervise::Supervised,
+    scanner: &mut Scanner,
+    limits: &Limits,
+    events: &RoundEvents<'_>,
+) -> classify::Classified {
+    if supervised.ending.failed() {
+        // Auth and network patterns only decide failed rounds; a clean one skips the regexes.
+        scanner.scan_tail();
+    }
+    events.agent_ended(supervised, limits);
+    let classified = classify(
+        supervised.ending,
+        &scanner.findings,
+        crate::time::now_epoch(),
+    );
+    events.findings(&classified, &scanner.findings);
+    classified
 }
 
 /// The verdict on the finished round, its spend settled, and the halt either asks for.

@@ -68,23 +68,7 @@ impl<'a> RoundEvents<'a> {
     ) {
         let n = self.round;
         let agent_pid = agent.pid;
-        if round.begun.new_loop {
-            self.emit(
-                &format!("loop of {} started at round {n}", project.name),
-                LoopStarted {
-                    max_rounds: project.runtime.max_rounds,
-                },
-            );
-        }
-        if let Some((class, secs)) = &round.begun.recovered {
-            self.emit(
-                &format!("round {n}: back-off after {class} ended ({secs}s throttled)"),
-                TransientErrorRecovered {
-                    classification: class.clone(),
-                    throttled_for_s: *secs,
-                },
-            );
-        }
+        self.began(project, round);
         let timeout_s = round.timeout_s;
         self.emit(
             &match self.phase {
@@ -109,6 +93,29 @@ impl<'a> RoundEvents<'a> {
                 spawn_latency_us: micros(spawn_latency),
             },
         );
+    }
+
+    /// What beginning the round found: a new loop, the end of a back-off (whether or not its
+    /// agent then runs).
+    pub(crate) fn began(&self, project: &Project, round: &Round<'_>) {
+        let n = self.round;
+        if round.begun.new_loop {
+            self.emit(
+                &format!("loop of {} started at round {n}", project.name),
+                LoopStarted {
+                    max_rounds: project.runtime.max_rounds,
+                },
+            );
+        }
+        if let Some((class, secs)) = &round.begun.recovered {
+            self.emit(
+                &format!("round {n}: back-off after {class} ended ({secs}s throttled)"),
+                TransientErrorRecovered {
+                    classification: class.clone(),
+                    throttled_for_s: *secs,
+                },
+            );
+        }
     }
 
     /// What the supervision noticed while the agent ran.

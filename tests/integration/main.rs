@@ -9,6 +9,7 @@ mod cli;
 mod config_bounds;
 mod config_corpus;
 mod generator;
+mod hooks;
 mod hostile_reads;
 mod import;
 mod notify;

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::harness::{binary, can_switch_user, round_command};
 
-/// A project in a git work tree, logs and state outside it.
-struct Project {
+/// A project in a git work tree, logs and state outside it (the hooks' tests use it too).
+pub(crate) struct Project {
     dir: tempfile::TempDir,
 }
 
@@ -26,7 +26,7 @@ fn git(dir: &Path, args: &[&str]) {
 
 impl Project {
     /// `agent` is a script of tests/agents; `tail` more tables.
-    fn new(agent: &str, tail: &str) -> Project {
+    pub(crate) fn new(agent: &str, tail: &str) -> Project {
         let dir = tempfile::tempdir().unwrap();
         let work = dir.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
@@ -53,7 +53,7 @@ impl Project {
         Project { dir }
     }
 
-    fn work(&self) -> PathBuf {
+    pub(crate) fn work(&self) -> PathBuf {
         self.dir.path().join("work")
     }
 
@@ -70,7 +70,7 @@ impl Project {
     }
 
     /// Runs one round; its exit status.
-    fn round(&self) -> i32 {
+    pub(crate) fn round(&self) -> i32 {
         let out = self.command().output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{stderr}");
@@ -88,7 +88,7 @@ impl Project {
         panic!("no halt in {max} rounds: {:?}", self.kinds());
     }
 
-    fn events(&self) -> Vec<Value> {
+    pub(crate) fn events(&self) -> Vec<Value> {
         std::fs::read_to_string(self.dir.path().join("logs/events.jsonl"))
             .unwrap_or_default()
             .lines()
@@ -103,14 +103,14 @@ impl Project {
             .collect()
     }
 
-    fn all(&self, kind: &str) -> Vec<Value> {
+    pub(crate) fn all(&self, kind: &str) -> Vec<Value> {
         self.events()
             .into_iter()
             .filter(|e| e["event"] == kind)
             .collect()
     }
 
-    fn state(&self) -> Value {
+    pub(crate) fn state(&self) -> Value {
         let text = std::fs::read_to_string(self.dir.path().join("state/state.json")).unwrap();
         serde_json::from_str(&text).unwrap()
     }
@@ -121,7 +121,7 @@ impl Project {
         serde_json::from_str::<Value>(&text).unwrap()["reason"].clone()
     }
 
-    fn round_log(&self, n: u64) -> String {
+    pub(crate) fn round_log(&self, n: u64) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("logs/rounds/round-{n}.log"))).unwrap()
     }
 }

@@ -34,10 +34,7 @@ impl Import {
                     "TimeoutStopSec= of the round service (30 s in the packaged unit)",
                     "after the stop signal, systemd waits the round's stop timeout and then kills every process of the round",
                 ),
-                "exec_prefix" => self.decide(
-                    &old,
-                    "agent-runner cannot run the agent through a wrapper (a container) yet: as imported, the agent runs directly on the host, not in the container; put the wrapper first in [agent] command, or keep the old runner for this project",
-                ),
+                "exec_prefix" => self.exec_prefix(&old, value),
                 _ => self.unknown(&old),
             }
         }
@@ -71,6 +68,33 @@ impl Import {
                 };
                 self.carry(old, &["agent"], key, array(&items), note);
             }
+            None => self.dropped(old, "not a list of strings: cli-agent-runner refused it"),
+        }
+    }
+
+    /// `exec_prefix`: the same argv before the agent's. The old runner also gave a container run
+    /// a `--cidfile` to kill the container by; agent-runner signals the prefix's process only.
+    fn exec_prefix(&mut self, old: &str, value: &Value) {
+        match old::str_list(value) {
+            Some(words) if words.is_empty() => self.dropped(old, "empty: no prefix"),
+            Some(words) if words[0].trim().is_empty() => {
+                self.dropped(old, "its first word is blank: cli-agent-runner refused it");
+            }
+            Some(words) if value.is_str() => {
+                let words: Vec<String> = words[0].split_whitespace().map(ToString::to_string).collect();
+                self.carry(old, &["agent"], "exec_prefix", array(&words), "split at spaces");
+                self.decide(
+                    old,
+                    "the old exec_prefix was one string, split at the spaces here: check that no argument needed quoting",
+                );
+            }
+            Some(words) => self.carry(
+                old,
+                &["agent"],
+                "exec_prefix",
+                array(&words),
+                "the stop signal now goes to the prefix's process, which must pass it on (podman run and docker run do by default); the old runner's --cidfile kill of the container is not done",
+            ),
             None => self.dropped(old, "not a list of strings: cli-agent-runner refused it"),
         }
     }

@@ -195,6 +195,10 @@ impl Import {
     }
 
     pub(super) fn plugins(&mut self, table: &Table) {
+        self.decide(
+            "plugins",
+            "agent-runner loads no Python plugins: rewrite what a plugin's pre- or post-round hook did as a command in [hooks] pre_round or post_round (an argv run in work_dir as the agent's user; a failing pre_round command skips the round)",
+        );
         for (key, value) in table {
             let old = format!("plugins.{key}");
             match key.as_str() {

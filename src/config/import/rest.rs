@@ -141,9 +141,7 @@ impl Import {
                     &old,
                     "agent-runner has no per-phase windows: [schedule] applies to every phase; until you decide, the phase runs whenever the project's windows allow",
                 ),
-                "disable_pre_round_hooks" => {
-                    self.dropped(&old, "removed in cli-agent-runner 0.3.9; it did nothing since");
-                }
+                "disable_pre_round_hooks" => self.dropped(&old, super::runtime::DISABLE_HOOKS_GONE),
                 _ => self.unknown(&old),
             }
         }
@@ -169,12 +167,7 @@ impl Import {
             let old = format!("phases.{phase}.runtime.{key}");
             match key.as_str() {
                 "round_budget_s" | "round_timeout_s" => self.phase_timeout(&old, phase, value),
-                "disable_pre_round_hooks" => {
-                    self.dropped(
-                        &old,
-                        "removed in cli-agent-runner 0.3.9; it did nothing since",
-                    );
-                }
+                "disable_pre_round_hooks" => self.dropped(&old, super::runtime::DISABLE_HOOKS_GONE),
                 _ => self.unknown(&old),
             }
         }

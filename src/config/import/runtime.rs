@@ -11,6 +11,9 @@ use super::old::{self, array, string};
 /// and this many is every log a project will ever write in practice.
 pub(super) const KEEP_ALL_LOGS: i64 = 1_000_000;
 
+/// Why `disable_pre_round_hooks` (of `[runtime]` or a phase) is not carried over.
+pub(super) const DISABLE_HOOKS_GONE: &str = "removed in cli-agent-runner 0.3.9, it did nothing since; agent-runner runs only the hooks [hooks] lists, so none until you add some";
+
 impl Import {
     pub(super) fn runtime(&mut self, table: &Table, work_dir: Option<&Path>) {
         for (key, value) in table {
@@ -29,9 +32,7 @@ impl Import {
                     None => self.dropped(&old, "not a list of strings: cli-agent-runner refused it"),
                 },
                 "round_timeout_per_phase" => self.per_phase_timeouts(&old, value),
-                "disable_pre_round_hooks" => {
-                    self.dropped(&old, "removed in cli-agent-runner 0.3.9; it did nothing since");
-                }
+                "disable_pre_round_hooks" => self.dropped(&old, DISABLE_HOOKS_GONE),
                 "substrate_fingerprint_paths" => self.dropped(
                     &old,
                     "fed only the round_substrate_* events; agent-runner's round_end and the journal say what a round changed",
@@ -45,7 +46,7 @@ impl Import {
                 }
                 "dry_run" => self.decide(
                     &old,
-                    "only hooks and goal checks read it, and agent-runner has neither yet",
+                    "only the old runner's plugin hooks and goal checks read it; agent-runner's [hooks] and [[goal.checks]] get no dry-run flag: give them one through [agent.env] if they should hold back",
                 ),
                 _ => self.unknown(&old),
             }

@@ -337,3 +337,26 @@ fn schedule_windows_are_carried_over() {
     assert_eq!(project.schedule.timezone.as_deref(), Some("Europe/Paris"));
     assert_eq!(project.schedule.run_windows.len(), 1);
 }
+
+#[test]
+fn exec_prefix_is_carried_and_plugin_hooks_are_a_decision() {
+    let with_prefix = |prefix: &str| {
+        old_file("[plugins]\ndisable = []\n")
+            .replace("[agent]\n", &format!("[agent]\nexec_prefix = {prefix}\n"))
+    };
+    let c = import(&with_prefix(
+        "[\"podman\", \"run\", \"--rm\", \"-i\", \"img\"]",
+    ));
+    assert_eq!(kind_of(&c, "agent.exec_prefix"), Some(Kind::Mapped));
+    assert_eq!(kind_of(&c, "plugins"), Some(Kind::Decision));
+    let project = loads(&c).expect("loads");
+    assert_eq!(
+        project.agent.exec_prefix,
+        ["podman", "run", "--rm", "-i", "img"]
+    );
+    let split = import(&with_prefix("\"env FOO=1\""));
+    assert_eq!(
+        loads(&split).expect("loads").agent.exec_prefix,
+        ["env", "FOO=1"]
+    );
+}

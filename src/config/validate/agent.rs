@@ -149,6 +149,7 @@ pub(super) fn agent(
         config_dir_env,
         preset_auth_hint: defaults.cli().map(|p| p.auth_hint.to_string()),
         account: super::spend::account(c, raw.account.as_deref()),
+        exec_prefix: exec_prefix(c, raw.exec_prefix.as_deref()),
     }
 }
 
@@ -187,6 +188,15 @@ fn command(c: &mut Checker<'_, '_>, raw: &RawAgent, preset: Option<&Preset>) -> 
             }
             cmd
         }
+    }
+}
+
+/// `exec_prefix`: absent or empty is none; else a program and its arguments, like a command.
+fn exec_prefix(c: &mut Checker<'_, '_>, raw: Option<&[String]>) -> Vec<String> {
+    match raw {
+        None | Some([]) => Vec::new(),
+        Some(prefix) => super::progress::check_cmd(c, &["agent", "exec_prefix"], Some(prefix))
+            .unwrap_or_default(),
     }
 }
 

@@ -6,6 +6,7 @@
 mod agent;
 mod alerts;
 mod checker;
+mod hooks;
 mod limits;
 mod notify;
 mod phases;
@@ -79,6 +80,7 @@ pub(super) fn validate(
     let notify = notify::notify(&mut c, &raw.notify);
     let limits = limits::limits(&mut c, &raw.limits);
     let schedule = windows::schedule(&mut c, &raw.schedule);
+    let hooks = hooks::hooks(&mut c, &raw.hooks);
     let project = Project {
         name,
         source: std::path::absolute(doc.file).unwrap_or_else(|_| doc.file.to_path_buf()),
@@ -96,6 +98,7 @@ pub(super) fn validate(
         notify,
         limits,
         schedule,
+        hooks,
     };
     resolved::check_resolved_paths(&mut c, &project);
     c.finish()?;

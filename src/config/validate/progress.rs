@@ -127,7 +127,7 @@ fn check_name(
     Some(name.to_string())
 }
 
-fn check_cmd(
+pub(super) fn check_cmd(
     c: &mut Checker<'_, '_>,
     path: &[&str],
     cmd: Option<&[String]>,
