@@ -44,12 +44,7 @@ pub(crate) fn generate(shell: Shell, out: &mut dyn Write) -> io::Result<()> {
 
 /// `project-names`: the valid project names of the config directory, one a line.
 pub(crate) fn print_project_names(scope: Scope) -> crate::error::Result<()> {
-    let names: Vec<String> = config::discover(scope)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|file| file.file_stem()?.to_str().map(str::to_string))
-        .filter(|name| config::valid_project_name(name))
-        .collect();
+    let names = config::project_names(scope);
     crate::output::to_stdout(|out| names.iter().try_for_each(|n| writeln!(out, "{n}")))
 }
 

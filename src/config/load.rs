@@ -169,14 +169,21 @@ pub(crate) fn require_valid_name(name: &str) -> Result<()> {
     )))
 }
 
+/// The names of the scope's projects whose file names are valid project names (a file named
+/// otherwise cannot be asked for by name, and a shell's completion must never see it).
+pub(crate) fn project_names(scope: Scope) -> Vec<String> {
+    discover(scope)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|file| file.file_stem()?.to_str().map(str::to_string))
+        .filter(|name| valid_project_name(name))
+        .collect()
+}
+
 /// The error for a project name without a file: it lists the known projects, or says how to
 /// create the first one.
 fn no_such_project(name: &str, path: PathBuf, scope: Scope) -> Error {
-    let known: Vec<String> = discover(scope)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .collect();
+    let known = project_names(scope);
     let hint = if known.is_empty() {
         format!(
             "no projects in {}; create one with `agent-runner{} init --preset shell {name}`",

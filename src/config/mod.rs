@@ -46,11 +46,10 @@ pub(crate) use by_name::{load_for_reading, load_for_reading_said};
 pub(crate) use controls::escaped;
 pub(crate) use load::{
     ProjectRef, discover, discover_in, load, load_project, load_project_with_text, load_with_text,
-    require_valid_name, verify_schedule,
+    project_names, require_valid_name, verify_schedule,
 };
 pub(crate) use model::{
     DirtyAction, OutputFormat, Project, PromptDelivery, PromptSpec, StopSignal, TransientAction,
-    valid_project_name,
 };
 pub(crate) use progress::{GoalCheck, PROGRESS_LIMIT_S, Progress, after_agent_s};
 // Other folders' tests build their projects from TOML text.

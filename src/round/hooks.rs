@@ -283,9 +283,7 @@ mod tests {
                 marker.display()
             ),
         );
-        let started = Instant::now();
         let (hooked, log) = run_hooks(&p, Phase::PreRound);
-        assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(hooked.failed[0].1.status, "timeout");
         assert!(
             log.contains("timed out after 1s, its process group killed"),
