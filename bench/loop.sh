@@ -156,6 +156,14 @@ start_to_first = [ms(f - s) for s, f in zip(starts, first_event) if f is not Non
 last_to_stop = [ms(stop - last) for last, stop in zip(last_event, stops)]
 stop_to_next = [ms(starts[i + 1] - stops[i] - delay) for i in range(min(len(stops), len(starts) - 1))]
 
+# The step after each round, a unit of its own that runs during the cool-down (the next round
+# waits for it only when it outlasts restart_delay_s).
+after_run = []
+for after in (f"agent-runner-after@{name}.service", f"agent-runner-after-failure@{name}.service"):
+    a_starts = [t for t, r, msg in ours if unit_mark(r, msg, after) == "start"]
+    a_stops = [t for t, r, msg in ours if unit_mark(r, msg, after) == "stop"]
+    after_run += [ms(e - s) for s, e in zip(a_starts, a_stops)]
+
 def bare_rows(unit):
     """A bare loop's rows: its overhead per round, its run, its idle time beyond the delay."""
     recs = records(f"{work}/{unit}.json")
@@ -175,6 +183,8 @@ mo = row("loop overhead per round", loop_ours)
 row("unit Starting -> runner's first event", start_to_first)
 row("runner's last event -> Deactivated", last_to_stop)
 row("Deactivated -> next Starting - 1 s", stop_to_next)
+if after_run:
+    row("after-round unit, beside the cool-down", after_run)
 print("bare oneshot /bin/true (OnUnitInactiveSec=1s AccuracySec=1ms)")
 mb = row("loop overhead per round", loop_bare)
 row("Starting -> Deactivated", b_run)

@@ -81,6 +81,9 @@ section_install() {
     for f in /usr/bin/agent-runner \
         /usr/lib/systemd/system/agent-runner@.service /usr/lib/systemd/system/agent-runner@.timer \
         /usr/lib/systemd/system/agent-runner@.path /usr/lib/systemd/system/agent-runner-halt@.service \
+        /usr/lib/systemd/system/agent-runner-after@.service \
+        /usr/lib/systemd/system/agent-runner-after-failure@.service \
+        /usr/lib/systemd/user/agent-runner-after-failure@.service \
         /usr/lib/systemd/system/agent-runner-web.socket /usr/lib/systemd/system/agent-runner-web.service \
         /usr/lib/sysusers.d/agent-runner.conf \
         /usr/lib/systemd/user/agent-runner@.service \
@@ -241,7 +244,7 @@ section_precedence() {
     check "the /etc drop-in is in force (${delay}s)" sh -c "systemctl cat agent-runner@demo.timer | grep -qx 'OnUnitInactiveSec=${delay}s'"
     agent-runner generate >/dev/null
     check "after generate: 7s" sh -c "systemctl cat agent-runner@demo.timer | grep -qx 'OnUnitInactiveSec=7s'"
-    rm -r /etc/systemd/system/agent-runner@demo.*.d /etc/systemd/system/agent-runner-halt@demo.*.d
+    rm -r /etc/systemd/system/agent-runner*@demo.*.d
     systemctl daemon-reload
     check "handed back: the generator renders demo" test -f "$gen/agent-runner@demo.service.d/50-agent-runner.conf"
     check "…and it is in force" sh -c "systemctl show -p DropInPaths agent-runner@demo.service | grep -q '$gen/agent-runner@demo.service.d'"

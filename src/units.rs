@@ -1,7 +1,8 @@
 //! The names of a project's units, computed here and nowhere else.
 //!
-//! A project NAME runs as instances of five template units (`agent-runner@.service`, `.timer`,
-//! `.path`, `agent-runner-loop@.service`, `agent-runner-halt@.service`), each with one generated
+//! A project NAME runs as instances of seven template units (`agent-runner@.service`, `.timer`,
+//! `.path`, `agent-runner-loop@.service`, `agent-runner-halt@.service`,
+//! `agent-runner-after@.service`, `agent-runner-after-failure@.service`), each with one generated
 //! drop-in `UNIT.d/50-agent-runner.conf`, plus two transient units a long back-off creates
 //! (`agent-runner-backoff@NAME.timer` and its `.service`). How they work together is
 //! docs/architecture.md, "The loop on systemd".
@@ -51,6 +52,13 @@ pub(crate) enum Unit {
     Loop,
     /// `agent-runner-halt@NAME.service`: acts on a stop trigger.
     Halt,
+    /// `agent-runner-after@NAME.service`: what follows a round that succeeded (back-off, halts,
+    /// notifier).
+    After,
+    /// `agent-runner-after-failure@NAME.service`: the same after a round that failed. Two units,
+    /// since systemd tells a unit how the round ended (`$MONITOR_*`) only when one source can
+    /// trigger it.
+    AfterFailure,
     /// `agent-runner-backoff@NAME.timer`: the transient timer a long back-off parks the loop on.
     BackoffTimer,
     /// `agent-runner-backoff@NAME.service`: what the back-off timer starts.
@@ -59,18 +67,22 @@ pub(crate) enum Unit {
 
 impl Unit {
     /// The units installed as templates, in rendering order (the back-off units are transient).
-    pub(crate) const TEMPLATES: [Unit; 5] =
-        [Unit::Round, Unit::Timer, Unit::Path, Unit::Loop, Unit::Halt];
-
-    const ALL: [Unit; 7] = [
+    pub(crate) const TEMPLATES: [Unit; 7] = [
         Unit::Round,
         Unit::Timer,
         Unit::Path,
         Unit::Loop,
         Unit::Halt,
-        Unit::BackoffTimer,
-        Unit::BackoffService,
+        Unit::After,
+        Unit::AfterFailure,
     ];
+
+    /// Every unit: the templates' and the transient back-off units.
+    fn all() -> impl Iterator<Item = Unit> {
+        Unit::TEMPLATES
+            .into_iter()
+            .chain([Unit::BackoffTimer, Unit::BackoffService])
+    }
 
     /// The part of the name before `@`.
     fn prefix(self) -> &'static str {
@@ -78,6 +90,8 @@ impl Unit {
             Unit::Round | Unit::Timer | Unit::Path => "agent-runner",
             Unit::Loop => "agent-runner-loop",
             Unit::Halt => "agent-runner-halt",
+            Unit::After => "agent-runner-after",
+            Unit::AfterFailure => "agent-runner-after-failure",
             Unit::BackoffTimer | Unit::BackoffService => "agent-runner-backoff",
         }
     }
@@ -85,7 +99,12 @@ impl Unit {
     /// The unit type: the suffix after the last `.`.
     fn kind(self) -> &'static str {
         match self {
-            Unit::Round | Unit::Loop | Unit::Halt | Unit::BackoffService => "service",
+            Unit::Round
+            | Unit::Loop
+            | Unit::Halt
+            | Unit::After
+            | Unit::AfterFailure
+            | Unit::BackoffService => "service",
             Unit::Timer | Unit::BackoffTimer => "timer",
             Unit::Path => "path",
         }
@@ -114,8 +133,7 @@ impl Unit {
     pub(crate) fn parse(unit: &str) -> Option<(Unit, &str)> {
         let (prefix, rest) = unit.split_once('@')?;
         let (name, kind) = rest.rsplit_once('.')?;
-        Unit::ALL
-            .into_iter()
+        Unit::all()
             .find(|u| u.prefix() == prefix && u.kind() == kind)
             .map(|u| (u, name))
     }
@@ -204,6 +222,10 @@ mod tests {
         assert_eq!(u.path, "agent-runner@my-proj.v2.path");
         assert_eq!(u.halt, "agent-runner-halt@my-proj.v2.service");
         assert_eq!(u.loop_unit, "agent-runner-loop@my-proj.v2.service");
+        assert_eq!(
+            Unit::After.of("my-proj.v2"),
+            "agent-runner-after@my-proj.v2.service"
+        );
         assert_eq!(u.backoff, "agent-runner-backoff@my-proj.v2.timer");
         assert_eq!(u.backoff_service, "agent-runner-backoff@my-proj.v2.service");
     }
@@ -219,6 +241,8 @@ mod tests {
                 "agent-runner@.path",
                 "agent-runner-loop@.service",
                 "agent-runner-halt@.service",
+                "agent-runner-after@.service",
+                "agent-runner-after-failure@.service",
             ]
         );
         assert_eq!(
@@ -230,7 +254,7 @@ mod tests {
 
     #[test]
     fn names_parse_back() {
-        for unit in Unit::ALL {
+        for unit in Unit::all() {
             assert_eq!(Unit::parse(&unit.of("a.b")), Some((unit, "a.b")));
         }
         assert_eq!(Unit::parse("agent-runner@x.socket"), None);

@@ -107,8 +107,7 @@ if ((host_mode)); then
         say "cleaning up"
         stop_page
         systemctl stop "agent-runner@$NAME.service" 2>/dev/null || true
-        systemctl reset-failed "agent-runner@$NAME.service" "agent-runner-loop@$NAME.service" \
-            "agent-runner-halt@$NAME.service" 2>/dev/null || true
+        systemctl reset-failed "agent-runner*@$NAME.service" 2>/dev/null || true
         rm -f "/etc/agent-runner/$NAME.toml"
         rmdir /etc/agent-runner 2>/dev/null || true
         rm -rf /etc/systemd/system/agent-runner*@"$NAME".*.d
@@ -119,6 +118,8 @@ if ((host_mode)); then
             rm -f /etc/systemd/system/agent-runner@.service /etc/systemd/system/agent-runner@.timer \
                 /etc/systemd/system/agent-runner@.path /etc/systemd/system/agent-runner-loop@.service \
                 /etc/systemd/system/agent-runner-halt@.service \
+                /etc/systemd/system/agent-runner-after@.service \
+                /etc/systemd/system/agent-runner-after-failure@.service \
                 /etc/systemd/system/agent-runner-notify@.service \
                 /etc/systemd/system/agent-runner-watch.service /etc/systemd/system/agent-runner-watch.timer
         fi

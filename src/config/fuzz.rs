@@ -244,8 +244,8 @@ fn check_project(project: &Project) -> Result<(), String> {
         .flat_map(|u| u.contents.lines())
         .filter(|l| l.starts_with("Exec"))
         .count();
-    if exec_lines != 8 {
-        return Err(format!("{exec_lines} Exec lines rendered, not 8"));
+    if exec_lines != 10 {
+        return Err(format!("{exec_lines} Exec lines rendered, not 10"));
     }
     Ok(())
 }

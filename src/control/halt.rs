@@ -8,18 +8,22 @@
 //! * `loop-start` (agent-runner-loop@.service, the project's user): a new loop begins. Clears the
 //!   previous loop's `.agent-done` and `halt-request`, and marks the state so that the next round
 //!   starts fresh loop counters.
-//! * `after-round` (ExecStopPost=! of the round service: root, but in the unit's sandbox and
-//!   read-only on the project's files): when the round left a back-off longer than the timer's
-//!   delay, parks the periodic timer and wakes the loop at the not-before time with a transient
-//!   timer instead, so systemd does not start a round every restart_delay_s only for it to exit
-//!   at once. A round that exited 78 (configuration broken) halts the loop even when it could not
+//! * `after-round` (agent-runner-after@.service, started by the round service's `OnSuccess=`, and
+//!   agent-runner-after-failure@.service, by its `OnFailure=`: root, but sandboxed, reading the
+//!   project's files with CAP_DAC_READ_SEARCH alone, writing only the project's state and logs
+//!   and root's stores): when the round left a back-off longer than the timer's delay,
+//!   parks the periodic timer and wakes the loop at the not-before time with a transient timer
+//!   instead, so systemd does not start a round every restart_delay_s only for it to exit at
+//!   once. A round that exited 78 (configuration broken) halts the loop even when it could not
 //!   say so itself. It also starts the unit that rewrites node-exporter's metrics textfile
 //!   (`observe::textfile`) and the project's notifier (`notifier`). A round systemd ended with
-//!   the result oom-kill is recorded as `oom` and may halt the loop (`oom`).
+//!   the result oom-kill is recorded as `oom` and may halt the loop (`oom`). The next round waits
+//!   for this step (`After=`), so when it parks or halts the loop it also cancels a round start
+//!   the timer queued meanwhile.
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::config::Project;
 use crate::config::ProjectRef;
@@ -45,7 +49,8 @@ pub(crate) enum Step {
     Trigger,
     /// agent-runner-loop@.service: clear the previous loop's sentinels, start a new loop.
     LoopStart,
-    /// ExecStopPost= of the round service: stretch the schedule over a long back-off.
+    /// agent-runner-after@.service and agent-runner-after-failure@.service: what follows a round
+    /// (back-off, halts, notifier).
     AfterRound,
 }
 
@@ -61,7 +66,8 @@ pub(crate) fn run(ctx: &Context, project: &ProjectRef, step: Step) -> Result<u8>
             // Loaded once for every part of the step: parsing and validating it again is work on
             // the path between one round and the next.
             let loaded = crate::config::load_project(project, ctx.scope);
-            // Never fail: a failing ExecStopPost= would mark a good round failed.
+            // Never fail: the step's own failure would say nothing about the round, and a failed
+            // unit would only add noise to `systemctl --failed`.
             if let Err(e) = after_round(ctx.scope, project, loaded.as_ref()) {
                 eprintln!("agent-runner: after round: {e}");
             }
@@ -221,30 +227,28 @@ fn after_round(
     let name = match (&project, reference) {
         (Ok(p), _) => p.name.clone(),
         (Err(_), ProjectRef::Name(n)) => n.clone(),
-        // A broken TOML may set a `name` other than its file name: systemd's own
-        // $STATE_DIRECTORY (…/agent-runner/NAME) still names the instance.
-        (Err(_), ProjectRef::File(f)) => systemd_state_directory()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        // A broken TOML may set a `name` other than its file name: the unit's instance, which
+        // the unit passes in its environment, still names the project.
+        (Err(_), ProjectRef::File(f)) => std::env::var(INSTANCE_VAR)
+            .ok()
             .or_else(|| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_default(),
     };
+    let units = Units::of(&name);
+    let ended = RoundEnd::from_env();
     if let Ok(p) = &project {
         // Before anything reads the state: a round killed for memory may be the one that halts.
-        let result = std::env::var("SERVICE_RESULT").unwrap_or_default();
-        if let Err(e) = super::oom::after_round(p, &result) {
+        if let Err(e) = super::oom::after_round(p, &ended.result) {
             eprintln!("agent-runner: cannot record the round killed for memory: {e}");
         }
     }
-    let exit_status = std::env::var("EXIT_STATUS").unwrap_or_default();
     // A round that exited 78 and wrote its halt request is halted by the path unit already.
     let state_dir = match &project {
-        Ok(p) => Some(state::dir(p)),
-        Err(_) => systemd_state_directory(),
+        Ok(p) => state::dir(p),
+        Err(_) => scope.state_dir(&name),
     };
-    let requested = state_dir.is_some_and(|d| halt_requested(&d));
-    let config_broken = std::env::var("EXIT_CODE").is_ok_and(|c| c == "exited")
-        && exit_status == "78"
-        && !requested;
+    let requested = !name.is_empty() && halt_requested(&state_dir);
+    let config_broken = ended.exit_status == Some(i32::from(exit::CONFIG)) && !requested;
     let wake_at = match &project {
         Ok(p) => back_off_until(p),
         Err(_) => None,
@@ -260,7 +264,6 @@ fn after_round(
     if let Some(park) = &account_park {
         park_peers(&bus, &name, park);
     }
-    let units = Units::of(&name);
     let (loop_state, loop_job_queued) = bus.activity(&units.loop_unit)?;
     if loop_state != "active" || loop_job_queued {
         return Ok(()); // stopped or halted meanwhile: nothing to reschedule
@@ -269,7 +272,7 @@ fn after_round(
         crate::output::line(format_args!(
             "round exited 78 (configuration broken): halting the loop of {name}"
         ))?;
-        return bus.start_nowait(&units.halt);
+        return halt_now(&bus, &units);
     }
     if let Some(alert) = alert {
         crate::output::line(format_args!(
@@ -277,12 +280,51 @@ fn after_round(
             alert.detector.name(),
             alert.evidence.summary
         ))?;
-        return bus.start_nowait(&units.halt);
+        return halt_now(&bus, &units);
     }
     if let Some(at) = wake_at {
         park_until(&bus, &units, &name, at)?;
     }
     Ok(())
+}
+
+/// The variable agent-runner-after@.service sets to its instance: the project's name.
+const INSTANCE_VAR: &str = "AGENT_RUNNER_INSTANCE";
+
+/// How the round that just ended ended, as systemd tells it.
+struct RoundEnd {
+    /// The service's result: success, exit-code, oom-kill, timeout, …
+    result: String,
+    /// The runner's exit status, when it exited rather than being killed.
+    exit_status: Option<i32>,
+}
+
+impl RoundEnd {
+    /// From what systemd sets: `$MONITOR_SERVICE_RESULT`, `$MONITOR_EXIT_CODE` and
+    /// `$MONITOR_EXIT_STATUS` in the unit the round's `OnSuccess=`/`OnFailure=` started, the same
+    /// without `MONITOR_` for an `ExecStopPost=` (the form drop-ins of older versions keep until
+    /// `generate` runs again). Started by hand, the step knows nothing of a round's end.
+    fn from_env() -> Self {
+        let var = |name: &str| {
+            std::env::var(format!("MONITOR_{name}"))
+                .or_else(|_| std::env::var(name))
+                .ok()
+        };
+        let exited = var("EXIT_CODE").is_some_and(|c| c == "exited");
+        Self {
+            result: var("SERVICE_RESULT").unwrap_or_default(),
+            exit_status: var("EXIT_STATUS")
+                .filter(|_| exited)
+                .and_then(|s| s.parse().ok()),
+        }
+    }
+}
+
+/// Starts the halt unit, after cancelling a round the timer may have queued behind this step: it
+/// would start the loop again (the round service wants the loop unit) once the halt ended it.
+fn halt_now(bus: &Bus, units: &Units) -> Result<()> {
+    bus.cancel_queued_start(&units.service)?;
+    bus.start_nowait(&units.halt)
 }
 
 /// Parks the running loops of the other projects of `park`'s account, each until its resume
@@ -322,12 +364,6 @@ fn halt_requested(state_dir: &Path) -> bool {
         .is_ok_and(|kind| kind.is_some_and(|k| k.is_file()))
 }
 
-/// The first directory of systemd's `$STATE_DIRECTORY` (…/agent-runner/NAME), when set.
-fn systemd_state_directory() -> Option<PathBuf> {
-    let dirs = std::env::var_os("STATE_DIRECTORY")?;
-    dirs.to_string_lossy().split(':').next().map(PathBuf::from)
-}
-
 /// The not-before time the round left, when it lies beyond the periodic timer's next firing.
 fn back_off_until(project: &Project) -> Option<u64> {
     let state = State::load(&state::dir(project)).ok()?;
@@ -345,6 +381,9 @@ fn park_until(bus: &Bus, units: &Units, name: &str, at: u64) -> Result<()> {
         .unwrap_or_default();
     let exec_start = start_without_waiting(bus.scope(), &units.service)?;
     bus.stop_nowait(&units.timer)?;
+    // A round the timer queued while the step after the last one ran would start now, and bring
+    // the periodic timer back with it.
+    bus.cancel_queued_start(&units.service)?;
     if bus.activity(&units.backoff)?.0 != "inactive" {
         bus.stop_nowait(&units.backoff)?;
     }

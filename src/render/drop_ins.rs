@@ -65,11 +65,13 @@ struct Commands {
 }
 
 /// What the sandbox lets write: the round its work dir, state and logs; the helpers only state
-/// and logs.
+/// and logs; the step after a round, root's without `StateDirectory=`, the state and log
+/// directories by path.
 #[derive(Serialize, Default)]
 struct WritablePaths {
     read_write_paths: Vec<PathBuf>,
     helper_read_write_paths: Vec<PathBuf>,
+    after_step_writes: Vec<PathBuf>,
 }
 
 /// The agent CLI's own state below the home of the user rounds run as (system manager only: a
@@ -157,18 +159,10 @@ impl Commands {
             ""
         };
         let config = sd_word(&project.source.to_string_lossy());
-        // Root in the system manager ("!"), to reschedule the loop over D-Bus, but inside the
-        // unit's sandbox and with no capabilities: "!" lifts only User=, "+" would lift the
-        // sandbox too.
-        let privileged = if project.scope == Scope::System {
-            "!"
-        } else {
-            ""
-        };
         Self {
             exec_start: format!("{exec} {user_flag}round --config {config}"),
             after_round_exec: format!(
-                "{privileged}{exec} {user_flag}halt --step after-round --config {config}"
+                "{exec} {user_flag}halt --step after-round --config {config}"
             ),
             loop_exec_start: format!("{exec} {user_flag}halt --step loop-start --config {config}"),
             halt_exec_start: format!("{exec} {user_flag}halt --config {config}"),
@@ -182,6 +176,8 @@ impl WritablePaths {
         let rt = &project.runtime;
         let mut paths = Self::default();
         if project.scope == Scope::System {
+            paths.after_step_writes =
+                vec![project.scope.state_dir(&project.name), rt.log_dir.clone()];
             paths.read_write_paths.push(rt.work_dir.clone());
             if rt.log_dir_explicit {
                 paths.helper_read_write_paths.push(rt.log_dir.clone());

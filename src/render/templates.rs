@@ -13,7 +13,7 @@ use crate::paths::Scope;
 use crate::units::{NOTIFY_TEMPLATE, Unit, WATCH_SERVICE, WATCH_TIMER};
 
 /// The drop-in templates: (name, source).
-const DROP_IN_TEMPLATES: [(&str, &str); 7] = [
+const DROP_IN_TEMPLATES: [(&str, &str); 8] = [
     (
         "service.conf",
         include_str!("../../templates/service.conf.j2"),
@@ -22,6 +22,7 @@ const DROP_IN_TEMPLATES: [(&str, &str); 7] = [
     ("path.conf", include_str!("../../templates/path.conf.j2")),
     ("loop.conf", include_str!("../../templates/loop.conf.j2")),
     ("halt.conf", include_str!("../../templates/halt.conf.j2")),
+    ("after.conf", include_str!("../../templates/after.conf.j2")),
     (
         "sandbox.conf",
         include_str!("../../templates/sandbox.conf.j2"),
@@ -33,12 +34,14 @@ const DROP_IN_TEMPLATES: [(&str, &str); 7] = [
 ];
 
 /// Which drop-in template renders the drop-in of each template unit.
-pub(crate) const DROP_IN_OF: [(Unit, &str); 5] = [
+pub(crate) const DROP_IN_OF: [(Unit, &str); 7] = [
     (Unit::Round, "service.conf"),
     (Unit::Timer, "timer.conf"),
     (Unit::Path, "path.conf"),
     (Unit::Loop, "loop.conf"),
     (Unit::Halt, "halt.conf"),
+    (Unit::After, "after.conf"),
+    (Unit::AfterFailure, "after.conf"),
 ];
 
 /// The static template of `unit` in `scope`, exactly as shipped in units/; `None` for the
@@ -54,11 +57,18 @@ pub(crate) fn template_text(scope: Scope, unit: Unit) -> Option<&'static str> {
         (Scope::System, Unit::Halt) => {
             include_str!("../../units/system/agent-runner-halt@.service")
         }
+        // One file for both: they differ only in which end of a round starts them.
+        (Scope::System, Unit::After | Unit::AfterFailure) => {
+            include_str!("../../units/system/agent-runner-after@.service")
+        }
         (Scope::User, Unit::Round) => include_str!("../../units/user/agent-runner@.service"),
         (Scope::User, Unit::Timer) => include_str!("../../units/user/agent-runner@.timer"),
         (Scope::User, Unit::Path) => include_str!("../../units/user/agent-runner@.path"),
         (Scope::User, Unit::Loop) => include_str!("../../units/user/agent-runner-loop@.service"),
         (Scope::User, Unit::Halt) => include_str!("../../units/user/agent-runner-halt@.service"),
+        (Scope::User, Unit::After | Unit::AfterFailure) => {
+            include_str!("../../units/user/agent-runner-after@.service")
+        }
         (_, Unit::BackoffTimer | Unit::BackoffService) => return None,
     })
 }

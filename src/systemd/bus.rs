@@ -277,6 +277,27 @@ impl Bus {
             .map_err(|e| call_error(self.scope, &format!("starting {unit}"), &e))
     }
 
+    /// Cancels the start jobs of `unit` that still wait in the manager's queue (a round timed to
+    /// start while the step after the previous one runs waits for it); stop jobs stay. A job that
+    /// ran or went meanwhile is not an error.
+    pub(crate) fn cancel_queued_start(&self, unit: &str) -> Result<()> {
+        let what = format!("cancelling the start of {unit}");
+        let jobs = zbus::block_on(self.manager.list_jobs())
+            .map_err(|e| call_error(self.scope, &what, &e))?;
+        for (id, _, _, _, _, _) in jobs
+            .iter()
+            .filter(|(_, name, kind, _, _, _)| name == unit && kind == "start")
+        {
+            match zbus::block_on(self.manager.cancel_job(*id)) {
+                Err(e) if !error_name(&e).is_some_and(|n| n.ends_with("NoSuchJob")) => {
+                    return Err(call_error(self.scope, &what, &e));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Enqueues a stop job without waiting for it.
     pub(crate) fn stop_nowait(&self, unit: &str) -> Result<()> {
         zbus::block_on(self.manager.stop_unit(unit, "replace"))

@@ -59,6 +59,16 @@ pub(crate) struct UnitFileChange {
     pub source: String,
 }
 
+/// A row of `ListJobs`: (id, unit, job type, job state, job path, unit path).
+pub(crate) type JobRow = (
+    u32,
+    String,
+    String,
+    String,
+    OwnedObjectPath,
+    OwnedObjectPath,
+);
+
 /// A property of a transient unit: (name, value).
 pub(crate) type TransientProperty<'a> = (&'a str, Variant<'a>);
 
@@ -120,6 +130,12 @@ pub(crate) trait Manager {
         properties: &[TransientProperty<'_>],
         aux: &[(&str, Vec<TransientProperty<'_>>)],
     ) -> zbus::Result<OwnedObjectPath>;
+
+    /// The jobs in the manager's queue.
+    fn list_jobs(&self) -> zbus::Result<Vec<JobRow>>;
+
+    /// Cancels a queued job by its id.
+    fn cancel_job(&self, id: u32) -> zbus::Result<()>;
 
     /// Asks the manager to send us its signals.
     fn subscribe(&self) -> zbus::Result<()>;

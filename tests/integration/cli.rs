@@ -356,7 +356,7 @@ fn generate_warns_about_what_would_stop_the_rounds_and_writes_the_units() {
     let t = generate_into_out(with_project("demo"));
     std::fs::remove_file(t.path().join("w/prompt.md")).unwrap();
     let run = t.run();
-    run.status(0).output_contains("13 files written");
+    run.status(0).output_contains("17 files written");
     assert!(
         run.stderr.contains(&format!(
             "agent-runner: warning: demo: prompt file {}/w/prompt.md cannot be read: no such file; its rounds stop on this until it is fixed\n",
@@ -388,7 +388,7 @@ fn generate_warns_about_what_would_stop_the_rounds_and_writes_the_units() {
 #[test]
 fn generate_output_writes_the_complete_set_and_is_idempotent() {
     let t = generate_into_out(with_project("demo"));
-    t.run().status(0).output_contains("13 files written");
+    t.run().status(0).output_contains("17 files written");
     for file in [
         "agent-runner@.service",
         "agent-runner-notify@.service",
@@ -398,6 +398,10 @@ fn generate_output_writes_the_complete_set_and_is_idempotent() {
         "agent-runner@.path",
         "agent-runner-loop@.service",
         "agent-runner-halt@.service",
+        "agent-runner-after@.service",
+        "agent-runner-after-failure@.service",
+        "agent-runner-after@demo.service.d/50-agent-runner.conf",
+        "agent-runner-after-failure@demo.service.d/50-agent-runner.conf",
         "agent-runner-loop@demo.service.d/50-agent-runner.conf",
         "agent-runner@demo.service.d/50-agent-runner.conf",
         "agent-runner@demo.timer.d/50-agent-runner.conf",
@@ -407,7 +411,7 @@ fn generate_output_writes_the_complete_set_and_is_idempotent() {
     }
     t.run()
         .status(0)
-        .output_contains("0 files written, 13 unchanged");
+        .output_contains("0 files written, 17 unchanged");
 }
 
 #[test]

@@ -60,7 +60,7 @@ for k in 0 1; do
     ((spawned[k + 1] >= until[k] * 1000000)) ||
         fail "the agent of crash $((k + 2)) started at ${spawned[k + 1]} us, before the back-off until ${until[k]} s"
 done
-ct journalctl -o cat -u agent-runner@$n.service | grep -q "backing off: the next round of $n runs in" ||
+ct journalctl -o cat -u agent-runner-after@$n.service -u agent-runner-after-failure@$n.service | grep -q "backing off: the next round of $n runs in" ||
     fail "the 4 s crash delay was not parked on a transient timer"
 sleep 3
 assert_eq "$(agent_rounds $n)" 3 "agent runs after the halt"
