@@ -7,11 +7,11 @@
 //! spawn), so ~300 faults leave ~7 MB of the binary and its libraries mapped. Neither can be turned
 //! off per process (`MADV_RANDOM` does not stop it on Linux 6.18, measured), but mapped code can
 //! be unmapped: the pages stay in the page cache, and what runs again is mapped again by a minor
-//! fault. Once the agent is spawned the runner only waits, copies output and keeps the books for
-//! the rest of the round, which may last hours; unmapping the start-up's pages then leaves it
-//! holding about 3 MB less, and lets the kernel reclaim code no runner is using. Doing the same
-//! before the spawn would lower the peak too, but costs milliseconds of re-faults on the way to
-//! the agent's start (measured), so it is not done.
+//! fault. While the agent works the runner only waits and copies output, for as long as the round
+//! lasts (hours, maybe); unmapping the start-up's pages when that begins leaves it holding ~2 MB
+//! instead of ~8 MB, and lets the kernel reclaim code no runner is using. Doing the same between
+//! the start-up's steps would lower the peak too, but the re-faults cost milliseconds on the way
+//! to the agent's start (measured), so it is not done.
 
 use std::ffi::{c_int, c_void};
 use std::ops::Range;

@@ -171,8 +171,6 @@ pub(crate) fn spawn(
         }
     };
     // spawn() consumed our copies of the pipe's write end: EOF comes when the agent's go.
-    // The agent runs; what the rest of the round runs is mapped again on use.
-    crate::memory::drop_mapped_code();
     Ok(Agent {
         pid,
         output: read_end,
