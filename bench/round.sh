@@ -103,4 +103,9 @@ for label, sys_ in (("the agent alone (baseline)", "direct"), ("agent-runner (th
     print(row("  exec -> agent spawn", spawn, "ms"))
     print(row("  agent exit -> runner exit", exit_, "ms"))
     print(row("  peak RSS (runner + agent)", rss, "MiB"))
+    if sys_ == "ours":
+        # The runner's own high-water mark (VmHWM), as its round_end event reports it.
+        import json
+        ends = [e for e in map(json.loads, open(f"{t}/ours/logs/events.jsonl")) if e["event"] == "round_end"]
+        print(row("  runner VmHWM (round_end)", [e["runner_peak_rss_kb"] / 1024 for e in ends], "MiB"))
 PY

@@ -12,6 +12,7 @@ mod control;
 mod error;
 mod events;
 mod fsutil;
+mod memory;
 mod notify;
 mod observe;
 mod output;

@@ -121,6 +121,10 @@ pub(crate) struct Watch<'a> {
 impl Watch<'_> {
     /// Runs until the agent and everything it started are gone.
     pub(crate) fn run(self, note: &mut dyn FnMut(Note<'_>)) -> Supervised {
+        // Start-up is over and the agent has had time to start; what the rest of the round runs
+        // is mapped again on use. Not earlier: unmapping while the agent's exec runs beside it
+        // delayed the agent's first instruction (measured).
+        crate::memory::drop_mapped_code();
         let mut w = Watching::new(self);
         loop {
             let now = Instant::now();
