@@ -166,6 +166,9 @@ pub(crate) struct Units {
     pub halt: String,
     /// `agent-runner-loop@NAME.service`: active while the loop runs.
     pub loop_unit: String,
+    /// `agent-runner-after@NAME.service` and `agent-runner-after-failure@NAME.service`: the
+    /// step after each round.
+    pub after_round: [String; 2],
     /// `agent-runner-backoff@NAME.timer`: the transient timer a long back-off parks the loop on.
     pub backoff: String,
     /// `agent-runner-backoff@NAME.service`: what the back-off timer starts.
@@ -181,6 +184,7 @@ impl Units {
             path: Unit::Path.of(name),
             halt: Unit::Halt.of(name),
             loop_unit: Unit::Loop.of(name),
+            after_round: [Unit::After.of(name), Unit::AfterFailure.of(name)],
             backoff: Unit::BackoffTimer.of(name),
             backoff_service: Unit::BackoffService.of(name),
         }

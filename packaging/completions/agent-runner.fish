@@ -239,7 +239,7 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand project-names"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -l step -d 'Which step: `trigger` (a stop trigger fired), `loop-start` or `after-round`' -r -f -a "trigger\t'agent-runner-halt@.service: record which stop trigger fired'
 loop-start\t'agent-runner-loop@.service: clear the previous loop\'s sentinels, start a new loop'
-after-round\t'ExecStopPost= of the round service: stretch the schedule over a long back-off'"
+after-round\t'agent-runner-after@.service: what follows a round (back-off, halts, notifier)'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'

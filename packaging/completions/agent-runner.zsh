@@ -385,7 +385,7 @@ _arguments "${_arguments_options[@]}" : \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '--step=[Which step\: \`trigger\` (a stop trigger fired), \`loop-start\` or \`after-round\`]:STEP:((trigger\:"agent-runner-halt@.service\: record which stop trigger fired"
 loop-start\:"agent-runner-loop@.service\: clear the previous loop'\''s sentinels, start a new loop"
-after-round\:"ExecStopPost= of the round service\: stretch the schedule over a long back-off"))' \
+after-round\:"agent-runner-after@.service\: what follows a round (back-off, halts, notifier)"))' \
 '-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"

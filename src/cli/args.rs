@@ -156,7 +156,7 @@ pub(crate) enum HaltStep {
     Trigger,
     /// agent-runner-loop@.service: clear the previous loop's sentinels, start a new loop.
     LoopStart,
-    /// ExecStopPost= of the round service: stretch the schedule over a long back-off.
+    /// agent-runner-after@.service: what follows a round (back-off, halts, notifier).
     AfterRound,
 }
 

@@ -62,6 +62,17 @@ pub(crate) fn run(ctx: &Context, project: &ProjectRef, step: Step) -> Result<u8>
             Ok(exit::OK)
         }
         Step::LoopStart => loop_start(&crate::config::load_project(project, ctx.scope)?),
+        Step::AfterRound
+            if std::env::var_os("MONITOR_SERVICE_RESULT").is_none()
+                && std::env::var_os("SERVICE_RESULT").is_some() =>
+        {
+            // The round's own ExecStopPost= of a drop-in an older version generated: the after
+            // unit its OnSuccess=/OnFailure= start does the work now, and twice would park twice.
+            eprintln!(
+                "agent-runner: the round's drop-ins predate the after-round unit; run `agent-runner generate`"
+            );
+            Ok(exit::OK)
+        }
         Step::AfterRound => {
             // Loaded once for every part of the step: parsing and validating it again is work on
             // the path between one round and the next.
@@ -300,16 +311,12 @@ struct RoundEnd {
 }
 
 impl RoundEnd {
-    /// From what systemd sets: `$MONITOR_SERVICE_RESULT`, `$MONITOR_EXIT_CODE` and
-    /// `$MONITOR_EXIT_STATUS` in the unit the round's `OnSuccess=`/`OnFailure=` started, the same
-    /// without `MONITOR_` for an `ExecStopPost=` (the form drop-ins of older versions keep until
-    /// `generate` runs again). Started by hand, the step knows nothing of a round's end.
+    /// From what systemd sets in the unit the round's `OnSuccess=`/`OnFailure=` started:
+    /// `$MONITOR_SERVICE_RESULT`, `$MONITOR_EXIT_CODE` and `$MONITOR_EXIT_STATUS`. Started by
+    /// hand, the step knows nothing of a round's end. After a start limit hit they describe the
+    /// run before, whose end the step has seen already.
     fn from_env() -> Self {
-        let var = |name: &str| {
-            std::env::var(format!("MONITOR_{name}"))
-                .or_else(|_| std::env::var(name))
-                .ok()
-        };
+        let var = |name: &str| std::env::var(format!("MONITOR_{name}")).ok();
         let exited = var("EXIT_CODE").is_some_and(|c| c == "exited");
         Self {
             result: var("SERVICE_RESULT").unwrap_or_default(),

@@ -2,7 +2,7 @@
 //! kernel's OOM killer killed a process of the round (past `[limits] memory_max`, or a host out
 //! of memory). The runner cannot tell: it saw its agent die of SIGKILL (a crash), or systemd
 //! stop it (stopped), or it was killed itself and recorded nothing. Only systemd's
-//! `$SERVICE_RESULT`, which the after-round step gets, says why; so the step rewrites the round's
+//! `$MONITOR_SERVICE_RESULT`, which the after-round step gets, says why; so the step rewrites the round's
 //! record in the state as `oom`, says so in `round_oom` (the `round_end` already written stays as
 //! it was), counts such rounds in a row and halts the loop (`mem_loop`) at `[limits] oom_rounds`.
 
@@ -13,7 +13,7 @@ use crate::events::payload::{MemLoop, RoundOom};
 use crate::round::Outcome;
 use crate::round::state::{self, Action, HaltReason, LastOutcome, OomStreak, State, Verdict};
 
-/// systemd's `$SERVICE_RESULT` for a unit the kernel's OOM killer hit.
+/// systemd's `$MONITOR_SERVICE_RESULT` for a unit the kernel's OOM killer hit.
 const OOM_KILL: &str = "oom-kill";
 
 /// What the step concluded about the round just ended.

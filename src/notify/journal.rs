@@ -85,13 +85,15 @@ fn journal_args(project: &str, cursor: Option<&str>, on: &[String]) -> Vec<Strin
     args
 }
 
-/// The entry as a record, if journald recorded it for one of the project's units (or root's
-/// watch service) and it is an event.
+/// The entry as a record, if journald recorded it for one of the project's units (its steps after
+/// a round and root's watch service only when they ran as root) and it is an event.
 fn trusted(line: &str, units: &Units) -> Option<Record> {
     let entry: Value = serde_json::from_str(line).ok()?;
     let unit = entry.get("_SYSTEMD_UNIT")?.as_str()?;
     let uid = entry.get("_UID").and_then(Value::as_str);
-    let ours = units.all_with_loop().contains(&unit) || (unit == WATCH_SERVICE && uid == Some("0"));
+    let root = uid == Some("0");
+    let ours = units.all_with_loop().contains(&unit)
+        || (root && (unit == WATCH_SERVICE || units.after_round.iter().any(|u| u == unit)));
     if !ours {
         return None;
     }
@@ -120,6 +122,17 @@ mod tests {
         assert!(trusted(&line("agent-runner@demo.service", "0"), &units).is_some());
         assert!(trusted(&line(WATCH_SERVICE, "0"), &units).is_some());
         assert!(trusted(&line(WATCH_SERVICE, "1000"), &units).is_none());
+        // The step after a round: root's, in either unit.
+        assert!(trusted(&line("agent-runner-after@demo.service", "0"), &units).is_some());
+        assert!(
+            trusted(
+                &line("agent-runner-after-failure@demo.service", "0"),
+                &units
+            )
+            .is_some()
+        );
+        assert!(trusted(&line("agent-runner-after@demo.service", "1000"), &units).is_none());
+        assert!(trusted(&line("agent-runner-after@other.service", "0"), &units).is_none());
         assert!(trusted(&line("agent-runner@other.service", "1001"), &units).is_none());
         assert!(trusted(&line("user@1000.service", "1000"), &units).is_none());
         let no_unit = line("x", "0").replace("\"_SYSTEMD_UNIT\":\"x\",", "");

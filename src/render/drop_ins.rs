@@ -65,13 +65,11 @@ struct Commands {
 }
 
 /// What the sandbox lets write: the round its work dir, state and logs; the helpers only state
-/// and logs; the step after a round, root's without `StateDirectory=`, the state and log
-/// directories by path.
+/// and logs.
 #[derive(Serialize, Default)]
 struct WritablePaths {
     read_write_paths: Vec<PathBuf>,
     helper_read_write_paths: Vec<PathBuf>,
-    after_step_writes: Vec<PathBuf>,
 }
 
 /// The agent CLI's own state below the home of the user rounds run as (system manager only: a
@@ -176,8 +174,6 @@ impl WritablePaths {
         let rt = &project.runtime;
         let mut paths = Self::default();
         if project.scope == Scope::System {
-            paths.after_step_writes =
-                vec![project.scope.state_dir(&project.name), rt.log_dir.clone()];
             paths.read_write_paths.push(rt.work_dir.clone());
             if rt.log_dir_explicit {
                 paths.helper_read_write_paths.push(rt.log_dir.clone());

@@ -1402,12 +1402,13 @@ fn a_round_log_cut_short_by_a_full_disk_is_said_to_be_incomplete() {
     assert_eq!(fine.state()["last_outcome"]["log_complete"], true);
 }
 
-/// The round service's `ExecStopPost=` step as systemd runs it after a round, with its result.
+/// The step after a round as systemd runs it (agent-runner-after@ / -after-failure@), with the
+/// round's result.
 fn after_round(fx: &Fx, service_result: &str) -> Out {
     let mut step = Command::new(binary());
     step.args(["halt", "--step", "after-round", "--config"])
         .arg(fx.work().join("project.toml"))
-        .env("SERVICE_RESULT", service_result)
+        .env("MONITOR_SERVICE_RESULT", service_result)
         .stdin(Stdio::null());
     for (k, v) in &fx.env {
         step.env(k, v);
