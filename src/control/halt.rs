@@ -10,8 +10,7 @@
 //!   starts fresh loop counters.
 //! * `after-round` (agent-runner-after@.service, started by the round service's `OnSuccess=`, and
 //!   agent-runner-after-failure@.service, by its `OnFailure=`: root, but sandboxed, reading the
-//!   project's files with CAP_DAC_READ_SEARCH alone, writing only the project's state and logs
-//!   and root's stores): when the round left a back-off longer than the timer's delay,
+//!   project's files with CAP_DAC_READ_SEARCH alone, writing only root's stores): when the round left a back-off longer than the timer's delay,
 //!   parks the periodic timer and wakes the loop at the not-before time with a transient timer
 //!   instead, so systemd does not start a round every restart_delay_s only for it to exit at
 //!   once. A round that exited 78 (configuration broken) halts the loop even when it could not
@@ -330,7 +329,10 @@ impl RoundEnd {
 /// Starts the halt unit, after cancelling a round the timer may have queued behind this step: it
 /// would start the loop again (the round service wants the loop unit) once the halt ended it.
 fn halt_now(bus: &Bus, units: &Units) -> Result<()> {
-    bus.cancel_queued_start(&units.service)?;
+    // The halt matters more than the cancel: a round that still starts exits at its stop trigger.
+    if let Err(e) = bus.cancel_queued_start(&units.service) {
+        eprintln!("agent-runner: {e}");
+    }
     bus.start_nowait(&units.halt)
 }
 

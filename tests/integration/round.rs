@@ -1405,10 +1405,15 @@ fn a_round_log_cut_short_by_a_full_disk_is_said_to_be_incomplete() {
 /// The step after a round as systemd runs it (agent-runner-after@ / -after-failure@), with the
 /// round's result.
 fn after_round(fx: &Fx, service_result: &str) -> Out {
+    after_round_told(fx, "MONITOR_SERVICE_RESULT", service_result)
+}
+
+/// The step after a round, told the round's result in the variable `var`.
+fn after_round_told(fx: &Fx, var: &str, service_result: &str) -> Out {
     let mut step = Command::new(binary());
     step.args(["halt", "--step", "after-round", "--config"])
         .arg(fx.work().join("project.toml"))
-        .env("MONITOR_SERVICE_RESULT", service_result)
+        .env(var, service_result)
         .stdin(Stdio::null());
     for (k, v) in &fx.env {
         step.env(k, v);
@@ -1419,6 +1424,20 @@ fn after_round(fx: &Fx, service_result: &str) -> Out {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+#[test]
+fn the_step_as_an_older_drop_ins_exec_stop_post_leaves_the_work_to_the_after_unit() {
+    let fx = Fx::new(&shell("ok.sh"), "", "[limits]\noom_rounds = 2\n");
+    fx.run().status(0);
+    let out = after_round_told(&fx, "SERVICE_RESULT", "oom-kill");
+    out.status(0);
+    assert!(
+        out.stderr.contains("run `agent-runner generate`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(fx.state()["last_outcome"]["outcome"], "ok");
 }
 
 #[test]
