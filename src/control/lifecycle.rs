@@ -318,8 +318,27 @@ fn stop_between_rounds(bus: &Bus, units: &Units) -> Result<()> {
     Ok(())
 }
 
+/// How long a stop waits for the step after the last round before it stops the loop's units
+/// anyway: the step takes a tenth of a second, so this only bounds a step that hangs.
+const AFTER_ROUND_WAIT: Duration = Duration::from_secs(30);
+
+/// Stops the loop's units once more, after the step that follows the last round is done: that
+/// step may park the loop on a back-off timer, and a timer it starts after our first stop would
+/// bring a round back long after the stop returned.
 fn settle_stopped(bus: &Bus, units: &Units) -> Result<()> {
+    let deadline = Instant::now() + AFTER_ROUND_WAIT;
+    for unit in &units.after_round {
+        while after_round_pending(bus, unit)? && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
     stop_between_rounds(bus, units)
+}
+
+/// The after-round unit runs, or the round's end queued its start.
+fn after_round_pending(bus: &Bus, unit: &str) -> Result<bool> {
+    let (state, queued) = bus.activity(unit)?;
+    Ok(queued || matches!(state.as_str(), "activating" | "active" | "deactivating"))
 }
 
 /// `agent-runner kill NAME`: SIGKILL to every process of the round, loop stopped.

@@ -19,7 +19,10 @@ assert_eq "$(unit_prop agent-runner@$n.path ActiveState)" active "path after sta
 out=$(ct agent-runner start $n)
 [[ $out == *"already running"* ]] || fail "a second start said: $out"
 
-log "stop (graceful) mid-round: waits for the round, no signal to the agent"
+log "stop (graceful) mid-round: waits for the round and the step after it, no signal to the agent"
+# The step after the round may park the loop on a back-off timer: stop returns only once it is done.
+# Slowed here so that a stop that did not wait for it would return while it still runs.
+ctsh "mkdir -p /etc/systemd/system/agent-runner-after@$n.service.d && printf '[Service]\nExecStartPre=/bin/sleep 2\n' >/etc/systemd/system/agent-runner-after@$n.service.d/90-test-slow.conf && systemctl daemon-reload"
 out=$(ct agent-runner stop $n 2>&1) || fail "stop failed: $out"
 log "stop said: $out"
 [[ $out == *"stopped $n in "*"after the running round finished"* ]] || fail "stop said: $out"
@@ -28,6 +31,9 @@ ct grep -q 'fake agent: round 1 done' /var/log/agent-runner/$n/rounds/round-1.lo
     fail "stop returned before the agent finished: $(ct tail -2 /var/log/agent-runner/$n/rounds/round-1.log)"
 assert_eq "$(journal_count $n round_end)" 1 "round_end events when stop returned"
 down $n || fail "the loop is not down after stop: $(loop_states $n)"
+assert_eq "$(active_state agent-runner-after@$n.service)" inactive "the after-round step when stop returned"
+assert_eq "$(unit_prop agent-runner-after@$n.service Result)" success "the after-round step's result"
+ctsh "rm -r /etc/systemd/system/agent-runner-after@$n.service.d && systemctl daemon-reload"
 ct test ! -e /srv/$n/term.log || fail "graceful stop signalled the agent: $(ct cat /srv/$n/term.log)"
 assert_event $n round_end round=1 outcome=ok
 sleep 2

@@ -98,6 +98,8 @@ sed -i "s|^command = .*|command = [\"/usr/local/lib/agent-runner-test/claude\", 
 ct agent-runner generate $t >/dev/null
 ct agent-runner start $t >/dev/null 2>&1 || true
 wait_for 15 "$t throttled" state_is $t throttled
+# The round's state says throttled at once; the step after the round starts the back-off timer.
+wait_for 10 "the back-off timer" is_state agent-runner-backoff@$t.timer active
 json=$(ct agent-runner status $t --json)
 [[ $(jq -r .throttle_until <<<"$json") =~ ^20[0-9]{2}- ]] || fail "no throttle_until: $json"
 [[ $(jq -r .throttle_class <<<"$json") != null ]] || fail "no throttle_class: $json"
