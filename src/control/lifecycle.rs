@@ -119,7 +119,13 @@ fn broken_config(target: &Target) -> Option<Error> {
 }
 
 fn reset_all(bus: &Bus, units: &Units) -> Result<()> {
-    for unit in units.all().into_iter().chain([units.loop_unit.as_str()]) {
+    let after_round = units.after_round.iter().map(String::as_str);
+    for unit in units
+        .all()
+        .into_iter()
+        .chain([units.loop_unit.as_str()])
+        .chain(after_round)
+    {
         bus.reset_failed(unit)?;
     }
     Ok(())

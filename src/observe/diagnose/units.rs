@@ -132,10 +132,45 @@ fn loaded_layer(p: &Probe, bus: &Bus) -> Layer {
         .evidence(evidence)
         .fix(format!("systemctl{} daemon-reload", p.project.scope.flag()));
     }
+    if let Some(failed) = failed_after_round(p, bus) {
+        return failed;
+    }
     Layer::new(
         "units",
         Status::Ok,
         "generated, in sync with the TOML, loaded",
+    )
+}
+
+/// A warning when the step after the last round failed: a back-off, a halt or an alert that
+/// round called for may not have happened. Its next run (after the next round) clears it.
+fn failed_after_round(p: &Probe, bus: &Bus) -> Option<Layer> {
+    let units = Units::of(&p.project.name);
+    let failed: Vec<String> = units
+        .after_round
+        .iter()
+        .filter_map(|unit| bus.unit(unit).ok())
+        .filter(|info| info.active_state == "failed")
+        .map(|info| format!("{}: failed, result {}", info.name, info.result))
+        .collect();
+    let first = failed
+        .first()?
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    Some(
+        Layer::new(
+            "units",
+            Status::Warn,
+            "the step after the last round failed: a back-off, halt or alert it called for may not have happened",
+        )
+        .evidence(failed)
+        .fix(format!(
+            "read `journalctl{} -u {first} -n 50`; `{}` clears it",
+            p.project.scope.flag(),
+            p.cmd("restart")
+        )),
     )
 }
 

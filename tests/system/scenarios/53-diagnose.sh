@@ -1,8 +1,9 @@
 # shellcheck shell=bash # sourced by tests/system/run.sh after lib.sh
 # `diagnose` runs its layers (systemd, units, unit state, battery, events, rounds, disk)
 # top-down and stops at the first failing one with evidence and the fix: healthy (exit 0),
-# drift (units), a failed unit state (crash_loop), a broken startup battery, systemd
-# unreachable (exit 69); --json parses and names the failing layer.
+# a failed after-round step (the units layer warns), drift (units), a failed unit state
+# (crash_loop), a broken startup battery, systemd unreachable (exit 69); --json parses and
+# names the failing layer.
 
 diag_json() { ct agent-runner diagnose "$1" --json; }
 failed_layer() { diag_json "$1" | jq -r '.failed_layer // "none"'; }
@@ -24,6 +25,19 @@ grep -q "$h: healthy" <<<"$out" || fail "diagnose said: $out"
 json=$(diag_json $h)
 check_report "$json"
 assert_eq "$(jq -r .healthy <<<"$json")" true "healthy"
+
+log "the step after a round failed: the units layer warns, restart clears it"
+slow=/etc/systemd/system/agent-runner-after@$h.service.d/90-test-fail.conf
+ctsh "printf '[Service]\nExecStartPre=/bin/false\n' >$slow && systemctl daemon-reload"
+wait_for 20 "the after-round step of $h to fail" is_state agent-runner-after@$h.service failed
+json=$(diag_json $h) || fail "a failed after-round step made diagnose fail: $json"
+assert_eq "$(jq -r '.layers[1].status' <<<"$json")" warn "units layer with a failed after-round step"
+jq -en 'input | .layers[1].fix | test("journalctl -u agent-runner-after@'$h'.service")' <<<"$json" >/dev/null ||
+    fail "fix: $(jq .layers[1] <<<"$json")"
+ctsh "rm $slow && systemctl daemon-reload"
+ct agent-runner restart $h >/dev/null || fail "restart of $h failed"
+[[ $(active_state agent-runner-after@$h.service) != failed ]] || fail "restart left the after-round step failed"
+assert_eq "$(diag_json $h | jq -r '.layers[1].status')" ok "units layer after restart"
 
 log "drift: the units layer fails and says to generate"
 echo '# edited' >>"$WORK/etc-agent-runner/$h.toml"
