@@ -9,6 +9,9 @@
 #
 # Usage (root): bench/status-peek.sh            builds a release binary first
 #               AGENT_RUNNER_BIN=PATH bench/status-peek.sh
+#               AGENT_RUNNER_BIN_BEFORE=OLD AGENT_RUNNER_BIN=NEW bench/status-peek.sh
+#                 measures both builds alternately (before, after, before, after) in the same
+#                 sandbox, and compares their outputs of the read commands byte for byte
 # Knobs: PROJECTS=200 EVENTS=1000000 RUNS=10 SANDBOX_NAME=agent-runner-bench
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -31,6 +34,19 @@ fi
 # measure LABEL CMD...: runs CMD inside the container RUNS times after one warm-up, each under
 # bench/launch.c (wall time from fork to wait4, peak RSS of the command and what it waited for).
 measure() {
+    if [[ -n ${AGENT_RUNNER_BIN_BEFORE:-} ]]; then
+        local label=$1 round
+        shift
+        for round in 1 2; do
+            measure_one "before $round: $label" "${@/%agent-runner/agent-runner-before}"
+            measure_one "after  $round: $label" "$@"
+        done
+    else
+        measure_one "$@"
+    fi
+}
+
+measure_one() {
     local label=$1
     shift
     local cmd
@@ -47,8 +63,23 @@ print(f"{label:<44} mean {sum(ms)/len(ms):7.1f} ms  min {min(ms):7.1f}  max {max
 ' "$label"
 }
 
+# same_output CMD...: the before build's output of CMD and the after build's, byte for byte.
+same_output() {
+    [[ -n ${AGENT_RUNNER_BIN_BEFORE:-} ]] || return 0
+    if cmp -s <(ct "${@/%agent-runner/agent-runner-before}" 2>&1) <(ct "$@" 2>&1); then
+        echo "same output before/after: $*"
+    else
+        echo "OUTPUT DIFFERS before/after: $*"
+        diff <(ct "${@/%agent-runner/agent-runner-before}" 2>&1) <(ct "$@" 2>&1) | head -n 20
+    fi
+}
+
 gcc -O2 -static -o "$WORK/launch" "$BENCH_DIR/launch.c"
 sandbox install-bin "$WORK/launch" /usr/local/bin >/dev/null
+if [[ -n ${AGENT_RUNNER_BIN_BEFORE:-} ]]; then
+    cp "$AGENT_RUNNER_BIN_BEFORE" "$WORK/agent-runner-before"
+    sandbox install-bin "$WORK/agent-runner-before" /usr/bin >/dev/null
+fi
 
 echo "setting up $PROJECTS projects (loops started, agent sleeping)"
 # One project made the tests' way, copied PROJECTS-1 times, one `generate` for all of them (a
@@ -67,6 +98,10 @@ ct agent-runner generate >/dev/null
 ctsh "for i in \$(seq -w 1 $PROJECTS); do systemctl start --no-block agent-runner@p\$i; done"
 wait_for 60 "every loop running" bash -c \
     "[[ \$($SANDBOX exec systemctl list-units --no-legend --state=active 'agent-runner@p*.service' | grep -c .) -ge $PROJECTS ]]"
+same_output agent-runner status --json
+same_output agent-runner status
+same_output agent-runner status "$first" --json
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure "status --json, $PROJECTS projects" agent-runner status --json
 measure "status (table), $PROJECTS projects" agent-runner status
 measure "status $first --json" agent-runner status "$first" --json
@@ -88,8 +123,12 @@ python3 "$BENCH_DIR/journal-events.py" $h "$EVENTS" \
 wait_for 120 "journald to store $EVENTS events" bash -c \
     "[[ \$($SANDBOX exec journalctl -o cat AGENT_RUNNER_PROJECT=$h AGENT_RUNNER_EVENT=round_end | grep -c .) -ge $((EVENTS / 2)) ]]"
 ct du -sh /run/log/journal "$logdir/events.jsonl" | sed 's/^/  /'
+same_output agent-runner peek $h --json
+same_output agent-runner events $h -n 20 --json
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure "peek --json, $EVENTS events (journal)" agent-runner peek $h --json
 measure "peek --json, $EVENTS events (mirror)" env PATH=/nonexistent /usr/bin/agent-runner peek $h --json
 measure "events -n 20, $EVENTS events (journal)" agent-runner events $h -n 20
 measure "events -n 20, $EVENTS events (mirror)" env PATH=/nonexistent /usr/bin/agent-runner events $h -n 20
 measure "diagnose --json, $EVENTS events" agent-runner diagnose $h --json
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
