@@ -139,8 +139,8 @@ section_demo() {
     check "journalctl -x shows the catalog text of round_end" grep -q 'Defined-By: agent-runner' /tmp/x.txt
     check "…with the project substituted" grep -q 'Event round_end of project demo\.' /tmp/x.txt
     check "agent-runner events: three round_end as JSON" test "$(agent-runner events demo --kind round_end --json | wc -l)" -eq 3
-    # The service may still be deactivating (its after-round step) when the timer is already
-    # gone; status says running until then, so this waits rather than looks once.
+    # The round service may still be deactivating when the timer is already gone; status says
+    # running until then, so this waits rather than looks once.
     wait_for 20 "agent-runner status: halted by max_rounds" sh -c "agent-runner status | grep -q '^demo .*halted(max_rounds)'"
     check "the agent's work was committed (dirty_action = commit)" test "$(git -c safe.directory=/srv/agent-runner-demo -C /srv/agent-runner-demo rev-list --count HEAD)" -ge 4
     systemctl enable agent-runner@demo.service 2>/dev/null

@@ -168,6 +168,7 @@ pub(crate) fn start(ctx: &Context, project: &ProjectRef) -> Result<u8> {
         crate::output::line(format_args!("{} is already running", target.name))?;
         return Ok(exit::OK);
     }
+    wait_for_after_round(&bus, &units)?;
     // Start limits and failed states would refuse or confuse the start: clear them first.
     reset_all(&bus, &units)?;
     let started = Instant::now();
@@ -189,6 +190,7 @@ pub(crate) fn restart(ctx: &Context, project: &ProjectRef) -> Result<u8> {
     let bus = connect(ctx)?;
     preflight(&target, ctx.scope)?;
     require_loaded(&bus.unit(&units.service)?, &target.name, ctx.scope)?;
+    wait_for_after_round(&bus, &units)?;
     reset_all(&bus, &units)?;
     let started = Instant::now();
     let result = bus.restart(&units.service)?;
@@ -324,21 +326,29 @@ fn stop_between_rounds(bus: &Bus, units: &Units) -> Result<()> {
     Ok(())
 }
 
-/// How long a stop waits for the step after the last round before it stops the loop's units
-/// anyway: the step takes a tenth of a second, so this only bounds a step that hangs.
+/// How long a stop or start waits for the step after the last round before it goes on anyway:
+/// the step takes a tenth of a second, so this only bounds a step that hangs.
 const AFTER_ROUND_WAIT: Duration = Duration::from_secs(30);
 
 /// Stops the loop's units once more, after the step that follows the last round is done: that
 /// step may park the loop on a back-off timer, and a timer it starts after our first stop would
 /// bring a round back long after the stop returned.
 fn settle_stopped(bus: &Bus, units: &Units) -> Result<()> {
+    wait_for_after_round(bus, units)?;
+    stop_between_rounds(bus, units)
+}
+
+/// Waits (bounded) until the step after the last round is done. A stop must not return before it
+/// parks the loop; a start must not begin the new loop beside it, or a step judging the old
+/// round (exit 78, a halting alert) would halt the new loop and cancel the start's own job.
+fn wait_for_after_round(bus: &Bus, units: &Units) -> Result<()> {
     let deadline = Instant::now() + AFTER_ROUND_WAIT;
     for unit in &units.after_round {
         while after_round_pending(bus, unit)? && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-    stop_between_rounds(bus, units)
+    Ok(())
 }
 
 /// The after-round unit runs, or the round's end queued its start.

@@ -118,6 +118,16 @@ assert_state() {
 }
 assert_eq() { [[ $1 == "$2" ]] || fail "${3:-value}: got '$1', expected '$2'"; }
 
+# after_round_done NAME: the step after NAME's last round is done (no after unit runs or is
+# queued). Meaningful once the round service is down: its end queues the step at once.
+after_round_done() {
+    local u
+    for u in "agent-runner-after@$1.service" "agent-runner-after-failure@$1.service"; do
+        [[ $(active_state "$u") =~ ^(inactive|failed)$ ]] || return 1
+        [[ -z $(ct systemctl list-jobs --no-legend "$u") ]] || return 1
+    done
+}
+
 # The loop's units of project $1, as "service loop timer path" active states.
 loop_states() {
     local n=$1

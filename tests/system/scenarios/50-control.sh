@@ -85,12 +85,18 @@ ct test ! -e /etc/systemd/system/multi-user.target.wants/agent-runner@$n.service
 log "start from failed (config_broken, exit 78): after the fix, start works"
 b=fixme
 AGENT_ENV='FAKE_SLEEP = "30"' new_project $b
+# The step after the failed round, slowed: a start that did not wait for it would begin the new
+# loop beside it, and the step, judging the old round's exit 78, would halt the new loop.
+ctsh "mkdir -p /etc/systemd/system/agent-runner-after-failure@$b.service.d && printf '[Service]\nExecStartPre=/bin/sleep 2\n' >/etc/systemd/system/agent-runner-after-failure@$b.service.d/90-test-slow.conf && systemctl daemon-reload"
 ct mv /srv/prompts/$b.md /srv/prompts/$b.md.away
 ct agent-runner start $b >/dev/null 2>&1 && fail "start with a broken config succeeded"
 wait_for 10 "the round service to fail" is_state agent-runner@$b.service failed
 ct mv /srv/prompts/$b.md.away /srv/prompts/$b.md
 out=$(ct agent-runner start $b) || fail "start after the fix failed: $out"
 wait_for 5 "a round after the fix" running $b
+after_round_done $b || fail "start returned before the step after the failed round was done"
+assert_eq "$(active_state agent-runner-loop@$b.service)" active "the new loop after the old round's step"
+ctsh "rm -r /etc/systemd/system/agent-runner-after-failure@$b.service.d && systemctl daemon-reload"
 ct agent-runner stop --now $b >/dev/null
 
 log "start from start-limit-hit: reset-failed first"

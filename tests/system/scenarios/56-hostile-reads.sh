@@ -123,8 +123,10 @@ wait_for 30 "round 3 to end" bash -c \
 recovered=$(journal_events $n state_recovered | jq -rs '.[-1].AGENT_RUNNER_RECOVERED_ROUND')
 assert_eq "$recovered" 2 "the round recovered from the round logs"
 wait_event $n max_rounds_reached 30 2
-wait_for 20 "the loop to halt again, the after-round steps included" \
+wait_for 20 "the loop to halt again" \
     bash -c "[[ \$($SANDBOX exec systemctl show -p ActiveState --value agent-runner@$n.service) == inactive ]]"
+wait_for 10 "the step after the last round" after_round_done $n
+assert_eq "$(unit_prop agent-runner-after@$n.service Result)" success "the after-round step over a recovered state"
 assert_eq "$(unit_prop agent-runner-loop@$n.service Result)" success "the loop unit's start over a garbage state"
 assert_eq "$(journal_count $n round_end)" 4 "round_end events: two rounds, then two of the new loop (max_rounds 2)"
 assert_eq "$(ct cat $logdir/rounds/round-2.log)" "$round2" "round-2.log after the recovered round"

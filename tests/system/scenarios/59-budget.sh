@@ -57,8 +57,8 @@ ct systemctl start agent-runner@$b 2>/dev/null || true
 wait_for 10 "rounds of $b" rounds_at_least 2 $b
 ct systemctl start agent-runner@$a 2>/dev/null || true
 wait_event $b account_throttled 15
-# The after-round step that tells runs in $a's round service, whose LogExtraFields= adds $a as a
-# second AGENT_RUNNER_PROJECT: the entry matches both projects, so its own fields are checked.
+# The after-round step that tells runs in $a's after-round unit, whose LogExtraFields= adds $a as
+# a second AGENT_RUNNER_PROJECT: the entry matches both projects, so its own fields are checked.
 throttled=$(journal_events $b account_throttled | tail -1)
 assert_eq "$(jq -r '.AGENT_RUNNER_ACCOUNT + " " + .AGENT_RUNNER_SEEN_BY' <<<"$throttled")" "team $a" "account and rejected project"
 reset=$(jq -r .AGENT_RUNNER_RESET_AT <<<"$throttled")

@@ -53,7 +53,7 @@ ct agent-runner check $c >/dev/null || fail "check $c with a valid account file"
 ct systemctl start agent-runner@$c agent-runner@$d 2>/dev/null || true
 wait_event $c budget_exhausted 40
 wait_event $d budget_exhausted 20
-# The step that tells a running loop runs in the other project's round service, whose
+# The step that tells a running loop runs in the other project's after-round unit, whose
 # LogExtraFields= adds its name: the entry's own fields are checked.
 exhausted=$(journal_events $d budget_exhausted | tail -1)
 assert_eq "$(jq -r '.AGENT_RUNNER_OWNER + " " + .AGENT_RUNNER_BUDGET' <<<"$exhausted")" "account pool rounds_per_hour" "owner and budget"
