@@ -46,10 +46,14 @@ fi
 [[ -x $bin ]] || die "$bin is not an executable"
 
 # How the demo waits: the loop halts itself at max_rounds; then the last round ends.
-finished() { # CMD-PREFIX...: true once the loop unit and the round service are both inactive
+# CMD-PREFIX...: true once the loop unit, the round service and the step after the last round
+# are all done (that step's start is queued the moment the round service goes inactive).
+finished() {
     local states
-    states=$("$@" systemctl show -p ActiveState --value "agent-runner-loop@$NAME.service" "agent-runner@$NAME.service" | grep . | paste -sd' ')
-    [[ $states == "inactive inactive" || $states == "inactive failed" ]]
+    states=$("$@" systemctl show -p ActiveState --value "agent-runner-loop@$NAME.service" "agent-runner@$NAME.service" \
+        "agent-runner-after@$NAME.service" "agent-runner-after-failure@$NAME.service" | grep . | paste -sd' ')
+    [[ $states =~ ^inactive\ (inactive|failed)\ (inactive|failed)\ (inactive|failed)$ ]] &&
+        [[ -z $("$@" systemctl list-jobs --no-legend "agent-runner-after*@$NAME.service") ]]
 }
 # The status page, for as long as the demo runs: a transient socket unit of the demo's systemd on
 # 127.0.0.1:8765 that starts `agent-runner web` on the first request (or the package's own
