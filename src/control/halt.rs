@@ -10,7 +10,8 @@
 //!   starts fresh loop counters.
 //! * `after-round` (agent-runner-after@.service, started by the round service's `OnSuccess=`, and
 //!   agent-runner-after-failure@.service, by its `OnFailure=`: root, but sandboxed, reading the
-//!   project's files with CAP_DAC_READ_SEARCH alone, writing only root's stores): when the round left a back-off longer than the timer's delay,
+//!   project's files with CAP_DAC_READ_SEARCH, writing root's stores and the project's state
+//!   directory): when the round left a back-off longer than the timer's delay,
 //!   parks the periodic timer and wakes the loop at the not-before time with a transient timer
 //!   instead, so systemd does not start a round every restart_delay_s only for it to exit at
 //!   once. A round that exited 78 (configuration broken) halts the loop even when it could not

@@ -114,6 +114,26 @@ impl Dir {
             .map_err(|e| self.error(action, rel, e))
     }
 
+    /// Gives `file`, created in this directory, to the directory's owner when root created it:
+    /// a root step writing a user's file (the step after a round recording an OOM kill) must leave
+    /// it as the user's own rounds would, or the user could no longer read its 0640 state.
+    pub(crate) fn hand_to_owner(&self, file: &File) -> Result<()> {
+        if !nix::unistd::geteuid().is_root() {
+            return Ok(());
+        }
+        let owner = nix::sys::stat::fstat(&self.fd).map_err(io::Error::from);
+        owner
+            .and_then(|st| {
+                nix::unistd::fchown(
+                    file,
+                    Some(nix::unistd::Uid::from_raw(st.st_uid)),
+                    Some(nix::unistd::Gid::from_raw(st.st_gid)),
+                )
+                .map_err(io::Error::from)
+            })
+            .map_err(|e| Error::io("cannot give the directory's owner a file in", &self.path, e))
+    }
+
     /// The directory `rel` below this one, reached without following a link.
     pub(crate) fn subdir(&self, rel: &Path) -> Result<Dir> {
         let path = self.path.join(rel);
@@ -602,6 +622,34 @@ mod tests {
             100,
         );
         assert_eq!(outside.unwrap(), "the prompt");
+    }
+
+    #[test]
+    fn a_file_root_writes_in_a_users_directory_becomes_the_users() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Dir::open(tmp.path()).unwrap();
+        let file = dir
+            .open_write(Path::new("mine"), Existing::Refuse, 0o600)
+            .unwrap();
+        dir.hand_to_owner(&file).unwrap();
+        let me = nix::unistd::geteuid().as_raw();
+        assert_eq!(file.metadata().unwrap().uid(), me);
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let (user, group) = (65534, 65533);
+        nix::unistd::chown(
+            tmp.path(),
+            Some(nix::unistd::Uid::from_raw(user)),
+            Some(nix::unistd::Gid::from_raw(group)),
+        )
+        .unwrap();
+        let file = dir
+            .open_write(Path::new("theirs"), Existing::Refuse, 0o600)
+            .unwrap();
+        dir.hand_to_owner(&file).unwrap();
+        let meta = file.metadata().unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (user, group));
     }
 
     #[test]

@@ -449,6 +449,7 @@ impl PendingSave {
         // A temporary file left by a runner that died with this pid, or a link in its place.
         dir.remove(&tmp);
         let file = dir.open_write(Path::new(&tmp), Existing::Refuse, 0o644)?;
+        dir.hand_to_owner(&file)?;
         Ok(Self {
             dir,
             tmp,
