@@ -499,12 +499,14 @@ fn read_if_present(dir: &Path, name: &str) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// Writes `dir/halt-request` atomically.
+/// Writes `dir/halt-request` atomically. The directory is reached as the state file's is: a
+/// root step (the after-round unit halting a loop killed for memory) writes here too, and must
+/// not follow a link the agent planted in its place.
 pub(crate) fn write_halt_request(dir: &Path, request: &HaltRequest) -> Result<()> {
     fsutil::create_dir_all(dir)?;
     let mut text = serde_json::to_vec(request).map_err(|e| Error::Failed(e.to_string()))?;
     text.push(b'\n');
-    fsutil::write_atomic(&dir.join(HALT_REQUEST_FILE), &text, 0o644)
+    Dir::open(dir)?.write_atomic(HALT_REQUEST_FILE, &text, 0o644)
 }
 
 /// Reads `dir/halt-request`, if present. An unreadable or malformed request still means "halt":
@@ -587,5 +589,29 @@ mod tests {
             .unwrap();
         assert_eq!(std::fs::read_to_string(outside.path()).unwrap(), "kept");
         assert!(!dir.path().join(STATE_FILE).is_symlink());
+    }
+
+    #[test]
+    fn a_halt_request_goes_through_no_link_another_user_planted() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let state_dir = tmp.path().join("state");
+        std::os::unix::fs::symlink(&elsewhere, &state_dir).unwrap();
+        nix::unistd::fchownat(
+            nix::fcntl::AT_FDCWD,
+            &state_dir,
+            Some(nix::unistd::Uid::from_raw(65534)),
+            None,
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .unwrap();
+        let request = HaltRequest::new(HaltReason::MemLoop, "killed for memory");
+        let e = write_halt_request(&state_dir, &request).unwrap_err();
+        assert!(e.to_string().ends_with("is a symbolic link"), "{e}");
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
     }
 }

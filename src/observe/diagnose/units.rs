@@ -146,26 +146,24 @@ fn loaded_layer(p: &Probe, bus: &Bus) -> Layer {
 /// round called for may not have happened. Its next run (after the next round) clears it.
 fn failed_after_round(p: &Probe, bus: &Bus) -> Option<Layer> {
     let units = Units::of(&p.project.name);
-    let failed: Vec<String> = units
+    let failed: Vec<_> = units
         .after_round
         .iter()
         .filter_map(|unit| bus.unit(unit).ok())
         .filter(|info| info.active_state == "failed")
-        .map(|info| format!("{}: failed, result {}", info.name, info.result))
         .collect();
-    let first = failed
-        .first()?
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let first = failed.first()?.name.clone();
     Some(
         Layer::new(
             "units",
             Status::Warn,
             "the step after the last round failed: a back-off, halt or alert it called for may not have happened",
         )
-        .evidence(failed)
+        .evidence(
+            failed
+                .iter()
+                .map(|info| format!("{}: failed, result {}", info.name, info.result)),
+        )
         .fix(format!(
             "read `journalctl{} -u {first} -n 50`; `{}` clears it",
             p.project.scope.flag(),

@@ -51,7 +51,12 @@ n=$(ct grep -c round_start /tmp/follow.out || true)
 ((n >= 1)) || fail "events --follow printed no new round_start in 5 s: $(ct cat /tmp/follow.out)"
 
 log "logs: the current round, round N, --follow"
-out=$(ct agent-runner logs $o)
+# A round that has just begun has an empty log until its agent prints: ask again then.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    out=$(ct agent-runner logs $o)
+    grep -q 'fake agent' <<<"$out" && break
+    sleep 0.5
+done
 grep -q 'fake agent' <<<"$out" || fail "logs: $out"
 out=$(ct agent-runner logs $o --round 1)
 grep -q 'fake agent: round 1 ' <<<"$out" || fail "logs --round 1: $out"
