@@ -14,6 +14,8 @@ if [ -z "${BENCH_BIN:-}" ]; then
     cargo build --release --quiet
 fi
 OURS=$(realpath "$OURS")
+# What the round service runs: the same round in the binary built beside it.
+UNIT_ROUND=$(dirname "$OURS")/agent-runner-round
 if [ ! -x "$SEED_VENV/bin/agent-runner" ]; then
     echo "installing the seed system (cli-agent-runner==$SEED_VERSION) into $SEED_VENV" >&2
     python3 -m venv "$SEED_VENV"
@@ -27,7 +29,7 @@ cc -O2 -o "$T/agent" bench/agent.c
 
 # The same prompt (≥500 bytes: the seed's smoke check wants that) and the same git work tree.
 prompt=$(printf 'Work on the repository, one small careful step per round. %.0s' $(seq 12))
-for sys in ours seed; do
+for sys in ours unit seed; do
     mkdir -p "$T/$sys/work" "$T/$sys/home"
     printf '%s\n' "$prompt" > "$T/$sys/work/prompt.md"
     git -C "$T/$sys/work" init -q
@@ -45,6 +47,7 @@ log_dir = "$T/ours/logs"
 [prompt]
 files = ["prompt.md"]
 TOML
+sed "s#$T/ours/#$T/unit/#g" "$T/ours/work/bench.toml" > "$T/unit/work/bench.toml"
 cat > "$T/seed/work/agent-runner.toml" <<TOML
 schema_version = 1
 [agent]
@@ -75,6 +78,7 @@ for _ in $(seq "$ROUNDS"); do
     BENCH_TIMES="$T/direct/times" "$T/launch" "$T/agent" < "$T/ours/work/prompt.md" >> "$T/direct/launch"
 done
 run ours "$OURS" round --config bench.toml
+run unit "$UNIT_ROUND" --config bench.toml
 run seed "$SEED_VENV/bin/agent-runner" --config agent-runner.toml round
 
 python3 - "$T" "$ROUNDS" <<'PY'
@@ -97,15 +101,15 @@ def row(name, xs, unit):
     return f"{name:<32} {statistics.median(xs):>9.2f} {p90:>9.2f} {max(xs):>9.2f}  {unit}"
 print(f"{rounds} rounds each; median / p90 / max\n")
 print(f"{'':<32} {'median':>9} {'p90':>9} {'max':>9}")
-for label, sys_ in (("the agent alone (baseline)", "direct"), ("agent-runner (this build)", "ours"), ("seed cli-agent-runner 0.3.14", "seed")):
+for label, sys_ in (("the agent alone (baseline)", "direct"), ("agent-runner round (this build)", "ours"), ("agent-runner-round (the unit's)", "unit"), ("seed cli-agent-runner 0.3.14", "seed")):
     spawn, exit_, rss = load(sys_)
     print(label)
     print(row("  exec -> agent spawn", spawn, "ms"))
     print(row("  agent exit -> runner exit", exit_, "ms"))
     print(row("  peak RSS (runner + agent)", rss, "MiB"))
-    if sys_ == "ours":
+    if sys_ in ("ours", "unit"):
         # The runner's own high-water mark (VmHWM), as its round_end event reports it.
         import json
-        ends = [e for e in map(json.loads, open(f"{t}/ours/logs/events.jsonl")) if e["event"] == "round_end"]
+        ends = [e for e in map(json.loads, open(f"{t}/{sys_}/logs/events.jsonl")) if e["event"] == "round_end"]
         print(row("  runner VmHWM (round_end)", [e["runner_peak_rss_kb"] / 1024 for e in ends], "MiB"))
 PY

@@ -78,7 +78,7 @@ EOF
 section_install() {
     step "install"
     dpkg -i "$DEB" >/dev/null
-    for f in /usr/bin/agent-runner \
+    for f in /usr/bin/agent-runner /usr/bin/agent-runner-round \
         /usr/lib/systemd/system/agent-runner@.service /usr/lib/systemd/system/agent-runner@.timer \
         /usr/lib/systemd/system/agent-runner@.path /usr/lib/systemd/system/agent-runner-halt@.service \
         /usr/lib/systemd/system/agent-runner-after@.service \
@@ -227,7 +227,7 @@ EOF
     runuser -u agent -- env XDG_RUNTIME_DIR="/run/user/$uid" systemctl --user daemon-reload
     out=/run/user/$uid/systemd/generator/agent-runner@mine.service.d/50-agent-runner.conf
     check "user generator rendered ~/.config/agent-runner/mine.toml" test -f "$out"
-    check "…for the user manager (--user round)" grep -q -- '--user round --config /home/agent/.config/agent-runner/mine.toml' "$out"
+    check "…for the user manager (--user)" grep -q -- 'ExecStart=/usr/bin/agent-runner-round --user --config /home/agent/.config/agent-runner/mine.toml' "$out"
     check "…loaded by the user manager" sh -c "runuser -u agent -- env XDG_RUNTIME_DIR=/run/user/$uid systemctl --user cat agent-runner@mine.service | grep -q SourcePath="
     systemd-run --quiet --wait --pipe loginctl disable-linger agent
 }
@@ -307,7 +307,7 @@ section_purge() {
     check "remove: no generated unit left" sh -c '! ls -d /etc/systemd/system/agent-runner* /etc/systemd/system/*.wants/agent-runner* 2>/dev/null | grep -q .'
     check "remove: state and logs kept" test -d /var/lib/agent-runner/demo -a -d /var/log/agent-runner/demo
     dpkg --purge agent-runner >/dev/null
-    check "no package file left" no_files /usr/bin/agent-runner /usr/lib/systemd/system/agent-runner@.service \
+    check "no package file left" no_files /usr/bin/agent-runner /usr/bin/agent-runner-round /usr/lib/systemd/system/agent-runner@.service \
         /usr/lib/systemd/system-generators/agent-runner-generator /usr/lib/systemd/catalog/agent-runner.catalog
     shopt -s nullglob
     check "no generated unit left in /etc" no_files /etc/systemd/system/agent-runner* /etc/systemd/system/*.wants/agent-runner*

@@ -2,7 +2,7 @@
 //! CLI coding agents.
 //!
 //! Data flows config → render → units on disk → systemd → round → events → observe/control;
-//! docs/architecture.md draws it. The binary's `main` only calls [`run`].
+//! docs/architecture.md draws it. The binaries' `main`s only call [`run`] and [`run_round`].
 
 mod alerts;
 mod cli;
@@ -32,4 +32,10 @@ use std::process::ExitCode;
 /// Parses `args`, runs the command, prints any error once, and returns the exit status.
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
     cli::run(args)
+}
+
+/// Runs one round as `agent-runner-round [--user] NAME|--config FILE` asks, and returns the exit
+/// status: the round service's binary, without the other commands' code.
+pub fn run_round(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    cli::round_runner::run(args)
 }

@@ -5,6 +5,15 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
+/// The round service's binary: the round alone, installed beside `agent-runner`.
+pub(crate) const ROUND_RUNNER: &str = "agent-runner-round";
+
+/// The round binary that goes with the `agent-runner` binary `exec`: the one beside it (cargo and
+/// the package install both into one directory).
+pub(crate) fn round_runner(exec: &Path) -> PathBuf {
+    exec.with_file_name(ROUND_RUNNER)
+}
+
 /// Which systemd manager a project belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -606,7 +606,7 @@ _agent-runner_commands() {
 'import:Turn a cli-agent-runner 0.3.x agent-runner.toml into an agent-runner project file' \
 'check:Validate a project and run the startup battery; lists every problem (exit 0 or 78)' \
 'generate:Render the systemd units of every project (or the named ones) and reload systemd' \
-'round:Run exactly one round of a project (what the service'\''s ExecStart runs; works by hand too)' \
+'round:Run exactly one round of a project, by hand (the service runs the same round as agent-runner-round)' \
 'checkin:Tell the running round that the agent is alive (for agents that are silent at first)' \
 'start:Start a project'\''s loop\: round 1 now, the next ones after restart_delay_s' \
 'stop:Stop a project'\''s loop gracefully\: no new round starts, the running one finishes' \
@@ -695,7 +695,7 @@ _agent-runner__subcmd__help_commands() {
 'import:Turn a cli-agent-runner 0.3.x agent-runner.toml into an agent-runner project file' \
 'check:Validate a project and run the startup battery; lists every problem (exit 0 or 78)' \
 'generate:Render the systemd units of every project (or the named ones) and reload systemd' \
-'round:Run exactly one round of a project (what the service'\''s ExecStart runs; works by hand too)' \
+'round:Run exactly one round of a project, by hand (the service runs the same round as agent-runner-round)' \
 'checkin:Tell the running round that the agent is alive (for agents that are silent at first)' \
 'start:Start a project'\''s loop\: round 1 now, the next ones after restart_delay_s' \
 'stop:Stop a project'\''s loop gracefully\: no new round starts, the running one finishes' \

@@ -44,6 +44,8 @@ if [[ -z $bin ]]; then
     bin=${CARGO_TARGET_DIR:-$ROOT/target}/demo/agent-runner
 fi
 [[ -x $bin ]] || die "$bin is not an executable"
+[[ -x $(dirname "$bin")/agent-runner-round ]] ||
+    die "$(dirname "$bin")/agent-runner-round is missing: the round service runs it, built beside agent-runner"
 
 # How the demo waits: the loop halts itself at max_rounds; then the last round ends.
 # CMD-PREFIX...: true once the loop unit, the round service and the step after the last round
@@ -139,6 +141,7 @@ if ((host_mode)); then
     cp "$DEMO_DIR/agent.sh" "$DEMO_DIR/prompt.md" "$work/bin/"
     # The units run the binary as $user, who may not be able to reach the build tree (/root).
     install -m 755 "$bin" "$work/bin/agent-runner"
+    install -m 755 "$(dirname "$bin")/agent-runner-round" "$work/bin/agent-runner-round"
     bin=$work/bin/agent-runner
     git -C "$work/repo" init -q
     git -C "$work/repo" -c user.name=demo -c user.email=demo@localhost commit -q --allow-empty -m "demo: start"
@@ -184,7 +187,7 @@ cleanup() {
     "$sandbox" down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-SANDBOX_BIND_RO="$bin:/usr/bin/agent-runner $DEMO_DIR:/opt/agent-runner-demo" "$sandbox" up
+SANDBOX_BIND_RO="$bin:/usr/bin/agent-runner $(dirname "$bin")/agent-runner-round:/usr/bin/agent-runner-round $DEMO_DIR:/opt/agent-runner-demo" "$sandbox" up
 ct() { "$sandbox" exec "$@"; }
 ct /bin/sh -c 'set -e
     mkdir -p /srv/agent-runner-demo /etc/agent-runner

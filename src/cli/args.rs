@@ -282,7 +282,7 @@ pub(crate) enum CliCommand {
         #[arg(long, conflicts_with = "dry_run")]
         json: bool,
     },
-    /// Run exactly one round of a project (what the service's ExecStart runs; works by hand too).
+    /// Run exactly one round of a project, by hand (the service runs the same round as agent-runner-round).
     Round {
         /// Which project.
         #[command(flatten)]

@@ -4,6 +4,7 @@ pub(crate) mod args;
 pub(crate) mod completions;
 pub(crate) mod manpages;
 pub(crate) mod remote;
+pub(crate) mod round_runner;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -52,7 +53,7 @@ pub(crate) fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -
 
 /// The one line (or few) of a failed command on stderr, its prefix red on a terminal; the
 /// message may quote what the agent wrote, so it goes through the same escaping as reports.
-fn print_error(e: &crate::error::Error) {
+pub(crate) fn print_error(e: &crate::error::Error) {
     let stderr = std::io::stderr();
     let coloured = output::colour_for(std::io::IsTerminal::is_terminal(&stderr));
     let mut err = output::Printable::new(stderr.lock()).coloured(coloured);

@@ -126,7 +126,7 @@ fn humanize(message: &str) -> String {
 }
 
 /// Where a command finds its project.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ProjectRef {
     /// By name, in the scope's config directory.
     Name(String),

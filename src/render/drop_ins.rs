@@ -150,6 +150,7 @@ fn notify_unit(project: &Project) -> Option<String> {
 
 impl Commands {
     fn new(project: &Project, exec: &Path) -> Self {
+        let round = sd_word(&crate::paths::round_runner(exec).to_string_lossy());
         let exec = sd_word(&exec.to_string_lossy());
         let user_flag = if project.scope == Scope::User {
             "--user "
@@ -158,7 +159,7 @@ impl Commands {
         };
         let config = sd_word(&project.source.to_string_lossy());
         Self {
-            exec_start: format!("{exec} {user_flag}round --config {config}"),
+            exec_start: format!("{round} {user_flag}--config {config}"),
             after_round_exec: format!(
                 "{exec} {user_flag}halt --step after-round --config {config}"
             ),

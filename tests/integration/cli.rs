@@ -576,8 +576,10 @@ fn generate_uses_the_exec_override() {
             "/opt/agent runner/bin/ar",
         ])
         .run();
+    // The round service runs the round binary found beside it.
     run.status(0)
-        .output_contains("ExecStart=\"/opt/agent runner/bin/ar\" round --config ");
+        .output_contains("ExecStart=\"/opt/agent runner/bin/agent-runner-round\" --config ")
+        .output_contains("ExecStart=\"/opt/agent runner/bin/ar\" halt --step loop-start --config ");
 }
 
 #[test]

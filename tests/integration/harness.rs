@@ -14,6 +14,15 @@ pub(crate) fn binary() -> PathBuf {
 pub(crate) fn round_command() -> Command {
     let mut cmd = Command::new(binary());
     cmd.arg("round");
+    without_service_env(cmd)
+}
+
+/// `agent-runner-round`, the round service's binary, as [`round_command`] runs the round.
+pub(crate) fn round_runner_command() -> Command {
+    without_service_env(Command::new(env!("CARGO_BIN_EXE_agent-runner-round")))
+}
+
+fn without_service_env(mut cmd: Command) -> Command {
     for var in [
         "NOTIFY_SOCKET",
         "CREDENTIALS_DIRECTORY",

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{binary, round_command};
+use crate::harness::{binary, round_command, round_runner_command};
 
 fn agents() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/agents")
@@ -91,7 +91,10 @@ impl Fx {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = round_command();
+        self.command_of(round_command())
+    }
+
+    fn command_of(&self, mut cmd: Command) -> Command {
         cmd.arg("--config")
             .arg(self.work().join("project.toml"))
             .current_dir(self.dir.path())
@@ -238,6 +241,41 @@ fn ok_round_streams_log_events_state_and_summary() {
     fx.run().status(0);
     assert_eq!(fx.state()["round"], 2);
     assert!(fx.round_log(2).contains("round=2"));
+}
+
+#[test]
+fn the_round_binary_runs_the_same_round_and_explains_a_wrong_command_line() {
+    let fx = Fx::new(&shell("ok.sh"), "", "");
+    fx.run().status(0);
+    let out = fx.command_of(round_runner_command()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("round 2 ended: ok in"),
+        "{out:?}"
+    );
+    assert_eq!(fx.state()["round"], 2);
+    assert!(fx.round_log(2).contains("Improve the project step by step"));
+    let end = fx
+        .events()
+        .into_iter()
+        .rfind(|e| e["event"] == "round_end")
+        .unwrap();
+    assert_eq!(
+        (end["round"].as_u64(), end["outcome"].as_str()),
+        (Some(2), Some("ok"))
+    );
+
+    let wrong = round_runner_command().arg("--now").output().unwrap();
+    assert_eq!(wrong.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&wrong.stderr),
+        "agent-runner: unknown option --now\n  try: agent-runner-round --help\n"
+    );
+    let help = round_runner_command().arg("--help").output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&help.stdout).starts_with("Usage: agent-runner-round [--user]")
+    );
 }
 
 #[test]

@@ -12,6 +12,8 @@ export SANDBOX_NAME=${SANDBOX_NAME:-agent-runner-test}
 export SANDBOX_EXTRA_PACKAGES=${SANDBOX_EXTRA_PACKAGES-git python3}
 # The binary under test (run.sh builds it).
 BIN=${AGENT_RUNNER_BIN:-$ROOT/target/debug/agent-runner}
+# The round service's binary, built beside it.
+ROUND_BIN=$(dirname "$BIN")/agent-runner-round
 # Host directory of this scenario: the persistent parts of the container live below it.
 WORK=${WORK:-/tmp/agent-runner-system.$$}
 # Inside the container.
@@ -38,7 +40,8 @@ ctsh() { "$SANDBOX" exec /bin/bash -c "$1"; }
 
 # Boots the container. /etc/systemd/system, /etc/agent-runner and /srv persist across boots of one
 # scenario (host dirs under $WORK bound in), so `reboot` shows what `systemctl enable` did; the
-# binary under test is bound read-only as /usr/bin/agent-runner, the repository as /repo.
+# binaries under test are bound read-only as /usr/bin/agent-runner and /usr/bin/agent-runner-round,
+# the repository as /repo.
 boot() {
     local rootfs
     rootfs=$(sandbox build)
@@ -47,7 +50,7 @@ boot() {
         cp -a "$rootfs/etc/systemd/system" "$WORK/etc-systemd-system"
     fi
     SANDBOX_BIND="$WORK/etc-systemd-system:/etc/systemd/system $WORK/etc-agent-runner:/etc/agent-runner $WORK/srv:/srv" \
-        SANDBOX_BIND_RO="$BIN:/usr/bin/agent-runner $SYSTEM_DIR/agents:/usr/local/lib/agent-runner-test $ROOT:/repo" \
+        SANDBOX_BIND_RO="$BIN:/usr/bin/agent-runner $ROUND_BIN:/usr/bin/agent-runner-round $SYSTEM_DIR/agents:/usr/local/lib/agent-runner-test $ROOT:/repo" \
         sandbox up 2>&1 | sed 's/^/  /' >&2
     [[ ${PIPESTATUS[0]} == 0 ]] || fail "the sandbox did not boot"
     # The journal catalog of the event kinds, when it exists: journalctl -x shows it.
