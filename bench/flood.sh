@@ -13,6 +13,8 @@ if [[ -z ${BENCH_BIN:-} ]]; then
     cargo build --release --quiet
 fi
 bin=$(realpath "${BENCH_BIN:-target/release/agent-runner}")
+# What the round service runs: the round binary built beside it.
+round_bin=$(dirname "$bin")/agent-runner-round
 agents=$PWD/tests/agents
 T=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/agent-runner-flood.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -37,7 +39,7 @@ files = ["prompt.md"]
 dirty_action = "ignore"
 TOML
     line=$(cd "$work" && AGENT_RUNNER_STATE_DIR="$T/$agent/state" AGENT_RUNNER_NO_JOURNAL=1 \
-        "$T/launch" "$bin" round --config bench.toml | tail -n 1)
+        "$T/launch" "$round_bin" --config bench.toml | tail -n 1)
     python3 - "$agent" "$line" "$T/$agent/logs/events.jsonl" <<'PY'
 import json, sys
 agent, line, mirror = sys.argv[1], sys.argv[2].split(), sys.argv[3]

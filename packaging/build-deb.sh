@@ -37,7 +37,7 @@ done
 
 # Man pages must be lint-clean: groff -ww warns about every questionable construct, and
 # man --warnings (what lintian runs) about lines it cannot fit into 80 columns.
-for page in man/agent-runner.1 man/agent-runner.toml.5 man/agent-runner.units.7; do
+for page in man/agent-runner.1 man/agent-runner-round.1 man/agent-runner.toml.5 man/agent-runner.units.7; do
     warnings=$(LC_ALL=C.UTF-8 groff -ww -z -man "$page" 2>&1
         LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$page" 2>&1 >/dev/null)
     [[ -z $warnings ]] || { echo "build-deb: $page: $warnings" >&2; exit 1; }

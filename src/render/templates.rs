@@ -98,10 +98,14 @@ pub(crate) fn shared_units(scope: Scope) -> Vec<(&'static str, &'static str)> {
 /// The template units (and the shared units) for `scope`, with every command pointing at
 /// `exec`, marked as generated.
 pub(crate) fn templates(scope: Scope, exec: &Path) -> Vec<UnitFile> {
+    let round = sd_word(&crate::paths::round_runner(exec).to_string_lossy());
     let exec = sd_word(&exec.to_string_lossy());
     let unit_file = |name: String, text: &str| UnitFile {
         path: PathBuf::from(name),
-        contents: template_header() + &text.replace("/usr/bin/agent-runner ", &format!("{exec} ")),
+        contents: template_header()
+            + &text
+                .replace("/usr/bin/agent-runner-round ", &format!("{round} "))
+                .replace("/usr/bin/agent-runner ", &format!("{exec} ")),
     };
     Unit::TEMPLATES
         .into_iter()

@@ -50,6 +50,9 @@ pub(crate) struct Outcome {
 pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     let scope = ctx.scope;
     let exec = exec_path(options)?;
+    if !options.dry_run {
+        warn_without_round_runner(&exec);
+    }
     let version = match options.systemd_version {
         Some(v) => v,
         None if options.output.is_some() || options.dry_run || options.no_reload => {
@@ -269,6 +272,19 @@ fn exec_path(options: &Options) -> Result<PathBuf> {
                 "cannot find the running binary: {e}; pass --exec PATH"
             ))
         }),
+    }
+}
+
+/// The round service runs the round binary beside `exec`: a build or install without it would
+/// fail every round at its exec (status 203/EXEC), so say so now.
+fn warn_without_round_runner(exec: &Path) {
+    let round = crate::paths::round_runner(exec);
+    if !round.is_file() {
+        eprintln!(
+            "agent-runner: warning: {} is missing; the round service runs it: install it beside {}",
+            round.display(),
+            exec.display()
+        );
     }
 }
 
