@@ -42,6 +42,7 @@ version_flag=()
 if [[ -n $suite ]]; then
     SANDBOX_SUITE=$suite SANDBOX_BIND=$work "$sandbox" up >/dev/null
     "$sandbox" install-bin "$bin" /usr/bin >/dev/null
+    "$sandbox" install-bin "$(dirname "$bin")/agent-runner-round" /usr/bin >/dev/null
     version=$("$sandbox" exec systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p')
     [[ -n $version ]] || { echo "verify-units: no systemd version in the $suite sandbox" >&2; exit 1; }
     version_flag=(--systemd-version "$version" --exec /usr/bin/agent-runner)

@@ -50,7 +50,7 @@ pub(crate) struct Outcome {
 pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     let scope = ctx.scope;
     let exec = exec_path(options)?;
-    if !options.dry_run {
+    if !options.dry_run && options.output.is_none() {
         warn_without_round_runner(&exec);
     }
     let version = match options.systemd_version {
