@@ -182,7 +182,7 @@ print("agent-runner (restart_delay_s = 1, agent /bin/echo)")
 mo = row("loop overhead per round", loop_ours)
 row("unit Starting -> runner's first event", start_to_first)
 row("runner's last event -> Deactivated", last_to_stop)
-row("Deactivated -> next Starting - 1 s", stop_to_next)
+row("Deactivated -> next Starting - 1 s (lead: < 0)", stop_to_next)
 if after_run:
     row("after-round unit, beside the cool-down", after_run)
 print("bare oneshot /bin/true (OnUnitInactiveSec=1s AccuracySec=1ms)")

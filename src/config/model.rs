@@ -118,6 +118,28 @@ pub(crate) struct ConfigDirEnv {
     pub home_files: Vec<String>,
 }
 
+/// How much earlier than the end of the cool-down the timer starts the round service, at most:
+/// systemd's sandbox setup and the runner's start-up then happen inside the cool-down, and the
+/// runner waits out the rest before the agent starts (`round::cooldown`).
+pub(crate) const COOLDOWN_LEAD_MAX_MS: u64 = 500;
+
+impl Runtime {
+    /// The cool-down, in milliseconds.
+    pub(crate) fn restart_delay_ms(&self) -> u64 {
+        self.restart_delay_s.saturating_mul(1000)
+    }
+
+    /// How early the timer fires: half the cool-down, at most [`COOLDOWN_LEAD_MAX_MS`].
+    pub(crate) fn cooldown_lead_ms(&self) -> u64 {
+        (self.restart_delay_ms() / 2).min(COOLDOWN_LEAD_MAX_MS)
+    }
+
+    /// What the timer waits after a round's unit went inactive.
+    pub(crate) fn timer_delay_ms(&self) -> u64 {
+        self.restart_delay_ms() - self.cooldown_lead_ms()
+    }
+}
+
 impl Agent {
     /// What to renew or which login to run when the agent cannot authenticate: its preset's
     /// words, else the general ones.

@@ -38,7 +38,7 @@ pub(crate) struct UnitContext<'a> {
     start_timeout_s: u64,
     runtime_max_s: u64,
     watchdog_s: Option<u64>,
-    restart_delay_s: u64,
+    timer_delay_ms: u64,
     start_limit_interval_s: u64,
     start_limit_burst: u64,
     #[serde(flatten)]
@@ -98,7 +98,8 @@ impl<'a> UnitContext<'a> {
             RunsAs::User(name) => (Some(name), false),
             RunsAs::Dynamic => (None, true),
         };
-        let (start_limit_interval_s, start_limit_burst) = start_limit(rt.restart_delay_s);
+        let (start_limit_interval_s, start_limit_burst) =
+            start_limit(rt.restart_delay_s, rt.timer_delay_ms());
         Self {
             header,
             name: &project.name,
@@ -116,7 +117,7 @@ impl<'a> UnitContext<'a> {
                 + project.hooks.total_timeout_s()
                 + 60,
             watchdog_s: rt.watchdog_s,
-            restart_delay_s: rt.restart_delay_s,
+            timer_delay_ms: rt.timer_delay_ms(),
             start_limit_interval_s,
             start_limit_burst,
             writable: WritablePaths::of(project),
@@ -244,12 +245,13 @@ pub(crate) fn halt_request_file(project: &Project) -> PathBuf {
 }
 
 /// `StartLimitIntervalSec=`/`StartLimitBurst=` for a loop whose timer starts at most one round per
-/// `restart_delay_s`: at least a minute, and twice the timer's pace plus room for manual starts,
-/// so that only a runaway (something starting the service in a tight loop) ever reaches it.
-fn start_limit(restart_delay_s: u64) -> (u64, u64) {
-    let delay = restart_delay_s.max(1);
-    let interval = (delay * 10).clamp(60, 3600);
-    (interval, 2 * interval.div_ceil(delay) + 10)
+/// `timer_delay_ms` (a round that exits at once, a gate closed, comes back that fast): at least a
+/// minute, and twice the timer's pace plus room for manual starts, so that only a runaway
+/// (something starting the service in a tight loop) ever reaches it.
+fn start_limit(restart_delay_s: u64, timer_delay_ms: u64) -> (u64, u64) {
+    let interval = (restart_delay_s.max(1) * 10).clamp(60, 3600);
+    let pace_ms = timer_delay_ms.max(1);
+    (interval, 2 * (interval * 1000).div_ceil(pace_ms) + 10)
 }
 
 #[cfg(test)]
@@ -258,13 +260,17 @@ mod tests {
 
     #[test]
     fn start_limit_stays_far_above_the_timer_pace() {
-        assert_eq!(start_limit(1), (60, 130));
-        assert_eq!(start_limit(3), (60, 50));
-        assert_eq!(start_limit(600), (3600, 22));
+        assert_eq!(start_limit(1, 500), (60, 250));
+        assert_eq!(start_limit(3, 2500), (60, 58));
+        assert_eq!(start_limit(600, 599_500), (3600, 24));
         for delay in [1, 2, 3, 7, 60, 3600, 86_400] {
-            let (interval, burst) = start_limit(delay);
-            // Timer starts in one interval, at most: interval / delay + 1.
-            assert!(burst >= 2 * (interval / delay + 1), "delay {delay}");
+            let timer_ms = delay * 1000 - (delay * 500).min(500);
+            let (interval, burst) = start_limit(delay, timer_ms);
+            // Timer starts in one interval, at most: interval / the timer's delay + 1.
+            assert!(
+                burst >= 2 * (interval * 1000 / timer_ms + 1),
+                "delay {delay}"
+            );
             assert!(interval >= 60);
         }
     }

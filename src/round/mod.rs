@@ -17,6 +17,7 @@ mod bounded;
 mod brakes;
 mod checkin;
 mod classify;
+mod cooldown;
 mod cost;
 mod failure;
 mod findings;
@@ -75,7 +76,7 @@ fn execute(project: &Project) -> Result<u8> {
     setup::startup_battery(project, &dirs.state, &emitter)?;
     let _lock = setup::lock(project, &dirs.state)?;
     let mut st = setup::load_state(project, &dirs, &emitter);
-    let now = crate::time::now_epoch();
+    let now = cooldown::wait_out(project, &st);
     if let Some(code) = closed_gate(project, &dirs.state, &mut st, &emitter, now) {
         return Ok(code);
     }

@@ -180,6 +180,9 @@ pub(crate) struct State {
     /// Rounds in a row the kernel killed for memory, as the after-round step counted them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oom: Option<OomStreak>,
+    /// When the last round's runner finished (epoch milliseconds): the cool-down counts from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at_ms: Option<u64>,
 }
 
 /// Rounds in a row that systemd ended with the result oom-kill. Only the after-round step writes
@@ -332,8 +335,9 @@ impl State {
     }
 
     /// The round's final save, durable: into the temporary file [`State::record_start`]
-    /// prepared, else from scratch.
-    pub(crate) fn save_final(&self, prepared: Result<PendingSave>, dir: &Path) -> Result<()> {
+    /// prepared, else from scratch. It records the round's end, where the cool-down begins.
+    pub(crate) fn save_final(&mut self, prepared: Result<PendingSave>, dir: &Path) -> Result<()> {
+        self.ended_at_ms = Some(crate::time::now_epoch_ms());
         match prepared {
             Ok(pending) => pending.commit(self),
             Err(_) => self.save(dir),
