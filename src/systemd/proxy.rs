@@ -183,6 +183,24 @@ pub(crate) trait UnitObject {
     fn property(&self, interface: &str, name: &str) -> zbus::Result<OwnedVariant>;
 }
 
+/// The object path systemd gives `unit`, as `systemctl show` computes it: every byte other than
+/// an ASCII letter or digit (and a leading digit) as `_` and two hex digits.
+pub(crate) fn unit_path(unit: &str) -> zbus::Result<OwnedObjectPath> {
+    use std::fmt::Write as _;
+    let mut path = String::from("/org/freedesktop/systemd1/unit/");
+    if unit.is_empty() {
+        path.push('_');
+    }
+    for (i, byte) in unit.bytes().enumerate() {
+        if byte.is_ascii_alphabetic() || (byte.is_ascii_digit() && i > 0) {
+            path.push(char::from(byte));
+        } else {
+            let _ = write!(path, "_{byte:02x}");
+        }
+    }
+    OwnedObjectPath::try_from(path)
+}
+
 /// The `org.freedesktop.systemd1.Unit` properties we read (every unit has them).
 #[derive(Debug, Default, DeserializeDict, Type)]
 #[zbus(signature = "a{sv}", rename_all = "PascalCase")]
@@ -292,6 +310,25 @@ pub(crate) async fn few_service_properties(
     })
 }
 
+/// `Ref()` of the unit object at `path` (`pin`), which keeps systemd from collecting the unit
+/// until `Unref()` (not `pin`) or until this client goes.
+pub(crate) async fn pin_unit(
+    conn: &zbus::Connection,
+    path: &OwnedObjectPath,
+    pin: bool,
+) -> zbus::Result<()> {
+    let method = if pin { "Ref" } else { "Unref" };
+    conn.call_method(
+        Some("org.freedesktop.systemd1"),
+        path,
+        Some(UNIT_IFACE),
+        method,
+        &(),
+    )
+    .await
+    .map(drop)
+}
+
 /// A proxy for the properties of the unit object at `path`.
 pub(crate) async fn unit_object(
     conn: &zbus::Connection,
@@ -366,5 +403,19 @@ mod tests {
         assert_eq!(timer.next_elapse_realtime, Some(5));
         assert_eq!(timer.next_elapse_monotonic, None);
         assert_eq!(timer.last_trigger, Some(0));
+    }
+
+    #[test]
+    fn unit_paths_are_escaped_as_systemd_escapes_them() {
+        let path = |unit: &str| unit_path(unit).unwrap().to_string();
+        assert_eq!(
+            path("agent-runner@p001.service"),
+            "/org/freedesktop/systemd1/unit/agent_2drunner_40p001_2eservice"
+        );
+        assert_eq!(
+            path("1x_y.timer"),
+            "/org/freedesktop/systemd1/unit/_31x_5fy_2etimer"
+        );
+        assert_eq!(path("é"), "/org/freedesktop/systemd1/unit/_c3_a9");
     }
 }

@@ -89,7 +89,7 @@ fn properties(interface: &str) -> HashMap<&'static str, Variant<'static>> {
 async fn answer(
     conn: &zbus::Connection,
     msg: &zbus::Message,
-    transient: &Mutex<Vec<String>>,
+    asked: &Mutex<Vec<String>>,
 ) -> zbus::Result<()> {
     let header: Header<'_> = msg.header();
     let body = msg.body();
@@ -128,6 +128,11 @@ async fn answer(
             conn.reply(&header, &vec![row]).await
         }
         "Subscribe" => conn.reply(&header, &()).await,
+        "Ref" | "Unref" => {
+            let path = header.path().map(ToString::to_string).unwrap_or_default();
+            asked.lock().unwrap().push(format!("{member} {path}"));
+            conn.reply(&header, &()).await
+        }
         "StartUnit" => {
             let (unit, _mode): (String, String) = body.deserialize()?;
             let job = OwnedObjectPath::try_from("/org/freedesktop/systemd1/job/7")?;
@@ -159,7 +164,7 @@ async fn answer(
             };
             let mut units = vec![format!("{timer} {}", names(&props))];
             units.extend(aux.iter().map(|(unit, p)| format!("{unit} {}", names(p))));
-            transient.lock().unwrap().extend(units);
+            asked.lock().unwrap().extend(units);
             let job = OwnedObjectPath::try_from("/org/freedesktop/systemd1/job/8")?;
             conn.reply(&header, &job).await
         }
@@ -172,8 +177,8 @@ async fn answer(
 }
 
 /// Serves as `org.freedesktop.systemd1` on the bus at `address` until the bus goes away; the
-/// transient units it is asked to start are noted in `transient`.
-fn serve_fake_systemd(address: &str, transient: Arc<Mutex<Vec<String>>>) {
+/// transient units it is asked to start and the units it is asked to pin are noted in `asked`.
+fn serve_fake_systemd(address: &str, asked: Arc<Mutex<Vec<String>>>) {
     let conn = connect(address);
     // The stream exists before the name does: no call to the name can arrive unseen.
     let mut stream = zbus::MessageStream::from(&conn);
@@ -186,7 +191,7 @@ fn serve_fake_systemd(address: &str, transient: Arc<Mutex<Vec<String>>>) {
             .await
             {
                 if msg.message_type() == MessageType::MethodCall
-                    && let Err(e) = answer(&conn, &msg, &transient).await
+                    && let Err(e) = answer(&conn, &msg, &asked).await
                 {
                     // An answer, so that the client fails instead of waiting forever.
                     let _ = conn
@@ -204,8 +209,8 @@ fn the_client_speaks_systemds_wire_types() {
         eprintln!("no dbus-daemon: skipped");
         return;
     };
-    let transient = Arc::new(Mutex::new(Vec::new()));
-    serve_fake_systemd(&bus.address, Arc::clone(&transient));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    serve_fake_systemd(&bus.address, Arc::clone(&asked));
     let client = Bus::over(Scope::System, None, connect(&bus.address), None).unwrap();
 
     assert_eq!(client.version().unwrap(), "252.38-1");
@@ -225,6 +230,14 @@ fn the_client_speaks_systemds_wire_types() {
     assert_eq!(info.result, "success");
     assert_eq!(info.main_pid, Some(42));
     assert_eq!(info.n_restarts, Some(1));
+    // Root pins the unit while reading it, at the path systemd gives it; others may not.
+    let pinned = if nix::unistd::Uid::effective().is_root() {
+        let path = "/org/freedesktop/systemd1/unit/agent_2drunner_40demo_2eservice";
+        vec![format!("Ref {path}"), format!("Unref {path}")]
+    } else {
+        Vec::new()
+    };
+    assert_eq!(std::mem::take(&mut *asked.lock().unwrap()), pinned);
 
     assert_eq!(
         client.activity("agent-runner-loop@demo.service").unwrap(),
@@ -257,7 +270,7 @@ fn the_client_speaks_systemds_wire_types() {
         })
         .unwrap();
     assert_eq!(
-        *transient.lock().unwrap(),
+        *asked.lock().unwrap(),
         [
             "agent-runner-backoff@demo.timer Description,OnActiveSec,AccuracySec,RemainAfterElapse,PartOf",
             "agent-runner-backoff@demo.service Description,ExecStart,PartOf",
