@@ -63,14 +63,19 @@ print(f"{label:<44} mean {sum(ms)/len(ms):7.1f} ms  min {min(ms):7.1f}  max {max
 ' "$label"
 }
 
-# same_output CMD...: the before build's output of CMD and the after build's, byte for byte.
+# same_output CMD...: the before build's output of CMD and the after build's, byte for byte. One
+# after the other: a read that loads a unit (LoadUnit, Ref) makes it show in the listing of a read
+# running beside it.
 same_output() {
     [[ -n ${AGENT_RUNNER_BIN_BEFORE:-} ]] || return 0
-    if cmp -s <(ct "${@/%agent-runner/agent-runner-before}" 2>&1) <(ct "$@" 2>&1); then
+    local before after
+    before=$(ct "${@/%agent-runner/agent-runner-before}" 2>&1) || true
+    after=$(ct "$@" 2>&1) || true
+    if [[ $before == "$after" ]]; then
         echo "same output before/after: $*"
     else
         echo "OUTPUT DIFFERS before/after: $*"
-        diff <(ct "${@/%agent-runner/agent-runner-before}" 2>&1) <(ct "$@" 2>&1) | head -n 20
+        diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | head -n 20 || true
     fi
 }
 
