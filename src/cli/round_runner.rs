@@ -2,8 +2,9 @@
 //! as `agent-runner round`, in a binary without the rest of the commands: a round maps the code it
 //! touches in 64 KiB windows, so less code beside it is a smaller peak (bench/README.md).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt as _;
 use std::process::ExitCode;
 
 use crate::config::ProjectRef;
@@ -79,8 +80,9 @@ fn parse(args: Vec<OsString>) -> Result<Request, Error> {
                     .ok_or_else(|| Error::Usage(format!("{text} needs a FILE")))?
                     .into(),
             ),
+            // From the bytes, not the lossy text: a path need not be UTF-8.
             _ if text.starts_with("--config=") => {
-                ProjectRef::File(text["--config=".len()..].into())
+                ProjectRef::File(OsStr::from_bytes(&arg.as_bytes()["--config=".len()..]).into())
             }
             _ if text.starts_with('-') => {
                 return Err(Error::Usage(format!("unknown option {text}")));
@@ -131,6 +133,17 @@ mod tests {
         );
         assert_eq!(parsed(&["demo", "--help"]), Ok(Request::Help));
         assert_eq!(parsed(&["-V"]), Ok(Request::Version));
+    }
+
+    #[test]
+    fn a_config_path_keeps_its_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let arg = OsString::from_vec(b"--config=/etc/agent-runner/d\xffmo.toml".to_vec());
+        let path = OsStr::from_bytes(b"/etc/agent-runner/d\xffmo.toml");
+        assert_eq!(
+            parse(vec![arg]).map_err(|e| e.to_string()),
+            Ok(Request::Round(Scope::System, ProjectRef::File(path.into())))
+        );
     }
 
     #[test]
