@@ -278,14 +278,22 @@ fn exec_path(options: &Options) -> Result<PathBuf> {
 /// The round service runs the round binary beside `exec`: a build or install without it would
 /// fail every round at its exec (status 203/EXEC), so say so now.
 fn warn_without_round_runner(exec: &Path) {
+    if let Some(problem) = missing_round_runner(exec) {
+        eprintln!("agent-runner: warning: {problem}");
+    }
+}
+
+/// What is wrong when the round binary beside `exec` is missing (`generate` and the generator
+/// both say it).
+pub(crate) fn missing_round_runner(exec: &Path) -> Option<String> {
     let round = crate::paths::round_runner(exec);
-    if !round.is_file() {
-        eprintln!(
-            "agent-runner: warning: {} is missing; the round service runs it: install it beside {}",
+    (!round.is_file()).then(|| {
+        format!(
+            "{} is missing; the round service runs it: install it beside {}",
             round.display(),
             exec.display()
-        );
-    }
+        )
+    })
 }
 
 /// Creates root's stores of open alerts and of account parks when the package has not (a round's after-round step

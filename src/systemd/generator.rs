@@ -162,6 +162,11 @@ pub(crate) fn generate(options: &Options) -> (Vec<Verdict>, Vec<LogLine>) {
         });
         verdicts.push(verdict);
     }
+    if verdicts.iter().any(|v| matches!(v, Verdict::Rendered(_)))
+        && let Some(problem) = crate::systemd::generate::missing_round_runner(&options.exec)
+    {
+        log.push((4, problem));
+    }
     (verdicts, log)
 }
 
@@ -275,7 +280,7 @@ mod tests {
             config_dir: root.join("conf"),
             output: root.join("out"),
             generated_dir: root.join("etc"),
-            exec: PathBuf::from("/usr/bin/agent-runner"),
+            exec: root.join("bin-without-round").join("agent-runner"),
             templates_installed: true,
             systemd_version: 252,
         }
@@ -301,6 +306,11 @@ mod tests {
         );
         assert_eq!(verdicts[2], Verdict::Rendered("gamma".into()));
         assert!(log.iter().any(|(p, m)| *p == 3 && m.contains("beta.toml")));
+        let missing = |log: &[LogLine]| {
+            log.iter()
+                .any(|(p, m)| *p == 4 && m.contains("agent-runner-round is missing"))
+        };
+        assert!(missing(&log), "{log:?}");
         let service = std::fs::read_to_string(
             opts.output
                 .join("agent-runner@alpha.service.d")
@@ -326,12 +336,18 @@ mod tests {
             &etc_drop_in,
         )
         .unwrap();
+        // With the round binary beside the generator, nothing to say about it.
+        let bin = root.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("agent-runner-round"), "").unwrap();
         let fresh = Options {
             output: root.path().join("out2"),
             templates_installed: false,
+            exec: bin.join("agent-runner"),
             ..opts.clone()
         };
-        let (verdicts, _) = generate(&fresh);
+        let (verdicts, log) = generate(&fresh);
+        assert!(!missing(&log), "{log:?}");
         assert!(
             matches!(&verdicts[2], Verdict::Deferred { stale: false, .. }),
             "{verdicts:?}"
