@@ -3,9 +3,10 @@
 #   * `status --json` over 200 projects (units loaded, loops running, state files present);
 #   * `peek --json` of a project with 1,000,000 events in the journal, and in the JSON mirror;
 #   * `events -n 20` and `diagnose` on the same history.
-# Not a test: it prints numbers (wall time mean/min/max over RUNS runs, and the peak RSS of the
-# process tree) to compare with the seed system (cli-agent-runner 0.3.14, measured on this VM class:
-# `status` 282 ms, `peek --json` 305 ms empty, 2.94 s at 100k events, 8.61 s / 360 MB at 300k).
+# Not a test: it prints numbers (wall time mean/min/max over RUNS runs, the peak RSS of the
+# process tree, and the CPU per run of the container's systemd, its dbus-daemon and the command)
+# to compare with the seed system (cli-agent-runner 0.3.14, measured on this VM class: `status`
+# 282 ms, `peek --json` 305 ms empty, 2.94 s at 100k events, 8.61 s / 360 MB at 300k).
 #
 # Usage (root): bench/status-peek.sh            builds a release binary first
 #               AGENT_RUNNER_BIN=PATH bench/status-peek.sh
@@ -51,16 +52,36 @@ measure_one() {
     shift
     local cmd
     printf -v cmd '%q ' "$@"
-    ctsh "for i in \$(seq 0 $RUNS); do /usr/local/bin/launch $cmd 2>/dev/null | tail -n 1; done" |
+    # Around the runs (after the warm-up): the CPU of the container's systemd and dbus-daemon
+    # (utime + stime of /proc/PID/stat) and of the shell's children (`times`: launch and the
+    # command, which launch waited for).
+    ctsh "/usr/local/bin/launch $cmd >/dev/null 2>&1
+        cpu() { local f; read -ra f </proc/\$1/stat; echo \$((f[13] + f[14])); }
+        bus=\$(pidof -s dbus-daemon || echo 1)
+        echo cpu \$(cpu 1) \$(cpu \$bus); times
+        for i in \$(seq $RUNS); do /usr/local/bin/launch $cmd 2>/dev/null | tail -n 1; done
+        echo cpu \$(cpu 1) \$(cpu \$bus); times; echo hz \$(getconf CLK_TCK)" |
         python3 -c '
-import sys
-label = sys.argv[1]
-rows = [l.split() for l in sys.stdin if len(l.split()) == 4][1:]  # drop the warm-up
+import re, sys
+label, runs = sys.argv[1], int(sys.argv[2])
+lines = [l.split() for l in sys.stdin]
+rows = [l for l in lines if len(l) == 4]
 ms = [(int(r[1]) - int(r[0])) / 1e6 for r in rows]
 rss = max(int(r[2]) for r in rows) / 1024
 codes = "/".join(sorted({r[3] for r in rows}))
+def secs(t):
+    m, s = re.fullmatch(r"(\d+)m([\d.]+)s", t).groups()
+    return int(m) * 60 + float(s)
+# times prints the times of the shell, then those of its children: the second and fourth such line.
+children = [secs(l[0]) + secs(l[1]) for l in lines if len(l) == 2 and l[0].endswith("s")][1::2]
+daemons = [l[1:] for l in lines if l and l[0] == "cpu"]
+tick = 1000 / int(next(l[1] for l in lines if l and l[0] == "hz"))
+systemd = (int(daemons[1][0]) - int(daemons[0][0])) * tick / runs
+bus = (int(daemons[1][1]) - int(daemons[0][1])) * tick / runs
+own = (children[1] - children[0]) * 1000 / runs
 print(f"{label:<44} mean {sum(ms)/len(ms):7.1f} ms  min {min(ms):7.1f}  max {max(ms):7.1f}  peak RSS {rss:5.1f} MB  exit {codes}")
-' "$label"
+print(" " * 44, f"CPU per run: systemd {systemd:5.1f} ms, dbus-daemon {bus:5.1f} ms, the command {own:5.1f} ms")
+' "$label" "$RUNS"
 }
 
 # same_output CMD...: the before build's output of CMD and the after build's, byte for byte. One
