@@ -263,15 +263,17 @@ mod tests {
         assert_eq!(start_limit(1, 500), (60, 250));
         assert_eq!(start_limit(3, 2500), (60, 58));
         assert_eq!(start_limit(600, 599_500), (3600, 24));
+        // The timer fires at most half the cool-down early: any pace from half of it to all.
         for delay in [1, 2, 3, 7, 60, 3600, 86_400] {
-            let timer_ms = delay * 1000 - (delay * 500).min(500);
-            let (interval, burst) = start_limit(delay, timer_ms);
-            // Timer starts in one interval, at most: interval / the timer's delay + 1.
-            assert!(
-                burst >= 2 * (interval * 1000 / timer_ms + 1),
-                "delay {delay}"
-            );
-            assert!(interval >= 60);
+            for timer_ms in [delay * 500, delay * 1000] {
+                let (interval, burst) = start_limit(delay, timer_ms);
+                // Timer starts in one interval, at most: interval / the timer's delay + 1.
+                assert!(
+                    burst >= 2 * (interval * 1000 / timer_ms + 1),
+                    "delay {delay}, timer {timer_ms} ms"
+                );
+                assert!(interval >= 60);
+            }
         }
     }
 }

@@ -19,7 +19,7 @@ pub(crate) fn wait_out(project: &Project, st: &State) -> u64 {
     let under_systemd = std::env::var_os("NOTIFY_SOCKET").is_some();
     if under_systemd
         && !st.loop_ended
-        && let Some(wait) = remaining(project, st, crate::time::now_epoch_ms())
+        && let Some(wait) = remaining(project, st, crate::time::now_us() / 1000)
     {
         std::thread::sleep(wait);
     }

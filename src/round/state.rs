@@ -337,7 +337,7 @@ impl State {
     /// The round's final save, durable: into the temporary file [`State::record_start`]
     /// prepared, else from scratch. It records the round's end, where the cool-down begins.
     pub(crate) fn save_final(&mut self, prepared: Result<PendingSave>, dir: &Path) -> Result<()> {
-        self.ended_at_ms = Some(crate::time::now_epoch_ms());
+        self.ended_at_ms = Some(crate::time::now_us() / 1000);
         match prepared {
             Ok(pending) => pending.commit(self),
             Err(_) => self.save(dir),

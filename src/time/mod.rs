@@ -57,13 +57,6 @@ pub(crate) fn now_epoch() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The current time in milliseconds since the epoch.
-pub(crate) fn now_epoch_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// The instant `secs` seconds after the epoch (clamped far in the future instead of overflowing).
 pub(crate) fn epoch_time(secs: u64) -> SystemTime {
     // State files are written by the agent's user: an absurd value must not overflow.
