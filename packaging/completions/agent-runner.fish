@@ -24,7 +24,7 @@ function __fish_agent_runner_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c agent-runner -n "__fish_agent_runner_needs_command" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_needs_command" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_needs_command" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -62,7 +62,7 @@ complete -c agent-runner -n "__fish_agent_runner_needs_command" -f -a "help" -d 
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s p -l preset -d 'The agent preset: claude, codex, gemini, aider, kimi, pi, qwen, or shell (any command)' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s d -l dir -d 'Write PROJECT.toml and prompts/ into DIR instead of the config directory' -r -F
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -l work-dir -d 'The agent\'s working directory (a git repository); defaults to the current directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -72,7 +72,7 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -l user 
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand import" -s n -l name -d 'The project name (default: the basename of the old work_dir)' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand import" -s o -l output -d 'Write the new project file here instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand import" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand import" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand import" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -82,7 +82,7 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand import" -l for
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand import" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand check" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand check" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand check" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand check" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -93,7 +93,7 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -s c
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -s o -l output -d 'Write the complete unit set (templates included) into DIR; implies --no-reload' -r -F
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l exec -d 'The agent-runner binary ExecStart= runs (default: the binary running this command)' -r -F
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l systemd-version -d 'Target this systemd version instead of asking the running manager' -r
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -103,27 +103,27 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l j
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand round" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand round" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand round" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand round" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand round" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand round" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand checkin" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand checkin" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand checkin" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand checkin" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand checkin" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand start" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand start" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand start" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand start" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand start" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand stop" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand stop" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand stop" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand stop" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -131,21 +131,21 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand stop" -l now -
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand stop" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand stop" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand restart" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand restart" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand restart" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand restart" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand restart" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand restart" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand kill" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand kill" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand kill" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand kill" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand kill" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand kill" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand enable" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand enable" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand enable" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand enable" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -153,7 +153,7 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand enable" -l now
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand enable" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand enable" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand disable" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand disable" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand disable" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand disable" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -161,7 +161,7 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand disable" -l no
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand disable" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand disable" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand status" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand status" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand status" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand status" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -170,7 +170,7 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand status" -l use
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand peek" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand peek" -l round -d 'Show this round instead of the latest' -r
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand peek" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand peek" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand peek" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -182,7 +182,7 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -s c -
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -l kind -d 'Only events of this kind (repeatable), e.g. round_end' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -l since -d 'Only events since this time (journalctl syntax: "1h ago", "2026-11-22 10:00")' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -s n -l lines -d 'Show at most this many past events' -r
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -193,7 +193,7 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand events" -s h -
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -l round -d 'Which round (default: the running or latest one)' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -s n -l lines -d 'Show only the last N lines (found within the last 4 MiB of the log)' -r
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -202,7 +202,7 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -l json 
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand logs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand diagnose" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand diagnose" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand diagnose" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand diagnose" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -211,26 +211,26 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand diagnose" -l u
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand diagnose" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand web" -l listen -d 'Listen on ADDR (e.g. 127.0.0.1:8765) instead of the socket systemd passes' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand web" -l idle-exit -d 'Exit after SECS without a request (0: never) [default: 60 under socket activation, never with --listen]' -r
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand web" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand web" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand web" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand web" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand web" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand metrics" -l textfile -d 'Replace FILE atomically instead (node-exporter\'s textfile collector reads /var/lib/prometheus/node-exporter/*.prom)' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand metrics" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand metrics" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand metrics" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand metrics" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand metrics" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand completions" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand completions" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand completions" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand completions" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand project-names" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand project-names" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand project-names" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -240,21 +240,21 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -s c -l 
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -l step -d 'Which step: `trigger` (a stop trigger fired), `loop-start` or `after-round`' -r -f -a "trigger\t'agent-runner-halt@.service: record which stop trigger fired'
 loop-start\t'agent-runner-loop@.service: clear the previous loop\'s sentinels, start a new loop'
 after-round\t'agent-runner-after@.service: what follows a round (back-off, halts, notifier)'"
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand halt" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand watch" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand watch" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand watch" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand watch" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand watch" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand notify" -s c -l config -d 'Read the project from this TOML file instead of the config directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand notify" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand notify" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand notify" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
@@ -262,19 +262,19 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand notify" -l tes
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand notify" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand notify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand man" -l output -d 'Output directory' -r -F
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand man" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand man" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand man" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand man" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand catalog" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand catalog" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand catalog" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand catalog" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand catalog" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand generator" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does' -r
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generator" -s H -l host -d 'Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it' -r
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand generator" -l color -d 'Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set to anything but the empty string'
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"

@@ -15,8 +15,8 @@ _agent-runner() {
 
     local context curcontext="$curcontext" state line
     _arguments "${_arguments_options[@]}" : \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -41,8 +41,8 @@ _arguments "${_arguments_options[@]}" : \
 '-d+[Write PROJECT.toml and prompts/ into DIR instead of the config directory]:DIR:_files' \
 '--dir=[Write PROJECT.toml and prompts/ into DIR instead of the config directory]:DIR:_files' \
 '--work-dir=[The agent'\''s working directory (a git repository); defaults to the current directory]:DIR:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -60,8 +60,8 @@ _arguments "${_arguments_options[@]}" : \
 '--name=[The project name (default\: the basename of the old work_dir)]:NAME:_default' \
 '-o+[Write the new project file here instead of the config directory]:FILE:_files' \
 '--output=[Write the new project file here instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -78,8 +78,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -98,8 +98,8 @@ _arguments "${_arguments_options[@]}" : \
 '--output=[Write the complete unit set (templates included) into DIR; implies --no-reload]:DIR:_files' \
 '--exec=[The agent-runner binary ExecStart= runs (default\: the binary running this command)]:PATH:_files' \
 '--systemd-version=[Target this systemd version instead of asking the running manager]:N:_default' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -116,8 +116,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -129,8 +129,8 @@ never\:"Never"))' \
 ;;
 (checkin)
 _arguments "${_arguments_options[@]}" : \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -143,8 +143,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -158,8 +158,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -174,8 +174,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -189,8 +189,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -204,8 +204,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -220,8 +220,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -236,8 +236,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -253,8 +253,8 @@ _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '--round=[Show this round instead of the latest]:N:_default' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -274,8 +274,8 @@ _arguments "${_arguments_options[@]}" : \
 '--since=[Only events since this time (journalctl syntax\: "1h ago", "2026-11-22 10\:00")]:TIME:_default' \
 '-n+[Show at most this many past events]:N:_default' \
 '--lines=[Show at most this many past events]:N:_default' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -295,8 +295,8 @@ _arguments "${_arguments_options[@]}" : \
 '--round=[Which round (default\: the running or latest one)]:N:_default' \
 '-n+[Show only the last N lines (found within the last 4 MiB of the log)]:N:_default' \
 '--lines=[Show only the last N lines (found within the last 4 MiB of the log)]:N:_default' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -313,8 +313,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -329,8 +329,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '--listen=[Listen on ADDR (e.g. 127.0.0.1\:8765) instead of the socket systemd passes]:ADDR:_default' \
 '--idle-exit=[Exit after SECS without a request (0\: never) \[default\: 60 under socket activation, never with --listen\]]:SECS:_default' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -342,8 +342,8 @@ never\:"Never"))' \
 (metrics)
 _arguments "${_arguments_options[@]}" : \
 '--textfile=[Replace FILE atomically instead (node-exporter'\''s textfile collector reads /var/lib/prometheus/node-exporter/*.prom)]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -354,8 +354,8 @@ never\:"Never"))' \
 ;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -369,8 +369,8 @@ fish\:"fish"))' \
 ;;
 (project-names)
 _arguments "${_arguments_options[@]}" : \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -386,8 +386,8 @@ _arguments "${_arguments_options[@]}" : \
 '--step=[Which step\: \`trigger\` (a stop trigger fired), \`loop-start\` or \`after-round\`]:STEP:((trigger\:"agent-runner-halt@.service\: record which stop trigger fired"
 loop-start\:"agent-runner-loop@.service\: clear the previous loop'\''s sentinels, start a new loop"
 after-round\:"agent-runner-after@.service\: what follows a round (back-off, halts, notifier)"))' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -401,8 +401,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -416,8 +416,8 @@ never\:"Never"))' \
 _arguments "${_arguments_options[@]}" : \
 '()-c+[Read the project from this TOML file instead of the config directory]:FILE:_files' \
 '()--config=[Read the project from this TOML file instead of the config directory]:FILE:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -431,8 +431,8 @@ never\:"Never"))' \
 (man)
 _arguments "${_arguments_options[@]}" : \
 '--output=[Output directory]:DIR:_files' \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -443,8 +443,8 @@ never\:"Never"))' \
 ;;
 (catalog)
 _arguments "${_arguments_options[@]}" : \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
@@ -455,8 +455,8 @@ never\:"Never"))' \
 ;;
 (generator)
 _arguments "${_arguments_options[@]}" : \
-'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
-'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does]:[USER@]HOST:_default' \
+'-H+[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
+'--host=[Control a remote host over SSH (\[USER@\]HOST), as \`systemctl -H\` does\: status, peek, events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its manager; the other commands refuse it]:[USER@]HOST:_default' \
 '--color=[Colour the output\: auto (on a terminal, unless NO_COLOR is set), always, or never. JSON is never coloured]:WHEN:((auto\:"On a terminal, unless NO_COLOR is set to anything but the empty string"
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \

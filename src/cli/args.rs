@@ -38,7 +38,9 @@ pub(crate) struct Cli {
     #[arg(long, global = true)]
     pub user: bool,
 
-    /// Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does.
+    /// Control a remote host over SSH ([USER@]HOST), as `systemctl -H` does: status, peek,
+    /// events, logs and diagnose run there, start/stop/restart/kill/enable/disable talk to its
+    /// manager; the other commands refuse it.
     #[arg(long, short = 'H', global = true, value_name = "[USER@]HOST")]
     pub host: Option<String>,
 

@@ -78,9 +78,9 @@ fn dispatch(cli: Cli, args: &[OsString]) -> Result<u8> {
         host: cli.host.clone(),
     };
     if let Some(host) = &ctx.host
-        && remote::runs_on_host(&cli.command)
+        && let Some(outcome) = remote::elsewhere(ctx.scope, host, &cli.command, args)
     {
-        return remote::forward(ctx.scope, host, args);
+        return outcome;
     }
     match cli.command {
         CliCommand::Init {

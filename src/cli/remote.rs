@@ -6,22 +6,40 @@
 use std::ffi::OsString;
 
 use crate::cli::args::CliCommand;
-use crate::error::{Result, exit};
+use crate::error::{Error, Result, exit};
 use crate::output::shell_quote;
 use crate::paths::Scope;
 use crate::systemd::errors::unreachable_error;
 use crate::systemd::host::{ssh_program, validate_host};
 
-/// Whether `command` runs on the `--host` instead of here.
-pub(crate) fn runs_on_host(command: &CliCommand) -> bool {
-    matches!(
-        command,
+/// What `--host HOST` makes of `command`: the read commands run there (they need its files and
+/// journal); the lifecycle commands stay here and talk to its manager (`None`); the others act on
+/// this machine's files, so the flag is refused rather than ignored (`generate --host web1` must
+/// not rewrite the local units).
+pub(crate) fn elsewhere(
+    scope: Scope,
+    host: &str,
+    command: &CliCommand,
+    args: &[OsString],
+) -> Option<Result<u8>> {
+    match command {
         CliCommand::Status { .. }
-            | CliCommand::Peek { .. }
-            | CliCommand::Events { .. }
-            | CliCommand::Logs { .. }
-            | CliCommand::Diagnose { .. }
-    )
+        | CliCommand::Peek { .. }
+        | CliCommand::Events { .. }
+        | CliCommand::Logs { .. }
+        | CliCommand::Diagnose { .. } => Some(forward(scope, host, args)),
+        CliCommand::Start { .. }
+        | CliCommand::Stop { .. }
+        | CliCommand::Restart { .. }
+        | CliCommand::Kill { .. }
+        | CliCommand::Enable { .. }
+        | CliCommand::Disable { .. } => None,
+        _ => Some(Err(Error::Usage(format!(
+            "--host works with status, peek, events, logs, diagnose, start, stop, restart, kill, \
+             enable and disable; this command acts on this machine's files\n  \
+             hint: run it on the host itself: ssh {host} agent-runner ..."
+        )))),
+    }
 }
 
 /// Runs the command line `args` (program name first) on `host`, without its `--host`, and

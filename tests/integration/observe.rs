@@ -205,6 +205,26 @@ fn unknown_projects_and_bad_hosts_are_clear_errors() {
 }
 
 #[test]
+fn commands_that_act_on_local_files_refuse_a_host() {
+    // An ssh stand-in that fails loudly: none of these may reach it, nor write anything here.
+    let t = project().env("AGENT_RUNNER_SSH", "false");
+    for args in [
+        &["--host", "far", "generate", "obs", "--no-reload"][..],
+        &["-Hfar", "init", "--preset", "shell", "other"][..],
+        &["--host=far", "check", "obs"][..],
+        &["--host", "far", "round", "obs"][..],
+        &["--host", "far", "metrics"][..],
+    ] {
+        t.run_with(args)
+            .status(2)
+            .output_contains("--host works with status, peek")
+            .output_contains("ssh far agent-runner")
+            .no_panic();
+    }
+    assert!(!t.path().join("etc/other.toml").exists());
+}
+
+#[test]
 fn read_commands_run_on_the_host_without_the_host_flag() {
     // An ssh stand-in that records its arguments and exits as a remote command would.
     let t = project().file(
