@@ -98,7 +98,7 @@ complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l c
 always\t'Always, even into a pipe (for `less -R`)'
 never\t'Never'"
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l dry-run -d 'Print what would be written, as ---PATH--- blocks, and change nothing'
-complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l no-reload -d 'Do not ask systemd to reload its units after writing'
+complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l no-reload -d 'Do not ask systemd to reload its units after writing (the next generate without it reloads, even when it finds nothing to change)'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l json -d 'Print what was done as JSON: per project the files written and unchanged and its startup-battery warnings, the templates, the stale files removed, the project files that do not load, and whether systemd was reloaded'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -l user -d 'Use the calling user\'s systemd manager and ~/.config/agent-runner instead of the system\'s'
 complete -c agent-runner -n "__fish_agent_runner_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -104,7 +104,7 @@ _arguments "${_arguments_options[@]}" : \
 always\:"Always, even into a pipe (for \`less -R\`)"
 never\:"Never"))' \
 '--dry-run[Print what would be written, as ---PATH--- blocks, and change nothing]' \
-'--no-reload[Do not ask systemd to reload its units after writing]' \
+'--no-reload[Do not ask systemd to reload its units after writing (the next generate without it reloads, even when it finds nothing to change)]' \
 '(--dry-run)--json[Print what was done as JSON\: per project the files written and unchanged and its startup-battery warnings, the templates, the stale files removed, the project files that do not load, and whether systemd was reloaded]' \
 '--user[Use the calling user'\''s systemd manager and ~/.config/agent-runner instead of the system'\''s]' \
 '-h[Print help (see more with '\''--help'\'')]' \

@@ -269,7 +269,8 @@ pub(crate) enum CliCommand {
         /// Print what would be written, as ---PATH--- blocks, and change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Do not ask systemd to reload its units after writing.
+        /// Do not ask systemd to reload its units after writing (the next generate without it
+        /// reloads, even when it finds nothing to change).
         #[arg(long)]
         no_reload: bool,
         /// The agent-runner binary ExecStart= runs (default: the binary running this command).

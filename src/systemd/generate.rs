@@ -46,6 +46,13 @@ pub(crate) struct Outcome {
     pub removed: Vec<PathBuf>,
 }
 
+impl Outcome {
+    /// Whether the unit directory is not as it was: systemd must reload to see it.
+    fn changed(&self) -> bool {
+        !self.written.is_empty() || !self.removed.is_empty()
+    }
+}
+
 /// Runs `generate`.
 pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     let scope = ctx.scope;
@@ -93,7 +100,9 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
         .packaged_unit_dir()
         .join(Unit::Round.template())
         .exists();
-    let templates = if options.output.is_some() || !packaged {
+    // Named projects of which none loads (a typo): nothing is written, not even the templates.
+    let nothing_named_loads = !all_projects && projects.is_empty();
+    let templates = if (options.output.is_some() || !packaged) && !nothing_named_loads {
         render::templates(scope, &render_options.exec)
     } else {
         Vec::new()
@@ -108,12 +117,7 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
     }
     let outcome = write_files(&unit_dir, &files, all_projects && options.output.is_none())?;
     ensure_alerts_dir(scope, options);
-    let reload = !options.no_reload && options.output.is_none();
-    let reloaded = if reload && (!outcome.written.is_empty() || !outcome.removed.is_empty()) {
-        Some(crate::systemd::bus::reload(scope))
-    } else {
-        None
-    };
+    let reloaded = reload_if_needed(scope, &unit_dir, options, &outcome);
     let report = Report {
         unit_dir: &unit_dir,
         systemd_version: version,
@@ -130,15 +134,52 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
         warn(&projects, scope);
     }
     if let Some(Err(e)) = reloaded {
+        let what = if outcome.changed() {
+            "units written"
+        } else {
+            "units unchanged, but an earlier generate's are not loaded yet"
+        };
         return Err(match e {
             Error::Unavailable(msg) => Error::Unavailable(format!(
-                "units written, but systemd was not reloaded: {msg}\n  hint: run `systemctl{} daemon-reload` once systemd is up, or pass --no-reload",
+                "{what}, and systemd was not reloaded: {msg}\n  hint: run `systemctl{} daemon-reload` once systemd is up, or pass --no-reload",
                 scope.flag()
             )),
             other => other,
         });
     }
     problems_or_ok(problems)
+}
+
+/// Left in the unit directory while it holds units systemd has not been reloaded for (a
+/// `--no-reload` run, or a reload that failed), so that the next `generate` reloads even when it
+/// finds every file already as it should be. systemd ignores it: it is no unit name.
+const RELOAD_PENDING: &str = ".agent-runner-reload-pending";
+
+/// Reloads systemd when this run changed the unit directory or an earlier one left it changed
+/// without a reload, and keeps [`RELOAD_PENDING`] in step. `None`: no reload was asked for.
+fn reload_if_needed(
+    scope: crate::paths::Scope,
+    unit_dir: &Path,
+    options: &Options,
+    outcome: &Outcome,
+) -> Option<Result<()>> {
+    if options.output.is_some() {
+        return None;
+    }
+    let marker = unit_dir.join(RELOAD_PENDING);
+    let pending = outcome.changed() || marker.exists();
+    if !pending {
+        return None;
+    }
+    let reloaded = (!options.no_reload).then(|| crate::systemd::bus::reload(scope));
+    // Failing to keep the marker costs at most one reload too many or too few, which the
+    // hint of a failed reload already covers: not worth failing the run for.
+    let _ = if matches!(reloaded, Some(Ok(()))) {
+        std::fs::remove_file(&marker)
+    } else {
+        fsutil::write_atomic(&marker, b"", 0o644).map_err(std::io::Error::other)
+    };
+    reloaded
 }
 
 /// `--dry-run`: every file as a `---PATH---` block.

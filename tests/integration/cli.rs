@@ -460,6 +460,38 @@ fn generate_removes_only_its_own_files_for_vanished_projects() {
 }
 
 #[test]
+fn generate_reloads_for_units_an_earlier_run_left_unloaded() {
+    // No systemd here: every reload fails, as it would with the manager down.
+    let t = with_project("demo").env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent");
+    let marker = t.path().join("units/.agent-runner-reload-pending");
+    t.run_with(&["generate", "--no-reload", "--systemd-version", "252"])
+        .status(0);
+    assert!(
+        marker.is_file(),
+        "units written without a reload leave the marker"
+    );
+    // Nothing changed on disk, yet systemd has not seen the units: the run must say so.
+    t.run_with(&["generate", "--systemd-version", "252"])
+        .status(69)
+        .output_contains("units unchanged, but an earlier generate's are not loaded yet")
+        .output_contains("daemon-reload");
+    assert!(marker.is_file(), "a failed reload keeps the marker");
+    // A name that matches no project writes nothing at all, not even the templates.
+    let fresh = with_project("demo");
+    fresh
+        .run_with(&[
+            "generate",
+            "nosuch",
+            "--no-reload",
+            "--systemd-version",
+            "252",
+        ])
+        .status(78)
+        .no_panic();
+    assert!(!fresh.path().join("units").exists(), "a typo wrote units");
+}
+
+#[test]
 fn generate_keeps_going_past_a_broken_project() {
     let t = with_project("good").file("etc/bad.toml", "schema_version = 1\nnope = 1\n");
     let run = t.run_with(&["generate", "--no-reload", "--systemd-version", "252"]);
