@@ -50,7 +50,7 @@ pub(crate) fn read(project: &Project, query: &Query) -> Result<(Vec<Record>, Sou
     let log_dir = &project.runtime.log_dir;
     let journal = read_journal(&project.name, query)?;
     if let Journal::Seen(events) = &journal
-        && (!events.is_empty() || !mirror_has_events(log_dir))
+        && (!events.is_empty() || !mirror_may_have_events(log_dir))
     {
         return Ok((events.clone(), Source::Journal));
     }
@@ -75,7 +75,7 @@ pub(crate) fn answering_source(project: &Project, query: &Query) -> Result<Sourc
     let log_dir = &project.runtime.log_dir;
     let journal = read_journal(&project.name, &one)?;
     if let Journal::Seen(events) = &journal
-        && (!events.is_empty() || !mirror_has_events(log_dir))
+        && (!events.is_empty() || !mirror_may_have_events(log_dir))
     {
         return Ok(Source::Journal);
     }
@@ -298,11 +298,15 @@ fn denied_is_unseen(error: Error) -> Error {
     }
 }
 
-fn mirror_has_events(log_dir: &Path) -> bool {
-    mirror_files(log_dir)
-        .unwrap_or_default()
-        .iter()
-        .any(|f| f.metadata().is_ok_and(|m| m.len() > 0))
+/// Whether the mirror holds events, or cannot be read: an empty journal is the answer only when
+/// the mirror is seen to be empty too, never when it is hidden (a reader without permission, a
+/// link in its place), which [`read_mirror`] then reports.
+fn mirror_may_have_events(log_dir: &Path) -> bool {
+    mirror_files(log_dir).map_or(true, |files| {
+        files
+            .iter()
+            .any(|f| f.metadata().is_ok_and(|m| m.len() > 0))
+    })
 }
 
 /// One mirror line; `None` for a line that is not a JSON object (cut short, say).
@@ -651,7 +655,7 @@ mod tests {
             e.to_string(),
             format!("cannot read {}: is a symbolic link", mirror.display())
         );
-        assert!(!mirror_has_events(dir.path()));
+        assert!(mirror_may_have_events(dir.path()));
 
         std::fs::remove_file(&mirror).unwrap();
         std::fs::write(&mirror, "").unwrap();

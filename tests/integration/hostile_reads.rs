@@ -161,6 +161,32 @@ fn events_seen_only_in_part_come_from_the_mirror_or_say_they_cannot() {
 }
 
 #[test]
+fn an_empty_journal_is_no_answer_while_the_mirror_is_hidden() {
+    // A journal that can be read and holds nothing of the project, and a link in the mirror's
+    // place: "no events" would be a lie, the link is named instead.
+    let t = project().file(
+        "bin/journalctl",
+        "#!/bin/sh
+exit 0
+",
+    );
+    chmod(&t.path().join("bin/journalctl"), 0o755);
+    let bin = t.path().join("bin").display().to_string();
+    let t = t.env("PATH", &bin);
+    let mirror = t.path().join("logs/events.jsonl");
+    std::fs::remove_file(&mirror).unwrap();
+    symlink(t.path().join("secret"), &mirror).unwrap();
+    for args in [&["events", "obs"][..], &["events", "obs", "--json"]] {
+        let run = project_run(&t, args);
+        no_leak(&run);
+        run.status(1)
+            .output_contains("events.jsonl: is a symbolic link")
+            .no_panic();
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+}
+
+#[test]
 fn a_user_who_cannot_read_the_logs_is_told_so() {
     if !can_switch_user() {
         eprintln!("skipped: running the binary as another user needs root and setpriv");
