@@ -1,6 +1,7 @@
 //! The project a read command names when its file does not load: the state, events and logs of
 //! a project are where its name and scope put them by default, so `status`, `events`, `logs` and
-//! `peek` still answer while the operator fixes a typo in the TOML, and say what is wrong with it.
+//! `peek` still answer while the operator fixes a typo in the TOML, and say what is wrong with it;
+//! `stop`, `kill` and `disable`, which need only the name, still take the loop down.
 
 use std::path::Path;
 

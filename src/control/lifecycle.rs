@@ -45,6 +45,20 @@ fn target(ctx: &Context, reference: &ProjectRef) -> Result<Target> {
     })
 }
 
+/// [`target`] for the commands that only take a loop down (stop, kill, disable): they need the
+/// name alone, and a TOML that no longer loads must not keep its loop running, so a project whose
+/// file exists is found by its name, with a warning saying what is wrong with the file.
+fn target_to_stop(ctx: &Context, reference: &ProjectRef) -> Result<Target> {
+    if ctx.host.is_some() {
+        return target(ctx, reference);
+    }
+    let project = crate::config::load_for_reading_said(reference, ctx.scope)?;
+    Ok(Target {
+        name: project.name,
+        project: None,
+    })
+}
+
 fn connect(ctx: &Context) -> Result<Bus> {
     Bus::connect(ctx.scope, ctx.host.as_deref())
 }
@@ -210,7 +224,7 @@ pub(crate) fn restart(ctx: &Context, project: &ProjectRef) -> Result<u8> {
 
 /// `agent-runner stop NAME [--now]`.
 pub(crate) fn stop(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
-    let target = target(ctx, project)?;
+    let target = target_to_stop(ctx, project)?;
     let bus = connect(ctx)?;
     let units = Units::of(&target.name);
     let was_running = loop_running(&bus, &units)?;
@@ -359,7 +373,7 @@ fn after_round_pending(bus: &Bus, unit: &str) -> Result<bool> {
 
 /// `agent-runner kill NAME`: SIGKILL to every process of the round, loop stopped.
 pub(crate) fn kill(ctx: &Context, project: &ProjectRef) -> Result<u8> {
-    let target = target(ctx, project)?;
+    let target = target_to_stop(ctx, project)?;
     let units = Units::of(&target.name);
     let bus = connect(ctx)?;
     let started = Instant::now();
@@ -404,7 +418,7 @@ pub(crate) fn enable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u
 
 /// `agent-runner disable NAME [--now]`.
 pub(crate) fn disable(ctx: &Context, project: &ProjectRef, now: bool) -> Result<u8> {
-    let target = target(ctx, project)?;
+    let target = target_to_stop(ctx, project)?;
     let units = Units::of(&target.name);
     let bus = connect(ctx)?;
     let changes = bus.disable(&[units.service.as_str()])?;

@@ -205,6 +205,27 @@ fn unknown_projects_and_bad_hosts_are_clear_errors() {
 }
 
 #[test]
+fn a_loop_whose_file_no_longer_loads_can_still_be_stopped() {
+    // A typo in the TOML: stop, kill and disable go on by the project's name (here they then
+    // find no systemd, exit 69), where they used to refuse with the config error (78).
+    let t = project()
+        .file(
+            "etc/obs.toml",
+            "schema_version = 1\n[agent]\ncomand = [\"/bin/true\"]\n",
+        )
+        .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    for args in [&["stop", "obs"][..], &["kill", "obs"], &["disable", "obs"]] {
+        t.run_with(args)
+            .status(69)
+            .output_contains("warning:")
+            .output_contains("obs is found by its name")
+            .no_panic();
+    }
+    // start still refuses: it would run rounds of a file that does not load.
+    t.run_with(&["start", "obs"]).status(78).no_panic();
+}
+
+#[test]
 fn commands_that_act_on_local_files_refuse_a_host() {
     // An ssh stand-in that fails loudly: none of these may reach it, nor write anything here.
     let t = project().env("AGENT_RUNNER_SSH", "false");
