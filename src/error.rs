@@ -206,11 +206,20 @@ fn unseen_lines(unseen: &[Unseen]) -> String {
         .join("\n")
 }
 
+/// An I/O error as a plain reason: "not a directory", not "Not a directory (os error 20)".
+pub(crate) fn plain_io(source: &std::io::Error) -> String {
+    let text = source.to_string();
+    let text = text.split(" (os error ").next().unwrap_or_default();
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_lowercase().chain(chars).collect()
+    })
+}
+
 fn io_message(action: &str, path: &std::path::Path, source: &std::io::Error) -> String {
     let reason = match source.kind() {
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        _ => source.to_string(),
+        _ => plain_io(source),
     };
     let hint = match source.kind() {
         std::io::ErrorKind::PermissionDenied => {
@@ -287,6 +296,19 @@ pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_errors_read_as_plain_words() {
+        let e = std::io::Error::from_raw_os_error(20);
+        assert_eq!(plain_io(&e), "not a directory");
+        let e = Error::Io {
+            action: "cannot create directory",
+            path: "afile".into(),
+            source: std::io::Error::from_raw_os_error(17),
+        };
+        assert_eq!(e.to_string(), "cannot create directory afile: file exists");
+        assert_eq!(plain_io(&std::io::Error::other("Custom")), "custom");
+    }
 
     /// One error of each variant (and both kinds of `Io`).
     fn one_of_each() -> Vec<Error> {

@@ -35,11 +35,11 @@ fn open(path: &Path) -> Result<File, ConfigProblem> {
                 .hint(
                     "create it with `agent-runner init --preset NAME PROJECT`, or check the path",
                 ),
-            _ => ConfigProblem::new(path, format!("cannot read the file: {e}")),
+            _ => unreadable(path, &e),
         })?;
     let kind = file
         .metadata()
-        .map_err(|e| ConfigProblem::new(path, format!("cannot read the file: {e}")))?
+        .map_err(|e| unreadable(path, &e))?
         .file_type();
     match fsutil::kind_of(kind) {
         None => Ok(file),
@@ -63,8 +63,21 @@ fn read_capped(file: &File, path: &Path) -> Result<Vec<u8>, ConfigProblem> {
             ),
         )
         .hint("a project file is a few kilobytes: keep prompts in their own files ([prompt] files)"),
-        _ => ConfigProblem::new(path, format!("cannot read the file: {e}")),
+        _ => unreadable(path, &e),
     })
+}
+
+/// A project file that cannot be read, in plain words, with what to do when it is a permission.
+fn unreadable(path: &Path, e: &std::io::Error) -> ConfigProblem {
+    let problem = ConfigProblem::new(
+        path,
+        format!("cannot read the file: {}", crate::error::plain_io(e)),
+    );
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        problem.hint("run it as a user who may read the file (sudo), or check its permissions")
+    } else {
+        problem
+    }
 }
 
 #[cfg(test)]
