@@ -150,7 +150,9 @@ pub(crate) fn load_project_with_text(
         ProjectRef::Name(name) => {
             require_valid_name(name)?;
             let path = path_for(name, scope);
-            if !path.exists() {
+            // Only a file seen to be missing is "no such project": a directory the caller may
+            // not search is reported as what it is when the file is opened.
+            if matches!(path.try_exists(), Ok(false)) {
                 return Err(no_such_project(name, path, scope));
             }
             load_with_text(&path, scope)

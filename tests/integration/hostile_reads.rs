@@ -187,6 +187,23 @@ exit 0
 }
 
 #[test]
+fn a_config_directory_the_user_may_not_search_is_not_taken_for_no_project() {
+    if !can_switch_user() {
+        eprintln!("skipped: running the binary as another user needs root and setpriv");
+        return;
+    }
+    let t = project();
+    chmod(t.path(), 0o755);
+    chmod(&t.path().join("etc"), 0o700);
+    let run = project_run(&t.run_as(NOBODY), &["check", "obs"]);
+    run.status(78)
+        .output_contains("permission denied")
+        .no_panic();
+    assert!(!run.stdout.contains("no project named"), "{}", run.stdout);
+    assert!(!run.stderr.contains("no project named"), "{}", run.stderr);
+}
+
+#[test]
 fn a_user_who_cannot_read_the_logs_is_told_so() {
     if !can_switch_user() {
         eprintln!("skipped: running the binary as another user needs root and setpriv");
