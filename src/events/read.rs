@@ -165,11 +165,16 @@ fn read_journal(name: &str, query: &Query) -> Result<Journal> {
         return Ok(Journal::Partial);
     }
     if !ended_early && !status.is_ok_and(|s| s.success()) && events.is_empty() {
-        if stderr.contains("--since") || stderr.contains("Failed to parse timestamp") {
-            return Err(Error::Usage(format!(
-                "--since: {}",
-                stderr.lines().next().unwrap_or("invalid time").trim()
-            )));
+        if let Some(since) = &query.since
+            && (stderr.contains("--since") || stderr.contains("Failed to parse timestamp"))
+        {
+            // The mirror's words for the same mistake, whichever source would have answered.
+            return Err(parse_since(since, now_us()).err().unwrap_or_else(|| {
+                Error::Usage(format!(
+                    "--since {since:?}: {}",
+                    stderr.lines().next().unwrap_or("invalid time").trim()
+                ))
+            }));
         }
         return Ok(Journal::Unavailable);
     }

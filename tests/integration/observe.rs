@@ -205,6 +205,27 @@ fn unknown_projects_and_bad_hosts_are_clear_errors() {
 }
 
 #[test]
+fn a_bad_since_gets_the_same_words_from_the_journal_as_from_the_mirror() {
+    let t = project().file(
+        "bin/journalctl",
+        "#!/bin/sh\necho 'Failed to parse timestamp: yesterdayish' >&2\nexit 1\n",
+    );
+    std::fs::set_permissions(
+        t.path().join("bin/journalctl"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let bin = t.path().join("bin").display().to_string();
+    let with_journal = t.env("PATH", &bin);
+    for t in [&project(), &with_journal] {
+        t.run_with(&["events", "obs", "--since", "yesterdayish"])
+            .status(2)
+            .output_contains("--since \"yesterdayish\": not a time (use")
+            .no_panic();
+    }
+}
+
+#[test]
 fn a_loop_whose_file_no_longer_loads_can_still_be_stopped() {
     // A typo in the TOML: stop, kill and disable go on by the project's name (here they then
     // find no systemd, exit 69), where they used to refuse with the config error (78).
