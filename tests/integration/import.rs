@@ -190,3 +190,13 @@ fn a_file_that_would_not_load_is_reported_and_not_written() {
     assert!(run.stderr.contains("missing `command`"), "{}", run.stderr);
     assert!(!t.path().join("etc/work.toml").exists());
 }
+
+#[test]
+fn a_missing_old_file_is_named_with_the_right_hint() {
+    let t = Test::new();
+    t.run_with(&["import", "{dir}/nope/agent-runner.toml"])
+        .status(78)
+        .output_contains("nope/agent-runner.toml: no such file")
+        .output_contains("old runner's project file")
+        .no_panic();
+}

@@ -119,7 +119,17 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<u8> {
 /// Reads, converts and names the old file's project.
 fn convert_file(ctx: &Context, options: &Options) -> Result<Imported> {
     let file = std::path::absolute(&options.file).unwrap_or_else(|_| options.file.clone());
-    let text = read_project_file(&file).map_err(Error::config)?;
+    let text = read_project_file(&file).map_err(|problem| {
+        // The hint of a missing project file (create it with init) is wrong for an old one.
+        if matches!(file.try_exists(), Ok(false)) {
+            Error::config(
+                ConfigProblem::new(&file, "no such file")
+                    .hint("give the path of the old runner's project file (its agent-runner.toml)"),
+            )
+        } else {
+            Error::config(problem)
+        }
+    })?;
     let root: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         Error::config(ConfigProblem::new(
             &file,
