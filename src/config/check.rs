@@ -37,6 +37,7 @@ pub(crate) fn run(
     if let Some(ProjectRef::Name(name)) = &reference {
         load::require_valid_name(name)?;
     }
+    let named = reference.is_some();
     let references = match reference {
         Some(r) => vec![r],
         None => every_project_file(ctx.scope)?,
@@ -48,7 +49,7 @@ pub(crate) fn run(
     mark_duplicate_names(&mut checked);
     let all_ok = checked.iter().all(|c| c.ok);
     if json {
-        print_json(&checked)?;
+        print_json(&checked, named)?;
     } else {
         print_text(&checked)?;
     }
@@ -198,9 +199,10 @@ fn mark_duplicate_names(checked: &mut [CheckedProject]) {
     }
 }
 
-/// One object for one project, an array for several.
-fn print_json(checked: &[CheckedProject]) -> Result<()> {
-    let text = if let [one] = checked {
+/// One object for the project named, an array for every project (even when there is one, so
+/// that a script reading the array need not look at its shape first).
+fn print_json(checked: &[CheckedProject], named: bool) -> Result<()> {
+    let text = if let ([one], true) = (checked, named) {
         serde_json::to_string_pretty(one)
     } else {
         serde_json::to_string_pretty(checked)

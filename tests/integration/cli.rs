@@ -222,9 +222,14 @@ fn check_lists_every_battery_problem() {
             "user = \"no-such-user-xyz\"",
         ),
     );
+    // Every project's check is an array, even of one; a named one is the object itself.
+    let every: serde_json::Value =
+        serde_json::from_str(&t.run_with(&["check", "--json"]).stdout).expect("json");
+    assert_eq!(every.as_array().map(Vec::len), Some(1), "{every:#}");
     let run = t.run_with(&["check", "p", "--json"]);
     run.status(78).no_panic();
     let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(every[0], v);
     let checks: Vec<&str> = v["problems"]
         .as_array()
         .unwrap()
