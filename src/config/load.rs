@@ -114,6 +114,10 @@ pub(super) fn toml_problem(file: &Path, text: &str, err: &toml::de::Error) -> Co
 /// serde's vocabulary in the operator's words, on one line.
 fn humanize(message: &str) -> String {
     let mut m = escaped(&message.trim().replace('\n', " "));
+    // TOML integers are 64-bit: a longer one reaches serde as an i128 nothing accepts.
+    if m.starts_with("invalid type: integer `") && m.contains("` as i128") {
+        return "the number is too large (integers go up to 9223372036854775807)".into();
+    }
     for (from, to) in [
         ("expected i64", "expected an integer"),
         ("expected a sequence", "expected a list"),
@@ -232,6 +236,18 @@ mod tests {
         assert_eq!(closest_name("reserach", &known), Some("research"));
         assert_eq!(closest_name("doc", &known), Some("docs"));
         assert_eq!(closest_name("web", &known), None);
+    }
+
+    #[test]
+    fn an_integer_beyond_64_bits_is_said_to_be_too_large() {
+        let text = "schema_version = 1\n[agent]\ncommand = [\"true\"]\n[runtime]\nwork_dir = \"/\"\nrestart_delay_s = 99999999999999999999\n[prompt]\nfiles = [\"/dev/null\"]\n";
+        let e = load_str(text, Path::new("/x.toml"), Scope::System).unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "runtime.restart_delay_s: the number is too large (integers go up to 9223372036854775807)"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
