@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::body::Body;
+use crate::error::plain_io;
 use crate::url::{HttpUrl, Scheme};
 
 /// The most of a response (or of curl's complaint) read: the status line is all that matters.
@@ -26,12 +27,12 @@ pub(crate) fn post(url: &HttpUrl, body: &Body, timeout: Duration) -> Result<(), 
 fn post_plain(url: &HttpUrl, body: &Body, timeout: Duration) -> Result<(), String> {
     let addrs = (url.host.as_str(), url.port)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve the host: {e}"))?;
+        .map_err(|e| format!("cannot resolve the host: {}", plain_io(&e)))?;
     let mut last = "the host has no address".to_string();
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, timeout) {
             Ok(stream) => return exchange(stream, url, body, timeout),
-            Err(e) => last = format!("cannot connect: {e}"),
+            Err(e) => last = format!("cannot connect: {}", plain_io(&e)),
         }
     }
     Err(last)
@@ -43,7 +44,7 @@ fn exchange(
     body: &Body,
     timeout: Duration,
 ) -> Result<(), String> {
-    let io = |e: std::io::Error| format!("connection failed: {e}");
+    let io = |e: std::io::Error| format!("connection failed: {}", plain_io(&e));
     stream.set_read_timeout(Some(timeout)).map_err(io)?;
     stream.set_write_timeout(Some(timeout)).map_err(io)?;
     let host = url.authority();
@@ -67,7 +68,7 @@ fn exchange(
         match reader.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => response.extend_from_slice(&chunk[..n]),
-            Err(e) => return Err(format!("no answer: {e}")),
+            Err(e) => return Err(format!("no answer: {}", plain_io(&e))),
         }
     }
     status_ok(&response)

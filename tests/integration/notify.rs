@@ -148,7 +148,7 @@ fn a_refusing_or_dead_receiver_is_a_failure_that_keeps_the_secret() {
     assert_ne!(run.status, 0);
     run.output_contains("command /bin/false: FAILED: /bin/false exited 1")
         .output_contains(&format!(
-            "webhook http://127.0.0.1:{port}/…: FAILED: cannot connect"
+            "webhook http://127.0.0.1:{port}/…: FAILED: cannot connect: connection refused\n"
         ))
         .no_panic();
     assert!(!run.stdout.contains("SECRET") && !run.stderr.contains("SECRET"));
