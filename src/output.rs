@@ -5,6 +5,8 @@
 //! `cli::run` treats a closed pipe (`agent-runner status | head -1`) as the reader being done: a
 //! quiet exit 0, as other Unix tools behave. Tests hand presenters a `Vec<u8>` instead of stdout.
 
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -197,6 +199,41 @@ pub(crate) fn line(text: std::fmt::Arguments<'_>) -> Result<()> {
     to_stdout(|out| writeln!(out, "{text}"))
 }
 
+/// Prints one line on standard error through [`Printable`], for what a step or a command only
+/// says and goes on: error texts quote what the agent wrote (a state file serde could not read,
+/// a path under its directory), and root's steps print to the journal. A failed write is
+/// dropped, as there is nowhere left to say it (`eprintln!` would panic instead).
+pub(crate) fn stderr_line(text: fmt::Arguments<'_>) {
+    let _ = line_to(io::stderr().lock(), text);
+}
+
+/// `text` and a newline into `out`, escaped.
+fn line_to(out: impl Write, text: fmt::Arguments<'_>) -> io::Result<()> {
+    let mut out = Printable::new(out);
+    writeln!(out, "{text}")?;
+    out.flush()
+}
+
+/// `text` with its control characters spelt `\u00XX`, as [`Printable`] spells them (newlines
+/// kept when asked, tabs always): for text that leaves other than through a writer — an sd-notify
+/// `STATUS=`, where a newline would start another assignment, or a line of an event stream.
+/// Borrowed when there is nothing to escape, the usual case.
+pub(crate) fn visible(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let escapes = |c: char| c.is_control() && !(keep_newlines && c == '\n') && c != '\t';
+    if !text.chars().any(escapes) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escapes(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Writes `value` as pretty-printed JSON and a newline: the `--json` form of a report.
 pub(crate) fn json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
@@ -253,6 +290,23 @@ mod tests {
             printable(&[&cent[..1]]),
             String::from_utf8_lossy(&cent[..1])
         );
+    }
+
+    #[test]
+    fn text_and_lines_are_escaped_as_printable_escapes() {
+        let hostile = "unknown variant `\x1b]0;PWNED\x07`\u{9b}2J\ttab\nnext";
+        let escaped = "unknown variant `\\u001b]0;PWNED\\u0007`\\u009b2J\ttab\nnext";
+        assert_eq!(visible(hostile, true), escaped);
+        assert_eq!(visible(hostile, false), escaped.replace('\n', "\\u000a"));
+        assert!(matches!(visible("plain é\ttab\n", true), Cow::Borrowed(_)));
+        let mut line = Vec::new();
+        line_to(
+            &mut line,
+            format_args!("agent-runner: after round: {hostile}"),
+        )
+        .unwrap();
+        let line = String::from_utf8(line).unwrap();
+        assert_eq!(line, format!("agent-runner: after round: {escaped}\n"));
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub(crate) fn run(ctx: &Context, project: &ProjectRef, step: Step) -> Result<u8>
             // Never fail: the step's own failure would say nothing about the round, and a failed
             // unit would only add noise to `systemctl --failed`.
             if let Err(e) = after_round(ctx.scope, project, loaded.as_ref()) {
-                eprintln!("agent-runner: after round: {e}");
+                crate::output::stderr_line(format_args!("agent-runner: after round: {e}"));
             }
             crate::observe::textfile::refresh_after_round(ctx.scope);
             if let Ok(loaded) = &loaded {
@@ -165,7 +165,7 @@ fn trigger(project: &Project) {
         .map(|a| (a.detector.name().to_string(), a.evidence.summary));
     let (reason, message) = found.reason();
     if let Err(e) = State::end_loop(&dir) {
-        eprintln!("agent-runner: {e}");
+        crate::output::stderr_line(format_args!("agent-runner: {e}"));
     }
     emitter.emit(
         round,
@@ -250,7 +250,9 @@ fn after_round(
     if let Ok(p) = &project {
         // Before anything reads the state: a round killed for memory may be the one that halts.
         if let Err(e) = super::oom::after_round(p, &ended.result) {
-            eprintln!("agent-runner: cannot record the round killed for memory: {e}");
+            crate::output::stderr_line(format_args!(
+                "agent-runner: cannot record the round killed for memory: {e}"
+            ));
         }
     }
     // A round that exited 78 and wrote its halt request is halted by the path unit already.
@@ -332,7 +334,7 @@ impl RoundEnd {
 fn halt_now(bus: &Bus, units: &Units) -> Result<()> {
     // The halt matters more than the cancel: a round that still starts exits at its stop trigger.
     if let Err(e) = bus.cancel_queued_start(&units.service) {
-        eprintln!("agent-runner: {e}");
+        crate::output::stderr_line(format_args!("agent-runner: {e}"));
     }
     bus.start_nowait(&units.halt)
 }
@@ -360,7 +362,10 @@ fn park_peers(bus: &Bus, seen_by: &str, park: &shared_account::AccountPark) {
         match parked {
             Ok(true) => shared_account::tell(&peer, park),
             Ok(false) => {}
-            Err(e) => eprintln!("agent-runner: cannot park {}: {e}", peer.name),
+            Err(e) => crate::output::stderr_line(format_args!(
+                "agent-runner: cannot park {}: {e}",
+                peer.name
+            )),
         }
     }
 }

@@ -14,10 +14,10 @@ pub(crate) fn start_after_round(scope: Scope, project: &Project) {
         return;
     }
     if let Err(e) = start(scope, project) {
-        eprintln!(
+        crate::output::stderr_line(format_args!(
             "agent-runner: cannot start the notifier of {}: {e}",
             project.name
-        );
+        ));
     }
 }
 

@@ -171,7 +171,7 @@ fn account_budget_park(scope: Scope, account: &str, now: u64) -> Option<AccountP
     let file = match crate::config::account_file::load(scope, account) {
         Ok(file) => file?,
         Err(e) => {
-            eprintln!("agent-runner: account {account}: {e}");
+            crate::output::stderr_line(format_args!("agent-runner: account {account}: {e}"));
             return None;
         }
     };
@@ -199,7 +199,9 @@ pub(crate) fn after_round(scope: Scope, project: &Project) -> Option<AccountPark
         return None; // parked as long already, and told
     }
     if let Err(e) = account_park::save(scope, &park) {
-        eprintln!("agent-runner: cannot keep the park of account {account}: {e}");
+        crate::output::stderr_line(format_args!(
+            "agent-runner: cannot keep the park of account {account}: {e}"
+        ));
     }
     Some(park)
 }

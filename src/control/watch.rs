@@ -20,7 +20,10 @@ pub(crate) fn after_round(project: &Project) -> Option<Alert> {
     match alerts::evaluate(project, &inputs, &alerts::emitter(project)) {
         Ok(open) => alerts::halting(&open).cloned(),
         Err(e) => {
-            eprintln!("agent-runner: alerts of {}: {e}", project.name);
+            crate::output::stderr_line(format_args!(
+                "agent-runner: alerts of {}: {e}",
+                project.name
+            ));
             None
         }
     }
@@ -47,7 +50,7 @@ pub(crate) fn run(ctx: &Context, reference: Option<ProjectRef>) -> Result<u8> {
     let mut failed = false;
     for project in projects {
         if let Err(e) = project.and_then(|p| watch_one(&bus, &p)) {
-            eprintln!("agent-runner: watch: {e}");
+            crate::output::stderr_line(format_args!("agent-runner: watch: {e}"));
             failed = true;
         }
     }
@@ -64,10 +67,10 @@ fn watch_one(bus: &Bus, project: &Project) -> Result<()> {
     if before.ok() != Some(raised(&open))
         && let Err(e) = super::notifier::start_between_rounds(bus, project)
     {
-        eprintln!(
+        crate::output::stderr_line(format_args!(
             "agent-runner: cannot start the notifier of {}: {e}",
             project.name
-        );
+        ));
     }
     let (loop_state, stopping) = bus.activity(&units.loop_unit)?;
     if let Some(alert) = alerts::halting(&open)

@@ -88,22 +88,25 @@ impl Emitter {
         if let Some(log_dir) = &self.log_dir {
             let line = self.mirror_line(&out, &payload);
             if let Err(e) = append_rotating(log_dir, line.as_bytes()) {
-                let _ = writeln!(std::io::stderr(), "agent-runner: {e}");
+                crate::output::stderr_line(format_args!("agent-runner: {e}"));
             }
         }
         if self.terminal {
-            let tag = match out.kind.priority() {
-                Priority::Error => "error: ",
-                Priority::Warning => "warning: ",
-                Priority::Info => "",
-            };
-            let _ = writeln!(
-                std::io::stderr(),
-                "agent-runner[{}]: {tag}{}",
-                self.project,
-                out.message
-            );
+            let _ = self.print_line(std::io::stderr().lock(), &out);
         }
+    }
+
+    /// The readable line of `out` for a watching terminal, escaped: the message quotes what the
+    /// agent wrote (its output, its state file).
+    fn print_line(&self, to: impl Write, out: &Outgoing<'_>) -> std::io::Result<()> {
+        let tag = match out.kind.priority() {
+            Priority::Error => "error: ",
+            Priority::Warning => "warning: ",
+            Priority::Info => "",
+        };
+        let mut to = crate::output::Printable::new(to);
+        writeln!(to, "agent-runner[{}]: {tag}{}", self.project, out.message)?;
+        to.flush()
     }
 
     fn send_to_journal(&self, out: &Outgoing<'_>, payload: &Map<String, Value>) {
@@ -247,6 +250,35 @@ mod tests {
     use super::*;
     use crate::events::payload::{RoundEnd, RoundStart};
 
+    /// An emitter of project `p` that writes nowhere, and an event of round `round` for it.
+    fn bare(kind: Kind, round: u64, message: &str) -> (Emitter, Outgoing<'static>) {
+        let emitter = Emitter {
+            project: "p".into(),
+            log_dir: None,
+            journal: false,
+            terminal: false,
+        };
+        let out = Outgoing {
+            kind,
+            round: Some(round),
+            phase: None,
+            message: message.into(),
+        };
+        (emitter, out)
+    }
+
+    #[test]
+    fn the_terminal_line_is_escaped() {
+        let (emitter, out) = bare(Kind::RoundEnd, 1, "round 1: \u{1b}]0;PWNED\u{7}\u{9b}2J");
+        let mut line = Vec::new();
+        emitter.print_line(&mut line, &out).unwrap();
+        let line = String::from_utf8(line).unwrap();
+        assert!(
+            line.ends_with("round 1: \\u001b]0;PWNED\\u0007\\u009b2J\n"),
+            "{line:?}"
+        );
+    }
+
     #[test]
     fn field_names_are_upper_snake() {
         assert_eq!(journal_field("exit_code"), "AGENT_RUNNER_EXIT_CODE");
@@ -318,18 +350,7 @@ mod tests {
 
     #[test]
     fn context_keys_come_first_and_payload_keys_in_order() {
-        let emitter = Emitter {
-            project: "p".into(),
-            log_dir: None,
-            journal: false,
-            terminal: false,
-        };
-        let out = Outgoing {
-            kind: Kind::LoopHalted,
-            round: Some(3),
-            phase: None,
-            message: "halted".into(),
-        };
+        let (emitter, out) = bare(Kind::LoopHalted, 3, "halted");
         let mut payload = Map::new();
         payload.insert("reason".into(), Value::from("max_rounds"));
         payload.insert("round".into(), Value::from(99));

@@ -77,12 +77,23 @@ pub(crate) fn approx(n: u64) -> f64 {
     n as f64
 }
 
-/// One metric family: its name, type, help, and samples (labels, value).
+/// One metric family: its name, type, help, and samples.
 struct Family {
     name: &'static str,
     kind: &'static str,
     help: &'static str,
-    samples: Vec<(String, f64)>,
+    samples: Vec<Sample>,
+}
+
+/// One sample line of a family.
+struct Sample {
+    /// What follows the family's name: `_sum` or `_count` for a summary, else nothing. Kept
+    /// apart from the labels, whose values the agent writes (outcomes, models, halt reasons),
+    /// so that no character in them can change which metric a line is.
+    suffix: &'static str,
+    /// The label set, escaped ([`label_set`]).
+    labels: String,
+    value: f64,
 }
 
 impl Family {
@@ -97,7 +108,16 @@ impl Family {
 
     /// A sample of this family.
     fn add(&mut self, labels: &[(&str, &str)], value: f64) {
-        self.samples.push((label_set(labels), value));
+        self.add_part("", labels, value);
+    }
+
+    /// A sample of this family named with `suffix` (`_sum`, `_count` of a summary).
+    fn add_part(&mut self, suffix: &'static str, labels: &[(&str, &str)], value: f64) {
+        self.samples.push(Sample {
+            suffix,
+            labels: label_set(labels),
+            value,
+        });
     }
 }
 
@@ -135,19 +155,15 @@ pub(crate) fn render(rows: &[ProjectRows<'_>], broken: usize) -> String {
     for f in &families {
         let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
         let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
-        for (labels, value) in &f.samples {
-            let name = if f.kind == "summary" {
-                // A summary without quantiles: its samples are `_sum` and `_count`, told apart
-                // by the `part` pseudo-label the round families put first.
-                labels.split_once('|').map_or_else(
-                    || f.name.to_string(),
-                    |(part, _)| format!("{}{part}", f.name),
-                )
-            } else {
-                f.name.to_string()
-            };
-            let labels = labels.split_once('|').map_or(labels.as_str(), |(_, l)| l);
-            let _ = writeln!(out, "{name}{labels} {}", number(*value));
+        for s in &f.samples {
+            let _ = writeln!(
+                out,
+                "{}{}{} {}",
+                f.name,
+                s.suffix,
+                s.labels,
+                number(s.value)
+            );
         }
     }
     out
@@ -272,13 +288,9 @@ fn round_families(rows: &[ProjectRows<'_>]) -> Vec<Family> {
             ];
             outcomes.add(&labels, approx(*n));
         }
-        let labels = label_set(&[("project", p)]);
-        duration
-            .samples
-            .push((format!("_sum|{labels}"), window.duration_s));
-        duration
-            .samples
-            .push((format!("_count|{labels}"), approx(window.rounds)));
+        // A summary without quantiles: its samples are `_sum` and `_count`.
+        duration.add_part("_sum", &[("project", p)], window.duration_s);
+        duration.add_part("_count", &[("project", p)], approx(window.rounds));
         for ((model, kind), n) in &window.tokens {
             tokens.add(&[("project", p), ("model", model), ("type", kind)], *n);
         }
@@ -394,6 +406,57 @@ mod tests {
             "agent_runner_config_errors 1".to_string(),
         ] {
             assert!(text.lines().any(|l| l == line), "no line {line} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_bar_in_an_agent_written_value_stays_inside_its_label() {
+        let hostile = "crash|_x\"y\\z\nw";
+        let escaped = r#"crash|_x\"y\\z\nw"#;
+        let mut snap = example(LoopState::Halted, Some(hostile), Vec::new());
+        snap.project = "p|q".into();
+        let events = vec![
+            record(
+                &json!({"event": "round_end", "round": 1, "outcome": hostile,
+                "classification": "|", "duration_ms": 2000}),
+            ),
+            record(
+                &json!({"event": "agent_usage_recorded", "round": 1, "model": hostile,
+                "output_tokens": 3}),
+            ),
+        ];
+        let rows = [ProjectRows {
+            snap: &snap,
+            events: Some(events),
+        }];
+        let text = render(&rows, 0);
+        let p = r#"project="p|q""#;
+        for line in [
+            format!("agent_runner_halted{{{p},reason=\"{escaped}\"}} 1"),
+            format!(
+                "agent_runner_recent_rounds{{{p},outcome=\"{escaped}\",classification=\"|\"}} 1"
+            ),
+            format!("agent_runner_recent_tokens{{{p},model=\"{escaped}\",type=\"output\"}} 3"),
+            format!("agent_runner_recent_round_duration_seconds_sum{{{p}}} 2"),
+            format!("agent_runner_recent_round_duration_seconds_count{{{p}}} 1"),
+        ] {
+            assert!(text.lines().any(|l| l == line), "no line {line} in\n{text}");
+        }
+        // Every sample line is one of the families declared above it, named by its `# TYPE`.
+        let mut families = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                families.push(rest.split(' ').next().unwrap().to_string());
+            } else if !line.starts_with('#') {
+                let name = &line[..line.find(['{', ' ']).unwrap()];
+                let family = families.last().unwrap();
+                assert!(
+                    name == family
+                        || name == format!("{family}_sum")
+                        || name == format!("{family}_count"),
+                    "{line}"
+                );
+            }
         }
     }
 }

@@ -41,6 +41,8 @@ pub(crate) fn refresh_after_round(scope: Scope) {
     let started =
         Bus::connect(scope, None).and_then(|bus| bus.start_nowait(METRICS_TEXTFILE_SERVICE));
     if let Err(e) = started {
-        eprintln!("agent-runner: cannot refresh the node-exporter textfile: {e}");
+        crate::output::stderr_line(format_args!(
+            "agent-runner: cannot refresh the node-exporter textfile: {e}"
+        ));
     }
 }

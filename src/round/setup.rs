@@ -279,24 +279,31 @@ fn stop_triggered(project: &Project, emitter: &Emitter) -> bool {
 
 /// A back-off in force: do not run the agent, exit quickly with EX_TEMPFAIL.
 fn backing_off(project: &Project, st: &State, now: u64) -> bool {
-    let Some(until) = st.not_before(now) else {
+    let Some(message) = back_off_message(&project.name, st, now) else {
         return false;
     };
-    let reason = st
-        .throttle_class
-        .clone()
-        .filter(|_| st.throttle_until.is_some_and(|t| t > now))
-        .or_else(|| st.verdict.reason.clone())
-        .unwrap_or_else(|| "back_off".into());
-    let message = format!(
-        "{}: backing off ({reason}) until {} (in {}s); no round started",
-        project.name,
-        crate::time::timestamp(crate::time::epoch_time(until)),
-        until - now
-    );
     notify(&[NotifyState::Ready, NotifyState::Status(&message)]);
     let _ = writeln!(std::io::stderr(), "agent-runner: {message}");
     true
+}
+
+/// What a back-off in force says, on stderr and in `STATUS=`. Its reason comes from the state
+/// file, which the agent can write: control characters are spelt out, newlines too, as one would
+/// start another sd-notify assignment or another journal line.
+fn back_off_message(name: &str, st: &State, now: u64) -> Option<String> {
+    let until = st.not_before(now)?;
+    let reason = st
+        .throttle_class
+        .as_deref()
+        .filter(|_| st.throttle_until.is_some_and(|t| t > now))
+        .or(st.verdict.reason.as_deref())
+        .unwrap_or("back_off");
+    Some(format!(
+        "{name}: backing off ({}) until {} (in {}s); no round started",
+        crate::output::visible(reason, false),
+        crate::time::timestamp(crate::time::epoch_time(until)),
+        until - now
+    ))
 }
 
 /// Credentials: `$CREDENTIALS_DIRECTORY/NAME` under systemd, the configured file by hand. Returns
@@ -357,5 +364,27 @@ mod tests {
     fn credential_names_become_env_names() {
         assert_eq!(env_name("ANTHROPIC_API_KEY"), "ANTHROPIC_API_KEY");
         assert_eq!(env_name("my-key.v2"), "my_key_v2");
+    }
+
+    #[test]
+    fn a_back_off_reason_from_the_state_file_is_printed_escaped() {
+        let mut st = State {
+            throttle_until: Some(1_000),
+            throttle_class: Some("rate\u{1b}]0;PWNED\u{7}\nREADY=1".into()),
+            ..State::default()
+        };
+        let message = back_off_message("demo", &st, 400).unwrap();
+        assert!(
+            message
+                .starts_with(r"demo: backing off (rate\u001b]0;PWNED\u0007\u000aREADY=1) until "),
+            "{message}"
+        );
+        assert!(
+            message.ends_with(" (in 600s); no round started"),
+            "{message}"
+        );
+        assert!(!message.chars().any(char::is_control), "{message}");
+        st.throttle_until = None;
+        assert_eq!(back_off_message("demo", &st, 400), None);
     }
 }

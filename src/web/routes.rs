@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::Server;
-use super::escape::visible;
 use super::http::{self, Request, Response, bearer_matches};
 use super::page::{self, ProjectPage};
 use crate::config::{self, ProjectRef};
@@ -19,6 +18,7 @@ use crate::events::read::{self, Query, Record};
 use crate::observe::events::human_line;
 use crate::observe::loop_state::stop_triggers;
 use crate::observe::{metrics, peek, status};
+use crate::output::visible;
 use crate::systemd::bus::Bus;
 
 /// How many rounds the timeline of a project shows.
@@ -179,8 +179,8 @@ fn stream_events(stream: &mut TcpStream, server: &Server, name: &str) {
                 continue;
             }
             newest = ts.or(newest);
-            let line = visible(&human_line(&event), false);
-            let _ = write!(frames, "data: {line}\n\n");
+            let line = human_line(&event);
+            let _ = write!(frames, "data: {}\n\n", visible(&line, false));
         }
         if stream
             .write_all(frames.as_bytes())

@@ -1465,6 +1465,39 @@ fn after_round_told(fx: &Fx, var: &str, service_result: &str) -> Out {
 }
 
 #[test]
+fn what_the_agent_wrote_reaches_root_s_stderr_escaped() {
+    let fx = Fx::new(&shell("ok.sh"), "", "");
+    fx.run().status(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    fx.set_state(|s| {
+        s["throttle_until"] = Value::from(now + 600);
+        s["throttle_class"] = Value::from("rate\u{1b}]0;PWNED\u{7}\nREADY=1");
+    });
+    let out = fx.run();
+    out.status(75);
+    assert!(
+        out.stderr
+            .contains(r"backing off (rate\u001b]0;PWNED\u0007\u000aREADY=1)"),
+        "{}",
+        out.stderr
+    );
+    fx.set_state(|s| s["verdict"]["action"] = Value::from("\u{1b}]0;PWNED\u{7}"));
+    let out = after_round(&fx, "oom-kill");
+    out.status(0);
+    assert!(
+        out.stderr.contains(r"\u001b]0;PWNED\u0007"),
+        "{}",
+        out.stderr
+    );
+    for text in [&fx.run().stderr, &out.stderr] {
+        assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
+    }
+}
+
+#[test]
 fn the_step_as_an_older_drop_ins_exec_stop_post_leaves_the_work_to_the_after_unit() {
     let fx = Fx::new(&shell("ok.sh"), "", "[limits]\noom_rounds = 2\n");
     fx.run().status(0);
