@@ -37,7 +37,8 @@ pub(crate) fn elsewhere(
         _ => Some(Err(Error::Usage(format!(
             "--host works with status, peek, events, logs, diagnose, start, stop, restart, kill, \
              enable and disable; this command acts on this machine's files\n  \
-             hint: run it on the host itself: ssh {host} agent-runner ..."
+             hint: run it on the host itself: ssh {host} agent-runner{} ...",
+            scope.flag()
         )))),
     }
 }

@@ -303,15 +303,17 @@ fn denied_is_unseen(error: Error) -> Error {
     }
 }
 
-/// Whether the mirror holds events, or cannot be read: an empty journal is the answer only when
-/// the mirror is seen to be empty too, never when it is hidden (a reader without permission, a
-/// link in its place), which [`read_mirror`] then reports.
+/// Whether the mirror holds events, or is hidden behind something the agent put in its place (a
+/// link, a FIFO): an empty journal is then no answer, and [`read_mirror`] names what is there.
+/// A mirror the reader may not open is not that: a reader who sees the whole journal (root, its
+/// groups) has the answer there, and one who sees part of it was told so already.
 fn mirror_may_have_events(log_dir: &Path) -> bool {
-    mirror_files(log_dir).map_or(true, |files| {
-        files
+    match mirror_files(log_dir) {
+        Ok(files) => files
             .iter()
-            .any(|f| f.metadata().is_ok_and(|m| m.len() > 0))
-    })
+            .any(|f| f.metadata().is_ok_and(|m| m.len() > 0)),
+        Err(e) => !matches!(e, Error::Unseen(_)),
+    }
 }
 
 /// One mirror line; `None` for a line that is not a JSON object (cut short, say).

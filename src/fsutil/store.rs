@@ -56,9 +56,10 @@ impl StoreKind {
         };
         serde_json::from_str(&text).map_err(|e| {
             Error::Failed(format!(
-                "{} is not {} ({e})",
+                "{} is not {} ({})",
                 dir.join(&name).display(),
-                self.what
+                self.what,
+                crate::output::visible(&e.to_string(), false)
             ))
         })
     }

@@ -304,9 +304,12 @@ impl State {
             return Ok(State::default());
         };
         serde_json::from_slice(&bytes).map_err(|e| {
+            // serde quotes what it could not read, and the agent wrote it: newlines included,
+            // it must not start a line of its own in root's journal.
             Error::Failed(format!(
-                "{} is not a valid state file ({e})",
-                dir.join(STATE_FILE).display()
+                "{} is not a valid state file ({})",
+                dir.join(STATE_FILE).display(),
+                crate::output::visible(&e.to_string(), false)
             ))
         })
     }
@@ -521,8 +524,9 @@ pub(crate) fn read_halt_request(dir: &Path) -> Result<Option<HaltRequest>> {
     };
     serde_json::from_slice(&bytes).map(Some).map_err(|e| {
         Error::Failed(format!(
-            "{} is not a valid halt request: {e}",
-            dir.join(HALT_REQUEST_FILE).display()
+            "{} is not a valid halt request: {}",
+            dir.join(HALT_REQUEST_FILE).display(),
+            crate::output::visible(&e.to_string(), false)
         ))
     })
 }
@@ -530,6 +534,22 @@ pub(crate) fn read_halt_request(dir: &Path) -> Result<Option<HaltRequest>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_serde_quotes_of_a_bad_state_stays_on_one_escaped_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(STATE_FILE),
+            "{\"verdict\":{\"action\":\"x\\nagent-runner: forged\\u001b[2J\"}}",
+        )
+        .unwrap();
+        let text = State::load(dir.path()).unwrap_err().to_string();
+        assert!(!text.contains('\n') && !text.contains('\x1b'), "{text}");
+        assert!(
+            text.contains("x\\u000aagent-runner: forged\\u001b[2J"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn state_and_halt_request_round_trip() {

@@ -115,7 +115,13 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
         warn(&projects, scope);
         return problems_or_ok(problems);
     }
-    let outcome = write_files(&unit_dir, &files, all_projects && options.output.is_none())?;
+    let outcome = write_files(&unit_dir, &files, all_projects && options.output.is_none())
+        .inspect_err(|_| {
+            // Some units may be rewritten already: the next run must reload for them.
+            if options.output.is_none() {
+                let _ = fsutil::write_atomic(&unit_dir.join(RELOAD_PENDING), b"", 0o644);
+            }
+        })?;
     ensure_alerts_dir(scope, options);
     let reloaded = reload_if_needed(scope, &unit_dir, options, &outcome);
     let report = Report {
