@@ -119,7 +119,7 @@ pub(crate) fn run(ctx: &Context, options: &Options) -> Result<()> {
         .inspect_err(|_| {
             // Some units may be rewritten already: the next run must reload for them.
             if options.output.is_none() {
-                let _ = fsutil::write_atomic(&unit_dir.join(RELOAD_PENDING), b"", 0o644);
+                mark_reload_pending(&unit_dir);
             }
         })?;
     ensure_alerts_dir(scope, options);
@@ -178,14 +178,18 @@ fn reload_if_needed(
         return None;
     }
     let reloaded = (!options.no_reload).then(|| crate::systemd::bus::reload(scope));
-    // Failing to keep the marker costs at most one reload too many or too few, which the
-    // hint of a failed reload already covers: not worth failing the run for.
-    let _ = if matches!(reloaded, Some(Ok(()))) {
-        std::fs::remove_file(&marker)
+    if matches!(reloaded, Some(Ok(()))) {
+        let _ = std::fs::remove_file(&marker);
     } else {
-        fsutil::write_atomic(&marker, b"", 0o644).map_err(std::io::Error::other)
-    };
+        mark_reload_pending(unit_dir);
+    }
     reloaded
+}
+
+/// Leaves [`RELOAD_PENDING`] in `unit_dir`. Failing to costs at most one reload too few, which
+/// the hint of a failed reload already covers: not worth failing the run for.
+fn mark_reload_pending(unit_dir: &Path) {
+    let _ = fsutil::write_atomic(&unit_dir.join(RELOAD_PENDING), b"", 0o644);
 }
 
 /// `--dry-run`: every file as a `---PATH---` block.

@@ -1,26 +1,19 @@
 //! Text from projects made safe for HTML. A project's output, names and error texts are hostile;
 //! nothing reaches a page without passing here (plain lines pass [`crate::output::visible`]).
 
-use std::fmt::Write as _;
-
-/// `text` for HTML text and attribute values: the five special characters as entities, and
-/// control characters but newline and tab spelt `\u00XX`, as [`crate::output::visible`] spells
-/// them: a browser shows no escape sequence, but the round log, the narrative and the events
+/// `text` for HTML text and attribute values: the five special characters as entities, after
+/// [`crate::output::visible`] has spelt control characters but newline and tab `\u00XX`: a browser shows no escape sequence, but the round log, the narrative and the events
 /// reach the page as the agent wrote them, and a copy pasted from it into a terminal would carry
 /// an ESC or a CSI along.
 pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in crate::output::visible(text, true).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
             c => out.push(c),
         }
     }

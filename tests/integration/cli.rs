@@ -481,6 +481,22 @@ fn generate_reloads_for_units_an_earlier_run_left_unloaded() {
         .output_contains("units unchanged, but an earlier generate's are not loaded yet")
         .output_contains("daemon-reload");
     assert!(marker.is_file(), "a failed reload keeps the marker");
+    // A write that fails part-way (a file where a drop-in directory goes) leaves the marker for
+    // what it did write.
+    let blocked = with_project("demo");
+    std::fs::create_dir_all(blocked.path().join("units")).unwrap();
+    std::fs::write(blocked.path().join("units/agent-runner@demo.service.d"), "").unwrap();
+    blocked
+        .run_with(&["generate", "--systemd-version", "252"])
+        .status(1)
+        .no_panic();
+    assert!(
+        blocked
+            .path()
+            .join("units/.agent-runner-reload-pending")
+            .is_file(),
+        "a failed write left no marker"
+    );
     // A name that matches no project writes nothing at all, not even the templates.
     let fresh = with_project("demo");
     fresh
